@@ -1,0 +1,62 @@
+"""Admin action (console test event or `aws lambda invoke`): list or replay quarantined payloads.
+
+  {"quarantine_id": "q-20240514-..."}                      replay one item
+  {"quarantine_id": "...", "corrected_body": "{...}"}      replay with a body an admin fixed
+  {"quarantine_id": "...", "accept_unauthenticated": true} replay an item that failed authentication
+  {"list_day": "2024-05-14"}                               list a day's quarantined items
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field, ValidationError
+
+from shared.config import get_settings
+from shared.events import QueueMessage
+from shared.ingest.queue import SqsEventQueue
+from shared.ingest.secrets import SsmSecretProvider
+from shared.ingest.webhooks import WebhookReceiver
+from shared.observability import logger, tracer
+from shared.quarantine.replay import replay_item
+from shared.quarantine.store import QuarantineStore
+
+
+class ReplayRequest(BaseModel):
+    quarantine_id: str | None = Field(default=None, min_length=3)
+    corrected_body: str | None = None
+    accept_unauthenticated: bool = False
+    list_day: str | None = Field(default=None, pattern=r'^\d{4}-\d{2}-\d{2}$')
+
+
+def _receiver(store: QuarantineStore) -> WebhookReceiver:
+    settings = get_settings()
+    return WebhookReceiver(SsmSecretProvider(), SqsEventQueue(settings.EVENTS_QUEUE_URL), store, settings.MAX_BODY_BYTES)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        request = ReplayRequest.model_validate(event)
+    except ValidationError as exc:
+        return {'ok': False, 'error': exc.errors()[0]['msg'], 'field': '.'.join(map(str, exc.errors()[0]['loc']))}
+    store = QuarantineStore()
+    if request.list_day:
+        return {'ok': True, 'items': store.list_day(request.list_day)}
+    if not request.quarantine_id:
+        return {'ok': False, 'error': 'quarantine_id or list_day is required', 'field': 'quarantine_id'}
+    receiver = _receiver(store)
+    outcome = replay_item(
+        store,
+        receiver,
+        request.quarantine_id,
+        now=datetime.now(UTC),
+        corrected_body=request.corrected_body.encode() if request.corrected_body is not None else None,
+        accept_unauthenticated=request.accept_unauthenticated,
+        requeue=lambda message: receiver.queue.send([QueueMessage.model_validate_json(message)]),
+    )
+    logger.info('replay finished', extra={'quarantine_id': request.quarantine_id, 'ok': outcome['ok']})
+    return outcome

@@ -1,0 +1,81 @@
+"""SQS consumer: apply each queued event to its ticket, award points; partial batch failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.config import get_settings
+from shared.directory.store import DirectoryStore
+from shared.events import QueueMessage
+from shared.ledger.store import LedgerStore
+from shared.observability import logger, metrics, tracer
+from shared.quarantine.store import QuarantineStore
+from shared.tickets.processing import Outcome, TicketProcessor
+from shared.tickets.store import TicketStore
+
+batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+_processor: TicketProcessor | None = None
+_quarantine: QuarantineStore | None = None
+
+
+def processor() -> TicketProcessor:
+    global _processor
+    if _processor is None:
+        _processor = TicketProcessor(tickets=TicketStore(), directory=DirectoryStore(), ledger=LedgerStore())
+    return _processor
+
+
+def quarantine() -> QuarantineStore:
+    global _quarantine
+    if _quarantine is None:
+        _quarantine = QuarantineStore()
+    return _quarantine
+
+
+def handle_record(record: SQSRecord) -> None:
+    try:
+        message = QueueMessage.model_validate_json(record.body)
+        logger.set_correlation_id(message.correlation_id or record.message_id)
+        if message.event is not None:
+            logger.append_keys(ticket_key=message.event.ticket_key, event_id=message.event.event_id)
+            result = processor().apply(message.event)
+        elif message.reconcile:
+            result = processor().reconcile(message.reconcile)
+        else:
+            raise ValueError('queue message has neither event nor reconcile')
+    except Exception as exc:
+        _keep_if_last_attempt(record, exc)
+        raise
+    metrics.add_metric(name=f'Events{result.outcome.value.title()}', unit=MetricUnit.Count, value=1)
+    if result.entries:
+        metrics.add_metric(name='LedgerEntriesWritten', unit=MetricUnit.Count, value=len(result.entries))
+    if result.unmapped and result.outcome is not Outcome.DUPLICATE:
+        logger.warning('ticket has unmapped agents', extra={'unmapped_agents': result.unmapped})
+        metrics.add_metric(name='UnmappedAgentEvents', unit=MetricUnit.Count, value=1)
+
+
+def _keep_if_last_attempt(record: SQSRecord, exc: Exception) -> None:
+    """On the last delivery before the dead-letter queue, keep the event with its reason."""
+    attempts = int(record.attributes.approximate_receive_count or 1)
+    if attempts < get_settings().EVENTS_MAX_RECEIVE_COUNT:
+        logger.warning('event failed; SQS will retry', extra={'attempt': attempts, 'error': repr(exc)})
+        return
+    logger.exception('event failed on its last attempt; quarantined and sent to the dead-letter queue')
+    try:
+        quarantine().keep_failed(source='queue', event_json=record.body, reason=f'{type(exc).__name__}: {exc}',
+                                 correlation_id=record.message_id, now=datetime.now(UTC))
+    except Exception:  # the DLQ still holds the message
+        logger.exception('could not quarantine the failed event')
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)

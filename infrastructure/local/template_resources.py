@@ -1,0 +1,82 @@
+"""Create the template's DynamoDB tables and SQS queues on a local AWS (moto), from `template.yaml`
+itself, so that local runs and tests cannot drift from what is deployed."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+TEMPLATE = Path(__file__).resolve().parents[2] / 'template.yaml'
+
+# Logical id -> the environment variable (and default local name) the code reads.
+TABLE_ENV = {
+    'TicketsTable': ('TICKETS_TABLE', 'pitcrew-tickets'),
+    'LedgerTable': ('LEDGER_TABLE', 'pitcrew-ledger'),
+    'BalancesTable': ('BALANCES_TABLE', 'pitcrew-balances'),
+    'DirectoryTable': ('DIRECTORY_TABLE', 'pitcrew-directory'),
+    'QuarantineTable': ('QUARANTINE_TABLE', 'pitcrew-quarantine'),
+}
+
+
+@lru_cache(maxsize=1)
+def template_resources() -> dict[str, Any]:
+    from cfnlint.decode import decode
+
+    template, matches = decode(str(TEMPLATE))
+    if template is None:
+        raise RuntimeError(f'template.yaml does not parse: {matches}')
+    return dict(template['Resources'])
+
+
+def create_tables(dynamodb: Any, names: dict[str, str] | None = None) -> dict[str, str]:
+    """Create every AWS::DynamoDB::Table of the template; returns logical id -> table name."""
+    created = {}
+    for logical_id, resource in template_resources().items():
+        if resource.get('Type') != 'AWS::DynamoDB::Table':
+            continue
+        props = resource['Properties']
+        name = (names or {}).get(logical_id) or TABLE_ENV[logical_id][1]
+        kwargs: dict[str, Any] = {
+            'TableName': name,
+            'KeySchema': props['KeySchema'],
+            'AttributeDefinitions': props['AttributeDefinitions'],
+            'BillingMode': props.get('BillingMode', 'PAY_PER_REQUEST'),
+        }
+        if props.get('GlobalSecondaryIndexes'):
+            kwargs['GlobalSecondaryIndexes'] = [
+                {'IndexName': g['IndexName'], 'KeySchema': g['KeySchema'], 'Projection': g['Projection']}
+                for g in props['GlobalSecondaryIndexes']
+            ]
+        dynamodb.create_table(**kwargs)
+        ttl = props.get('TimeToLiveSpecification')
+        if ttl:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        created[logical_id] = name
+    return created
+
+
+def create_queues(sqs: Any) -> dict[str, str]:
+    """Create every AWS::SQS::Queue, wiring redrive policies to the created dead-letter queues."""
+    resources = template_resources()
+    queues = {lid: r for lid, r in resources.items() if r.get('Type') == 'AWS::SQS::Queue'}
+    urls: dict[str, str] = {}
+    arns: dict[str, str] = {}
+    ordered = sorted(queues, key=lambda lid: 'RedrivePolicy' in queues[lid].get('Properties', {}))
+    for logical_id in ordered:
+        props = queues[logical_id].get('Properties', {})
+        attributes: dict[str, str] = {}
+        for key in ('VisibilityTimeout', 'MessageRetentionPeriod'):
+            if key in props:
+                attributes[key] = str(props[key])
+        redrive = props.get('RedrivePolicy')
+        if redrive:
+            target = redrive['deadLetterTargetArn']
+            target_id = target['Fn::GetAtt'][0] if isinstance(target, dict) else str(target).split('.')[0]
+            attributes['RedrivePolicy'] = (
+                '{"deadLetterTargetArn": "%s", "maxReceiveCount": %d}' % (arns[target_id], int(redrive['maxReceiveCount']))
+            )
+        url = sqs.create_queue(QueueName=f'pitcrew-{logical_id}', Attributes=attributes)['QueueUrl']
+        urls[logical_id] = url
+        arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
+    return urls

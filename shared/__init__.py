@@ -1,0 +1,1 @@
+"""Pitcrew's shared code: the Lambda layer every function imports (`import shared...`)."""

@@ -1,0 +1,31 @@
+"""Environment configuration, validated once per cold start (pydantic)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    STAGE: str = Field(default='dev', min_length=1)
+    TICKETS_TABLE: str = Field(default='pitcrew-tickets', min_length=3)
+    LEDGER_TABLE: str = Field(default='pitcrew-ledger', min_length=3)
+    BALANCES_TABLE: str = Field(default='pitcrew-balances', min_length=3)
+    DIRECTORY_TABLE: str = Field(default='pitcrew-directory', min_length=3)
+    QUARANTINE_TABLE: str = Field(default='pitcrew-quarantine', min_length=3)
+    EVENTS_QUEUE_URL: str = Field(default='', description='SQS queue between acknowledging a webhook and processing it')
+    EVENTS_MAX_RECEIVE_COUNT: int = Field(default=5, ge=1, description="The queue's redrive maxReceiveCount")
+    SECRETS_PREFIX: str = Field(default='/pitcrew/dev/sources', pattern=r'^/')
+    SECRETS_MAX_AGE_S: int = Field(default=300, ge=0)
+    MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1024)
+    SIGNATURE_TOLERANCE_S: int = Field(default=300, ge=1)
+    AWS_REGION: str = Field(default_factory=lambda: os.environ.get('AWS_DEFAULT_REGION', 'us-east-1'))
+    # Set only against a local stack (moto server); unset in AWS.
+    AWS_ENDPOINT_URL: str | None = None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.model_validate({k: v for k, v in os.environ.items() if k in Settings.model_fields})

@@ -1,0 +1,237 @@
+"""The employee directory in DynamoDB: profiles, and one mapping item per helpdesk agent id.
+
+Hot path: `lookup` resolves a ticket's agent keys with one BatchGetItem (and remembers positive
+answers for a few minutes per container). Import path: `import_rows` upserts profiles and mappings
+idempotently and deactivates leavers (never deletes them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from pynamodb.attributes import BooleanAttribute, MapAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from shared.config import get_settings
+from shared.directory.employees import EmployeeRow
+from shared.dynamo import meta_for
+from shared.events import Source
+from shared.rules.program import Employee
+
+CACHE_TTL_S = 300.0
+
+
+class EmployeesIndex(GlobalSecondaryIndex['ProfileRecord']):
+    class Meta:
+        index_name = 'employees'
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class DirectoryRecord(Model):
+    class Meta:
+        table_name = 'pitcrew-directory'
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    employee_id = UnicodeAttribute()
+    role = UnicodeAttribute(null=True)
+    job_grade = UnicodeAttribute(null=True)
+    location_id = UnicodeAttribute(null=True)
+    region = UnicodeAttribute(null=True)
+    manager_id = UnicodeAttribute(null=True)
+    active = BooleanAttribute(default=True)
+    updated_at = UnicodeAttribute(null=True)
+
+
+class ProfileRecord(DirectoryRecord):
+    name = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    whatsapp_opt_in = BooleanAttribute(default=False)
+    email = UnicodeAttribute(null=True)
+    time_zone = UnicodeAttribute(null=True)
+    agent_ids = MapAttribute[str, str](null=True)
+    row_hash = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    employees_index = EmployeesIndex()
+
+
+@lru_cache(maxsize=4)
+def directory_models(table_name: str) -> tuple[type[DirectoryRecord], type[ProfileRecord]]:
+    meta = meta_for(table_name)
+    return (
+        type('BoundDirectoryRecord', (DirectoryRecord,), {'Meta': meta}),
+        type('BoundProfileRecord', (ProfileRecord,), {'Meta': meta, 'employees_index': EmployeesIndex()}),
+    )
+
+
+def agent_pk(source: Source | str, agent_key: str) -> str:
+    return f'AGENT#{Source(source).value}#{agent_key.strip().lower()}'
+
+
+def profile_pk(employee_id: str) -> str:
+    return f'EMP#{employee_id}'
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    mappings_written: int = 0
+    mappings_deactivated: int = 0
+    newly_mapped: list[tuple[str, str]] = field(default_factory=list)  # (source, agent_key)
+
+
+class DirectoryStore:
+    def __init__(self, table_name: str | None = None) -> None:
+        self.mapping, self.profile = directory_models(table_name or get_settings().DIRECTORY_TABLE)
+        self._cache: dict[str, tuple[float, Employee]] = {}
+
+    # --- hot path --------------------------------------------------------------------------------
+    def lookup(self, source: Source, agent_keys: Iterable[str]) -> dict[str, Employee]:
+        """Active employees behind these agent keys; unknown or inactive keys are absent."""
+        now = time.monotonic()
+        found: dict[str, Employee] = {}
+        missing: list[str] = []
+        for key in dict.fromkeys(agent_keys):
+            cached = self._cache.get(agent_pk(source, key))
+            if cached and now - cached[0] < CACHE_TTL_S:
+                found[key] = cached[1]
+            else:
+                missing.append(key)
+        if missing:
+            by_pk = {agent_pk(source, key): key for key in missing}
+            for record in self.mapping.batch_get([(pk, 'MAP') for pk in by_pk]):
+                if not record.active:
+                    continue
+                employee = Employee(
+                    employee_id=record.employee_id,
+                    role=record.role or 'agent',
+                    job_grade=record.job_grade,
+                    location_id=record.location_id,
+                    team_id=record.manager_id,
+                )
+                found[by_pk[record.pk]] = employee
+                self._cache[record.pk] = (now, employee)
+        return found
+
+    # --- import path -----------------------------------------------------------------------------
+    def import_rows(self, rows: list[EmployeeRow], now: datetime, *, deactivate_missing: bool = True) -> ImportReport:
+        report = ImportReport()
+        existing = {record.employee_id: record for record in self.profile.employees_index.query('EMPLOYEE')}
+        imported_ids = {row.employee_id for row in rows}
+        stamp = now.isoformat()
+        with self.profile.batch_write() as batch:
+            for row in rows:
+                digest = _row_hash(row)
+                previous = existing.get(row.employee_id)
+                if previous is not None and previous.row_hash == digest:
+                    report.unchanged += 1
+                    continue
+                if previous is None:
+                    report.created += 1
+                else:
+                    report.updated += 1
+                batch.save(self._profile(row, digest, stamp))
+        previous_keys = {
+            employee_id: set(_keys_of(record)) for employee_id, record in existing.items()
+        }
+        claimed = {(source.value, key) for row in rows if row.active for source, key in row.agent_keys()}
+        with self.mapping.batch_write() as batch:
+            for row in rows:
+                before = previous_keys.get(row.employee_id, set())
+                prior = existing.get(row.employee_id)
+                changed = prior is None or prior.row_hash != _row_hash(row)
+                for source, key in row.agent_keys():
+                    if changed:
+                        batch.save(self._mapping(row, source, key, stamp))
+                        report.mappings_written += 1
+                    if row.active and (source.value, key) not in before:
+                        report.newly_mapped.append((source.value, key))
+                for source_value, key in sorted(before - {(s.value, k) for s, k in row.agent_keys()} - claimed):
+                    batch.save(self._retired_mapping(row.employee_id, source_value, key, stamp))
+                    report.mappings_deactivated += 1
+            if deactivate_missing:
+                for employee_id, record in sorted(existing.items()):
+                    if employee_id in imported_ids or not record.active:
+                        continue
+                    report.deactivated += 1
+                    for source_value, key in sorted(previous_keys[employee_id] - claimed):
+                        batch.save(self._retired_mapping(employee_id, source_value, key, stamp))
+                        report.mappings_deactivated += 1
+        if deactivate_missing:
+            for employee_id, record in existing.items():
+                if employee_id not in imported_ids and record.active:
+                    record.update(actions=[self.profile.active.set(False), self.profile.updated_at.set(stamp),
+                                           self.profile.row_hash.set('inactive')])
+        self._cache.clear()
+        return report
+
+    def _profile(self, row: EmployeeRow, digest: str, stamp: str) -> ProfileRecord:
+        return self.profile(
+            profile_pk(row.employee_id),
+            'PROFILE',
+            employee_id=row.employee_id,
+            name=row.name,
+            role=row.role,
+            job_grade=row.job_grade,
+            location_id=row.location_id,
+            region=row.region,
+            manager_id=row.manager_id,
+            phone=row.phone,
+            whatsapp_opt_in=row.whatsapp_opt_in,
+            email=row.email,
+            time_zone=row.time_zone,
+            active=row.active,
+            agent_ids={f'{source.value}:{key}': source.value for source, key in row.agent_keys()} or None,
+            row_hash=digest,
+            gsi1pk='EMPLOYEE',
+            gsi1sk=row.employee_id,
+            updated_at=stamp,
+        )
+
+    def _mapping(self, row: EmployeeRow, source: Source, key: str, stamp: str) -> DirectoryRecord:
+        return self.mapping(
+            agent_pk(source, key),
+            'MAP',
+            employee_id=row.employee_id,
+            role=row.role,
+            job_grade=row.job_grade,
+            location_id=row.location_id,
+            region=row.region,
+            manager_id=row.manager_id,
+            active=row.active,
+            updated_at=stamp,
+        )
+
+    def _retired_mapping(self, employee_id: str, source: str, key: str, stamp: str) -> DirectoryRecord:
+        return self.mapping(agent_pk(source, key), 'MAP', employee_id=employee_id, active=False, updated_at=stamp)
+
+    def profile_of(self, employee_id: str) -> ProfileRecord | None:
+        try:
+            return self.profile.get(profile_pk(employee_id), 'PROFILE')
+        except self.profile.DoesNotExist:
+            return None
+
+
+def _keys_of(record: ProfileRecord) -> list[tuple[str, str]]:
+    keys = []
+    for compound in (record.agent_ids.as_dict() if record.agent_ids else {}):
+        source, _, key = compound.partition(':')
+        keys.append((source, key))
+    return keys
+
+
+def _row_hash(row: EmployeeRow) -> str:
+    return hashlib.sha256(row.model_dump_json().encode()).hexdigest()[:24]

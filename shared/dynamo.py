@@ -1,0 +1,24 @@
+"""Connection settings shared by every pynamodb model (region, and a local endpoint when one is set)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.config import get_settings
+
+
+def meta_for(table_name: str) -> type:
+    """A pynamodb `Meta` class bound to a table name read from the environment at run time."""
+    settings = get_settings()
+    attrs: dict[str, Any] = {'table_name': table_name, 'region': settings.AWS_REGION}
+    if settings.AWS_ENDPOINT_URL:
+        attrs['host'] = settings.AWS_ENDPOINT_URL
+    return type('Meta', (), attrs)
+
+
+def connection_kwargs() -> dict[str, Any]:
+    settings = get_settings()
+    kwargs: dict[str, Any] = {'region': settings.AWS_REGION}
+    if settings.AWS_ENDPOINT_URL:
+        kwargs['host'] = settings.AWS_ENDPOINT_URL
+    return kwargs

@@ -1,0 +1,184 @@
+"""The canonical ticket event: what every source adapter turns its sender's payload into.
+
+One model for helpdesk tickets, dealer-management job cards and survey responses, so that ticket
+state, KPIs and rules never look at a vendor's wire format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+
+class Source(StrEnum):
+    ZENDESK = 'zendesk'
+    FRESHDESK = 'freshdesk'
+    SALESFORCE = 'salesforce'
+    GORGIAS = 'gorgias'
+    DMS = 'dms'
+    SURVEY = 'survey'
+
+
+class Kind(StrEnum):
+    TICKET = 'ticket'
+    JOB_CARD = 'job_card'
+    SURVEY = 'survey'
+
+
+class Channel(StrEnum):
+    EMAIL = 'email'
+    CHAT = 'chat'
+    PHONE = 'phone'
+    SMS = 'sms'
+    WHATSAPP = 'whatsapp'
+    SOCIAL = 'social'
+    WEB = 'web'
+    WALK_IN = 'walk_in'
+    OTHER = 'other'
+
+
+class Priority(StrEnum):
+    LOW = 'low'
+    NORMAL = 'normal'
+    HIGH = 'high'
+    URGENT = 'urgent'
+
+
+class Status(StrEnum):
+    """Canonical lifecycle. Job-card stages map onto it (the raw stage is kept in `raw_status`)."""
+
+    NEW = 'new'
+    OPEN = 'open'
+    PENDING = 'pending'  # waiting on the customer / on approval: SLA clocks may pause
+    ON_HOLD = 'on_hold'  # waiting on a third party
+    SOLVED = 'solved'
+    CLOSED = 'closed'
+
+    @property
+    def is_resolved(self) -> bool:
+        return self in (Status.SOLVED, Status.CLOSED)
+
+
+class AssigneeRole(StrEnum):
+    AGENT = 'agent'
+    ADVISOR = 'advisor'
+    TECHNICIAN = 'technician'
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError('datetime must carry a time zone (adapters convert naive sender times to UTC)')
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+NonEmptyStr = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Assignee(BaseModel):
+    """A person the source says works this item, in the source's own terms (email or agent id).
+
+    `agent_key` is mapped to an employee by the directory when the event is processed; an unknown key
+    is kept and surfaced as unmapped, never dropped.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    role: AssigneeRole = AssigneeRole.AGENT
+    agent_key: NonEmptyStr
+
+    @field_validator('agent_key')
+    @classmethod
+    def _normalise(cls, value: str) -> str:
+        return value.strip().lower()
+
+
+class Survey(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    response_id: NonEmptyStr
+    csat: int | None = Field(default=None, ge=1, le=5, description='1-5; good/bad maps to 5/1')
+    nps: int | None = Field(default=None, ge=0, le=10)
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class UpsellLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    line_id: NonEmptyStr
+    category: NonEmptyStr
+    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+    currency: str = Field(default='USD', min_length=3, max_length=3)
+    accepted: bool = True
+
+
+class TicketEvent(BaseModel):
+    """One change to one ticket, job card or survey, as the sender reported it."""
+
+    model_config = ConfigDict(frozen=True, extra='forbid')
+
+    source: Source
+    kind: Kind = Kind.TICKET
+    external_id: NonEmptyStr = Field(description="The sender's id for the ticket / case / job card")
+    event_id: NonEmptyStr = Field(description='Stable id of this change; a redelivery carries the same id')
+    occurred_at: UtcDatetime
+    created_at: UtcDatetime | None = None
+    location_id: str | None = Field(default=None, max_length=128)
+    channel: Channel | None = None
+    priority: Priority | None = None
+    status: Status | None = None
+    raw_status: str | None = Field(default=None, max_length=128)
+    assignees: tuple[Assignee, ...] = ()
+    first_response_at: UtcDatetime | None = None
+    resolved_at: UtcDatetime | None = None
+    reply_count: int | None = Field(default=None, ge=0)
+    agent_touches: int | None = Field(default=None, ge=0)
+    reopen_count: int | None = Field(default=None, ge=0)
+    survey: Survey | None = None
+    upsell_lines: tuple[UpsellLine, ...] = ()
+    promised_at: UtcDatetime | None = None
+    vehicle_id: str | None = Field(default=None, max_length=64)
+    customer_key: str | None = Field(default=None, max_length=256)
+    complaint_code: str | None = Field(default=None, max_length=64)
+    tags: tuple[str, ...] = ()
+
+    @property
+    def ticket_key(self) -> str:
+        """Key of the ticket this event belongs to. Surveys attach to the ticket they rate."""
+        return f'{self.source.value}#{self.external_id}'
+
+    def to_message(self) -> str:
+        return self.model_dump_json(exclude_none=True, exclude_defaults=True)
+
+    @classmethod
+    def from_message(cls, body: str) -> TicketEvent:
+        return cls.model_validate_json(body)
+
+
+def content_event_id(source: Source, external_id: str, fields: dict[str, Any]) -> str:
+    """A stable event id for senders that give none: a digest of what the change says.
+
+    Two deliveries of the same change (retries, two triggers firing on one update) get the same id,
+    so the second is a duplicate; a change that says something new gets a new id.
+    """
+    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(',', ':'))
+    digest = hashlib.sha256(f'{source.value}|{external_id}|{canonical}'.encode()).hexdigest()[:24]
+    return f'{source.value}:{external_id}:{digest}'
+
+
+class QueueMessage(BaseModel):
+    """What travels on the events queue: a canonical event, or a request to re-evaluate a ticket
+    (after a directory import maps an agent who was unknown when the ticket's events arrived)."""
+
+    model_config = ConfigDict(frozen=True, extra='forbid')
+
+    event: TicketEvent | None = None
+    reconcile: str | None = Field(default=None, description='ticket key to re-evaluate')
+    correlation_id: str | None = None
+

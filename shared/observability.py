@@ -1,0 +1,45 @@
+"""Powertools Logger, Metrics and Tracer, created once and imported everywhere.
+
+Logs are JSON with a correlation id per webhook; e-mail addresses and phone numbers are masked in
+every log line, whatever field or message they appear in.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+_EMAIL = re.compile(r'([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})')
+# E.164 and common national formats: at least 8 digits, optional +, spaces/dashes/dots/parentheses.
+_PHONE = re.compile(r'(?<![\w])(\+?\d[\d\s().-]{6,}\d)(?![\w])')
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    raw = match.group(1)
+    digits = [c for c in raw if c.isdigit()]
+    if len(digits) < 8:
+        return raw
+    return ('+' if raw.startswith('+') else '') + '*' * (len(digits) - 2) + ''.join(digits[-2:])
+
+
+def mask_pii(text: str) -> str:
+    """Mask e-mail addresses (keep first letter and domain) and phone numbers (keep last two digits)."""
+    text = _EMAIL.sub(lambda m: f'{m.group(1)}***@{m.group(2)}', text)
+    return _PHONE.sub(_mask_phone, text)
+
+
+class MaskingFormatter(LambdaPowertoolsFormatter):
+    def serialize(self, log: dict[str, Any]) -> str:
+        return mask_pii(super().serialize(log))
+
+
+SERVICE = os.environ.get('POWERTOOLS_SERVICE_NAME', 'pitcrew')
+NAMESPACE = os.environ.get('POWERTOOLS_METRICS_NAMESPACE', 'Pitcrew')
+
+logger = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+tracer = Tracer(service=SERVICE)

@@ -1,0 +1,55 @@
+"""Replaying a quarantined payload: the admin's redrive, through the same checks as a live webhook.
+
+A payload rejected at the boundary runs through the webhook receiver again. Its signature is
+re-verified without the freshness window (the timestamp is old by now); a payload that never
+authenticated (bad signature, or a token source whose token is not stored) is replayed only when
+the admin says `accept_unauthenticated`. An event that failed in processing is queued again;
+duplicates are harmless because processing is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from shared.ingest.webhooks import WebhookReceiver
+from shared.quarantine.store import QuarantineStatus, QuarantineStore, Stage
+from shared.sources.base import WebhookRequest
+
+
+def replay_item(
+    store: QuarantineStore,
+    receiver: WebhookReceiver,
+    quarantine_id: str,
+    *,
+    now: datetime,
+    corrected_body: bytes | None = None,
+    accept_unauthenticated: bool = False,
+    requeue: Callable[[str], None],
+) -> dict[str, Any]:
+    item = store.get(quarantine_id)
+    if item is None:
+        return {'ok': False, 'error': f'no quarantined item {quarantine_id}', 'field': 'quarantine_id'}
+    if item.status is QuarantineStatus.REPLAYED:
+        return {'ok': False, 'error': 'already replayed', 'field': 'quarantine_id'}
+
+    if item.stage is Stage.PROCESSING:
+        if item.event is None:
+            return {'ok': False, 'error': 'item holds no event', 'field': 'event'}
+        requeue(item.event)
+        store.mark_replayed(quarantine_id, 'requeued', now)
+        return {'ok': True, 'result': 'requeued'}
+
+    if item.body_truncated and corrected_body is None:
+        return {'ok': False, 'error': 'the stored body was truncated (too large); send a corrected_body', 'field': 'body'}
+    body = corrected_body if corrected_body is not None else (item.body or b'')
+    skip_auth = item.authenticated or accept_unauthenticated or corrected_body is not None
+    request = WebhookRequest(body=body, headers=item.headers, query=item.query)
+    answer = receiver.receive(item.source, request, now, correlation_id=quarantine_id, check_freshness=False,
+                              skip_auth=skip_auth, keep_rejections=False)
+    if answer.status_code != 200:
+        store.note_failed_replay(quarantine_id, f'{answer.status_code} {answer.body}', now)
+        return {'ok': False, 'status_code': answer.status_code, 'error': answer.body}
+    store.mark_replayed(quarantine_id, f'accepted {answer.events} events', now)
+    return {'ok': True, 'result': f'accepted {answer.events} events'}

@@ -1,0 +1,221 @@
+"""Rules that award points, and the small built-in default program.
+
+A rule looks at a ticket's state (and the employees its assignees map to) and says which awards
+that state deserves *now*. Rules are pure and evaluated on the whole state after every event, so a
+later event that removes the reason for an award (a reopen, a worse survey, a reassignment) removes
+the award from the desired set and the ledger writes a reversal. The full rules engine (weights by
+role and job grade, multipliers, team bonuses) plugs in through the same `Rule` protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+from shared.events import Assignee, AssigneeRole, Channel, Kind, Priority
+from shared.tickets.state import TicketState
+
+Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Employee:
+    """What rules need to know about the person behind an assignee."""
+
+    employee_id: str
+    role: str = 'agent'
+    job_grade: str | None = None
+    location_id: str | None = None
+    team_id: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Award:
+    """Points a rule says an employee deserves for this ticket, and why."""
+
+    rule_id: str
+    rule_version: int
+    employee_id: str
+    points: int
+    basis_event_id: str  # the event whose arrival made the award due
+    inputs: Mapping[str, Scalar] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f'{self.rule_id}|{self.employee_id}|{self.basis_event_id}'
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    employees: Mapping[str, Employee]  # agent_key -> employee (mapped and active only)
+
+    def employee_for(self, assignee: Assignee | None) -> Employee | None:
+        if assignee is None:
+            return None
+        return self.employees.get(assignee.agent_key)
+
+
+class Rule(Protocol):
+    rule_id: str
+    version: int
+
+    def evaluate(self, state: TicketState, context: RuleContext) -> list[Award]: ...
+
+
+def _minutes(delta: timedelta) -> float:
+    return round(delta.total_seconds() / 60, 2)
+
+
+# Default targets in calendar minutes, from the brief's service levels ("above average": email and
+# social under 4 h, chat/phone/SMS under 5 min). The SLA engine replaces these with per-policy
+# business-time targets.
+DEFAULT_FIRST_RESPONSE_TARGET_MIN: Mapping[Channel, int] = {
+    Channel.CHAT: 5,
+    Channel.PHONE: 5,
+    Channel.SMS: 5,
+    Channel.WHATSAPP: 5,
+    Channel.SOCIAL: 60,
+    Channel.EMAIL: 240,
+    Channel.WEB: 240,
+    Channel.OTHER: 240,
+}
+DEFAULT_RESOLUTION_TARGET_MIN: Mapping[Priority, int] = {
+    Priority.URGENT: 4 * 60,
+    Priority.HIGH: 8 * 60,
+    Priority.NORMAL: 24 * 60,
+    Priority.LOW: 48 * 60,
+}
+
+
+@dataclass(frozen=True)
+class ResolvedWithinSla:
+    """Points to the owner when a ticket is resolved within its resolution target and not reopened."""
+
+    points: int = 10
+    rule_id: str = 'resolved_within_sla'
+    version: int = 1
+    targets: Mapping[Priority, int] = field(default_factory=lambda: dict(DEFAULT_RESOLUTION_TARGET_MIN))
+
+    def evaluate(self, state: TicketState, context: RuleContext) -> list[Award]:
+        if state.kind is not Kind.TICKET or not state.is_resolved or state.reopen_count > 0:
+            return []
+        if state.resolved_at is None or state.created_at is None or state.resolved_by_event is None:
+            return []
+        employee = context.employee_for(state.primary_assignee)
+        if employee is None:
+            return []
+        target = self.targets[state.priority or Priority.NORMAL]
+        taken = _minutes(state.resolved_at - state.created_at)
+        if taken > target:
+            return []
+        inputs: dict[str, Scalar] = {'resolution_minutes': taken, 'target_minutes': target, 'priority': str(state.priority)}
+        return [Award(self.rule_id, self.version, employee.employee_id, self.points, state.resolved_by_event, inputs)]
+
+
+@dataclass(frozen=True)
+class FirstResponseWithinSla:
+    """Points to the owner when the first reply went out within the channel's target."""
+
+    points: int = 5
+    rule_id: str = 'first_response_within_sla'
+    version: int = 1
+    targets: Mapping[Channel, int] = field(default_factory=lambda: dict(DEFAULT_FIRST_RESPONSE_TARGET_MIN))
+
+    def evaluate(self, state: TicketState, context: RuleContext) -> list[Award]:
+        if state.kind is not Kind.TICKET or state.first_response_at is None or state.created_at is None:
+            return []
+        employee = context.employee_for(state.primary_assignee)
+        if employee is None or state.assigned_by_event is None:
+            return []
+        target = self.targets.get(state.channel or Channel.OTHER, self.targets[Channel.OTHER])
+        taken = _minutes(state.first_response_at - state.created_at)
+        if taken > target:
+            return []
+        inputs: dict[str, Scalar] = {'first_response_minutes': taken, 'target_minutes': target, 'channel': str(state.channel)}
+        return [Award(self.rule_id, self.version, employee.employee_id, self.points, state.assigned_by_event, inputs)]
+
+
+@dataclass(frozen=True)
+class PositiveCsat:
+    """Points to the owner for a CSAT of 4 or 5 (the latest survey response on the ticket counts)."""
+
+    points: int = 5
+    rule_id: str = 'csat_positive'
+    version: int = 1
+
+    def evaluate(self, state: TicketState, context: RuleContext) -> list[Award]:
+        if state.survey is None or state.survey.survey.csat is None or state.survey.survey.csat < 4:
+            return []
+        employee = context.employee_for(state.primary_assignee)
+        if employee is None:
+            return []
+        inputs: dict[str, Scalar] = {'csat': state.survey.survey.csat, 'response_id': state.survey.survey.response_id}
+        return [Award(self.rule_id, self.version, employee.employee_id, self.points, state.survey.event_id, inputs)]
+
+
+@dataclass(frozen=True)
+class JobCardDeliveredOnTime:
+    """Points to the service advisor when the vehicle is delivered by the promised time, first visit."""
+
+    points: int = 10
+    rule_id: str = 'job_card_on_time'
+    version: int = 1
+
+    def evaluate(self, state: TicketState, context: RuleContext) -> list[Award]:
+        if state.kind is not Kind.JOB_CARD or not state.is_resolved or state.reopen_count > 0:
+            return []
+        if state.promised_at is None or state.resolved_at is None or state.resolved_by_event is None:
+            return []
+        advisor = next((a for a in state.assignees if a.role is AssigneeRole.ADVISOR), None)
+        employee = context.employee_for(advisor)
+        if employee is None or state.resolved_at > state.promised_at:
+            return []
+        early = _minutes(state.promised_at - state.resolved_at)
+        inputs: dict[str, Scalar] = {'minutes_before_promise': early}
+        return [Award(self.rule_id, self.version, employee.employee_id, self.points, state.resolved_by_event, inputs)]
+
+
+@dataclass(frozen=True)
+class UpsellAccepted:
+    """Points to the service advisor for each upsell line the customer accepted."""
+
+    points: int = 5
+    rule_id: str = 'upsell_accepted'
+    version: int = 1
+
+    def evaluate(self, state: TicketState, context: RuleContext) -> list[Award]:
+        advisor = next((a for a in state.assignees if a.role is AssigneeRole.ADVISOR), state.primary_assignee)
+        employee = context.employee_for(advisor)
+        if employee is None:
+            return []
+        awards = []
+        for line, event_id in zip(state.upsell_lines, state.upsell_events, strict=True):
+            if not line.accepted:
+                continue
+            inputs: dict[str, Scalar] = {'line_id': line.line_id, 'category': line.category, 'amount': str(line.amount)}
+            awards.append(Award(self.rule_id, self.version, employee.employee_id, self.points, f'{event_id}#{line.line_id}', inputs))
+        return awards
+
+
+@dataclass(frozen=True)
+class Program:
+    program_id: str
+    version: int
+    rules: Sequence[Rule]
+
+    def evaluate(self, state: TicketState, context: RuleContext) -> list[Award]:
+        awards: dict[str, Award] = {}
+        for rule in self.rules:
+            for award in rule.evaluate(state, context):
+                awards[award.key] = award
+        return [awards[key] for key in sorted(awards)]
+
+
+DEFAULT_PROGRAM = Program(
+    program_id='default',
+    version=1,
+    rules=(ResolvedWithinSla(), FirstResponseWithinSla(), PositiveCsat(), JobCardDeliveredOnTime(), UpsellAccepted()),
+)

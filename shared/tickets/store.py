@@ -1,0 +1,126 @@
+"""Where a ticket's events, derived state and awards are kept (DynamoDB, one item per ticket).
+
+The item holds every distinct event the ticket received (zlib-compressed JSON), so its state can be
+re-derived from the full set whatever the arrival order; the awards it caused, so a change can be
+reversed; a version number for optimistic concurrency; and readable copies of the main state fields
+for admins browsing the table in the console.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from pynamodb.attributes import BinaryAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.expressions.condition import Condition
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from shared.config import get_settings
+from shared.dynamo import meta_for
+from shared.events import TicketEvent
+from shared.ledger.entries import AwardRecord
+from shared.tickets.state import TicketState
+
+
+class UnmappedIndex(GlobalSecondaryIndex['TicketRecord']):
+    """Sparse index of tickets whose assignees are not (yet) in the employee directory."""
+
+    class Meta:
+        index_name = 'unmapped'
+        projection = KeysOnlyProjection()
+
+    unmapped_source = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
+
+
+class TicketRecord(Model):
+    class Meta:
+        table_name = 'pitcrew-tickets'
+
+    pk = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute()
+    events = BinaryAttribute(legacy_encoding=False)
+    awards = UnicodeAttribute(default='{}')
+    state = UnicodeAttribute(default='{}')
+    status = UnicodeAttribute(null=True)
+    location_id = UnicodeAttribute(null=True)
+    employee_ids = ListAttribute(of=UnicodeAttribute, null=True)
+    unmapped_source = UnicodeAttribute(null=True)
+    unmapped_agents = ListAttribute(of=UnicodeAttribute, null=True)
+    updated_at = UnicodeAttribute()
+    unmapped_index = UnmappedIndex()
+
+
+@lru_cache(maxsize=4)
+def ticket_model(table_name: str) -> type[TicketRecord]:
+    return type('BoundTicketRecord', (TicketRecord,), {'Meta': meta_for(table_name), 'unmapped_index': UnmappedIndex()})
+
+
+def _pack_events(events: list[TicketEvent]) -> bytes:
+    payload = '[' + ','.join(event.to_message() for event in events) + ']'
+    return zlib.compress(payload.encode(), 6)
+
+
+def _unpack_events(blob: bytes) -> list[TicketEvent]:
+    return [TicketEvent.model_validate(item) for item in json.loads(zlib.decompress(blob))]
+
+
+@dataclass
+class StoredTicket:
+    ticket_key: str
+    version: int
+    events: list[TicketEvent]
+    awards: dict[str, AwardRecord] = field(default_factory=dict)
+
+    def has_event(self, event_id: str) -> bool:
+        return any(event.event_id == event_id for event in self.events)
+
+
+class TicketStore:
+    def __init__(self, table_name: str | None = None) -> None:
+        self.model = ticket_model(table_name or get_settings().TICKETS_TABLE)
+
+    def get(self, ticket_key: str) -> StoredTicket | None:
+        try:
+            record = self.model.get(ticket_key, consistent_read=True)
+        except self.model.DoesNotExist:
+            return None
+        awards = {key: AwardRecord.model_validate(value) for key, value in json.loads(record.awards).items()}
+        return StoredTicket(ticket_key, int(record.version), _unpack_events(record.events), awards)
+
+    def build(
+        self,
+        previous: StoredTicket | None,
+        events: list[TicketEvent],
+        state: TicketState,
+        awards: dict[str, AwardRecord],
+        employee_ids: list[str],
+        unmapped: list[str],
+        now: datetime,
+    ) -> tuple[TicketRecord, Condition]:
+        """The item to write and the condition that makes the write safe against a concurrent writer."""
+        version = 1 if previous is None else previous.version + 1
+        record = self.model(
+            state.ticket_key,
+            version=version,
+            events=_pack_events(events),
+            awards=json.dumps({key: value.model_dump() for key, value in sorted(awards.items())}, separators=(',', ':')),
+            state=state.model_dump_json(exclude_none=True, exclude={'upsell_events'}),
+            status=str(state.status) if state.status else None,
+            location_id=state.location_id,
+            employee_ids=employee_ids or None,
+            unmapped_source=state.source.value if unmapped else None,
+            unmapped_agents=unmapped or None,
+            updated_at=now.isoformat(),
+        )
+        condition = self.model.pk.does_not_exist() if previous is None else (self.model.version == previous.version)
+        return record, condition
+
+    def unmapped_ticket_keys(self, source: str) -> list[str]:
+        """Tickets waiting for a directory mapping (admin and directory-import path, not the hot path)."""
+        return [item.pk for item in self.model.unmapped_index.query(source)]
+

@@ -1,0 +1,199 @@
+"""Ticket state and the points ledger against DynamoDB (moto), tables created from template.yaml."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.directory.employees import parse_export
+from shared.directory.store import DirectoryStore
+from shared.events import Status
+from shared.ledger.entries import EntryKind
+from shared.ledger.store import LedgerStore
+from shared.tickets.processing import Outcome, TicketProcessor
+from shared.tickets.store import TicketStore
+from tests.support.counting import count_requests
+from tests.support.factories import DIRECTORY_CSV, job_card_event, survey_event, ticket_event
+from tests.support.local_aws import local_aws
+
+NOW = datetime(2024, 5, 20, tzinfo=UTC)
+
+
+@pytest.fixture()
+def processor() -> Iterator[TicketProcessor]:
+    with local_aws():
+        directory = DirectoryStore()
+        directory.import_rows(parse_export(DIRECTORY_CSV, 'csv'), NOW)
+        yield TicketProcessor(tickets=TicketStore(), directory=directory, ledger=LedgerStore())
+
+
+def assert_balances_reconcile(ledger: LedgerStore, employee_ids: list[str]) -> None:
+    for employee_id in employee_ids:
+        entries = ledger.entries_for(employee_id)
+        assert ledger.balance(employee_id).available == sum(entry.amount for entry in entries), employee_id
+        assert ledger.balance(employee_id).entry_count == len(entries)
+
+
+def test_resolution_within_sla_awards_points_once_with_its_reason(processor: TicketProcessor) -> None:
+    # Given a ticket opened and solved 2 hours later by a mapped agent (target: 24 h at normal priority)
+    opened = ticket_event('1001', 0, status=Status.OPEN)
+    solved = ticket_event('1001', 1, status=Status.SOLVED, minutes=120)
+
+    # When both events are applied
+    processor.apply(opened, NOW)
+    result = processor.apply(solved, NOW)
+
+    # Then one award entry is written for E1, explaining itself
+    assert [(e.employee_id, e.amount, e.kind) for e in result.entries] == [('E1', 10, EntryKind.AWARD)]
+    entry = result.entries[0]
+    assert entry.reason.rule_id == 'resolved_within_sla'
+    assert entry.reason.rule_version == 1
+    assert entry.reason.source_event_id == solved.event_id
+    assert entry.reason.inputs['resolution_minutes'] == 120.0
+    assert processor.ledger.balance('E1').available == 10
+
+
+def test_duplicate_delivery_reads_but_writes_nothing(processor: TicketProcessor) -> None:
+    # Given a solved ticket already processed
+    processor.apply(ticket_event('1002', 0, status=Status.OPEN), NOW)
+    solved = ticket_event('1002', 1, status=Status.SOLVED, minutes=30)
+    processor.apply(solved, NOW)
+
+    # When the same event is delivered again
+    with count_requests() as counter:
+        result = processor.apply(solved, NOW)
+
+    # Then it is recognised as a duplicate: one read, no write, no new entry
+    assert result.outcome is Outcome.DUPLICATE
+    assert counter.ddb_writes == 0
+    assert counter.ddb_reads == 1
+    assert len(processor.ledger.entries_for('E1')) == 1
+
+
+def test_hot_path_costs_at_most_one_write_and_two_reads(processor: TicketProcessor) -> None:
+    # Given a new ticket event whose agent is not cached yet
+    event = ticket_event('1003', 0, status=Status.SOLVED, minutes=10)
+
+    # When it is applied (awarding points, so the write is a transaction)
+    with count_requests() as counter:
+        result = processor.apply(event, NOW)
+
+    # Then it costs one write request and two reads (ticket + directory)
+    assert result.entries
+    assert counter.ddb_writes == 1
+    assert counter.ddb_reads == 2
+
+
+def test_reopen_reverses_the_award_with_a_new_entry(processor: TicketProcessor) -> None:
+    # Given a ticket solved within SLA, awarded 10 points
+    processor.apply(ticket_event('1004', 0, status=Status.OPEN), NOW)
+    award = processor.apply(ticket_event('1004', 1, status=Status.SOLVED, minutes=60), NOW).entries[0]
+
+    # When the customer reopens it
+    result = processor.apply(ticket_event('1004', 2, status=Status.OPEN, minutes=90), NOW)
+
+    # Then a reversal entry points at the award, the award itself is unchanged, the balance is back to 0
+    assert [(e.kind, e.amount, e.reverses) for e in result.entries] == [(EntryKind.REVERSAL, -10, award.entry_id)]
+    entries = {e.entry_id: e for e in processor.ledger.entries_for('E1')}
+    assert entries[award.entry_id] == award
+    assert processor.ledger.balance('E1').available == 0
+
+
+def test_survey_changes_reverse_and_re_award(processor: TicketProcessor) -> None:
+    # Given a resolved ticket with a happy survey
+    processor.apply(ticket_event('1005', 0, status=Status.SOLVED, minutes=2000), NOW)
+    happy = processor.apply(survey_event('1005', 5, response='r1'), NOW)
+    assert [e.reason.rule_id for e in happy.entries] == ['csat_positive']
+
+    # When a later response rates it 2, then another rates it 4
+    unhappy = processor.apply(survey_event('1005', 2, minutes=700, response='r2'), NOW)
+    happy_again = processor.apply(survey_event('1005', 4, minutes=800, response='r3'), NOW)
+
+    # Then the first award is reversed and a new one is written for the latest positive response
+    assert [(e.kind, e.amount) for e in unhappy.entries] == [(EntryKind.REVERSAL, -5)]
+    assert [(e.kind, e.amount, e.reason.basis_event_id) for e in happy_again.entries] == [(EntryKind.AWARD, 5, 'survey:r3')]
+    assert_balances_reconcile(processor.ledger, ['E1'])
+    assert processor.ledger.balance('E1').available == 5
+
+
+def test_unknown_agent_is_kept_and_awarded_after_mapping(processor: TicketProcessor) -> None:
+    # Given a ticket solved by an agent the directory does not know
+    result = processor.apply(ticket_event('1006', 0, status=Status.SOLVED, minutes=20, agent='new.hire@example.com'), NOW)
+    assert result.unmapped == ['new.hire@example.com'] and not result.entries
+    assert processor.tickets.unmapped_ticket_keys('zendesk') == ['zendesk#1006']
+
+    # When the directory learns who that is and the ticket is reconciled
+    csv = 'employee_id,name,role,location_id,zendesk_agent_id\nE9,New Hire,agent,US-NYC,new.hire@example.com\n'
+    processor.directory.import_rows(parse_export(csv, 'csv'), NOW, deactivate_missing=False)
+    reconciled = processor.reconcile('zendesk#1006', NOW)
+
+    # Then the award lands on the new employee and the ticket leaves the unmapped index
+    assert [(e.employee_id, e.amount) for e in reconciled.entries] == [('E9', 10)]
+    assert processor.tickets.unmapped_ticket_keys('zendesk') == []
+
+
+def test_job_card_delivered_on_time_with_upsell(processor: TicketProcessor) -> None:
+    # Given a job card opened with an accepted extended-warranty upsell and delivered before the promise
+    from decimal import Decimal
+
+    from shared.events import UpsellLine
+
+    line = UpsellLine(line_id='L1', category='extended_warranty', amount=Decimal('12000.00'), currency='INR')
+    processor.apply(job_card_event('JC-1', 0, Status.OPEN, minutes=0, upsell_lines=(line,)), NOW)
+
+    # When the vehicle is delivered at 3 h against a 4 h promise
+    result = processor.apply(job_card_event('JC-1', 1, Status.CLOSED, minutes=180), NOW)
+
+    # Then the advisor holds both awards and the technician none
+    rules = sorted(e.reason.rule_id for e in processor.ledger.entries_for('E3'))
+    assert rules == ['job_card_on_time', 'upsell_accepted']
+    assert processor.ledger.balance('E3').available == 15
+    assert processor.ledger.entries_for('E4') == []
+    assert result.outcome is Outcome.APPLIED
+
+
+def test_reversal_never_takes_a_balance_below_zero(processor: TicketProcessor) -> None:
+    # Given E1 earned 10 points, then spent them (a debit entry taking the balance to 0)
+    processor.apply(ticket_event('1007', 0, status=Status.SOLVED, minutes=30), NOW)
+    balances = processor.ledger.balances
+    balances('EMP#E1').update(actions=[balances.available.add(-10)])
+
+    # When the ticket is reopened and the award must be reversed
+    result = processor.apply(ticket_event('1007', 1, status=Status.OPEN, minutes=60), NOW)
+
+    # Then the reversal recovers only what is there and says what it could not recover
+    reversal = result.entries[0]
+    assert reversal.amount == 0
+    assert reversal.reason.inputs['unrecovered_points'] == 10
+    assert processor.ledger.balance('E1').available == 0
+
+
+def test_duplicate_storm_writes_each_entry_once(processor: TicketProcessor) -> None:
+    # Given 200 events over 40 tickets (open, reply, solve, reopen for some, surveys), delivered 5 times each, interleaved
+    events = []
+    for t in range(40):
+        ticket = f'S{t}'
+        agent = ['agent1@example.com', 'agent2@example.com', 'stranger@example.com'][t % 3]
+        events.append(ticket_event(ticket, 0, status=Status.OPEN, agent=agent))
+        events.append(ticket_event(ticket, 1, status=Status.PENDING, minutes=10, agent=agent, reply_count=1))
+        events.append(ticket_event(ticket, 2, status=Status.SOLVED, minutes=60 + t, agent=agent))
+        events.append(ticket_event(ticket, 3, status=Status.OPEN if t % 4 == 0 else Status.CLOSED, minutes=200, agent=agent))
+        events.append(survey_event(ticket, 5 - t % 3, response=f'r-{t}'))
+    assert len(events) == 200
+    deliveries = [event for event in events for _ in range(5)]
+    random.Random(7).shuffle(deliveries)
+
+    # When every delivery is processed
+    outcomes = [processor.apply(event, NOW).outcome for event in deliveries]
+
+    # Then 200 were applied and 800 recognised as duplicates; every entry exists once; balances reconcile
+    assert outcomes.count(Outcome.APPLIED) == 200
+    assert outcomes.count(Outcome.DUPLICATE) == 800
+    for employee_id in ('E1', 'E2'):
+        entries = processor.ledger.entries_for(employee_id)
+        assert len({e.entry_id for e in entries}) == len(entries)
+    assert_balances_reconcile(processor.ledger, ['E1', 'E2'])
+    assert processor.ledger.balance('E1').available > 0

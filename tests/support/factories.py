@@ -1,0 +1,74 @@
+"""Builders for canonical events and directory rows used across tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.events import Assignee, AssigneeRole, Channel, Kind, Priority, Source, Status, Survey, TicketEvent
+
+T0 = datetime(2024, 5, 14, 9, 0, tzinfo=UTC)
+
+
+def ticket_event(
+    ticket: str = '1001',
+    n: int = 0,
+    *,
+    status: Status = Status.OPEN,
+    minutes: float = 0,
+    agent: str | None = 'agent1@example.com',
+    source: Source = Source.ZENDESK,
+    priority: Priority = Priority.NORMAL,
+    channel: Channel = Channel.EMAIL,
+    **extra: Any,
+) -> TicketEvent:
+    return TicketEvent(
+        source=source,
+        external_id=ticket,
+        event_id=f'{source.value}:{ticket}:{n}',
+        occurred_at=T0 + timedelta(minutes=minutes),
+        created_at=T0,
+        status=status,
+        priority=priority,
+        channel=channel,
+        assignees=(Assignee(agent_key=agent),) if agent else (),
+        **extra,
+    )
+
+
+def survey_event(ticket: str = '1001', csat: int = 5, *, minutes: float = 600, response: str = 'r1',
+                 source: Source = Source.ZENDESK) -> TicketEvent:
+    return TicketEvent(
+        source=source,
+        kind=Kind.SURVEY,
+        external_id=ticket,
+        event_id=f'survey:{response}',
+        occurred_at=T0 + timedelta(minutes=minutes),
+        survey=Survey(response_id=response, csat=csat),
+    )
+
+
+def job_card_event(card: str, n: int, status: Status, *, minutes: float, promised_minutes: float = 240,
+                   advisor: str = 'adv-1', technician: str = 'tech-1', **extra: Any) -> TicketEvent:
+    return TicketEvent(
+        source=Source.DMS,
+        kind=Kind.JOB_CARD,
+        external_id=card,
+        event_id=f'dms:{card}:{n}',
+        occurred_at=T0 + timedelta(minutes=minutes),
+        created_at=T0,
+        status=status,
+        channel=Channel.WALK_IN,
+        promised_at=T0 + timedelta(minutes=promised_minutes),
+        assignees=(Assignee(role=AssigneeRole.ADVISOR, agent_key=advisor), Assignee(role=AssigneeRole.TECHNICIAN, agent_key=technician)),
+        **extra,
+    )
+
+
+DIRECTORY_CSV = """employee_id,name,role,job_grade,location_id,region,manager_id,phone,whatsapp_opt_in,email,time_zone,zendesk_agent_id,freshdesk_agent_id,dms_agent_id
+E1,Ana Agent,agent,L1,US-NYC,US-East,M1,+15558675310,yes,agent1@example.com,America/New_York,agent1@example.com,agent1@example.com,
+E2,Bo Agent,agent,L2,US-NYC,US-East,M1,+15558675311,no,agent2@example.com,America/New_York,agent2@example.com,,
+E3,Chandra Advisor,service_advisor,SA2,IN-BLR-01,IN-South,M2,+919812345678,yes,chandra@example.com,Asia/Kolkata,,,adv-1
+E4,Dev Technician,technician,T1,IN-BLR-01,IN-South,M2,+919812345679,yes,dev@example.com,Asia/Kolkata,,,tech-1
+M1,Maria Manager,manager,M,US-NYC,US-East,,+15558675300,no,maria@example.com,America/New_York,,,
+"""

@@ -1,0 +1,76 @@
+"""A moto-backed AWS with Pitcrew's tables and queues created from template.yaml."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from infrastructure.local.template_resources import TABLE_ENV, create_queues, create_tables
+
+SECRETS = {
+    'zendesk': {'secret': 'dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=='},
+    'freshdesk': {'secret': 'freshdesk-local-token'},
+    'salesforce': {'secret': 'salesforce-local-token', 'organization_id': '00D5g000000ABCDEAZ'},
+    'gorgias': {'secret': 'gorgias-local-token'},
+    'dms': {'secret': 'dms-local-signing-secret'},
+    'survey': {'secret': 'survey-local-signing-secret'},
+}
+
+
+@dataclass
+class LocalAws:
+    queue_url: str
+    dlq_url: str
+    sqs: Any
+    dynamodb: Any
+
+    def drain(self, max_messages: int = 10_000) -> list[dict[str, Any]]:
+        """Receive (and delete) every message on the events queue, as Lambda's poller would."""
+        received: list[dict[str, Any]] = []
+        while len(received) < max_messages:
+            batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                             AttributeNames=['All'], WaitTimeSeconds=0).get('Messages', [])
+            if not batch:
+                break
+            for message in batch:
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message['ReceiptHandle'])
+            received.extend(batch)
+        return received
+
+
+def _reset_caches() -> None:
+    from shared.config import get_settings
+
+    get_settings.cache_clear()
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+
+
+@contextmanager
+def local_aws() -> Iterator[LocalAws]:
+    with mock_aws():
+        region = os.environ['AWS_DEFAULT_REGION']
+        dynamodb = boto3.client('dynamodb', region_name=region)
+        sqs = boto3.client('sqs', region_name=region)
+        ssm = boto3.client('ssm', region_name=region)
+        tables = create_tables(dynamodb)
+        queues = create_queues(sqs)
+        for logical_id, name in tables.items():
+            os.environ[TABLE_ENV[logical_id][0]] = name
+        os.environ['EVENTS_QUEUE_URL'] = queues['EventsQueue']
+        prefix = os.environ['SECRETS_PREFIX']
+        for source, value in SECRETS.items():
+            ssm.put_parameter(Name=f'{prefix}/{source}', Value=json.dumps(value), Type='SecureString')
+        _reset_caches()
+        try:
+            yield LocalAws(queue_url=queues['EventsQueue'], dlq_url=queues['EventsDLQ'], sqs=sqs, dynamodb=dynamodb)
+        finally:
+            _reset_caches()
