@@ -14,14 +14,15 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 _EMAIL = re.compile(r'([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})')
-# E.164 and common national formats: at least 8 digits, optional +, spaces/dashes/dots/parentheses.
-_PHONE = re.compile(r'(?<![\w])(\+?\d[\d\s().-]{6,}\d)(?![\w])')
+# E.164 ('+' then 8-15 digits, separators allowed) and national formats of 10+ digits. Dates and
+# times (2024-05-14 09:12) are not phone numbers.
+_PHONE = re.compile(r'(?<![\w+])(?!\d{4}-\d{2}-\d{2})(\+?\(?\d[\d\s().-]{6,}\d)(?![\w])')
 
 
 def _mask_phone(match: re.Match[str]) -> str:
     raw = match.group(1)
     digits = [c for c in raw if c.isdigit()]
-    if len(digits) < 8:
+    if len(digits) < (8 if raw.startswith('+') else 10) or len(digits) > 15:
         return raw
     return ('+' if raw.startswith('+') else '') + '*' * (len(digits) - 2) + ''.join(digits[-2:])
 

@@ -81,7 +81,7 @@ class QuarantineRecord(Model):
     body_sha256 = UnicodeAttribute(null=True)
     body_truncated = BooleanAttribute(default=False)
     headers = UnicodeAttribute(default='{}')
-    query = UnicodeAttribute(default='{}')
+    query_params = UnicodeAttribute(default='{}')
     event = UnicodeAttribute(null=True)  # canonical event JSON (processing stage)
     replay_event = UnicodeAttribute()
     replay_count = NumberAttribute(default=0)
@@ -154,7 +154,7 @@ class QuarantineStore:
             body_sha256=hashlib.sha256(body).hexdigest(),
             body_truncated=truncated,
             headers=json.dumps({k.lower(): v for k, v in headers.items() if k.lower() in KEPT_HEADERS}),
-            query=json.dumps({k: v for k, v in query.items() if k.lower() != 'token'}),
+            query_params=json.dumps({k: v for k, v in query.items() if k.lower() != 'token'}),
             replay_event=json.dumps({'quarantine_id': quarantine_id}),
         )
         record.save(condition=self.model.pk.does_not_exist())
@@ -193,7 +193,7 @@ class QuarantineStore:
             body=zlib.decompress(record.body) if record.body is not None else None,
             body_truncated=bool(record.body_truncated),
             headers=json.loads(record.headers),
-            query=json.loads(record.query),
+            query=json.loads(record.query_params),
             event=record.event,
             status=QuarantineStatus(record.status),
             received_at=record.received_at,

@@ -61,7 +61,8 @@ def local_aws() -> Iterator[LocalAws]:
         dynamodb = boto3.client('dynamodb', region_name=region)
         sqs = boto3.client('sqs', region_name=region)
         ssm = boto3.client('ssm', region_name=region)
-        tables = create_tables(dynamodb)
+        # Names differ from the code's defaults so that a model bound to the wrong table fails loudly.
+        tables = create_tables(dynamodb, {lid: f'test-{default}' for lid, (_, default) in TABLE_ENV.items()})
         queues = create_queues(sqs)
         for logical_id, name in tables.items():
             os.environ[TABLE_ENV[logical_id][0]] = name
