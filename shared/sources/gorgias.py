@@ -105,7 +105,9 @@ class GorgiasAdapter:
         # scoring time (for a closed ticket); else the receive time.
         fallback = [moment for moment in (closed_at if status == Status.CLOSED else None, scored_at) if moment is not None]
         occurred_at = updated_at or (max(fallback) if fallback else None)
-        agent_key = optional_str(data, 'assignee_email', 'assignee_email') or optional_str(data, 'assignee_user_id', 'assignee_user_id')
+        agent_key = optional_str(data, 'assignee_email', 'assignee_email') or optional_str(
+            data, 'assignee_user_id', 'assignee_user_id'
+        )
         fields: dict[str, Any] = {
             'source': Source.GORGIAS,
             'kind': Kind.TICKET,

@@ -139,7 +139,8 @@ class SurveyAdapter:
         elif schema is None:
             raise InvalidPayload('field is required', field='schema')
         else:
-            raise InvalidPayload(f'unknown schema {str(schema)[:60]!r}: expected {SCHEMA_ID} or {FRESHDESK_SCHEMA_ID}', field='schema')
+            reason = f'unknown schema {str(schema)[:60]!r}: expected {SCHEMA_ID} or {FRESHDESK_SCHEMA_ID}'
+            raise InvalidPayload(reason, field='schema')
         return ParseResult(events=[event])
 
 

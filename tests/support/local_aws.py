@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from infrastructure.local import moto_patches
 from infrastructure.local.template_resources import TABLE_ENV, create_queues, create_tables
 
 SECRETS = {
@@ -55,7 +56,9 @@ def _reset_caches() -> None:
 
 
 @contextmanager
-def local_aws() -> Iterator[LocalAws]:
+def local_aws(*, fast_transactions: bool = True) -> Iterator[LocalAws]:
+    if fast_transactions:
+        moto_patches.apply()
     with mock_aws():
         region = os.environ['AWS_DEFAULT_REGION']
         dynamodb = boto3.client('dynamodb', region_name=region)

@@ -112,7 +112,10 @@ def test_header_names_are_matched_case_insensitively() -> None:
     body = sample_bytes('zendesk_ticket_webhook.json')
     request = WebhookRequest(
         body=body,
-        headers={SIGNATURE_HEADER: zendesk_signature(TEST_SECRET, SAMPLE_TIMESTAMP, body), TIMESTAMP_HEADER.upper(): SAMPLE_TIMESTAMP},
+        headers={
+            SIGNATURE_HEADER: zendesk_signature(TEST_SECRET, SAMPLE_TIMESTAMP, body),
+            TIMESTAMP_HEADER.upper(): SAMPLE_TIMESTAMP,
+        },
     )
 
     # When / Then it authenticates
@@ -253,7 +256,8 @@ def test_via_maps_to_channel(via: str, expected: Channel) -> None:
 
 
 @pytest.mark.parametrize(
-    ('raw', 'expected'), [('Low', Priority.LOW), ('Normal', Priority.NORMAL), ('Urgent', Priority.URGENT), ('', None), ('-', None)]
+    ('raw', 'expected'),
+    [('Low', Priority.LOW), ('Normal', Priority.NORMAL), ('Urgent', Priority.URGENT), ('', None), ('-', None)],
 )
 def test_priority_maps_and_an_unset_priority_is_none(raw: str, expected: Priority | None) -> None:
     # Given / When a ticket with that priority text is parsed
@@ -340,7 +344,9 @@ def test_same_payload_twice_gets_the_same_event_id() -> None:
     assert first.event_id == second.event_id
 
 
-@pytest.mark.parametrize(('field', 'value'), [('status', 'Open'), ('updated_at', '2024-05-14T11:41Z'), ('assignee_email', 'b@example.com')])
+@pytest.mark.parametrize(
+    ('field', 'value'), [('status', 'Open'), ('updated_at', '2024-05-14T11:41Z'), ('assignee_email', 'b@example.com')]
+)
 def test_changed_payload_gets_a_different_event_id(field: str, value: str) -> None:
     # Given the sample and a copy that says something new
     original = parse_one(adapter, SAMPLE)
@@ -394,7 +400,9 @@ def test_wrong_type_or_value_is_rejected_naming_the_field(path: str, value: Any)
     assert caught.value.field == path
 
 
-@pytest.mark.parametrize('body', [b'', b'   ', b'not json', b'[1, 2]', b'"ticket"', b'\xff\xfe{"ticket": 1}', b'{"ticket": {"id": 1}'])
+@pytest.mark.parametrize(
+    'body', [b'', b'   ', b'not json', b'[1, 2]', b'"ticket"', b'\xff\xfe{"ticket": 1}', b'{"ticket": {"id": 1}']
+)
 def test_malformed_body_is_rejected_as_the_body(body: bytes) -> None:
     # Given an empty, non-JSON, non-object or non-UTF-8 body
     # When / Then parsing fails naming the body
