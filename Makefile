@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy shared functions tests
+	$(VENV)/bin/mypy shared functions tests infrastructure
 
 cfn-lint: $(STAMP)
 	$(VENV)/bin/cfn-lint template.yaml

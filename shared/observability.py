@@ -34,7 +34,7 @@ def mask_pii(text: str) -> str:
 
 
 class MaskingFormatter(LambdaPowertoolsFormatter):
-    def serialize(self, log: dict[str, Any]) -> str:
+    def serialize(self, log: Any) -> str:
         return mask_pii(super().serialize(log))
 
 

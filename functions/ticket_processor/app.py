@@ -77,5 +77,5 @@ def _keep_if_last_attempt(record: SQSRecord, exc: Exception) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     return process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)

@@ -3,6 +3,7 @@ itself, so that local runs and tests cannot drift from what is deployed."""
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -73,9 +74,8 @@ def create_queues(sqs: Any) -> dict[str, str]:
         if redrive:
             target = redrive['deadLetterTargetArn']
             target_id = target['Fn::GetAtt'][0] if isinstance(target, dict) else str(target).split('.')[0]
-            attributes['RedrivePolicy'] = (
-                '{"deadLetterTargetArn": "%s", "maxReceiveCount": %d}' % (arns[target_id], int(redrive['maxReceiveCount']))
-            )
+            policy = {'deadLetterTargetArn': arns[target_id], 'maxReceiveCount': int(redrive['maxReceiveCount'])}
+            attributes['RedrivePolicy'] = json.dumps(policy)
         url = sqs.create_queue(QueueName=f'pitcrew-{logical_id}', Attributes=attributes)['QueueUrl']
         urls[logical_id] = url
         arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']

@@ -77,7 +77,7 @@ class EmployeeRow(BaseModel):
         return value or None
 
     def agent_keys(self) -> list[tuple[Source, str]]:
-        keys = []
+        keys: list[tuple[Source, str]] = []
         for source, values in sorted(self.agent_ids.items()):
             keys.extend((source, value.strip().lower()) for value in values if value.strip())
         return keys

@@ -17,6 +17,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -150,7 +151,7 @@ class LedgerStore:
         balance = self.balances(employee_pk(employee_id))
         count = sum(1 for entry in entries if entry.employee_id == employee_id)
         earned = sum(entry.amount for entry in entries if entry.employee_id == employee_id and entry.kind is EntryKind.AWARD)
-        actions = [
+        actions: list[Action] = [
             self.balances.available.add(delta),
             self.balances.entry_count.add(count),
             self.balances.lifetime_earned.add(earned),

@@ -217,5 +217,5 @@ class Program:
 DEFAULT_PROGRAM = Program(
     program_id='default',
     version=1,
-    rules=(ResolvedWithinSla(), FirstResponseWithinSla(), PositiveCsat(), JobCardDeliveredOnTime(), UpsellAccepted()),
+    rules=(ResolvedWithinSla(), FirstResponseWithinSla(), PositiveCsat(), JobCardDeliveredOnTime(), UpsellAccepted()),  # type: ignore[arg-type]
 )

@@ -47,7 +47,7 @@ def test_failed_condition_rolls_back_every_action_including_updates_and_new_item
         assert error['Error']['Code'] == 'TransactionCanceledException'
         codes = [reason['Code'] for reason in error['CancellationReasons']]
         assert codes == ['None', 'None', 'ConditionalCheckFailed']
-        assert error['CancellationReasons'][2]['Item']['version'] == {'N': '1'}
+        assert error['CancellationReasons'][2]['Item']['version'] == {'N': '1'}  # type: ignore[typeddict-item]
         assert 'Item' not in dynamodb.get_item(TableName='tx', Key={'pk': {'S': 'EMP#1'}, 'sk': {'S': 'E#1'}})
         balance = dynamodb.get_item(TableName='tx', Key={'pk': {'S': 'EMP#1'}, 'sk': {'S': 'B'}})['Item']
         assert balance['available'] == {'N': '10'}

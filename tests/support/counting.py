@@ -35,14 +35,14 @@ class RequestCounter:
 @contextmanager
 def count_requests() -> Iterator[RequestCounter]:
     counter = RequestCounter()
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def counting(self: BaseClient, operation_name: str, api_params: Any) -> Any:
         counter.calls[(self.meta.service_model.service_name, operation_name)] += 1
         return original(self, operation_name, api_params)
 
-    BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    BaseClient._make_api_call = counting  # type: ignore[attr-defined]
     try:
         yield counter
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        BaseClient._make_api_call = original  # type: ignore[attr-defined]
