@@ -1,4 +1,7 @@
-"""Powertools Logger, Metrics and Tracer, created once and imported everywhere.
+"""Powertools Logger and Metrics, created once and imported everywhere.
+
+No Powertools Tracer: importing the X-Ray SDK costs more than importing boto3 itself (measured by
+`make bench`), so functions rely on Lambda's own active tracing (`Tracing: Active`) instead.
 
 Logs are JSON with a correlation id per webhook; e-mail addresses and phone numbers are masked in
 every log line, whatever field or message they appear in.
@@ -10,7 +13,7 @@ import os
 import re
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 _EMAIL = re.compile(r'([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})')
@@ -43,4 +46,3 @@ NAMESPACE = os.environ.get('POWERTOOLS_METRICS_NAMESPACE', 'Pitcrew')
 
 logger = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)

@@ -17,7 +17,7 @@ from shared.directory.importer import import_directory
 from shared.directory.store import DirectoryStore
 from shared.errors import InvalidPayload
 from shared.ingest.queue import SqsEventQueue
-from shared.observability import logger, tracer
+from shared.observability import logger
 from shared.tickets.store import TicketStore
 
 
@@ -28,7 +28,6 @@ class ImportRequest(BaseModel):
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         request = ImportRequest.model_validate(event)

@@ -19,7 +19,7 @@ from shared.events import QueueMessage
 from shared.ingest.queue import SqsEventQueue
 from shared.ingest.secrets import SsmSecretProvider
 from shared.ingest.webhooks import WebhookReceiver
-from shared.observability import logger, tracer
+from shared.observability import logger
 from shared.quarantine.replay import replay_item
 from shared.quarantine.store import QuarantineStore
 
@@ -37,7 +37,6 @@ def _receiver(store: QuarantineStore) -> WebhookReceiver:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         request = ReplayRequest.model_validate(event)

@@ -14,7 +14,7 @@ from shared.config import get_settings
 from shared.directory.store import DirectoryStore
 from shared.events import QueueMessage
 from shared.ledger.store import LedgerStore
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics
 from shared.quarantine.store import QuarantineStore
 from shared.tickets.processing import Outcome, TicketProcessor
 from shared.tickets.store import TicketStore
@@ -76,6 +76,5 @@ def _keep_if_last_attempt(record: SQSRecord, exc: Exception) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     return process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)

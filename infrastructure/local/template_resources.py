@@ -21,13 +21,17 @@ TABLE_ENV = {
 
 
 @lru_cache(maxsize=1)
-def template_resources() -> dict[str, Any]:
+def template_document() -> dict[str, Any]:
     from cfnlint.decode import decode
 
     template, matches = decode(str(TEMPLATE))
     if template is None:
         raise RuntimeError(f'template.yaml does not parse: {matches}')
-    return dict(template['Resources'])
+    return dict(template)
+
+
+def template_resources() -> dict[str, Any]:
+    return dict(template_document()['Resources'])
 
 
 def create_tables(dynamodb: Any, names: dict[str, str] | None = None) -> dict[str, str]:

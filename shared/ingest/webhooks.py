@@ -12,15 +12,18 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shared.errors import InvalidPayload, PayloadTooLarge, PitcrewError, ServiceUnavailable
 from shared.events import QueueMessage, TicketEvent
 from shared.ingest.secrets import SecretProvider
 from shared.observability import logger
-from shared.quarantine.store import QuarantineStore
 from shared.sources import get_adapter
 from shared.sources.base import WebhookRequest
+
+
+if TYPE_CHECKING:
+    from shared.quarantine.store import QuarantineStore
 
 
 class EventQueue(Protocol):
@@ -40,7 +43,7 @@ class WebhookAnswer:
 class WebhookReceiver:
     secrets: SecretProvider
     queue: EventQueue
-    quarantine: QuarantineStore
+    quarantine: QuarantineStore  # only touched when something is rejected
     max_body_bytes: int
 
     def receive(self, source: str, request: WebhookRequest, now: datetime, correlation_id: str | None = None,

@@ -43,7 +43,7 @@ STATUSES: dict[str, Status] = {
 class Vehicle(BaseModel):
     model_config = ConfigDict(extra='ignore')
 
-    vin: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=17)] | None = None
+    vin: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] | None = None  # VIN or chassis no.
     registration: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] | None = None
 
 

@@ -57,7 +57,18 @@ class SurveyResponse(BaseModel):
     agent_key: Id | None = Field(default=None, description='The agent the response is about, when the survey tool knows')
 
 
-FreshdeskId = Annotated[StrictInt, Field(ge=0)] | Id
+def _freshdesk_id(value: Any) -> Any:
+    """Freshdesk ids are JSON numbers; a relay may quote them. Either way they become text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError('id must not be negative')
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError('id must be an integer or a string')
+    return value
+
+
+FreshdeskId = Annotated[Id, BeforeValidator(_freshdesk_id)]
 
 
 class FreshdeskRatings(BaseModel):
@@ -110,11 +121,11 @@ def _from_freshdesk(body: FreshdeskRatingEnvelope) -> TicketEvent:
         )
     response_id = f'freshdesk:{rating.id}'
     comment = rating.feedback.strip()[:MAX_COMMENT] if rating.feedback and rating.feedback.strip() else None
-    agent = str(rating.agent_id) if rating.agent_id is not None else None
+    agent = rating.agent_id
     fields: dict[str, Any] = {
         'source': Source.FRESHDESK,
         'kind': Kind.SURVEY,
-        'external_id': str(rating.ticket_id),
+        'external_id': rating.ticket_id,
         'occurred_at': rating.created_at,
         'assignees': ({'role': AssigneeRole.AGENT, 'agent_key': agent},) if agent else (),
         'survey': {'response_id': response_id, 'csat': csat, 'comment': comment},
