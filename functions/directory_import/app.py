@@ -45,5 +45,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {'ok': False, 'field': '.'.join(map(str, first['loc'])), 'error': first['msg']}
     except InvalidPayload as exc:
         return {'ok': False, 'field': exc.field, 'error': exc.reason}
-    logger.info('directory imported', extra=summary)
+    logger.info('directory imported', extra={'import_summary': summary})
     return {'ok': True, **summary}

@@ -153,7 +153,11 @@ class SalesforceAdapter:
         expected = (secret.organization_id or '').strip()
         if len(expected) < _ORG_ID_LENGTH:
             raise AuthenticationFailed('no Salesforce organization_id is configured for this source', field='OrganizationId')
-        given = _text(_child(_notifications(request.body), 'OrganizationId')) or ''
+        try:
+            notifications = _notifications(request.body)
+        except InvalidPayload:
+            return  # the token is right; parse() rejects the unreadable body as invalid (400), not as unauthenticated
+        given = _text(_child(notifications, 'OrganizationId')) or ''
         if len(given) < _ORG_ID_LENGTH or given[:_ORG_ID_LENGTH] != expected[:_ORG_ID_LENGTH]:
             raise AuthenticationFailed('OrganizationId is not the configured organisation', field='OrganizationId')
 

@@ -301,12 +301,30 @@ def test_doctype_and_entity_declarations_are_rejected(prolog: str) -> None:
     # Given the sample with a DTD (entity expansion / external entity attempts)
     body = CASE_XML.replace('<soapenv:Envelope', f'{prolog}\n<soapenv:Envelope', 1).encode()
 
-    # When / Then it is rejected before parsing, at the authentication step as well
+    # When / Then it is rejected as an invalid body without being parsed
     with pytest.raises(InvalidPayload) as caught:
         parse(body)
     assert caught.value.field == 'body'
-    with pytest.raises(InvalidPayload):
-        adapter.authenticate(authed_request(body), SECRET, RECEIVED_AT)
+
+
+def test_unreadable_body_with_the_right_token_is_left_to_parse_to_reject() -> None:
+    # Given a request with the right token and a body that is not XML
+    request = authed_request(b'<soapenv:Envelope')
+
+    # When it is authenticated, then parsed
+    adapter.authenticate(request, SECRET, RECEIVED_AT)
+
+    # Then the token authenticates it and parsing rejects it as an invalid payload (400), not a 401
+    with pytest.raises(InvalidPayload) as caught:
+        adapter.parse(request, RECEIVED_AT)
+    assert caught.value.field == 'body'
+
+
+def test_unreadable_body_with_a_wrong_token_is_unauthenticated() -> None:
+    # Given a request with a wrong token and a body that is not XML
+    # When / Then the token check comes first
+    with pytest.raises(AuthenticationFailed):
+        adapter.authenticate(authed_request(b'not xml', token='guess'), SECRET, RECEIVED_AT)
 
 
 @pytest.mark.parametrize(
