@@ -1,0 +1,38 @@
+"""The console test events in events/ stay valid for the functions they are meant for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from functions.directory_import.app import ImportRequest
+from functions.quarantine_replay.app import ReplayRequest
+from shared.directory.employees import parse_export
+from shared.events import QueueMessage
+
+EVENTS = Path(__file__).resolve().parents[2] / 'events'
+
+
+def load(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+def test_admin_events_validate() -> None:
+    # Given the replay, list and import test events
+    # When they are parsed by the functions' request models
+    replay = ReplayRequest.model_validate(load('quarantine_replay.json'))
+    corrected = ReplayRequest.model_validate(load('quarantine_replay_corrected.json'))
+    listing = ReplayRequest.model_validate(load('quarantine_list_day.json'))
+    imported = ImportRequest.model_validate(load('directory_import_csv.json'))
+
+    # Then they carry what the functions need, and the sample directory parses
+    assert replay.quarantine_id and corrected.corrected_body and listing.list_day == '2024-05-14'
+    assert len(parse_export(imported.content, imported.format)) == 5
+
+
+def test_sqs_sample_carries_a_canonical_event() -> None:
+    # When the SQS sample's body is parsed as a queue message
+    message = QueueMessage.model_validate_json(load('ticket_processor_sqs.json')['Records'][0]['body'])
+
+    # Then it holds a ticket event
+    assert message.event is not None and message.event.ticket_key == 'zendesk#35436'
