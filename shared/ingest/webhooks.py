@@ -21,7 +21,6 @@ from shared.observability import logger
 from shared.sources import get_adapter
 from shared.sources.base import WebhookRequest
 
-
 if TYPE_CHECKING:
     from shared.quarantine.store import QuarantineStore
 

@@ -64,7 +64,7 @@ def hot_path_requests(n_tickets: int = 150) -> dict[str, float]:
     from shared.directory.employees import parse_export
     from shared.directory.store import DirectoryStore
     from tests.integration.test_webhook_pipeline import zendesk_body, zendesk_headers
-    from tests.support.apigw import FakeLambdaContext, http_api_event, sqs_event
+    from tests.support.apigw import http_api_event, lambda_context, sqs_event
     from tests.support.counting import count_requests
     from tests.support.factories import DIRECTORY_CSV
     from tests.support.local_aws import local_aws
@@ -83,9 +83,9 @@ def hot_path_requests(n_tickets: int = 150) -> dict[str, float]:
         with count_requests() as counter:
             started = time.perf_counter()
             for body in deliveries:
-                ingest(http_api_event('/webhooks/zendesk', body, zendesk_headers(body)), FakeLambdaContext())
+                ingest(http_api_event('/webhooks/zendesk', body, zendesk_headers(body)), lambda_context())
                 messages = aws.drain()
-                process(sqs_event(messages), FakeLambdaContext())
+                process(sqs_event(messages), lambda_context())
             elapsed = time.perf_counter() - started
     events = len(deliveries)
     return {

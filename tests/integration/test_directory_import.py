@@ -13,7 +13,7 @@ from shared.events import Source, Status
 from shared.ledger.store import LedgerStore
 from shared.tickets.processing import TicketProcessor
 from shared.tickets.store import TicketStore
-from tests.support.apigw import FakeLambdaContext
+from tests.support.apigw import lambda_context
 from tests.support.factories import DIRECTORY_CSV, ticket_event
 from tests.support.local_aws import LocalAws, local_aws
 
@@ -29,7 +29,7 @@ def aws() -> Iterator[LocalAws]:
 def run_import(content: str, fmt: str = 'csv', deactivate_missing: bool = True) -> dict:
     from functions.directory_import.app import lambda_handler
 
-    return lambda_handler({'format': fmt, 'content': content, 'deactivate_missing': deactivate_missing}, FakeLambdaContext())
+    return lambda_handler({'format': fmt, 'content': content, 'deactivate_missing': deactivate_missing}, lambda_context())
 
 
 def test_reimporting_the_same_export_changes_nothing(aws: LocalAws) -> None:

@@ -21,7 +21,7 @@ from shared.directory.employees import parse_export
 from shared.directory.store import DirectoryStore
 from shared.ledger.store import LedgerStore
 from shared.quarantine.store import QuarantineStore
-from tests.support.apigw import FakeLambdaContext, http_api_event, sqs_event
+from tests.support.apigw import http_api_event, lambda_context, sqs_event
 from tests.support.factories import DIRECTORY_CSV
 from tests.support.local_aws import SECRETS, LocalAws, local_aws
 
@@ -57,14 +57,14 @@ def aws() -> Iterator[LocalAws]:
 def post(source: str, body: bytes, headers: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict[str, Any]:
     from functions.webhook_ingest.app import lambda_handler
 
-    return lambda_handler(http_api_event(f'/webhooks/{source}', body, headers, query), FakeLambdaContext())
+    return lambda_handler(http_api_event(f'/webhooks/{source}', body, headers, query), lambda_context())
 
 
 def process_queue(aws: LocalAws) -> dict[str, Any]:
     from functions.ticket_processor.app import lambda_handler
 
     messages = aws.drain()
-    return lambda_handler(sqs_event(messages), FakeLambdaContext()) if messages else {'batchItemFailures': []}
+    return lambda_handler(sqs_event(messages), lambda_context()) if messages else {'batchItemFailures': []}
 
 
 def quarantined(answer: dict[str, Any]) -> Any:
@@ -162,14 +162,14 @@ def test_quarantined_stale_webhook_replays_with_its_signature_rechecked(aws: Loc
     # When an admin replays it from the console
     from functions.quarantine_replay.app import lambda_handler as replay
 
-    outcome = replay({'quarantine_id': quarantine_id}, FakeLambdaContext())
+    outcome = replay({'quarantine_id': quarantine_id}, lambda_context())
     process_queue(aws)
 
     # Then it is accepted and processed, and the item is marked replayed
     assert outcome == {'ok': True, 'result': 'accepted 1 events'}
     assert len(LedgerStore().entries_for('E1')) == 2
     assert quarantined(answer).status.value == 'replayed'
-    assert replay({'quarantine_id': quarantine_id}, FakeLambdaContext())['ok'] is False
+    assert replay({'quarantine_id': quarantine_id}, lambda_context())['ok'] is False
 
 
 def test_a_forged_webhook_is_not_replayed_without_an_explicit_override(aws: LocalAws) -> None:
@@ -181,7 +181,7 @@ def test_a_forged_webhook_is_not_replayed_without_an_explicit_override(aws: Loca
     # When an admin replays it without accepting unauthenticated payloads
     from functions.quarantine_replay.app import lambda_handler as replay
 
-    outcome = replay({'quarantine_id': quarantine_id}, FakeLambdaContext())
+    outcome = replay({'quarantine_id': quarantine_id}, lambda_context())
 
     # Then it is refused again and nothing is queued
     assert outcome['ok'] is False and outcome['status_code'] == 401
@@ -216,9 +216,9 @@ def test_processing_failure_on_last_attempt_is_quarantined_and_retried_before(aw
     monkeypatch.setattr(processor_app.processor().tickets, 'get', broken)
 
     # When it is delivered for the 2nd time, then for the 5th (last) time
-    early = processor_app.lambda_handler(sqs_event(messages), FakeLambdaContext())
+    early = processor_app.lambda_handler(sqs_event(messages), lambda_context())
     messages[0].setdefault('Attributes', {})['ApproximateReceiveCount'] = '5'
-    last = processor_app.lambda_handler(sqs_event(messages), FakeLambdaContext())
+    last = processor_app.lambda_handler(sqs_event(messages), lambda_context())
 
     # Then both report the record as failed (SQS retries, then dead-letters it) and only the last is quarantined
     assert early['batchItemFailures'] == last['batchItemFailures'] == [{'itemIdentifier': messages[0]['MessageId']}]

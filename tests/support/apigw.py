@@ -75,3 +75,8 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str = 'arn:aws:sqs:us-e
             for m in messages
         ]
     }
+
+
+def lambda_context() -> Any:
+    """A Lambda context object (typed loosely: handlers annotate Powertools' LambdaContext)."""
+    return FakeLambdaContext()
