@@ -197,3 +197,34 @@ def test_duplicate_storm_writes_each_entry_once(processor: TicketProcessor) -> N
         assert len({e.entry_id for e in entries}) == len(entries)
     assert_balances_reconcile(processor.ledger, ['E1', 'E2'])
     assert processor.ledger.balance('E1').available > 0
+
+
+def test_concurrent_writers_on_one_ticket_both_land(processor: TicketProcessor) -> None:
+    # Given a second processor (another Lambda container) that applies the ticket's solve event while
+    # the first one is between reading the ticket and writing it
+    other = TicketProcessor(tickets=TicketStore(), directory=processor.directory, ledger=LedgerStore())
+    processor.apply(ticket_event('1008', 0, status=Status.OPEN), NOW)
+    solved = ticket_event('1008', 1, status=Status.SOLVED, minutes=30)
+    late_reply = ticket_event('1008', 2, status=Status.SOLVED, minutes=40, reply_count=1)
+
+    class RacingTicketStore(TicketStore):
+        raced = False
+
+        def get(self, ticket_key: str):  # type: ignore[no-untyped-def]
+            stored = super().get(ticket_key)
+            if not self.raced:
+                self.raced = True
+                other.apply(solved, NOW)  # lands after our read: our write's version check must fail
+            return stored
+
+    racing = TicketProcessor(tickets=RacingTicketStore(), directory=processor.directory, ledger=processor.ledger)
+
+    # When the first processor applies its own event
+    result = racing.apply(late_reply, NOW)
+
+    # Then its first write is refused, it re-reads and retries, and the ticket holds both events with one award
+    assert result.attempts == 2
+    stored = processor.tickets.get('zendesk#1008')
+    assert stored is not None and {e.event_id for e in stored.events} == {'zendesk:1008:0', solved.event_id, late_reply.event_id}
+    assert [e.reason.rule_id for e in processor.ledger.entries_for('E1')].count('resolved_within_sla') == 1
+    assert_balances_reconcile(processor.ledger, ['E1'])
