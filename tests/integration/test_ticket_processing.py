@@ -210,7 +210,7 @@ def test_concurrent_writers_on_one_ticket_both_land(processor: TicketProcessor) 
     class RacingTicketStore(TicketStore):
         raced = False
 
-        def get(self, ticket_key: str):  # type: ignore[no-untyped-def]
+        def get(self, ticket_key: str):  # noqa: ANN202
             stored = super().get(ticket_key)
             if not self.raced:
                 self.raced = True
