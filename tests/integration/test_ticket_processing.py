@@ -14,7 +14,7 @@ from shared.events import Status
 from shared.ledger.entries import EntryKind
 from shared.ledger.store import LedgerStore
 from shared.tickets.processing import Outcome, TicketProcessor
-from shared.tickets.store import TicketStore
+from shared.tickets.store import StoredTicket, TicketStore
 from tests.support.counting import count_requests
 from tests.support.factories import DIRECTORY_CSV, job_card_event, survey_event, ticket_event
 from tests.support.local_aws import local_aws
@@ -210,7 +210,7 @@ def test_concurrent_writers_on_one_ticket_both_land(processor: TicketProcessor) 
     class RacingTicketStore(TicketStore):
         raced = False
 
-        def get(self, ticket_key: str):  # noqa: ANN202
+        def get(self, ticket_key: str) -> StoredTicket | None:
             stored = super().get(ticket_key)
             if not self.raced:
                 self.raced = True
