@@ -13,7 +13,7 @@ PYTHON312 ?= $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/
 	$$(ls -d $$HOME/.local/share/uv/python/cpython-3.12*/bin/python3.12 2>/dev/null) /usr/local/bin/python3.12 /usr/bin/python3.12; do \
 	if $$p -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 12) else 1)' >/dev/null 2>&1; then command -v $$p || echo $$p; break; fi; done)
 
-.PHONY: venv test lint typecheck cfn-lint pytest bench build validate deploy clean
+.PHONY: venv test lint typecheck cfn-lint pytest bench run demo build validate deploy clean
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON312)" ]; then \
@@ -43,6 +43,13 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m tests.bench.run
+
+# The local stack (moto server + the template's routes on 127.0.0.1:3000); `demo` exits after the summary.
+run: $(STAMP)
+	$(PY) -m infrastructure.local.run
+
+demo: $(STAMP)
+	$(PY) -m infrastructure.local.run --demo
 
 # --- SAM (own virtual environment: it pins its own cfn-lint) -------------------------------------
 $(SAM_VENV)/bin/sam:

@@ -40,7 +40,7 @@ class Award:
     rule_version: int
     employee_id: str
     points: int
-    basis_event_id: str  # the event whose arrival made the award due
+    basis_event_id: str  # the event (or survey response) whose arrival made the award due
     inputs: Mapping[str, Scalar] = field(default_factory=dict)
 
     @property
@@ -152,8 +152,12 @@ class PositiveCsat:
         employee = context.employee_for(state.primary_assignee)
         if employee is None:
             return []
-        inputs: dict[str, Scalar] = {'csat': state.survey.survey.csat, 'response_id': state.survey.survey.response_id}
-        return [Award(self.rule_id, self.version, employee.employee_id, self.points, state.survey.event_id, inputs)]
+        survey = state.survey.survey
+        inputs: dict[str, Scalar] = {'csat': survey.csat, 'response_id': survey.response_id, 'event_id': state.survey.event_id}
+        # The basis is the response and its score, not the delivering event: a helpdesk that repeats
+        # the same rating on every later ticket update must not churn awards and reversals.
+        basis = f'survey:{survey.response_id}:csat={survey.csat}'
+        return [Award(self.rule_id, self.version, employee.employee_id, self.points, basis, inputs)]
 
 
 @dataclass(frozen=True)

@@ -114,9 +114,24 @@ def test_survey_changes_reverse_and_re_award(processor: TicketProcessor) -> None
 
     # Then the first award is reversed and a new one is written for the latest positive response
     assert [(e.kind, e.amount) for e in unhappy.entries] == [(EntryKind.REVERSAL, -5)]
-    assert [(e.kind, e.amount, e.reason.basis_event_id) for e in happy_again.entries] == [(EntryKind.AWARD, 5, 'survey:r3')]
+    assert [(e.kind, e.amount, e.reason.basis_event_id) for e in happy_again.entries] == [(EntryKind.AWARD, 5, 'survey:r3:csat=4')]
     assert_balances_reconcile(processor.ledger, ['E1'])
     assert processor.ledger.balance('E1').available == 5
+
+
+def test_a_rating_repeated_on_later_updates_does_not_churn_the_ledger(processor: TicketProcessor) -> None:
+    # Given a helpdesk that repeats the same satisfaction rating on every ticket update
+    from shared.events import Survey
+
+    good = Survey(response_id='zendesk:1009:satisfaction', csat=5)
+    processor.apply(ticket_event('1009', 0, status=Status.OPEN, survey=good), NOW)
+
+    # When two more updates arrive carrying the same rating
+    later = [processor.apply(ticket_event('1009', n, status=Status.PENDING, minutes=3000 + n, survey=good), NOW) for n in (1, 2)]
+
+    # Then the CSAT award was written once and never reversed
+    assert all(not result.entries for result in later)
+    assert [e.reason.rule_id for e in processor.ledger.entries_for('E1')] == ['csat_positive']
 
 
 def test_unknown_agent_is_kept_and_awarded_after_mapping(processor: TicketProcessor) -> None:

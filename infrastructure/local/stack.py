@@ -1,0 +1,297 @@
+"""The embedded local stack: moto in server mode as the local AWS, resources created from
+template.yaml, the template's HTTP routes served on 127.0.0.1 as API Gateway (HTTP API 2.0) events
+for the real handlers, and the SQS-triggered function fed from the local queue with Lambda's batch
+and partial-failure semantics. No Docker, no network, no AWS account.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from infrastructure.local import moto_patches
+from infrastructure.local.template_resources import TABLE_ENV, create_queues, create_tables, template_document
+
+REGION = 'us-east-1'
+LOCAL_SECRETS = {
+    'zendesk': {'secret': 'dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=='},  # Zendesk's documented test secret
+    'freshdesk': {'secret': 'local-freshdesk-token'},
+    'salesforce': {'secret': 'local-salesforce-token', 'organization_id': '00D5g000000ABCDEAZ'},
+    'gorgias': {'secret': 'local-gorgias-token'},
+    'dms': {'secret': 'local-dms-signing-secret'},
+    'survey': {'secret': 'local-survey-signing-secret'},
+}
+SECRETS_PREFIX = '/pitcrew/local/sources'
+
+
+@dataclass
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    path: str
+    handler: str
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        found = self.pattern.fullmatch(path)
+        return found.groupdict() if found and method == self.method else None
+
+
+def http_routes() -> list[Route]:
+    """Every HttpApi event of every function in the template."""
+    routes = []
+    for resource in template_document()['Resources'].values():
+        if resource.get('Type') != 'AWS::Serverless::Function':
+            continue
+        for event in (resource['Properties'].get('Events') or {}).values():
+            if event.get('Type') != 'HttpApi':
+                continue
+            path = event['Properties']['Path']
+            regex = re.sub(r'\{(\w+)\}', r'(?P<\1>[^/]+)', path)
+            routes.append(Route(event['Properties']['Method'].upper(), re.compile(regex), path, resource['Properties']['Handler']))
+    return routes
+
+
+def load_handler(dotted: str) -> Callable[[dict[str, Any], Any], Any]:
+    module, _, name = dotted.rpartition('.')
+    return getattr(importlib.import_module(module), name)
+
+
+def lambda_context() -> Any:
+    return _Context()
+
+
+class _Context:
+    function_name = 'pitcrew-local'
+    memory_limit_in_mb = 512
+    invoked_function_arn = 'arn:aws:lambda:us-east-1:123456789012:function:pitcrew-local'
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def api_event(
+    method: str, path: str, query: str, headers: dict[str, str], body: bytes, route: Route, params: dict[str, str]
+) -> dict[str, Any]:
+    import base64
+
+    try:
+        text, encoded = body.decode('utf-8'), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
+    event: dict[str, Any] = {
+        'version': '2.0',
+        'routeKey': f'{method} {route.path}',
+        'rawPath': path,
+        'rawQueryString': query,
+        'headers': {k.lower(): v for k, v in headers.items()},
+        'requestContext': {
+            'accountId': '123456789012',
+            'apiId': 'local',
+            'domainName': '127.0.0.1',
+            'stage': '$default',
+            'http': {
+                'method': method,
+                'path': path,
+                'protocol': 'HTTP/1.1',
+                'sourceIp': '127.0.0.1',
+                'userAgent': headers.get('User-Agent', ''),
+            },
+            'requestId': str(uuid.uuid4()),
+            'routeKey': f'{method} {route.path}',
+            'timeEpoch': int(time.time() * 1000),
+        },
+        'pathParameters': params,
+        'body': text,
+        'isBase64Encoded': encoded,
+    }
+    if query:
+        event['queryStringParameters'] = dict(parse_qsl(query, keep_blank_values=True))
+    return event
+
+
+@dataclass
+class LocalStack:
+    aws_port: int = 5001
+    api_port: int = 3000
+    routes: list[Route] = field(default_factory=list)
+    queue_url: str = ''
+    dlq_url: str = ''
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    processed_batches: int = 0
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f'http://127.0.0.1:{self.aws_port}'
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        moto_patches.apply()
+        logging.getLogger('werkzeug').setLevel(logging.ERROR)
+        self._moto = ThreadedMotoServer(ip_address='127.0.0.1', port=self.aws_port, verbose=False)
+        self._moto.start()
+        os.environ.update(
+            {
+                'AWS_ACCESS_KEY_ID': 'local',
+                'AWS_SECRET_ACCESS_KEY': 'local',
+                'AWS_DEFAULT_REGION': REGION,
+                'AWS_REGION': REGION,
+                'AWS_ENDPOINT_URL': self.aws_endpoint,
+                'SECRETS_PREFIX': SECRETS_PREFIX,
+                'STAGE': 'local',
+                'POWERTOOLS_SERVICE_NAME': 'pitcrew-local',
+                'POWERTOOLS_METRICS_NAMESPACE': 'PitcrewLocal',
+                'POWERTOOLS_METRICS_DISABLED': 'true',
+                'POWERTOOLS_LOG_LEVEL': os.environ.get('POWERTOOLS_LOG_LEVEL', 'WARNING'),
+            }
+        )
+        os.environ.pop('AWS_PROFILE', None)
+        import boto3
+
+        tables = create_tables(boto3.client('dynamodb', region_name=REGION))
+        for logical_id, name in tables.items():
+            os.environ[TABLE_ENV[logical_id][0]] = name
+        sqs = boto3.client('sqs', region_name=REGION)
+        queues = create_queues(sqs)
+        self.queue_url, self.dlq_url = queues['EventsQueue'], queues['EventsDLQ']
+        os.environ['EVENTS_QUEUE_URL'] = self.queue_url
+        ssm = boto3.client('ssm', region_name=REGION)
+        for source, value in LOCAL_SECRETS.items():
+            ssm.put_parameter(Name=f'{SECRETS_PREFIX}/{source}', Value=json.dumps(value), Type='SecureString', Overwrite=True)
+        from shared.config import get_settings
+
+        get_settings.cache_clear()
+        self.sqs = sqs
+        self.routes = http_routes()
+        # Import every handler here, once, before any thread runs (imports are not thread-safe to race).
+        for route in self.routes:
+            load_handler(route.handler)
+        self._sqs_function = self._sqs_handler()
+        load_handler(self._sqs_function[0])
+        self._api = ThreadingHTTPServer(('127.0.0.1', self.api_port), self._request_handler())
+        self._spawn(self._api.serve_forever)
+        self._spawn(self._poll_events_queue)
+
+    def _spawn(self, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._api.shutdown()
+        self._moto.stop()
+
+    # --- API Gateway ----------------------------------------------------------------------------
+    def _request_handler(self) -> type[BaseHTTPRequestHandler]:
+        stack = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+            def _serve(self) -> None:
+                url = urlsplit(self.path)
+                length = int(self.headers.get('Content-Length') or 0)
+                body = self.rfile.read(length) if length else b''
+                for route in stack.routes:
+                    params = route.match(self.command, url.path)
+                    if params is not None:
+                        event = api_event(self.command, url.path, url.query, dict(self.headers.items()), body, route, params)
+                        result = load_handler(route.handler)(event, _Context())
+                        payload = str(result.get('body', '')).encode()
+                        self.send_response(int(result.get('statusCode', 200)))
+                        for name, value in (result.get('headers') or {}).items():
+                            self.send_header(name, value)
+                        self.send_header('Content-Length', str(len(payload)))
+                        self.end_headers()
+                        self.wfile.write(payload)
+                        return
+                payload = b'{"message":"Not Found"}'
+                self.send_response(404)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_POST = do_GET = do_PUT = _serve  # noqa: N815
+
+        return Handler
+
+    # --- SQS event source -----------------------------------------------------------------------
+    def _sqs_handler(self) -> tuple[str, int]:
+        for resource in template_document()['Resources'].values():
+            for event in (resource.get('Properties', {}).get('Events') or {}).values():
+                if resource.get('Type') == 'AWS::Serverless::Function' and event.get('Type') == 'SQS':
+                    return resource['Properties']['Handler'], int(event['Properties'].get('BatchSize', 10))
+        raise RuntimeError('no SQS-triggered function in template.yaml')
+
+    def _poll_events_queue(self) -> None:
+        handler_path, batch_size = self._sqs_function
+        handler = load_handler(handler_path)
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
+        while not self._stop.is_set():
+            try:
+                messages = self.sqs.receive_message(
+                    QueueUrl=self.queue_url, MaxNumberOfMessages=batch_size, WaitTimeSeconds=1, AttributeNames=['All']
+                ).get('Messages', [])
+            except Exception:  # the server is stopping
+                if self._stop.is_set():
+                    return
+                raise
+            if not messages:
+                continue
+            event = {
+                'Records': [
+                    {
+                        'messageId': m['MessageId'],
+                        'receiptHandle': m['ReceiptHandle'],
+                        'body': m['Body'],
+                        'attributes': {k: str(v) for k, v in m.get('Attributes', {}).items()},
+                        'messageAttributes': {},
+                        'md5OfBody': m.get('MD5OfBody', ''),
+                        'eventSource': 'aws:sqs',
+                        'eventSourceARN': arn,
+                        'awsRegion': REGION,
+                    }
+                    for m in messages
+                ]
+            }
+            try:
+                result = handler(event, _Context()) or {}
+                failed = {item['itemIdentifier'] for item in result.get('batchItemFailures', [])}
+            except Exception:  # the whole batch failed: Lambda retries every record
+                failed = {m['MessageId'] for m in messages}
+            for message in messages:
+                if message['MessageId'] in failed:
+                    # Locally, retry after 1 s instead of the queue's visibility timeout.
+                    self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=message['ReceiptHandle'], VisibilityTimeout=1)
+                else:
+                    self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message['ReceiptHandle'])
+            self.processed_batches += 1
+
+    def wait_until_idle(self, timeout_s: float = 120) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            attrs = self.sqs.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible']
+            )['Attributes']
+            if int(attrs['ApproximateNumberOfMessages']) == 0 and int(attrs['ApproximateNumberOfMessagesNotVisible']) == 0:
+                return True
+            time.sleep(0.2)
+        return False
