@@ -15,13 +15,12 @@ from shared.directory.store import DirectoryStore
 from shared.events import QueueMessage
 from shared.ledger.store import LedgerStore
 from shared.observability import logger, metrics
-from shared.quarantine.store import QuarantineStore
 from shared.tickets.processing import Outcome, TicketProcessor
 from shared.tickets.store import TicketStore
 
 batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _processor: TicketProcessor | None = None
-_quarantine: QuarantineStore | None = None
+_quarantine: Any = None
 
 
 def processor() -> TicketProcessor:
@@ -31,9 +30,12 @@ def processor() -> TicketProcessor:
     return _processor
 
 
-def quarantine() -> QuarantineStore:
+def quarantine() -> Any:
+    """Loaded on first use: only an event failing its last attempt needs it."""
     global _quarantine
     if _quarantine is None:
+        from shared.quarantine.store import QuarantineStore
+
         _quarantine = QuarantineStore()
     return _quarantine
 

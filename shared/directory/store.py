@@ -13,16 +13,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from pynamodb.attributes import BooleanAttribute, MapAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from shared.config import get_settings
-from shared.directory.employees import EmployeeRow
 from shared.dynamo import meta_for
 from shared.events import Source
 from shared.rules.program import Employee
+
+if TYPE_CHECKING:  # the HR-export model is needed by the import path only, not by the hot path
+    from shared.directory.employees import EmployeeRow
 
 CACHE_TTL_S = 300.0
 

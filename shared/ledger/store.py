@@ -8,7 +8,6 @@ employee (debits conditioned on `available >= amount`, so no debit takes a balan
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -123,7 +122,6 @@ class LedgerStore:
         changes = plan.balance_changes()
         if 1 + len(plan.entries) + len(changes) > MAX_TRANSACTION_ITEMS:
             raise ValueError(f'a ticket change of {len(plan.entries)} entries exceeds one DynamoDB transaction')
-        debit_employees: list[str] = []
         try:
             with TransactWrite(connection=self.connection) as tx:
                 tx.save(ticket, condition=ticket_condition)
@@ -131,8 +129,6 @@ class LedgerStore:
                     tx.save(self._entry_record(entry), condition=self.entries.pk.does_not_exist())
                 for employee_id, delta in sorted(changes.items()):
                     self._balance_update(tx, employee_id, delta, plan.entries, ticket.updated_at)
-                    if delta < 0:
-                        debit_employees.append(employee_id)
         except TransactWriteError as exc:
             self._explain(exc, plan, sorted(changes.items()))
 
@@ -210,6 +206,3 @@ def cap_reversals(plan: LedgerPlan, employee_id: str, available: int) -> LedgerP
         capped.append(entry.model_copy(update={'amount': -take, 'reason': reason}))
     return plan.model_copy(update={'entries': tuple(capped)})
 
-
-def entry_summary(entry: LedgerEntry) -> str:
-    return json.dumps({'entry_id': entry.entry_id, 'employee_id': entry.employee_id, 'amount': entry.amount})

@@ -225,3 +225,26 @@ def test_processing_failure_on_last_attempt_is_quarantined_and_retried_before(aw
     today = datetime.now(UTC).strftime('%Y-%m-%d')
     kept = [item for item in QuarantineStore().list_day(today) if item['stage'] == 'processing']
     assert len(kept) == 1 and 'tickets table unavailable' in str(kept[0]['reason'])
+
+
+def test_no_input_makes_the_webhook_function_answer_5xx(aws: LocalAws) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    sources = st.sampled_from(['zendesk', 'freshdesk', 'salesforce', 'gorgias', 'dms', 'survey', 'nope', ''])
+    header_names = st.sampled_from(['X-Zendesk-Webhook-Signature', 'X-Zendesk-Webhook-Signature-Timestamp', 'X-Pitcrew-Token',
+                                    'X-Pitcrew-Signature', 'X-Pitcrew-Timestamp', 'Content-Type'])
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(source=sources, body=st.binary(max_size=400), headers=st.dictionaries(header_names, st.text(max_size=60), max_size=4),
+           token=st.none() | st.text(max_size=30))
+    def check(source: str, body: bytes, headers: dict[str, str], token: str | None) -> None:
+        # Given arbitrary bytes, headers and query token for any source
+        # When posted
+        answer = post(source, body, headers, {'token': token} if token is not None else None)
+        # Then the answer is an acceptance or a 4xx with a reason, never a server error
+        assert answer['statusCode'] in (200, 400, 401, 404, 413), answer
+        if answer['statusCode'] != 200:
+            assert json.loads(answer['body'])['error']['reason']
+
+    check()
