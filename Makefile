@@ -98,3 +98,5 @@ build-DirectoryImportFunction:
 	$(call FUNCTION_BUILD,directory_import)
 build-QuarantineReplayFunction:
 	$(call FUNCTION_BUILD,quarantine_replay)
+build-LedgerAdjustFunction:
+	$(call FUNCTION_BUILD,ledger_adjust)

@@ -174,6 +174,26 @@ class LedgerStore:
         logger.error('ledger transaction cancelled', extra={'codes': codes})
         raise exc
 
+    def append_adjustment(self, entry: LedgerEntry) -> bool:
+        """Write an admin's adjustment entry and its balance change atomically. Returns False when
+        the entry already exists (a retried request); raises InsufficientBalance for a debit larger
+        than what is available (adjustments are never capped: the admin decides)."""
+        now = entry.recorded_at.isoformat()
+        try:
+            with TransactWrite(connection=self.connection) as tx:
+                tx.save(self._entry_record(entry), condition=self.entries.pk.does_not_exist())
+                self._balance_update(tx, entry.employee_id, entry.amount, [entry], now)
+        except TransactWriteError as exc:
+            codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
+            if codes and codes[0] == 'ConditionalCheckFailed':
+                return False
+            if len(codes) > 1 and codes[1] == 'ConditionalCheckFailed':
+                raw = exc.cancellation_reasons[1].raw_item if exc.cancellation_reasons[1] else None
+                available = int(raw['available']['N']) if raw and 'available' in raw else 0
+                raise InsufficientBalance(entry.employee_id, available) from exc
+            raise
+        return True
+
     # --- reads (admin and reconciliation paths) --------------------------------------------------
     def balance(self, employee_id: str) -> Balance:
         try:

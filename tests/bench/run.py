@@ -24,6 +24,7 @@ HANDLERS = {
     'ticket_processor': 'functions.ticket_processor.app',
     'directory_import': 'functions.directory_import.app',
     'quarantine_replay': 'functions.quarantine_replay.app',
+    'ledger_adjust': 'functions.ledger_adjust.app',
 }
 IMPORT_RUNS = int(os.environ.get('BENCH_IMPORT_RUNS', '7'))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from functions.directory_import.app import ImportRequest
 from functions.quarantine_replay.app import ReplayRequest
+from shared.ledger.adjustments import AdjustmentRequest
 from shared.directory.employees import parse_export
 from shared.events import QueueMessage
 
@@ -24,10 +25,12 @@ def test_admin_events_validate() -> None:
     corrected = ReplayRequest.model_validate(load('quarantine_replay_corrected.json'))
     listing = ReplayRequest.model_validate(load('quarantine_list_day.json'))
     imported = ImportRequest.model_validate(load('directory_import_csv.json'))
+    adjustment = AdjustmentRequest.model_validate(load('ledger_adjust.json'))
 
     # Then they carry what the functions need, and the sample directory parses
     assert replay.quarantine_id and corrected.corrected_body and listing.list_day == '2024-05-14'
     assert len(parse_export(imported.content, imported.format)) == 5
+    assert adjustment.points == -20 and adjustment.reason
 
 
 def test_sqs_sample_carries_a_canonical_event() -> None:
