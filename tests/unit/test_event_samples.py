@@ -7,9 +7,9 @@ from pathlib import Path
 
 from functions.directory_import.app import ImportRequest
 from functions.quarantine_replay.app import ReplayRequest
-from shared.ledger.adjustments import AdjustmentRequest
 from shared.directory.employees import parse_export
 from shared.events import QueueMessage
+from shared.ledger.adjustments import AdjustmentRequest
 
 EVENTS = Path(__file__).resolve().parents[2] / 'events'
 
