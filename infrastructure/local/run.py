@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / 'tests' / 'fixtures' / 'wire_samples'
 
 
-def zendesk_headers(body: bytes, secret: str) -> dict[str, str]:
-    ts = datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
+def zendesk_headers(body: bytes, secret: str, timestamp: str | None = None) -> dict[str, str]:
+    """Headers Zendesk sends: base64 HMAC-SHA256 of timestamp + raw body, keyed by the secret string."""
+    ts = timestamp or datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
     signature = base64.b64encode(hmac.new(secret.encode(), ts.encode() + body, hashlib.sha256).digest()).decode()
     return {'Content-Type': 'application/json', 'X-Zendesk-Webhook-Signature': signature, 'X-Zendesk-Webhook-Signature-Timestamp': ts}
 

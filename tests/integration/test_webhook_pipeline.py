@@ -5,9 +5,6 @@ Real handlers, moto AWS built from template.yaml, real wire samples.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Iterator
@@ -17,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from infrastructure.local.run import zendesk_headers as signed_by_zendesk
 from shared.directory.employees import parse_export
 from shared.directory.store import DirectoryStore
 from shared.ledger.store import LedgerStore
@@ -29,15 +27,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / 'fixtures' / 'wire_samples'
 
 
 def zendesk_headers(body: bytes, timestamp: str | None = None, secret: str | None = None) -> dict[str, str]:
-    ts = timestamp or datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
-    key = (secret or SECRETS['zendesk']['secret']).encode()
-    signature = base64.b64encode(hmac.new(key, ts.encode() + body, hashlib.sha256).digest()).decode()
-    return {
-        'Content-Type': 'application/json',
-        'X-Zendesk-Webhook-Signature': signature,
-        'X-Zendesk-Webhook-Signature-Timestamp': ts,
-        'X-Zendesk-Webhook-Invocation-Id': '8350205582',
-    }
+    return signed_by_zendesk(body, secret or SECRETS['zendesk']['secret'], timestamp)
 
 
 def zendesk_body(ticket_id: int = 35436, status: str = 'Solved', updated: str = '2024-05-14T11:40Z', rating: str = 'Good') -> bytes:
