@@ -132,3 +132,23 @@ def leaf_paths(document: Any, prefix: str = '') -> list[str]:
         paths.append(path)
         paths.extend(leaf_paths(value, path))
     return paths
+
+
+SCHEMAS = Path(__file__).resolve().parents[3] / 'events' / 'schemas'
+
+
+def schema_validator(name: str) -> Any:
+    """A JSON Schema validator for one of the formats we publish in events/schemas/."""
+    import jsonschema
+
+    schema = json.loads((SCHEMAS / name).read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def adapter_accepts(adapter: SourceAdapter, body: dict[str, Any]) -> bool:
+    try:
+        parse_one(adapter, body)
+    except InvalidPayload:
+        return False
+    return True
