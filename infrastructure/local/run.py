@@ -1,37 +1,29 @@
-"""`make run` / `make demo`: start the local stack, send the sample webhooks as their senders would
-(signed, over HTTP), process them, print what happened. `make run` then keeps serving until Ctrl-C;
-`make demo` exits, its last line one JSON object.
+"""`make run` / `make demo`: start the local stack, replay a generated month of service work through it as the
+senders would (signed, over HTTP), fire the schedules on a fast-forwarded clock, and print what happened.
+`make run` then keeps serving until Ctrl-C; `make demo` exits, its last line one JSON object.
 
-This first version replays the wire samples (every source, plus redeliveries, a forged signature, a
-malformed body and an unknown source); the generated sample month comes with the local-stack issue.
+`--samples` replays the captured wire samples instead (every source, redeliveries, a forged signature, a
+malformed body, an unknown source): a quick look at each sender's format.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
-import hmac
 import json
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from infrastructure.local.sample_month import zendesk_headers
 from infrastructure.local.stack import LOCAL_SECRETS, LocalStack, lambda_context
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / 'tests' / 'fixtures' / 'wire_samples'
-
-
-def zendesk_headers(body: bytes, secret: str, timestamp: str | None = None) -> dict[str, str]:
-    """Headers Zendesk sends: base64 HMAC-SHA256 of timestamp + raw body, keyed by the secret string."""
-    ts = timestamp or datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
-    signature = base64.b64encode(hmac.new(secret.encode(), ts.encode() + body, hashlib.sha256).digest()).decode()
-    return {'Content-Type': 'application/json', 'X-Zendesk-Webhook-Signature': signature, 'X-Zendesk-Webhook-Signature-Timestamp': ts}
 
 
 def sample_requests() -> list[tuple[str, str, bytes, dict[str, str]]]:
@@ -105,38 +97,24 @@ def post(base: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--demo', action='store_true', help='exit after the summary (for CI and benchmarks)')
+    parser.add_argument('--samples', action='store_true', help='replay the wire samples instead of the generated month')
+    parser.add_argument('--scale', type=float, default=1.0, help="share of the month's tickets to generate (tests use a short form)")
+    parser.add_argument('--seed', type=int, default=2026)
+    parser.add_argument('--clean', action='store_true', help='the same month without redeliveries, late deliveries or bad payloads')
+    parser.add_argument('--senders', type=int, default=4, help='concurrent senders')
     parser.add_argument('--aws-port', type=int, default=5001)
     parser.add_argument('--api-port', type=int, default=3000)
+    parser.add_argument('--twilio-port', type=int, default=4010)
     args = parser.parse_args()
 
     started = time.perf_counter()
-    stack = LocalStack(aws_port=args.aws_port, api_port=args.api_port)
+    stack = LocalStack(aws_port=args.aws_port, api_port=args.api_port, twilio_port=args.twilio_port)
     stack.start()
-    base = f'http://127.0.0.1:{args.api_port}'
-    print(f'local AWS (moto server): {stack.aws_endpoint}   API: {base}/webhooks/<source>')
-    print('secrets: SSM /pitcrew/local/sources/<source> (local values in infrastructure/local/stack.py)')
-
-    from functions.directory_import.app import lambda_handler as import_directory
-
-    directory = import_directory({'format': 'csv', 'content': (ROOT / 'events' / 'directory_sample.csv').read_text()}, lambda_context())
-    print(f'directory: {directory.get("created", 0)} employees imported')
-
-    answers: Counter[int] = Counter()
-    rejected: list[str] = []
-    accepted_events = 0
-    for label, path, body, headers in sample_requests():
-        status, text = post(base, path, body, headers)
-        answers[status] += 1
-        if status == 200:
-            accepted_events += json.loads(text).get('accepted', 1) if text.startswith('{') else text.count('<Ack>')
-            print(f'  {status} {label}')
-        else:
-            error = json.loads(text).get('error', {}) if text.startswith('{') else {}
-            rejected.append(f'{status} {label}: {error.get("reason", text)[:90]}')
-            print(f'  {status} {label}: {error.get("reason", "")[:90]}')
-    idle = stack.wait_until_idle()
-    summary = summarize(started, sum(answers.values()), answers, idle)
-    print_summary(summary)
+    print_endpoints(stack)
+    if args.samples:
+        figures = replay_samples(stack, started)
+    else:
+        figures = replay_month(stack, started, seed=args.seed, scale=args.scale, senders=args.senders, clean=args.clean)
     if not args.demo:
         print('serving; Ctrl-C to stop')
         try:
@@ -145,52 +123,163 @@ def main() -> None:
         except KeyboardInterrupt:
             pass
     stack.stop()
-    print(json.dumps(summary['figures'], separators=(',', ':')))
+    print(json.dumps(figures, separators=(',', ':')))
 
 
-def summarize(started: float, sent: int, answers: Counter[int], idle: bool) -> dict[str, Any]:
+def print_endpoints(stack: LocalStack) -> None:
+    print('Pitcrew local stack')
+    print(f'  local AWS (moto server): {stack.aws_endpoint}   e.g. aws --endpoint-url {stack.aws_endpoint} dynamodb list-tables')
+    for route in stack.routes:
+        print(f'  API: {route.method} http://127.0.0.1:{stack.api_port}{route.path}')
+    print(f'  fake Twilio REST API: {stack.twilio.base_url}  (account {stack.twilio.account_sid})')
+    print('  webhook secrets: SSM /pitcrew/local/sources/<source>; local values in infrastructure/local/stack.py LOCAL_SECRETS')
+
+
+def import_directory(csv_text: str) -> dict[str, Any]:
+    from functions.directory_import.app import lambda_handler
+
+    result: dict[str, Any] = lambda_handler({'format': 'csv', 'content': csv_text}, lambda_context())
+    return result
+
+
+def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, senders: int, clean: bool = False) -> dict[str, Any]:
+    from infrastructure.local.replay import Replayer
+    from infrastructure.local.sample_month import generate
+
+    month = generate(seed=seed, scale=scale, clean=clean)
+    directory = import_directory(month.directory_csv())
+    locations = {e.location_id for e in month.employees}
+    print(
+        f'\nsample month {month.month:%B %Y} (seed {seed}): {len(month.employees)} employees in {len(locations)} locations, '
+        f'{month.tickets} tickets, {month.job_cards} job cards, {len(month.deliveries)} webhooks'
+    )
+    print(f'  directory import: {directory.get("created", 0)} employees')
+    print('  ' + ', '.join(f'{label} {count}' for label, count in sorted(month.counts().items())))
+    replayer = Replayer(stack.api_port, schedules=stack.schedules(), backlog=stack.backlog, senders=senders)
+    result = replayer.run(month.deliveries, seed=seed, scale=scale, clean=clean)
+    drained = stack.wait_until_idle(timeout_s=300)
+    processed_s = time.perf_counter() - started
+    summary = summarize(stack)
+    events_sent = sum(o.delivery.events for o in result.outcomes)
+    accepted_events = sum(o.delivery.events for o in result.accepted)
+    unexpected = [o for o in result.outcomes if (o.status == 200) != (o.delivery.expect == 'accepted')]
+    figures = {
+        'events_sent': len(result.outcomes),
+        'ticket_events_sent': events_sent,
+        'accepted': len(result.accepted),
+        'rejected': len(result.rejected),
+        'quarantined': summary['quarantined_total'],
+        'duplicates_ignored': accepted_events - summary['distinct_events'],
+        'ledger_entries': summary['ledger_entries'],
+        'balances_reconcile': summary['reconcile'],
+        'wall_s': round(time.perf_counter() - started, 1),
+        'replay_wall_s': round(processed_s, 1),
+        'replay_events_per_s': round(events_sent / processed_s, 1),
+        'queue_drained': drained,
+        'unexpected_answers': len(unexpected),
+        'employees': len(month.employees),
+        'tickets': month.tickets,
+        'job_cards': month.job_cards,
+        'tickets_with_unmapped_agents': sum(summary['unmapped'].values()),
+        'schedule_runs': len(result.schedule_runs),
+        'emails_sent': len(summary['emails']),
+        'twilio_messages': len(stack.twilio.messages),
+        'points_digest': summary['digest'],
+    }
+    print_summary(summary, result)
+    return figures
+
+
+def replay_samples(stack: LocalStack, started: float) -> dict[str, Any]:
+    directory = import_directory((ROOT / 'events' / 'directory_sample.csv').read_text())
+    print(f'directory: {directory.get("created", 0)} employees imported')
+    answers: Counter[int] = Counter()
+    for label, path, body, headers in sample_requests():
+        status, text = post(f'http://127.0.0.1:{stack.api_port}', path, body, headers)
+        answers[status] += 1
+        reason = json.loads(text).get('error', {}).get('reason', '') if status != 200 and text.startswith('{') else ''
+        print(f'  {status} {label} {reason[:90]}')
+    drained = stack.wait_until_idle()
+    summary = summarize(stack)
+    print_summary(summary, None)
+    return {
+        'events_sent': sum(answers.values()),
+        'accepted': answers[200],
+        'rejected': sum(answers.values()) - answers[200],
+        'quarantined': summary['quarantined_total'],
+        'ledger_entries': summary['ledger_entries'],
+        'balances_reconcile': summary['reconcile'],
+        'queue_drained': drained,
+        'wall_s': round(time.perf_counter() - started, 1),
+    }
+
+
+def summarize(stack: LocalStack) -> dict[str, Any]:
+    """Read back what the system did, from the tables (this is a local report, so it may Scan)."""
     from shared.directory.store import DirectoryStore
     from shared.ledger.store import LedgerStore
     from shared.quarantine.store import QuarantineStore
+    from shared.tickets.store import TicketStore
 
     directory, ledger = DirectoryStore(), LedgerStore()
     rows = []
     reconcile = True
     entries_total = 0
-    for profile in directory.profile.employees_index.query('EMPLOYEE'):
+    digest = hashlib.sha256()
+    for profile in sorted(directory.profile.employees_index.query('EMPLOYEE'), key=lambda p: p.employee_id):
         entries = ledger.entries_for(profile.employee_id)
         balance = ledger.balance(profile.employee_id)
         entries_total += len(entries)
         reconcile &= balance.available == sum(e.amount for e in entries)
+        digest.update(f'{profile.employee_id}={balance.available};'.encode())
         rows.append((profile.location_id or '-', profile.employee_id, profile.name or '', balance.available, len(entries)))
-    quarantined = QuarantineStore().list_day(datetime.now(UTC).strftime('%Y-%m-%d'))
-    from shared.tickets.store import TicketStore
-
+    quarantine = QuarantineStore()
+    quarantined = [item for day in stack.quarantine_days() for item in quarantine.list_day(day)]
     tickets = TicketStore()
+    distinct_events = 0
+    for record in tickets.model.scan(attributes_to_get=['events']):  # each ticket keeps its distinct events
+        distinct_events += len(json.loads(zlib.decompress(record.events)))
     unmapped = {source: len(tickets.unmapped_ticket_keys(source)) for source in ('zendesk', 'freshdesk', 'salesforce', 'gorgias', 'dms')}
-    figures = {
-        'events_sent': sent,
-        'accepted': answers[200],
-        'rejected': sent - answers[200],
-        'quarantined': len(quarantined),
+    return {
+        'rows': sorted(rows, key=lambda r: (r[0], -r[3])),
+        'quarantined': quarantined,
+        'quarantined_total': len(quarantined),
+        'unmapped': unmapped,
         'ledger_entries': entries_total,
-        'balances_reconcile': reconcile,
-        'queue_drained': idle,
-        'wall_s': round(time.perf_counter() - started, 2),
+        'reconcile': reconcile,
+        'distinct_events': distinct_events,
+        'digest': digest.hexdigest()[:16],
+        'emails': stack.sent_emails(),
     }
-    figures['tickets_with_unmapped_agents'] = sum(unmapped.values())
-    return {'rows': sorted(rows, key=lambda r: (r[0], -r[3])), 'quarantined': quarantined, 'unmapped': unmapped, 'figures': figures}
 
 
-def print_summary(summary: dict[str, Any]) -> None:
-    print('\npoints per employee (by location)')
-    for location, employee_id, name, points, entries in summary['rows']:
-        print(f'  {location:12} {employee_id:6} {name:20} {points:>6} pts  {entries} entries')
+def print_summary(summary: dict[str, Any], result: Any) -> None:
+    if result is not None:
+        print(f'\nanswers: {dict(sorted(result.statuses.items()))}')
+        reasons = Counter(f'{o.status} {o.delivery.source} {o.reason[:80]}' for o in result.rejected)
+        for reason, count in reasons.most_common():
+            print(f'  {count:>3} x {reason}')
+    print('\npoints per employee: top 10 per location')
+    by_location: dict[str, list[tuple[str, str, str, int, int]]] = {}
+    for row in summary['rows']:
+        by_location.setdefault(row[0], []).append(row)
+    for location, rows in by_location.items():
+        print(f'  {location}')
+        for _, employee_id, name, points, entries in rows[:10]:
+            print(f'    {employee_id:6} {name:22} {points:>6} pts  {entries:>4} entries')
     waiting = ', '.join(f'{source} {count}' for source, count in summary['unmapped'].items() if count) or 'none'
     print(f'\ntickets waiting for a directory mapping (index "unmapped"): {waiting}')
-    print('\nquarantined (DynamoDB QuarantineTable, index by_day)')
-    for item in summary['quarantined']:
-        print(f'  {item["quarantine_id"]}  {item["status_code"]} {item["source"]:10} {item["field"] or "-":12} {str(item["reason"])[:70]}')
+    print(
+        f'\nquarantined: {summary["quarantined_total"]} (DynamoDB QuarantineTable, index by_day; replay with the QuarantineReplay function)'
+    )
+    for item in summary['quarantined'][:20]:
+        print(f'  {item["quarantine_id"]}  {item["status_code"]} {item["source"]:10} {item["field"] or "-":24} {str(item["reason"])[:60]}')
+    print('\nsent')
+    for email in summary['emails']:
+        print(f'  email to {email["to"]}: {email["subject"]}')
+    if result is not None:
+        for name, moment, outcome in result.schedule_runs[:40]:
+            print(f'  schedule {name} at {moment:%Y-%m-%d %H:%M} UTC: {outcome}')
 
 
 if __name__ == '__main__':

@@ -16,13 +16,17 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from infrastructure.local import moto_patches
+from infrastructure.local.replay import Schedule
 from infrastructure.local.template_resources import TABLE_ENV, create_queues, create_tables, template_document
 
+ROOT = Path(__file__).resolve().parents[2]
 REGION = 'us-east-1'
 LOCAL_SECRETS = {
     'zendesk': {'secret': 'dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=='},  # Zendesk's documented test secret
@@ -127,22 +131,30 @@ def api_event(
 class LocalStack:
     aws_port: int = 5001
     api_port: int = 3000
+    twilio_port: int = 4010
     routes: list[Route] = field(default_factory=list)
     queue_url: str = ''
     dlq_url: str = ''
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     processed_batches: int = 0
+    pollers: int = 4  # concurrent batches, as Lambda's SQS poller scales out (at least 5 in AWS)
 
     @property
     def aws_endpoint(self) -> str:
         return f'http://127.0.0.1:{self.aws_port}'
 
     def start(self) -> None:
+        from moto import mock_aws
         from moto.server import ThreadedMotoServer
 
-        moto_patches.apply()
+        moto_patches.apply_server()
         logging.getLogger('werkzeug').setLevel(logging.ERROR)
+        # The handlers reach the emulated AWS in-process (moto's mock, no socket); the same state is served on
+        # aws_port for everyone else (AWS CLI, boto3, the tests). Through a socket, every AWS call cost about 3x
+        # the CPU (HTTP client, werkzeug, flask), which made the month's replay too slow on two cores.
+        self._mock = mock_aws()
+        self._mock.start()
         self._moto = ThreadedMotoServer(ip_address='127.0.0.1', port=self.aws_port, verbose=False)
         self._moto.start()
         os.environ.update(
@@ -151,7 +163,6 @@ class LocalStack:
                 'AWS_SECRET_ACCESS_KEY': 'local',
                 'AWS_DEFAULT_REGION': REGION,
                 'AWS_REGION': REGION,
-                'AWS_ENDPOINT_URL': self.aws_endpoint,
                 'SECRETS_PREFIX': SECRETS_PREFIX,
                 'STAGE': 'local',
                 'POWERTOOLS_SERVICE_NAME': 'pitcrew-local',
@@ -161,6 +172,7 @@ class LocalStack:
             }
         )
         os.environ.pop('AWS_PROFILE', None)
+        os.environ.pop('AWS_ENDPOINT_URL', None)
         import boto3
 
         tables = create_tables(boto3.client('dynamodb', region_name=REGION))
@@ -183,9 +195,14 @@ class LocalStack:
             load_handler(route.handler)
         self._sqs_function = self._sqs_handler()
         load_handler(self._sqs_function[0])
+        from infrastructure.local.fake_twilio import FakeTwilio
+
+        self.twilio = FakeTwilio(port=self.twilio_port).start()
+        self.started_at = datetime.now(UTC)
         self._api = ThreadingHTTPServer(('127.0.0.1', self.api_port), self._request_handler())
         self._spawn(self._api.serve_forever)
-        self._spawn(self._poll_events_queue)
+        for _ in range(self.pollers):
+            self._spawn(self._poll_events_queue)
 
     def _spawn(self, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, daemon=True)
@@ -195,7 +212,9 @@ class LocalStack:
     def stop(self) -> None:
         self._stop.set()
         self._api.shutdown()
+        self.twilio.stop()
         self._moto.stop()
+        self._mock.stop()
 
     # --- API Gateway ----------------------------------------------------------------------------
     def _request_handler(self) -> type[BaseHTTPRequestHandler]:
@@ -277,21 +296,45 @@ class LocalStack:
                 failed = {item['itemIdentifier'] for item in result.get('batchItemFailures', [])}
             except Exception:  # the whole batch failed: Lambda retries every record
                 failed = {m['MessageId'] for m in messages}
-            for message in messages:
-                if message['MessageId'] in failed:
-                    # Locally, retry after 1 s instead of the queue's visibility timeout.
-                    self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=message['ReceiptHandle'], VisibilityTimeout=1)
-                else:
-                    self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message['ReceiptHandle'])
+            retry = [m for m in messages if m['MessageId'] in failed]
+            done = [m for m in messages if m['MessageId'] not in failed]
+            if retry:  # locally, retry after 1 s instead of the queue's visibility timeout
+                self.sqs.change_message_visibility_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[{'Id': str(i), 'ReceiptHandle': m['ReceiptHandle'], 'VisibilityTimeout': 1} for i, m in enumerate(retry)],
+                )
+            if done:  # as Lambda's poller does: one batch delete for the records that succeeded
+                self.sqs.delete_message_batch(
+                    QueueUrl=self.queue_url, Entries=[{'Id': str(i), 'ReceiptHandle': m['ReceiptHandle']} for i, m in enumerate(done)]
+                )
             self.processed_batches += 1
+
+    def backlog(self) -> int:
+        """Messages waiting on the events queue (visible or in flight)."""
+        attrs = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible']
+        )['Attributes']
+        return int(attrs['ApproximateNumberOfMessages']) + int(attrs['ApproximateNumberOfMessagesNotVisible'])
+
+    def quarantine_days(self) -> list[str]:
+        """The days (UTC) since the stack started: the keys of the quarantine's by_day index it may have written."""
+        day, today, days = self.started_at.date(), datetime.now(UTC).date(), []
+        while day <= today:
+            days.append(day.isoformat())
+            day += timedelta(days=1)
+        return days
+
+    def schedules(self) -> list[Schedule]:
+        """Every scheduled function of the template, with its fire times in the sample month (see schedule.py)."""
+        return []
+
+    def sent_emails(self) -> list[dict[str, str]]:
+        return []
 
     def wait_until_idle(self, timeout_s: float = 120) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            attrs = self.sqs.get_queue_attributes(
-                QueueUrl=self.queue_url, AttributeNames=['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible']
-            )['Attributes']
-            if int(attrs['ApproximateNumberOfMessages']) == 0 and int(attrs['ApproximateNumberOfMessagesNotVisible']) == 0:
+            if self.backlog() == 0:
                 return True
             time.sleep(0.2)
         return False

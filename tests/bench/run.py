@@ -2,21 +2,38 @@
 
 - ddb_*_requests_per_event: DynamoDB requests per ticket event on the hot path (webhook -> queue ->
   processor), counted at botocore for a realistic mix of new tickets, updates, surveys and redeliveries.
+- ddb_*_units_per_event: the read/write request units those requests consume, metered per request at
+  botocore (tests/bench/capacity.py: moto reports only constants, so every operation is sized from the
+  actual stored items with AWS's documented rules; moto's own figure is printed next to it).
+- cost_usd_per_million_events: Lambda requests and GB-s, DynamoDB units and SQS billed requests per
+  event, measured on the same hot path, at the us-east-1 on-demand prices below.
+- warm_ingest_overhead_ratio: median latency of the webhook ingest handler on its warm path divided by
+  the median latency of the AWS calls it makes (replayed bare with boto3), interleaved, same moto.
 - cold_import_ratio_max: the largest, over all handler modules, of import time in a fresh process
   divided by `import boto3` in a fresh process; medians of repeated runs, measured in the same run.
+
+The hot path feeds the processor as Lambda's SQS poller does under load: the deliveries of a batching
+window are queued, then received `BatchSize` (template) at a time, one processor invocation per
+receive, successful records deleted with one DeleteMessageBatch. Handler logs and EMF metrics still
+get written, to /dev/null, while measuring.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = {
@@ -27,6 +44,21 @@ HANDLERS = {
     'ledger_adjust': 'functions.ledger_adjust.app',
 }
 IMPORT_RUNS = int(os.environ.get('BENCH_IMPORT_RUNS', '7'))
+WARM_INGEST_REQUESTS = int(os.environ.get('BENCH_WARM_INGEST_REQUESTS', '1000'))
+WARM_INGEST_WARMUP = 100
+WARM_INGEST_DRAIN_EVERY = 1  # moto's SendMessageBatch cost grows with the queue's length: keep it at 0-1 messages
+
+# Published on-demand list prices, us-east-1 (N. Virginia), x86, beyond the free tiers. Sources:
+# aws.amazon.com/lambda/pricing (requests; duration, first 6 billion GB-s/month tier),
+# aws.amazon.com/dynamodb/pricing/on-demand (after the 50% on-demand throughput cut of 1 Nov 2024),
+# aws.amazon.com/sqs/pricing (standard queue, first 100 billion requests/month; every 64 KB chunk of a
+# payload is one request). Checked 2026-11-23 against stored copies of those pages and 2025-2026
+# third-party summaries of them.
+LAMBDA_USD_PER_REQUEST = 0.20 / 1_000_000
+LAMBDA_USD_PER_GB_S = 0.0000166667
+DDB_USD_PER_WRU = 0.625 / 1_000_000
+DDB_USD_PER_RRU = 0.125 / 1_000_000
+SQS_USD_PER_REQUEST = 0.40 / 1_000_000
 
 
 def _import_seconds(module: str) -> float:
@@ -44,6 +76,23 @@ def lambda_environment() -> dict[str, str]:
     return {name: str(value) for name, value in variables.items() if isinstance(value, (str, int))}
 
 
+def function_settings() -> dict[str, int]:
+    """Memory of the two hot-path functions and the processor's SQS batch size, from template.yaml."""
+    from infrastructure.local.template_resources import template_document
+
+    template = template_document()
+    default_mb = int(template.get('Globals', {}).get('Function', {}).get('MemorySize', 128))
+    resources = template['Resources']
+    ingest = resources['WebhookIngestFunction']['Properties']
+    processor = resources['TicketProcessorFunction']['Properties']
+    sqs_events = [e['Properties'] for e in processor.get('Events', {}).values() if e.get('Type') == 'SQS']
+    return {
+        'ingest_mb': int(ingest.get('MemorySize', default_mb)),
+        'processor_mb': int(processor.get('MemorySize', default_mb)),
+        'batch_size': int(sqs_events[0].get('BatchSize', 10)),
+    }
+
+
 def cold_imports() -> dict[str, float]:
     # Warm the bytecode cache once so every measurement imports compiled modules, as Lambda does.
     for module in ['boto3', *HANDLERS.values()]:
@@ -59,17 +108,36 @@ def cold_imports() -> dict[str, float]:
     return medians
 
 
-def hot_path_requests(n_tickets: int = 150) -> dict[str, float]:
+@contextmanager
+def handler_output_discarded() -> Iterator[None]:
+    """Send what the handlers print (JSON logs, EMF metrics) to /dev/null: still written, not shown."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def hot_path(n_tickets: int = 150) -> dict[str, Any]:
     from functions.ticket_processor.app import lambda_handler as process
     from functions.webhook_ingest.app import lambda_handler as ingest
     from shared.directory.employees import parse_export
     from shared.directory.store import DirectoryStore
+    from tests.bench.capacity import metered
     from tests.integration.test_webhook_pipeline import zendesk_body, zendesk_headers
     from tests.support.apigw import http_api_event, lambda_context, sqs_event
     from tests.support.counting import count_requests
     from tests.support.factories import DIRECTORY_CSV
     from tests.support.local_aws import local_aws
 
+    settings = function_settings()
+    batch_size = settings['batch_size']
     rng = random.Random(42)
     deliveries: list[bytes] = []
     for t in range(n_tickets):
@@ -79,47 +147,252 @@ def hot_path_requests(n_tickets: int = 150) -> dict[str, float]:
             deliveries.append(body)
             if rng.random() < 0.1:
                 deliveries.append(body)  # helpdesk retry
+    ingest_s: list[float] = []
+    processor_s: list[float] = []
+    batches: list[int] = []
+    record_failures = 0
     with local_aws() as aws:
         DirectoryStore().import_rows(parse_export(DIRECTORY_CSV, 'csv'), datetime.now(UTC))
-        with count_requests() as counter:
+        with handler_output_discarded(), count_requests() as counter, metered() as meter:
             started = time.perf_counter()
-            for body in deliveries:
-                ingest(http_api_event('/webhooks/zendesk', body, zendesk_headers(body)), lambda_context())
-                messages = aws.drain()
-                process(sqs_event(messages), lambda_context())
+            for window in range(0, len(deliveries), batch_size):  # one batching window's worth of deliveries
+                for body in deliveries[window:window + batch_size]:
+                    event = http_api_event('/webhooks/zendesk', body, zendesk_headers(body))
+                    t0, sizing0 = time.perf_counter(), meter.overhead_s
+                    ingest(event, lambda_context())
+                    ingest_s.append(time.perf_counter() - t0 - (meter.overhead_s - sizing0))
+                while True:  # Lambda's poller: receive a batch, invoke, delete what succeeded
+                    received = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=batch_size,
+                                                       AttributeNames=['All'], WaitTimeSeconds=0).get('Messages', [])
+                    if not received:
+                        break
+                    t0, sizing0 = time.perf_counter(), meter.overhead_s
+                    answer = process(sqs_event(received), lambda_context())
+                    processor_s.append(time.perf_counter() - t0 - (meter.overhead_s - sizing0))
+                    batches.append(len(received))
+                    failed = {failure['itemIdentifier'] for failure in answer.get('batchItemFailures', [])}
+                    record_failures += len(failed)
+                    done = [m for m in received if m['MessageId'] not in failed]
+                    if done:
+                        aws.sqs.delete_message_batch(QueueUrl=aws.queue_url, Entries=[
+                            {'Id': str(i), 'ReceiptHandle': m['ReceiptHandle']} for i, m in enumerate(done)])
             elapsed = time.perf_counter() - started
     events = len(deliveries)
     return {
         'events': events,
-        'ddb_write_requests_per_event': round(counter.ddb_writes / events, 3),
-        'ddb_read_requests_per_event': round(counter.ddb_reads / events, 3),
-        'transactions': counter.dynamodb({'TransactWriteItems'}),
-        'sqs_requests_per_event': round(sum(n for (svc, _), n in counter.calls.items() if svc == 'sqs') / events, 3),
-        'local_events_per_s': round(events / elapsed, 1),
+        'counter': counter,
+        'meter': meter,
+        'ingest_s': ingest_s,
+        'processor_s': processor_s,
+        'batches': batches,
+        'record_failures': record_failures,
+        'elapsed_s': elapsed,
+        'settings': settings,
     }
+
+
+def _billed_ms(seconds: float) -> int:
+    """Lambda bills duration rounded up to the millisecond."""
+    return max(1, math.ceil(seconds * 1000))
+
+
+def cost_per_million(hot: dict[str, Any]) -> dict[str, Any]:
+    meter, settings, events = hot['meter'], hot['settings'], hot['events']
+    ingest_invocations = len(hot['ingest_s']) / events
+    processor_invocations = len(hot['batches']) / events
+    ingest_ms = _billed_ms(statistics.median(hot['ingest_s']))
+    processor_ms = _billed_ms(statistics.median(hot['processor_s']))
+    gb_s = (ingest_invocations * ingest_ms / 1000 * settings['ingest_mb'] / 1024
+            + processor_invocations * processor_ms / 1000 * settings['processor_mb'] / 1024)
+    wru = meter.write_units / events
+    rru = meter.read_units / events
+    sqs = meter.sqs_billed_requests / events
+    per_event = {
+        'lambda_requests': (ingest_invocations + processor_invocations) * LAMBDA_USD_PER_REQUEST,
+        'lambda_gb_s': gb_s * LAMBDA_USD_PER_GB_S,
+        'ddb': wru * DDB_USD_PER_WRU + rru * DDB_USD_PER_RRU,
+        'sqs': sqs * SQS_USD_PER_REQUEST,
+    }
+    # The same measured units, had every event been its own batch (traffic too thin to fill a window):
+    # two invocations per event, one send + one receive + one delete; the processor's per-invocation
+    # duration is kept at the measured (larger) batch median, so this is an upper bound.
+    batch1 = {
+        'lambda_requests': 2 * LAMBDA_USD_PER_REQUEST,
+        'lambda_gb_s': (ingest_invocations * ingest_ms * settings['ingest_mb'] + processor_ms * settings['processor_mb']) / 1000 / 1024 * LAMBDA_USD_PER_GB_S,
+        'ddb': per_event['ddb'],
+        'sqs': (meter.sqs_requests['SendMessageBatch'] + meter.sqs_requests['SendMessage']) / events * SQS_USD_PER_REQUEST + 2 * SQS_USD_PER_REQUEST,
+    }
+    return {
+        'ingest_invocations_per_event': ingest_invocations,
+        'processor_invocations_per_event': processor_invocations,
+        'ingest_billed_ms': ingest_ms,
+        'processor_billed_ms': processor_ms,
+        'lambda_requests_per_event': ingest_invocations + processor_invocations,
+        'lambda_gb_s_per_event': gb_s,
+        'sqs_billed_requests_per_event': sqs,
+        'breakdown': {name: value * 1_000_000 for name, value in per_event.items()},
+        'total': sum(per_event.values()) * 1_000_000,
+        'total_batch1': sum(batch1.values()) * 1_000_000,
+    }
+
+
+def warm_ingest(n: int = WARM_INGEST_REQUESTS) -> dict[str, Any]:
+    """Median latency of the ingest handler on its warm path vs the AWS calls it makes, made bare."""
+    import boto3
+    from botocore import xform_name
+    from botocore.client import BaseClient
+
+    import functions.webhook_ingest.app as ingest_app
+    from tests.integration.test_webhook_pipeline import zendesk_body, zendesk_headers
+    from tests.support.apigw import http_api_event, lambda_context
+    from tests.support.local_aws import local_aws
+
+    total = WARM_INGEST_WARMUP + n
+    bodies = [zendesk_body(ticket_id=70_000 + i, status='Open', updated='2024-05-14T09:05Z', rating='') for i in range(total)]
+    with local_aws() as aws:
+        region = os.environ['AWS_DEFAULT_REGION']
+        ingest_app._receiver = None  # a fresh container, warmed up below
+        events = [http_api_event('/webhooks/zendesk', body, zendesk_headers(body)) for body in bodies]
+        clients = {'sqs': boto3.client('sqs', region_name=region), 'dynamodb': boto3.client('dynamodb', region_name=region),
+                   'ssm': boto3.client('ssm', region_name=region)}
+
+        def drain() -> None:
+            while messages := aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10).get('Messages', []):
+                aws.sqs.delete_message_batch(QueueUrl=aws.queue_url, Entries=[
+                    {'Id': str(i), 'ReceiptHandle': m['ReceiptHandle']} for i, m in enumerate(messages)])
+
+        # Warm-up; its second half also records which AWS calls one warm request makes, with their parameters.
+        half = WARM_INGEST_WARMUP // 2
+        per_request: list[list[tuple[str, str, dict[str, Any]]]] = []
+        original = BaseClient._make_api_call  # type: ignore[attr-defined]
+        with handler_output_discarded():
+            for event in events[:half]:
+                ingest_app.lambda_handler(event, lambda_context())
+
+            def recording(self: BaseClient, operation_name: str, api_params: Any) -> Any:
+                per_request[-1].append((self.meta.service_model.service_name, operation_name, dict(api_params)))
+                return original(self, operation_name, api_params)
+
+            for event in events[half:WARM_INGEST_WARMUP]:
+                per_request.append([])
+                BaseClient._make_api_call = recording  # type: ignore[attr-defined]
+                try:
+                    answer = ingest_app.lambda_handler(event, lambda_context())
+                finally:
+                    BaseClient._make_api_call = original  # type: ignore[attr-defined]
+                if answer['statusCode'] != 200:
+                    raise RuntimeError(f'warm ingest request rejected: {answer}')
+                drain()
+        made = Counter(f'{service}.{op}' for request in per_request for service, op, _ in request)
+        calls = {name: n_calls / len(per_request) for name, n_calls in sorted(made.items())}
+        # The same calls, made bare with boto3 (methods looked up once, outside the timings).
+        replays = [[(getattr(clients[service], xform_name(op)), params) for service, op, params in request] for request in per_request]
+
+        def bare(replay: list[tuple[Any, dict[str, Any]]]) -> None:
+            for method, params in replay:
+                method(**params)
+
+        for replay in replays[:half]:  # warm the bare client too
+            bare(replay)
+            drain()
+
+        handler_ns: list[int] = []
+        bare_ns: list[int] = []
+        statuses: Counter[int] = Counter()
+        with handler_output_discarded():
+            for i, event in enumerate(events[WARM_INGEST_WARMUP:]):
+                if i % WARM_INGEST_DRAIN_EVERY == 0:
+                    drain()  # the same (tiny) queue for both, outside the timings
+                replay = replays[i % len(replays)]
+                for which in ((0, 1) if i % 2 == 0 else (1, 0)):  # alternate who goes first
+                    if which == 0:
+                        t0 = time.perf_counter_ns()
+                        answer = ingest_app.lambda_handler(event, lambda_context())
+                        handler_ns.append(time.perf_counter_ns() - t0)
+                        statuses[answer['statusCode']] += 1
+                    else:
+                        t0 = time.perf_counter_ns()
+                        bare(replay)
+                        bare_ns.append(time.perf_counter_ns() - t0)
+        drain()
+    if set(statuses) != {200}:
+        raise RuntimeError(f'warm ingest answers: {dict(statuses)}')
+    handler_ms = statistics.median(handler_ns) / 1e6
+    bare_ms = statistics.median(bare_ns) / 1e6
+    return {'handler_ms': handler_ms, 'bare_ms': bare_ms, 'ratio': handler_ms / bare_ms, 'calls_per_request': calls, 'requests': n}
 
 
 def main() -> None:
     import tests.conftest  # noqa: F401  (test environment: dummy credentials, Powertools settings)
 
     imports = cold_imports()
-    hot = hot_path_requests()
+    hot = hot_path()
+    cost = cost_per_million(hot)
+    warm = warm_ingest()
+    counter, meter, events, settings = hot['counter'], hot['meter'], hot['events'], hot['settings']
     boto3_s = imports['boto3']
     ratios = {name: imports[name] / boto3_s for name in HANDLERS}
+    ddb_write_requests = round(counter.ddb_writes / events, 3)
+    ddb_read_requests = round(counter.ddb_reads / events, 3)
+    write_units = round(meter.write_units / events, 3)
+    read_units = round(meter.read_units / events, 3)
+
+    def row(label: str, value: Any, note: str = '') -> None:
+        print(f'{label:52} {value!s:>12}  {note}'.rstrip())
+
     print('Pitcrew core pipeline benchmark')
-    print(f'{"figure":45} {"value":>12}')
-    print(f'{"import boto3 (median, fresh process)":45} {boto3_s * 1000:>10.1f}ms')
+    row('figure', 'value')
+    print('-- cold imports (median, fresh process)')
+    row('import boto3', f'{boto3_s * 1000:.1f}ms')
     for name in HANDLERS:
-        print(f'{"import " + name:45} {imports[name] * 1000:>10.1f}ms  ratio {ratios[name]:.2f}')
-    for key, value in hot.items():
-        print(f'{key:45} {value:>12}')
+        row('import ' + name, f'{imports[name] * 1000:.1f}ms', f'ratio {ratios[name]:.2f}')
+    print(f'-- hot path: {events} Zendesk deliveries, ingest -> SQS -> processor (batches of <= {settings["batch_size"]})')
+    row('ddb_write_requests_per_event', ddb_write_requests)
+    row('ddb_read_requests_per_event', ddb_read_requests)
+    row('transactions', counter.dynamodb({'TransactWriteItems'}))
+    row('ddb_write_units_per_event (WRU)', write_units, 'sized from actual items')
+    row('ddb_read_units_per_event (RRU)', read_units, 'sized from actual items')
+    print('   per operation: calls, units sized from the items (used), units moto reported (constants, not used)')
+    for op, units in sorted(meter.dynamodb.items()):
+        sized = units.write_units + units.read_units
+        failed = f', {units.failed} failed' if units.failed else ''
+        row(f'   {op}', units.calls, f'{units.items} items{failed}; sized {sized:.1f} units; moto {units.moto_reported:.1f}')
+    batches = hot['batches']
+    row('processor batches (invocations)', len(batches), f'mean {statistics.mean(batches):.2f} records, sizes {dict(sorted(Counter(batches).items()))}')
+    row('processor record failures', hot['record_failures'])
+    row('sqs_billed_requests_per_event', round(cost['sqs_billed_requests_per_event'], 3),
+        ', '.join(f'{op} {n}' for op, n in sorted(meter.sqs_requests.items())) + f'; empty receives {meter.sqs_empty_receives} (not counted)')
+    row('ingest handler median (billed)', f'{statistics.median(hot["ingest_s"]) * 1000:.2f}ms', f'-> {cost["ingest_billed_ms"]} ms x {settings["ingest_mb"]} MB')
+    row('processor handler median per batch (billed)', f'{statistics.median(hot["processor_s"]) * 1000:.2f}ms',
+        f'-> {cost["processor_billed_ms"]} ms x {settings["processor_mb"]} MB (includes moto time: an overestimate)')
+    row('local_events_per_s', round(events / hot['elapsed_s'], 1))
+    print('-- cost per million events (us-east-1 on-demand list prices)')
+    row('lambda requests', f'${cost["breakdown"]["lambda_requests"]:.3f}', f'{cost["lambda_requests_per_event"]:.3f} invocations/event')
+    row('lambda GB-s', f'${cost["breakdown"]["lambda_gb_s"]:.3f}', f'{cost["lambda_gb_s_per_event"]:.6f} GB-s/event')
+    row('dynamodb', f'${cost["breakdown"]["ddb"]:.3f}', f'{write_units} WRU + {read_units} RRU per event')
+    row('sqs', f'${cost["breakdown"]["sqs"]:.3f}', f'{cost["sqs_billed_requests_per_event"]:.3f} billed requests/event')
+    row('cost_usd_per_million_events', f'${cost["total"]:.3f}', 'goal <= 5')
+    row('   same, every event its own batch (bound)', f'${cost["total_batch1"]:.3f}')
+    print(f'-- warm ingest: {warm["requests"]} signed requests, interleaved with the same AWS calls made bare')
+    row('AWS calls per warm request', ', '.join(f'{name} x{n:g}' for name, n in warm['calls_per_request'].items()))
+    row('warm_ingest_handler_ms (median)', f'{warm["handler_ms"]:.3f}')
+    row('warm_ingest_bare_ms (median)', f'{warm["bare_ms"]:.3f}')
+    row('warm_ingest_overhead_ratio', f'{warm["ratio"]:.2f}', 'goal <= 1.5')
     figures = {
-        'ddb_write_requests_per_event': hot['ddb_write_requests_per_event'],
-        'ddb_read_requests_per_event': hot['ddb_read_requests_per_event'],
+        'ddb_write_requests_per_event': ddb_write_requests,
+        'ddb_read_requests_per_event': ddb_read_requests,
+        'ddb_write_units_per_event': write_units,
+        'ddb_read_units_per_event': read_units,
+        'cost_usd_per_million_events': round(cost['total'], 3),
+        'cost_usd_per_million_events_breakdown': {name: round(value, 4) for name, value in cost['breakdown'].items()},
+        'cost_usd_per_million_events_batch1_bound': round(cost['total_batch1'], 3),
+        'warm_ingest_overhead_ratio': round(warm['ratio'], 3),
+        'warm_ingest_handler_ms': round(warm['handler_ms'], 3),
+        'warm_ingest_bare_ms': round(warm['bare_ms'], 3),
         'cold_import_ratio_max': round(max(ratios.values()), 3),
         'cold_import_boto3_ms': round(boto3_s * 1000, 1),
         'cold_import_ms': {name: round(imports[name] * 1000, 1) for name in HANDLERS},
-        'hot_path_events': hot['events'],
+        'hot_path_events': events,
     }
     print(json.dumps(figures, separators=(',', ':')))
 

@@ -83,3 +83,104 @@ def test_two_actions_on_one_item_are_rejected_and_nothing_is_written() -> None:
             ])
         # Then the first put was rolled back
         assert 'Item' not in dynamodb.get_item(TableName='tx3', Key={'pk': {'S': 'a'}, 'sk': {'S': '1'}})
+
+
+@pytest.mark.skipif(moto.__version__ not in moto_patches.PINNED_MOTO_VERSIONS, reason='patch inactive on this moto version')
+def test_sqs_receive_still_drops_messages_past_the_retention_period() -> None:
+    with local_aws():
+        # Given a queue that keeps messages for 60 s, holding one message sent 61 s ago and one sent now
+        sqs = boto3.client('sqs', region_name='us-east-1')
+        url = sqs.create_queue(QueueName='retention', Attributes={'MessageRetentionPeriod': '60'})['QueueUrl']
+        sqs.send_message(QueueUrl=url, MessageBody='old')
+        sqs.send_message(QueueUrl=url, MessageBody='new')
+        from moto.sqs.models import sqs_backends
+
+        queue = sqs_backends['123456789012']['us-east-1'].queues['retention']
+        old = queue._messages[0]
+        old.sent_timestamp = int(old.sent_timestamp or 0) - 61_000  # type: ignore[assignment]
+
+        # When the queue is received from
+        bodies = [m['Body'] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get('Messages', [])]
+
+        # Then the expired message is not delivered (moto stops at it, as without the patch) and nothing is lost early
+        assert 'old' not in bodies
+        # And a message within its retention period is delivered
+        queue._messages = [m for m in queue._messages if m.body == 'new']
+        assert [m['Body'] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get('Messages', [])] == ['new']
+
+
+@pytest.mark.skipif(moto.__version__ not in moto_patches.PINNED_MOTO_VERSIONS, reason='patch inactive on this moto version')
+def test_concurrent_adds_on_one_item_lose_no_update() -> None:
+    import threading
+
+    with local_aws():
+        # Given one balance item and 8 threads, each adding 1 to it 150 times (as concurrent processors do)
+        dynamodb = boto3.client('dynamodb', region_name='us-east-1')
+        _table(dynamodb, 'balances')
+        key = {'pk': {'S': 'EMP#1'}, 'sk': {'S': 'B'}}
+
+        def add_many() -> None:
+            client = boto3.client('dynamodb', region_name='us-east-1')
+            for _ in range(150):
+                client.update_item(TableName='balances', Key=key, UpdateExpression='ADD available :one',
+                                   ExpressionAttributeValues={':one': {'N': '1'}})
+
+        threads = [threading.Thread(target=add_many) for _ in range(8)]
+        # When they all run at once
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        # Then every update counted
+        assert dynamodb.get_item(TableName='balances', Key=key)['Item']['available'] == {'N': '1200'}
+
+
+@pytest.mark.skipif(moto.__version__ not in moto_patches.PINNED_MOTO_VERSIONS, reason='patch inactive on this moto version')
+def test_messages_sent_while_others_are_deleted_are_not_lost() -> None:
+    import sys
+    import threading
+
+    with local_aws():
+        # Given a queue holding 800 messages, a thread sending 300 more and two threads receiving and deleting
+        # at the same time (a long queue makes moto's unlocked rebuild of its message list slow: a wide window)
+        sqs = boto3.client('sqs', region_name='us-east-1')
+        url = sqs.create_queue(QueueName='race')['QueueUrl']
+        for start in range(0, 800, 10):
+            sqs.send_message_batch(QueueUrl=url, Entries=[{'Id': str(n), 'MessageBody': f'old-{n}'} for n in range(start, start + 10)])
+        received: set[str] = set()
+        sending_done = threading.Event()
+
+        def send() -> None:
+            client = boto3.client('sqs', region_name='us-east-1')
+            for n in range(300):
+                client.send_message(QueueUrl=url, MessageBody=str(n))
+            sending_done.set()
+
+        def consume() -> None:
+            client = boto3.client('sqs', region_name='us-east-1')
+            while True:
+                batch = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300).get('Messages', [])
+                if not batch and sending_done.is_set():
+                    return
+                received.update(message['Body'] for message in batch)
+                if batch:
+                    client.delete_message_batch(QueueUrl=url, Entries=[{'Id': str(i), 'ReceiptHandle': m['ReceiptHandle']}
+                                                                       for i, m in enumerate(batch)])
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-5)  # switch threads often, as a loaded machine does
+        try:
+            threads = [threading.Thread(target=send), threading.Thread(target=consume), threading.Thread(target=consume)]
+            # When both run at once
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            sys.setswitchinterval(interval)
+
+        # Then every message was delivered, and none is left in flight
+        assert len(received) == 1100
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['All'])['Attributes']
+        assert attributes['ApproximateNumberOfMessagesNotVisible'] == '0'

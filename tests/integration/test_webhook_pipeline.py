@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from infrastructure.local.run import zendesk_headers as signed_by_zendesk
+from infrastructure.local.sample_month import zendesk_headers as signed_by_zendesk
 from shared.directory.employees import parse_export
 from shared.directory.store import DirectoryStore
 from shared.ledger.store import LedgerStore

@@ -1,0 +1,539 @@
+"""A seeded, realistic month of service work for the local stack: who works where, and every webhook the
+senders would deliver, in the order they would arrive.
+
+Two customer types from the brief:
+- a contact centre with three sites: New York on Zendesk, London on Freshdesk (plus the web shop's queue on
+  Gorgias), Chicago on Salesforce Service Cloud;
+- a car dealer group with two workshops (Bengaluru, Pune) on a dealer-management system (DMS) sending job cards.
+Customer surveys arrive through the survey tool (late: hours to days after the ticket was solved), Zendesk's
+inline satisfaction rating and Gorgias' satisfaction score.
+
+What makes it realistic enough to test Pitcrew: tickets opened in each site's business hours and local time
+zone, weekday-heavy; channel and priority mixes; first replies and resolutions with long-tailed durations;
+reopens; job cards waiting for approval, upsell lines, late deliveries, repeat visits; helpdesk redeliveries
+(the same payload twice), changes delivered out of order, a Salesforce outbound message carrying several
+notifications, an agent missing from the HR export, and a few malformed or mis-signed payloads.
+
+`generate(seed)` is pure: the same seed gives the same directory and the same deliveries. Signing happens at
+send time (`Delivery.request`), because the senders sign with the current time.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import hmac
+import io
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from shared.sources.signing import signed_headers
+
+Expect = Literal['accepted', 'rejected']
+SF_ORG = '00D5g000000ABCDEAZ'
+
+
+@dataclass(frozen=True)
+class Site:
+    location_id: str
+    region: str
+    time_zone: str
+    phone_prefix: str
+    sources: tuple[str, ...]
+    staff: tuple[tuple[str, int], ...]  # (role, headcount); one manager on top
+    tickets: int
+
+
+SITES = (
+    Site('US-NYC', 'US-East', 'America/New_York', '+1212555', ('zendesk',), (('agent', 11), ('support', 1)), 680),
+    Site('UK-LON', 'UK', 'Europe/London', '+4477009', ('freshdesk', 'gorgias'), (('agent', 9), ('support', 1)), 470),
+    Site('US-CHI', 'US-Central', 'America/Chicago', '+1312555', ('salesforce',), (('agent', 7),), 320),
+    Site('IN-BLR-01', 'IN-South', 'Asia/Kolkata', '+9198450', ('dms',), (('service_advisor', 3), ('technician', 5), ('support', 1)), 330),
+    Site('IN-PNQ-01', 'IN-West', 'Asia/Kolkata', '+9198220', ('dms',), (('service_advisor', 2), ('technician', 4)), 250),
+)
+FIRST = [
+    'Ana',
+    'Bo',
+    'Chandra',
+    'Dev',
+    'Elif',
+    'Femi',
+    'Gita',
+    'Hugo',
+    'Ines',
+    'Jun',
+    'Kofi',
+    'Lena',
+    'Mateo',
+    'Nia',
+    'Omar',
+    'Priya',
+    'Quinn',
+    'Rosa',
+    'Sven',
+    'Tara',
+    'Uma',
+    'Vik',
+    'Wen',
+    'Xavi',
+    'Yara',
+    'Zane',
+]
+LAST = ['Adams', 'Bose', 'Chen', 'Diaz', 'Evans', 'Fofana', 'Gupta', 'Hale', 'Iyer', 'Jones', 'Kim', 'Lopez', 'Mehta', 'Novak', 'Okafor']
+CHANNELS = {  # the sender's own words, with weights
+    'zendesk': (('Mail', 45), ('Web form', 20), ('Chat', 15), ('Voice', 12), ('WhatsApp', 8)),
+    'freshdesk': (('Email', 50), ('Portal', 20), ('Chat', 15), ('Phone', 15)),
+    'gorgias': (('email', 55), ('chat', 30), ('instagram-direct-message', 15)),
+    'salesforce': (('Email', 45), ('Web', 30), ('Phone', 25)),
+}
+PRIORITIES = (('Low', 30), ('Normal', 45), ('High', 20), ('Urgent', 5))
+SF_PRIORITY = {'Low': 'Low', 'Normal': 'Medium', 'High': 'High', 'Urgent': 'High'}
+CSAT = ((5, 50), (4, 25), (3, 10), (2, 7), (1, 8))
+
+
+@dataclass(frozen=True)
+class Employee:
+    employee_id: str
+    name: str
+    role: str
+    location_id: str
+    region: str
+    manager_id: str
+    phone: str
+    whatsapp: bool
+    email: str
+    time_zone: str
+    agent_ids: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One HTTP request a sender makes. `at` is the simulated time of sending."""
+
+    at: datetime
+    source: str
+    label: str  # what this delivery is, for the summary: 'change', 'survey', 'redelivery', 'malformed', ...
+    body: bytes
+    expect: Expect = 'accepted'
+    forged: bool = False  # signed or authenticated with the wrong secret
+    events: int = 1  # ticket events in the body (a Salesforce message may carry several notifications)
+
+    def request(self, secrets: dict[str, dict[str, str]], now: int) -> tuple[str, dict[str, str]]:
+        """(path with query, headers) as the sender sends it, signed at unix time `now`."""
+        secret = 'not-the-secret' if self.forged else secrets[self.source]['secret']
+        path = f'/webhooks/{self.source}'
+        if self.source == 'zendesk':
+            stamp = datetime.fromtimestamp(now, UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
+            return path, zendesk_headers(self.body, secret, stamp)
+        if self.source in ('dms', 'survey'):
+            return path, {'Content-Type': 'application/json', **signed_headers(secret, now, self.body)}
+        if self.source == 'salesforce':
+            return f'{path}?token={secret}', {'Content-Type': 'text/xml; charset=utf-8'}
+        return path, {'Content-Type': 'application/json', 'X-Pitcrew-Token': secret}
+
+
+@dataclass
+class SampleMonth:
+    month: date
+    employees: list[Employee]
+    deliveries: list[Delivery]
+    tickets: int
+    job_cards: int
+
+    def directory_csv(self) -> str:
+        sources = ('zendesk', 'freshdesk', 'salesforce', 'gorgias', 'dms')
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator='\n')
+        writer.writerow(
+            [
+                'employee_id',
+                'name',
+                'role',
+                'job_grade',
+                'location_id',
+                'region',
+                'manager_id',
+                'phone',
+                'whatsapp_opt_in',
+                'email',
+                'time_zone',
+                *(f'{s}_agent_id' for s in sources),
+            ]
+        )
+        for e in self.employees:
+            writer.writerow(
+                [
+                    e.employee_id,
+                    e.name,
+                    e.role,
+                    '',
+                    e.location_id,
+                    e.region,
+                    e.manager_id,
+                    e.phone,
+                    'yes' if e.whatsapp else 'no',
+                    e.email,
+                    e.time_zone,
+                    *(e.agent_ids.get(s, '') for s in sources),
+                ]
+            )
+        return out.getvalue()
+
+    def counts(self) -> dict[str, int]:
+        by: dict[str, int] = {}
+        for d in self.deliveries:
+            by[d.label] = by.get(d.label, 0) + 1
+        return by
+
+
+def zendesk_headers(body: bytes, secret: str, timestamp: str | None = None) -> dict[str, str]:
+    """Headers Zendesk sends: base64 HMAC-SHA256 of timestamp + raw body, keyed by the secret string."""
+    ts = timestamp or datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
+    signature = base64.b64encode(hmac.new(secret.encode(), ts.encode() + body, hashlib.sha256).digest()).decode()
+    return {'Content-Type': 'application/json', 'X-Zendesk-Webhook-Signature': signature, 'X-Zendesk-Webhook-Signature-Timestamp': ts}
+
+
+def _pick(rng: random.Random, weighted: tuple[tuple[Any, int], ...]) -> Any:
+    return rng.choices([v for v, _ in weighted], [w for _, w in weighted])[0]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+class _Month:
+    def __init__(self, seed: int, month: date, scale: float, clean: bool) -> None:
+        self.rng = random.Random(seed)
+        self.clean = clean
+        self.month = month
+        self.scale = scale
+        self.employees: list[Employee] = []
+        self.deliveries: list[Delivery] = []
+        self.tickets = 0
+        self.job_cards = 0
+        self.surveys: list[tuple[datetime, str, str, str]] = []  # (solved at, source, ticket id, agent key)
+
+    # --- people -------------------------------------------------------------------------------
+    def hire(self) -> dict[str, list[Employee]]:
+        rng = self.rng
+        by_site: dict[str, list[Employee]] = {}
+        n = 0
+        for site in SITES:
+            people: list[Employee] = []
+            manager_id = f'M{len(by_site) + 1}'
+            for role, count in (('manager', 1), *site.staff):
+                for _ in range(count):
+                    n += 1
+                    employee_id = manager_id if role == 'manager' else f'E{n:03d}'
+                    first, last = rng.choice(FIRST), rng.choice(LAST)
+                    email = f'{first}.{last}.{n}@{site.location_id.lower()}.example.com'.lower()
+                    ids: dict[str, str] = {}
+                    if role == 'agent':
+                        for source in site.sources:
+                            ids[source] = f'005{n:012d}AAA' if source == 'salesforce' else email
+                    elif role == 'service_advisor':
+                        ids['dms'] = f'SA-{n:03d}'
+                    elif role == 'technician':
+                        ids['dms'] = f'TECH-{n:03d}'
+                    people.append(
+                        Employee(
+                            employee_id,
+                            f'{first} {last}',
+                            role,
+                            site.location_id,
+                            site.region,
+                            '' if role == 'manager' else manager_id,
+                            f'{site.phone_prefix}{n:04d}',
+                            rng.random() < 0.8,
+                            email,
+                            site.time_zone,
+                            ids,
+                        )
+                    )
+            by_site[site.location_id] = people
+            self.employees.extend(people)
+        return by_site
+
+    # --- time ----------------------------------------------------------------------------------
+    def opening_time(self, site: Site) -> datetime:
+        """A moment in the site's business hours: weekdays 8:00-19:00 mostly, weekends light."""
+        rng, zone = self.rng, ZoneInfo(site.time_zone)
+        days = [self.month + timedelta(days=i) for i in range(31) if (self.month + timedelta(days=i)).month == self.month.month]
+        day = rng.choices(days, [1.0 if d.weekday() < 5 else 0.3 for d in days])[0]
+        minute = int(rng.triangular(8 * 60, 19 * 60, 11 * 60))
+        return datetime.combine(day, time(minute // 60, minute % 60), zone).astimezone(UTC)
+
+    def after(self, start: datetime, median_minutes: float, sigma: float = 0.9) -> datetime:
+        return start + timedelta(minutes=max(1.0, self.rng.lognormvariate(0, sigma) * median_minutes))
+
+    def send(self, delivery: Delivery) -> None:
+        self.deliveries.append(delivery)
+        if delivery.expect == 'accepted' and delivery.label == 'change' and self.rng.random() < 0.03:
+            # the sender did not see our 200 in time and sends the same payload again
+            at = delivery.at + timedelta(seconds=self.rng.randint(5, 600))
+            if not self.clean:
+                self.deliveries.append(Delivery(at, delivery.source, 'redelivery', delivery.body, events=delivery.events))
+
+    def deliver_at(self, occurred: datetime) -> datetime:
+        """When a change is delivered: seconds later, or (2%) minutes later, after newer changes."""
+        late = self.rng.random() < 0.02
+        delay = timedelta(minutes=self.rng.randint(30, 240)) if late else timedelta(seconds=self.rng.randint(1, 20))
+        return occurred + (timedelta(seconds=1) if self.clean else delay)
+
+    # --- helpdesk tickets ----------------------------------------------------------------------
+    def helpdesk(self, site: Site, agents: list[Employee], unmapped_agent: str | None) -> None:
+        rng = self.rng
+        for _ in range(round(site.tickets * self.scale)):
+            source = site.sources[0] if len(site.sources) == 1 or rng.random() < 0.67 else site.sources[1]
+            self.tickets += 1
+            ticket_id = f'{100000 + self.tickets}'
+            agent = rng.choice(agents)
+            agent_key = agent.agent_ids[source]
+            if unmapped_agent and source == 'zendesk' and (rng.random() < 0.02 or self.tickets == 1):
+                agent_key = unmapped_agent  # a new hire the HR export does not list yet (the first ticket, and 2%)
+            opened = self.opening_time(site)
+            priority = _pick(rng, PRIORITIES)
+            channel = _pick(rng, CHANNELS[source])
+            urgency = {'Urgent': 0.3, 'High': 0.6, 'Normal': 1.0, 'Low': 1.6}[priority]
+            replied = self.after(opened, 40 * urgency)
+            solved = self.after(replied, 300 * urgency, 1.1)
+            changes: list[tuple[datetime, str]] = [(opened, 'open'), (replied, 'pending'), (solved, 'solved')]
+            if rng.random() < 0.08:  # the customer writes back; solved again later
+                reopened = self.after(solved, 600)
+                changes += [(reopened, 'open'), (self.after(reopened, 180), 'solved')]
+            rating = _pick(rng, CSAT) if rng.random() < 0.3 else None
+            ctx = {'id': ticket_id, 'agent': agent_key, 'priority': priority, 'channel': channel, 'opened': opened, 'replied': replied}
+            for moment, status in changes:
+                body = self.ticket_body(source, ctx, moment, status, solved if status == 'solved' else None)
+                self.send(Delivery(self.deliver_at(moment), source, 'change', body))
+            if rating is not None:
+                self.rating(source, ctx, changes[-1][0], rating)
+
+    def ticket_body(self, source: str, ctx: dict[str, Any], moment: datetime, status: str, solved: datetime | None) -> bytes:
+        replied = ctx['replied'] if moment >= ctx['replied'] else None
+        if source == 'zendesk':
+            zendesk_status = {'open': 'Open', 'pending': 'Pending', 'solved': 'Solved'}[status]
+            ticket = {
+                'id': int(ctx['id']),
+                'status': zendesk_status,
+                'priority': ctx['priority'],
+                'subject': 'Order enquiry',
+                'via': ctx['channel'],
+                'created_at': _iso(ctx['opened']),
+                'updated_at': _iso(moment),
+                'first_reply_at': _iso(replied) if replied else '',
+                'assignee_email': ctx['agent'],
+                'requester_email': f'customer{ctx["id"]}@example.org',
+                'group': 'Support',
+                'tags': 'order',
+                'satisfaction_rating': '',
+            }
+            return json.dumps({'source': 'zendesk', 'event': 'ticket_status_changed', 'ticket': ticket}, separators=(',', ':')).encode()
+        if source == 'freshdesk':
+            freshdesk_status = {'open': 'Open', 'pending': 'Pending', 'solved': 'Resolved'}[status]
+            ticket = {
+                'id': ctx['id'],
+                'subject': 'Delivery question',
+                'status': freshdesk_status,
+                'priority': 'Medium' if ctx['priority'] == 'Normal' else ctx['priority'],
+                'source': ctx['channel'],
+                'agent_email': ctx['agent'],
+                'requester_email': f'customer{ctx["id"]}@example.org',
+                'created_at': _iso(ctx['opened']),
+                'updated_at': _iso(moment),
+                'stats': {'first_responded_at': _iso(replied) if replied else '', 'resolved_at': _iso(solved) if solved else ''},
+            }
+            return json.dumps({'source': 'freshdesk', 'ticket': ticket}, separators=(',', ':')).encode()
+        if source == 'gorgias':
+            data = {
+                'source': 'gorgias',
+                'ticket_id': ctx['id'],
+                'status': 'closed' if status == 'solved' else 'open',
+                'channel': ctx['channel'],
+                'via': ctx['channel'],
+                'subject': 'Where is my order',
+                'created_datetime': _iso(ctx['opened']),
+                'updated_datetime': _iso(moment),
+                'closed_datetime': _iso(solved) if solved else '',
+                'assignee_email': ctx['agent'],
+                'customer_email': f'customer{ctx["id"]}@example.org',
+                'tags': 'shop',
+            }
+            return json.dumps(data, separators=(',', ':')).encode()
+        return self.salesforce_case(ctx, moment, status, solved)
+
+    @staticmethod
+    def salesforce_case(ctx: dict[str, Any], moment: datetime, status: str, solved: datetime | None) -> bytes:
+        closed = status == 'solved'
+        sf_status = {'open': 'Working', 'pending': 'Waiting on Customer', 'solved': 'Closed'}[status]
+        closed_date = f'<sf:ClosedDate>{_iso(solved)}</sf:ClosedDate>' if closed and solved else '<sf:ClosedDate xsi:nil="true"/>'
+        return (
+            f'<sObject xsi:type="sf:Case" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>500{int(ctx["id"]):012d}AAA</sf:Id>'
+            f'<sf:CaseNumber>{ctx["id"]}</sf:CaseNumber>{closed_date}<sf:CreatedDate>{_iso(ctx["opened"])}</sf:CreatedDate>'
+            f'<sf:IsClosed>{"true" if closed else "false"}</sf:IsClosed><sf:LastModifiedDate>{_iso(moment)}</sf:LastModifiedDate>'
+            f'<sf:Origin>{ctx["channel"]}</sf:Origin><sf:OwnerId>{ctx["agent"]}</sf:OwnerId><sf:Priority>{SF_PRIORITY[ctx["priority"]]}</sf:Priority>'
+            f'<sf:Status>{sf_status}</sf:Status><sf:Subject>Account question</sf:Subject></sObject>'
+        ).encode()
+
+    def rating(self, source: str, ctx: dict[str, Any], solved: datetime, csat: int) -> None:
+        rng = self.rng
+        submitted = solved + timedelta(minutes=rng.choice([rng.randint(10, 240), rng.randint(240, 5 * 24 * 60)]))
+        if source == 'gorgias':  # the score arrives as a later Gorgias update of the closed ticket
+            data = json.loads(self.ticket_body('gorgias', ctx, submitted, 'solved', solved))
+            data.update({'satisfaction_score': str(csat), 'scored_datetime': _iso(submitted), 'satisfaction_survey_id': f'sv{ctx["id"]}'})
+            self.send(Delivery(self.deliver_at(submitted), 'gorgias', 'late survey', json.dumps(data, separators=(',', ':')).encode()))
+            return
+        body = {
+            'schema': 'pitcrew.survey/v1',
+            'response_id': f'resp-{source[:2]}-{ctx["id"]}',
+            'ticket_source': source,
+            'ticket_id': ctx['id'],
+            'submitted_at': _iso(submitted),
+            'csat': csat,
+            'nps': min(10, max(0, csat * 2 + rng.randint(-1, 0))),
+            'agent_key': ctx['agent'],
+        }
+        self.send(Delivery(self.deliver_at(submitted), 'survey', 'late survey', json.dumps(body, separators=(',', ':')).encode()))
+
+    # --- job cards -----------------------------------------------------------------------------
+    def workshop(self, site: Site, people: list[Employee]) -> None:
+        rng = self.rng
+        advisors = [p for p in people if p.role == 'service_advisor']
+        technicians = [p for p in people if p.role == 'technician']
+        vehicles: list[str] = []
+        for _ in range(round(site.tickets * self.scale)):
+            self.job_cards += 1
+            opened = self.opening_time(site)
+            repeat_of = None
+            if vehicles and rng.random() < 0.05:
+                vin = rng.choice(vehicles)
+                repeat_of = f'JC-{site.location_id}-{vehicles.index(vin) + 1:05d}'
+            else:
+                vin = f'MA3EWDE1S{rng.randint(0, 99_999_999):08d}'
+            vehicles.append(vin)
+            card: dict[str, Any] = {
+                'id': f'JC-{site.location_id}-{len(vehicles):05d}',
+                'location_id': site.location_id,
+                'type': rng.choice(['periodic_service', 'periodic_service', 'repair', 'accident_repair']),
+                'opened_at': opened.astimezone(ZoneInfo(site.time_zone)).isoformat(),
+                'promised_at': (opened + timedelta(hours=rng.choice([4, 6, 8, 24]))).astimezone(ZoneInfo(site.time_zone)).isoformat(),
+                'advisor_id': rng.choice(advisors).agent_ids['dms'],
+                'technician_ids': [t.agent_ids['dms'] for t in rng.sample(technicians, rng.choice([1, 1, 2]))],
+                'vehicle': {'vin': vin, 'registration': f'KA{rng.randint(1, 53):02d}MX{rng.randint(1000, 9999)}'},
+                'customer_id': f'CUST-{rng.randint(10000, 99999)}',
+                'complaint_code': rng.choice(['PS-10K', 'PS-20K', 'BRK-01', 'AC-02']),
+            }
+            if repeat_of:
+                card['repeat_of'] = repeat_of
+            moments = [('opened', opened)]
+            if rng.random() < 0.4:  # extra work or an upsell: the customer must approve
+                card['upsell_lines'] = [
+                    {
+                        'line_id': 'UL-1',
+                        'category': rng.choice(['amc', 'extended_warranty', 'ceramic_coating', 'tyres', 'batteries']),
+                        'amount': f'{rng.randint(800, 15000)}.00',
+                        'currency': 'INR',
+                        'accepted': rng.random() < 0.6,
+                    }
+                ]
+                asked = self.after(opened, 60)
+                moments += [('awaiting_approval', asked), ('approved', self.after(asked, 90))]
+            promised = datetime.fromisoformat(card['promised_at'])
+            done = self.after(moments[-1][1], 180 * (0.8 if promised - opened > timedelta(hours=4) else 0.5))
+            moments += [('work_done', done), ('delivered', self.after(done, 40))]
+            for seq, (event_type, moment) in enumerate(moments, start=1):
+                body = {
+                    'schema': 'pitcrew.dms.job_card/v1',
+                    'event_id': f'{card["id"]}-{seq}',
+                    'event_type': event_type,
+                    'occurred_at': moment.astimezone(ZoneInfo(site.time_zone)).isoformat(),
+                    'job_card': card,
+                }
+                self.send(Delivery(self.deliver_at(moment), 'dms', 'change', json.dumps(body, separators=(',', ':')).encode()))
+
+    # --- what goes wrong -----------------------------------------------------------------------
+    def mistakes(self) -> None:
+        """About 1 delivery in 300: bodies the sender garbled, and requests signed with the wrong secret."""
+        rng = self.rng
+        good = [d for d in self.deliveries if d.label in ('change', 'late survey')]
+        for n in range(max(6, len(good) // 300)):
+            original = rng.choice(
+                [d for d in good if d.source == ('zendesk', 'dms', 'freshdesk', 'survey', 'gorgias', 'salesforce')[n % 6]] or good
+            )
+            at = original.at + timedelta(seconds=30)
+            if n % 2 == 0:
+                self.deliveries.append(Delivery(at, original.source, 'mis-signed', original.body, expect='rejected', forged=True))
+            elif original.source == 'salesforce':
+                self.deliveries.append(Delivery(at, 'salesforce', 'malformed', original.body[: len(original.body) // 2], expect='rejected'))
+            else:
+                broken = original.body.replace(b'"status":"', b'"status":"escalated-', 1) if n % 4 == 1 else original.body[:-7]
+                if original.source == 'dms':
+                    broken = original.body.replace(b'"event_type":"', b'"event_type":"teleported_', 1) if n % 4 == 1 else original.body[:-7]
+                if original.source == 'survey':
+                    broken = original.body.replace(b'"csat":', b'"csat":1', 1)  # csat 15: out of range
+                self.deliveries.append(Delivery(at, original.source, 'malformed', broken, expect='rejected'))
+
+    def batch_salesforce(self) -> None:
+        """Salesforce sends up to 100 notifications per outbound message: group changes sent within a minute."""
+        rest = [d for d in self.deliveries if d.source != 'salesforce' or d.label not in ('change',)]
+        changes = sorted((d for d in self.deliveries if d.source == 'salesforce' and d.label == 'change'), key=lambda d: d.at)
+        batched: list[Delivery] = []
+        group: list[Delivery] = []
+        for d in changes:
+            if group and (d.at - group[0].at > timedelta(minutes=1) or len(group) == 5):
+                batched.append(_salesforce_envelope(group))
+                group = []
+            group.append(d)
+        if group:
+            batched.append(_salesforce_envelope(group))
+        self.deliveries = rest + batched
+        # wrap the sObjects of redeliveries and mistakes the same way, one per message
+        self.deliveries = [
+            d if d.source != 'salesforce' or d.body.startswith(b'<?xml') else _salesforce_envelope([d], keep=d) for d in self.deliveries
+        ]
+
+
+def _salesforce_envelope(group: list[Delivery], keep: Delivery | None = None) -> Delivery:
+    notifications = ''.join(
+        f'<Notification><Id>04l{hashlib.sha256(d.body).hexdigest()[:12]}AAJ</Id>{d.body.decode()}</Notification>' for d in group
+    )
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>'
+        f'<notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>{SF_ORG}</OrganizationId>'
+        '<ActionId>04k5g0000008XyZAAU</ActionId><SessionId xsi:nil="true"/>'
+        '<EnterpriseUrl>https://example.my.salesforce.com/services/Soap/c/60.0/00D5g000000ABCD</EnterpriseUrl>'
+        '<PartnerUrl>https://example.my.salesforce.com/services/Soap/u/60.0/00D5g000000ABCD</PartnerUrl>'
+        f'{notifications}</notifications></soapenv:Body></soapenv:Envelope>'
+    ).encode()
+    first = keep or group[0]
+    if keep is not None and keep.label == 'malformed':
+        body = body[: len(body) // 2]
+    return Delivery(first.at, 'salesforce', first.label, body, expect=first.expect, forged=first.forged, events=len(group))
+
+
+def generate(seed: int = 2026, month: date = date(2026, 10, 1), scale: float = 1.0, *, clean: bool = False) -> SampleMonth:
+    """The sample month. `scale` shrinks the ticket counts (the tests' short form); people stay the same.
+
+    `clean=True` gives the same month as every sender would ideally deliver it: each change once, in the order
+    it happened, nothing malformed. Pitcrew must award exactly the same points for both.
+    """
+    world = _Month(seed, month, scale, clean)
+    by_site = world.hire()
+    for site in SITES:
+        people = by_site[site.location_id]
+        if 'dms' in site.sources:
+            world.workshop(site, people)
+        else:
+            agents = [p for p in people if p.role == 'agent']
+            world.helpdesk(site, agents, 'new.hire@us-nyc.example.com' if site.location_id == 'US-NYC' else None)
+    if not clean:
+        world.mistakes()
+    world.batch_salesforce()
+    world.deliveries.sort(key=lambda d: d.at)
+    return SampleMonth(month, world.employees, world.deliveries, world.tickets, world.job_cards)
