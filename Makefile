@@ -100,3 +100,5 @@ build-QuarantineReplayFunction:
 	$(call FUNCTION_BUILD,quarantine_replay)
 build-LedgerAdjustFunction:
 	$(call FUNCTION_BUILD,ledger_adjust)
+build-LedgerAuditFunction:
+	$(call FUNCTION_BUILD,ledger_audit)

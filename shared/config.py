@@ -21,6 +21,10 @@ class Settings(BaseModel):
     SECRETS_MAX_AGE_S: int = Field(default=300, ge=0)
     MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1024)
     SIGNATURE_TOLERANCE_S: int = Field(default=300, ge=1)
+    # Ledger audit digest: a verified SES identity, and admin addresses separated by commas. No
+    # recipients: the audit still runs, records its metrics and logs, and sends nothing.
+    AUDIT_EMAIL_FROM: str = Field(default='', max_length=320)
+    AUDIT_EMAIL_TO: str = Field(default='', max_length=4000)
     AWS_REGION: str = Field(default_factory=lambda: os.environ.get('AWS_DEFAULT_REGION', 'us-east-1'))
     # Set only against a local stack (moto server); unset in AWS.
     AWS_ENDPOINT_URL: str | None = None

@@ -66,7 +66,7 @@ class Replayer:
     port: int
     schedules: list[Schedule] = field(default_factory=list)
     backlog: Callable[[], int] | None = None
-    senders: int = 4
+    senders: int = 3
     max_backlog: int = 300
     progress: Callable[[str], None] = print
 

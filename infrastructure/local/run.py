@@ -101,14 +101,15 @@ def main() -> None:
     parser.add_argument('--scale', type=float, default=1.0, help="share of the month's tickets to generate (tests use a short form)")
     parser.add_argument('--seed', type=int, default=2026)
     parser.add_argument('--clean', action='store_true', help='the same month without redeliveries, late deliveries or bad payloads')
-    parser.add_argument('--senders', type=int, default=4, help='concurrent senders')
+    parser.add_argument('--senders', type=int, default=3, help='concurrent senders')
+    parser.add_argument('--pollers', type=int, default=2, help='concurrent batches of the SQS-triggered function')
     parser.add_argument('--aws-port', type=int, default=5001)
     parser.add_argument('--api-port', type=int, default=3000)
     parser.add_argument('--twilio-port', type=int, default=4010)
     args = parser.parse_args()
 
     started = time.perf_counter()
-    stack = LocalStack(aws_port=args.aws_port, api_port=args.api_port, twilio_port=args.twilio_port)
+    stack = LocalStack(aws_port=args.aws_port, api_port=args.api_port, twilio_port=args.twilio_port, pollers=args.pollers)
     stack.start()
     print_endpoints(stack)
     if args.samples:
@@ -116,6 +117,7 @@ def main() -> None:
     else:
         figures = replay_month(stack, started, seed=args.seed, scale=args.scale, senders=args.senders, clean=args.clean)
     if not args.demo:
+        stack.keep_schedules_on_real_time()
         print('serving; Ctrl-C to stop')
         try:
             while True:
@@ -142,7 +144,7 @@ def import_directory(csv_text: str) -> dict[str, Any]:
     return result
 
 
-def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, senders: int, clean: bool = False) -> dict[str, Any]:
+def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, senders: int = 3, clean: bool = False) -> dict[str, Any]:
     from infrastructure.local.replay import Replayer
     from infrastructure.local.sample_month import generate
 
@@ -155,7 +157,9 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
     )
     print(f'  directory import: {directory.get("created", 0)} employees')
     print('  ' + ', '.join(f'{label} {count}' for label, count in sorted(month.counts().items())))
-    replayer = Replayer(stack.api_port, schedules=stack.schedules(), backlog=stack.backlog, senders=senders)
+    end_of_month = month.deliveries[-1].at.replace(hour=23, minute=59)
+    schedules = stack.schedules(month.deliveries[0].at, end_of_month)
+    replayer = Replayer(stack.api_port, schedules=schedules, backlog=stack.backlog, senders=senders)
     result = replayer.run(month.deliveries, seed=seed, scale=scale, clean=clean)
     drained = stack.wait_until_idle(timeout_s=300)
     processed_s = time.perf_counter() - started
@@ -250,6 +254,7 @@ def summarize(stack: LocalStack) -> dict[str, Any]:
         'distinct_events': distinct_events,
         'digest': digest.hexdigest()[:16],
         'emails': stack.sent_emails(),
+        'twilio': stack.twilio.summary(),
     }
 
 
@@ -277,9 +282,12 @@ def print_summary(summary: dict[str, Any], result: Any) -> None:
     print('\nsent')
     for email in summary['emails']:
         print(f'  email to {email["to"]}: {email["subject"]}')
+    print(f'  WhatsApp/SMS through the fake Twilio: {summary["twilio"]["messages"]} messages {summary["twilio"]["by_status"] or ""}')
     if result is not None:
-        for name, moment, outcome in result.schedule_runs[:40]:
-            print(f'  schedule {name} at {moment:%Y-%m-%d %H:%M} UTC: {outcome}')
+        for name, moment, outcome in result.schedule_runs:
+            keys = ('employees_audited', 'entries_checked', 'mismatches', 'email_sent', 'error')
+            brief = {k: outcome[k] for k in keys if k in outcome} if isinstance(outcome, dict) else outcome
+            print(f'  schedule {name} at {moment:%Y-%m-%d %H:%M} UTC: {brief or outcome}')
 
 
 if __name__ == '__main__':

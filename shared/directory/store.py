@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -220,6 +220,12 @@ class DirectoryStore:
 
     def _retired_mapping(self, employee_id: str, source: str, key: str, stamp: str) -> DirectoryRecord:
         return self.mapping(agent_pk(source, key), 'MAP', employee_id=employee_id, active=False, updated_at=stamp)
+
+    def employee_ids(self) -> Iterator[str]:
+        """Every employee with a profile, active or not, in id order: a Query on the `employees` index
+        (never a Scan), fetching the ids only, page by page."""
+        for record in self.profile.employees_index.query('EMPLOYEE', attributes_to_get=['employee_id']):
+            yield record.employee_id
 
     def profile_of(self, employee_id: str) -> ProfileRecord | None:
         try:

@@ -42,6 +42,7 @@ HANDLERS = {
     'directory_import': 'functions.directory_import.app',
     'quarantine_replay': 'functions.quarantine_replay.app',
     'ledger_adjust': 'functions.ledger_adjust.app',
+    'ledger_audit': 'functions.ledger_audit.app',
 }
 IMPORT_RUNS = int(os.environ.get('BENCH_IMPORT_RUNS', '7'))
 WARM_INGEST_REQUESTS = int(os.environ.get('BENCH_WARM_INGEST_REQUESTS', '1000'))

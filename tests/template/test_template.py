@@ -96,10 +96,20 @@ WRITE_POLICY_TEMPLATES = {'DynamoDBCrudPolicy', 'DynamoDBWritePolicy'}
 FULL_ACCESS_MANAGED_POLICIES = {'AmazonDynamoDBFullAccess', 'arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess'}
 
 
+def _unwrap_if(item: Any) -> Iterator[Any]:
+    """Both branches of a Fn::If (a condition may hide a statement), minus AWS::NoValue."""
+    if isinstance(item, dict) and set(item) == {'Fn::If'}:
+        for branch in item['Fn::If'][1:]:
+            yield from _unwrap_if(branch)
+    elif item != {'Ref': 'AWS::NoValue'}:
+        yield item
+
+
 def _statements(policies: Any) -> Iterator[dict[str, Any]]:
     for policy in _as_list(policies or []):
         if isinstance(policy, dict) and 'Statement' in policy:
-            yield from _as_list(policy['Statement'])
+            for statement in _as_list(policy['Statement']):
+                yield from _unwrap_if(statement)
 
 
 def _targets(resource: Any, protected: set[str]) -> set[str]:
@@ -161,8 +171,11 @@ def test_no_function_can_delete_or_rewrite_ledger_or_balances() -> None:
         [{'Statement': [{'Effect': 'Allow', 'Action': 'dynamodb:BatchWriteItem', 'Resource': {'Fn::Sub': '${LedgerTable.Arn}'}}]}],
         [{'Statement': [{'Effect': 'Allow', 'Action': 'dynamodb:Delete*', 'Resource': '*'}]}],
         ['AmazonDynamoDBFullAccess'],
+        [{'Statement': [{'Fn::If': ['SomeCondition', {'Effect': 'Allow', 'Action': 'dynamodb:DeleteItem',
+                                                      'Resource': {'Fn::GetAtt': ['BalancesTable', 'Arn']}}, {'Ref': 'AWS::NoValue'}]}]}],
     ],
-    ids=['crud-template', 'dynamodb-star', 'ledger-update', 'ledger-batch-write', 'wildcard-resource', 'managed-full-access'],
+    ids=['crud-template', 'dynamodb-star', 'ledger-update', 'ledger-batch-write', 'wildcard-resource', 'managed-full-access',
+         'hidden-in-a-condition'],
 )
 def test_ledger_guard_catches_destructive_grants(policies: list[Any]) -> None:
     # Given: a function granted a destructive permission on a protected table
@@ -204,12 +217,14 @@ def test_function_statements_are_scoped_to_resources() -> None:
 # --------------------------------------------------------------------------------------------------
 def test_template_defines_the_expected_functions() -> None:
     # Given / When: the functions declared in the template
-    # Then: the four Pitcrew functions are there (the parametrized tests below are not vacuous)
+    # Then: the Pitcrew functions are there (the parametrized tests below are not vacuous)
     assert set(FUNCTIONS) >= {
         'WebhookIngestFunction',
         'TicketProcessorFunction',
         'DirectoryImportFunction',
         'QuarantineReplayFunction',
+        'LedgerAdjustFunction',
+        'LedgerAuditFunction',
     }
 
 
@@ -320,6 +335,78 @@ def test_makefile_builds_every_makefile_resource(resource: str) -> None:
     if RESOURCES[resource]['Type'] == FUNCTION:
         package = str(_prop(resource, 'Handler')).split('.')[1]
         assert package in recipe, f'build-{resource} does not package functions/{package}'
+
+
+# --------------------------------------------------------------------------------------------------
+# Ledger audit: schedule, read-only access, SES scope, the mismatch alarm
+# --------------------------------------------------------------------------------------------------
+AUDIT = 'LedgerAuditFunction'
+_DDB_READS = {'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'}
+
+
+def test_audit_runs_weekly_on_an_eventbridge_schedule() -> None:
+    # Given: the audit function's events
+    events = list((_prop(AUDIT, 'Events') or {}).values())
+    # Then: exactly one, a Schedule on Monday 02:15 UTC, enabled
+    assert [e['Type'] for e in events] == ['Schedule']
+    assert events[0]['Properties']['Schedule'] == 'cron(15 2 ? * MON *)'
+    assert events[0]['Properties'].get('Enabled', True) is True
+
+
+def write_or_scan_grants(function: dict[str, Any]) -> list[str]:
+    """DynamoDB actions other than point and index reads (writes, Scan, wildcards) a function may use."""
+    found = []
+    for statement in _statements(function.get('Properties', {}).get('Policies')):
+        for action in _as_list(statement.get('Action', [])):
+            if str(action).lower().startswith('dynamodb:') and str(action) not in _DDB_READS:
+                found.append(str(action))
+    return found
+
+
+def test_audit_function_only_reads_and_never_scans() -> None:
+    # Given / When: the DynamoDB actions the audit function is granted
+    grants = write_or_scan_grants(RESOURCES[AUDIT])
+    # Then: reads only (no Scan: the audit queries indexes and partitions)
+    assert grants == []
+
+
+@pytest.mark.parametrize('action', ['dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:*'])
+def test_read_only_guard_catches_writes_and_scans(action: str) -> None:
+    # Given: a function granted a write or a Scan
+    function = {'Properties': {'Policies': [{'Statement': [{'Effect': 'Allow', 'Action': action, 'Resource': 'arn:x'}]}]}}
+    # When / Then: the guard reports it
+    assert write_or_scan_grants(function) == [action]
+
+
+def test_audit_sends_mail_only_as_the_configured_identity() -> None:
+    # Given: the audit function's SES statements (behind the HasAuditEmailFrom condition)
+    ses = [s for s in _statements(_prop(AUDIT, 'Policies')) if any(str(a).startswith('ses:') for a in _as_list(s.get('Action')))]
+    # Then: one statement, SendEmail only, on identity ARNs built from the AuditEmailFrom parameter
+    assert len(ses) == 1
+    assert _as_list(ses[0]['Action']) == ['ses:SendEmail']
+    resources = _as_list(ses[0]['Resource'])
+    assert resources and all('AuditEmailFrom' in _referenced_ids(r) and ':identity/' in str(r) for r in resources)
+    # And: the function reads the same parameters, which default to empty (no e-mail until configured)
+    env = RESOURCES[AUDIT]['Properties']['Environment']['Variables']
+    assert env == {'AUDIT_EMAIL_FROM': {'Ref': 'AuditEmailFrom'}, 'AUDIT_EMAIL_TO': {'Ref': 'AuditEmailTo'}}
+    assert TEMPLATE['Parameters']['AuditEmailFrom']['Default'] == TEMPLATE['Parameters']['AuditEmailTo']['Default'] == ''
+
+
+def test_mismatch_alarm_watches_the_metric_the_function_emits() -> None:
+    # Given: the alarm on LedgerAuditMismatches, and what the function emits (Powertools adds a
+    # `service` dimension from POWERTOOLS_SERVICE_NAME; the handler adds `stage`)
+    [alarm] = [r['Properties'] for r in _of_type(RESOURCES, 'AWS::CloudWatch::Alarm').values()
+               if r['Properties'].get('MetricName') == 'LedgerAuditMismatches']
+    env = GLOBAL_FUNCTION['Environment']['Variables']
+    handler_source = (REPO_ROOT / 'functions' / 'ledger_audit' / 'app.py').read_text()
+    # Then: same namespace, same dimensions (a metric with other dimensions is another metric), any
+    # mismatch breaches, and the alarm topic is told
+    assert alarm['Namespace'] == env['POWERTOOLS_METRICS_NAMESPACE']
+    assert alarm['Dimensions'] == [{'Name': 'service', 'Value': env['POWERTOOLS_SERVICE_NAME']}, {'Name': 'stage', 'Value': {'Ref': 'Stage'}}]
+    assert env['STAGE'] == {'Ref': 'Stage'}
+    assert "name='LedgerAuditMismatches'" in handler_source and "add_dimension(name='stage'" in handler_source
+    assert (alarm['ComparisonOperator'], alarm['Threshold']) == ('GreaterThanThreshold', 0)
+    assert {'Ref': 'AlarmTopic'} in alarm['AlarmActions']
 
 
 # --------------------------------------------------------------------------------------------------

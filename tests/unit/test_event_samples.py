@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from functions.directory_import.app import ImportRequest
+from functions.ledger_audit.app import ScheduledEvent
 from functions.quarantine_replay.app import ReplayRequest
 from shared.directory.employees import parse_export
 from shared.events import QueueMessage
@@ -39,3 +41,13 @@ def test_sqs_sample_carries_a_canonical_event() -> None:
 
     # Then it holds a ticket event
     assert message.event is not None and message.event.ticket_key == 'zendesk#35436'
+
+
+def test_scheduled_audit_sample_is_an_eventbridge_scheduled_event() -> None:
+    # When the console sample for the ledger audit is parsed as the function parses it
+    sample = load('ledger_audit_scheduled.json')
+    event = ScheduledEvent.model_validate(sample)
+
+    # Then it has the scheduled-event shape and its time is the audit time (UTC)
+    assert (sample['source'], sample['detail-type']) == ('aws.events', 'Scheduled Event')
+    assert event.time == datetime(2024, 5, 20, 2, 15, tzinfo=UTC)

@@ -1,0 +1,62 @@
+"""The local stack's reading of EventBridge schedule expressions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from infrastructure.local.schedule import UnsupportedExpression, fire_times, scheduled_event
+
+OCTOBER = (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 31, 23, 59, tzinfo=UTC))
+
+
+def test_weekly_cron_fires_on_each_monday_at_its_time() -> None:
+    # Given a weekly schedule (EventBridge day-of-week MON) and October 2026 (Mondays: 5, 12, 19, 26)
+    # When its fire times are listed
+    times = list(fire_times('cron(15 2 ? * MON *)', *OCTOBER))
+    # Then it fires once on each Monday at 02:15 UTC
+    assert times == [datetime(2026, 10, day, 2, 15, tzinfo=UTC) for day in (5, 12, 19, 26)]
+
+
+def test_day_of_week_numbers_count_from_sunday() -> None:
+    # Given day-of-week 1 (Sunday in EventBridge, unlike ISO) and 2-6 (Monday to Friday)
+    # When listed over one week
+    week = (datetime(2026, 10, 4, tzinfo=UTC), datetime(2026, 10, 10, 23, 59, tzinfo=UTC))
+    sundays = list(fire_times('cron(0 8 ? * 1 *)', *week))
+    workdays = list(fire_times('cron(0 8 ? * 2-6 *)', *week))
+    # Then Sunday the 4th alone, and the 5th to the 9th
+    assert sundays == [datetime(2026, 10, 4, 8, 0, tzinfo=UTC)]
+    assert [t.day for t in workdays] == [5, 6, 7, 8, 9]
+
+
+def test_steps_lists_and_month_names() -> None:
+    # Given every 20 minutes in hours 9 and 17 on the 1st of OCT and NOV
+    times = list(fire_times('cron(0/20 9,17 1 OCT,NOV ? 2026)', datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC)))
+    # Then 3 times an hour, 2 hours a day, 2 days
+    assert len(times) == 12
+    assert times[0] == datetime(2026, 10, 1, 9, 0, tzinfo=UTC) and times[-1] == datetime(2026, 11, 1, 17, 40, tzinfo=UTC)
+
+
+def test_rate_fires_from_the_start_at_its_interval() -> None:
+    # Given rate(6 hours) over one day
+    times = list(fire_times('rate(6 hours)', datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 1, 23, 59, tzinfo=UTC)))
+    # Then four times, six hours apart
+    assert [t.hour for t in times] == [0, 6, 12, 18]
+
+
+@pytest.mark.parametrize('expression', ['cron(0 8 L * ? *)', 'cron(0 8 ? * 6#3 *)', 'cron(0 8 * *)', 'at(2026-10-01T00:00:00)', 'cron(61 8 * * ? *)'])
+def test_forms_not_supported_locally_are_refused_clearly(expression: str) -> None:
+    # Given an expression the local evaluator does not implement (or that is invalid)
+    # When its fire times are asked for
+    # Then it refuses with a reason instead of guessing
+    with pytest.raises(UnsupportedExpression):
+        list(fire_times(expression, *OCTOBER))
+
+
+def test_scheduled_event_carries_the_fire_time() -> None:
+    # Given a fire time, when the scheduled event is built
+    event = scheduled_event(datetime(2026, 10, 5, 2, 15, tzinfo=UTC), 'arn:aws:events:us-east-1:123456789012:rule/audit')
+    # Then it has EventBridge's shape and the time of the schedule, not of the replay
+    assert event['detail-type'] == 'Scheduled Event' and event['source'] == 'aws.events'
+    assert event['time'] == '2026-10-05T02:15:00Z'
