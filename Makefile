@@ -46,10 +46,10 @@ bench: $(STAMP)
 
 # The local stack (moto server + the template's routes on 127.0.0.1:3000); `demo` exits after the summary.
 run: $(STAMP)
-	$(PY) -m infrastructure.local.run
+	$(PY) -m infrastructure.local.run $(RUN_ARGS)
 
 demo: $(STAMP)
-	$(PY) -m infrastructure.local.run --demo
+	$(PY) -m infrastructure.local.run --demo $(RUN_ARGS)
 
 # --- SAM (own virtual environment: it pins its own cfn-lint) -------------------------------------
 $(SAM_VENV)/bin/sam:

@@ -24,7 +24,12 @@ operation runs under one lock. SQS likewise: moto's DeleteMessage rebuilds the q
 holding the queue's lock, so a message sent (or deleted) by another thread meanwhile can be lost (or come back);
 the patch takes the queue's own lock, the one SendMessage already holds.
 
-4. Server mode only (`apply_server`): to route each request, moto's server lists its own package directory
+4. DynamoDB Query on a table (not an index). moto 5.2.x walks and sorts every item of the table to find one
+partition, so each Query costs time proportional to the whole table (the weekly audit queries each
+employee's ledger partition). The patch hands moto's query the one partition it asked for; conditions,
+order, limits and pagination are still moto's own.
+
+5. Server mode only (`apply_server`): to route each request, moto's server lists its own package directory
 (about 150 `isdir` calls) under a global lock. The list of moto's modules cannot change while it runs, so
 it is computed once.
 """
@@ -57,6 +62,7 @@ def apply() -> bool:
     for name in _DYNAMODB_OPERATIONS:
         setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
     Queue.delete_message = _under_queue_lock(Queue.delete_message)  # type: ignore[method-assign]
+    _patch_partition_queries()
     SQSBackend.is_message_valid_based_on_retention_period = _is_message_valid_based_on_retention_period  # type: ignore[method-assign]
     _applied = True
     return True
@@ -75,6 +81,35 @@ def _serialized(operation: Callable[..., Any]) -> Callable[..., Any]:
             return operation(*args, **kwargs)
 
     return locked
+
+
+def _patch_partition_queries() -> None:
+    from moto.dynamodb.models.table import Table
+
+    original_query, original_all_items = Table.query, Table.all_items
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get('index_name')
+        if index_name is not None or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        self._pitcrew_partition = hash_key  # read by all_items below; queries run under the DynamoDB lock
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            self._pitcrew_partition = None
+
+    def all_items(self: Any) -> Any:
+        partition = getattr(self, '_pitcrew_partition', None)
+        if partition is None:
+            return original_all_items(self)
+        found = self.items.get(partition)
+        if found is None:
+            return []
+        items = list(found.values()) if self.range_key_attr else [found]
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
 
 
 def _under_queue_lock(operation: Callable[..., Any]) -> Callable[..., Any]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import signal
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -119,11 +121,10 @@ def main() -> None:
     if not args.demo:
         stack.keep_schedules_on_real_time()
         print('serving; Ctrl-C to stop')
-        try:
-            while True:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
+        stopping = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopping.set())
+        stopping.wait()
     stack.stop()
     print(json.dumps(figures, separators=(',', ':')))
 
@@ -134,7 +135,9 @@ def print_endpoints(stack: LocalStack) -> None:
     for route in stack.routes:
         print(f'  API: {route.method} http://127.0.0.1:{stack.api_port}{route.path}')
     print(f'  fake Twilio REST API: {stack.twilio.base_url}  (account {stack.twilio.account_sid})')
-    print('  webhook secrets: SSM /pitcrew/local/sources/<source>; local values in infrastructure/local/stack.py LOCAL_SECRETS')
+    print('  webhook secrets (SSM /pitcrew/local/sources/<source>; local values only):')
+    for source, secret in LOCAL_SECRETS.items():
+        print(f'    {source:10} {json.dumps(secret)}')
 
 
 def import_directory(csv_text: str) -> dict[str, Any]:
@@ -189,6 +192,7 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
         'emails_sent': len(summary['emails']),
         'twilio_messages': len(stack.twilio.messages),
         'points_digest': summary['digest'],
+        'points_not_recovered': summary['not_recovered'],
     }
     print_summary(summary, result)
     return figures
@@ -228,15 +232,17 @@ def summarize(stack: LocalStack) -> dict[str, Any]:
     directory, ledger = DirectoryStore(), LedgerStore()
     rows = []
     reconcile = True
-    entries_total = 0
+    entries_total = not_recovered = 0
     digest = hashlib.sha256()
     for profile in sorted(directory.profile.employees_index.query('EMPLOYEE'), key=lambda p: p.employee_id):
         entries = ledger.entries_for(profile.employee_id)
+        amounts = [entry.amount for entry in entries]
+        not_recovered += sum(int(entry.reason.inputs.get('unrecovered_points', 0) or 0) for entry in entries)
         balance = ledger.balance(profile.employee_id)
-        entries_total += len(entries)
-        reconcile &= balance.available == sum(e.amount for e in entries)
+        entries_total += len(amounts)
+        reconcile &= balance.available == sum(amounts)
         digest.update(f'{profile.employee_id}={balance.available};'.encode())
-        rows.append((profile.location_id or '-', profile.employee_id, profile.name or '', balance.available, len(entries)))
+        rows.append((profile.location_id or '-', profile.employee_id, profile.name or '', balance.available, len(amounts)))
     quarantine = QuarantineStore()
     quarantined = [item for day in stack.quarantine_days() for item in quarantine.list_day(day)]
     tickets = TicketStore()
@@ -251,6 +257,7 @@ def summarize(stack: LocalStack) -> dict[str, Any]:
         'unmapped': unmapped,
         'ledger_entries': entries_total,
         'reconcile': reconcile,
+        'not_recovered': not_recovered,
         'distinct_events': distinct_events,
         'digest': digest.hexdigest()[:16],
         'emails': stack.sent_emails(),

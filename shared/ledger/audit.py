@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from shared.errors import AuthenticationFailed, InvalidPayload, PayloadTooLarge, ServiceUnavailable, UnknownSource
-from shared.ledger.entries import LedgerEntry
 from shared.notify import EmailContent
 
 # A quarantined item keeps the HTTP status it was refused with, not the error code; the code is
@@ -51,9 +50,9 @@ class AuditFinding(BaseModel):
         return self.difference == 0
 
 
-def reconcile(employee_id: str, balance: int, entries: Sequence[LedgerEntry]) -> AuditFinding:
-    """Set an employee's available balance against the entries on their ledger partition."""
-    return AuditFinding(employee_id=employee_id, balance=balance, entries_sum=sum(entry.amount for entry in entries), entries=len(entries))
+def reconcile(employee_id: str, balance: int, amounts: Sequence[int]) -> AuditFinding:
+    """Set an employee's available balance against the amounts of the entries on their ledger partition."""
+    return AuditFinding(employee_id=employee_id, balance=balance, entries_sum=sum(amounts), entries=len(amounts))
 
 
 class QuarantineCount(BaseModel):

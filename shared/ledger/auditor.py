@@ -1,9 +1,10 @@
 """Running the ledger audit against the tables, and sending its digest.
 
 Reads only, and never a Scan: the employees come from the directory's `employees` index (Query);
-per employee, the balance (consistent GetItem) and the entries (consistent Query on the employee's
-ledger partition); the admin context from the quarantine's `by_day` index (one Query per day) and the
-tickets' sparse `unmapped` index (one Query per source).
+per employee, the balance (consistent GetItem) and the entries' amounts (consistent Query on the
+employee's ledger partition, projected to `amount`: the audit only sums them); the admin context
+from the quarantine's `by_day` index (one Query per day) and the tickets' sparse `unmapped` index
+(one Query per source).
 
 Writers keep running while the audit reads. A ticket's points change the entries and the balance in
 one transaction, but the audit reads them in separate requests, so a write landing between them
@@ -24,7 +25,6 @@ from typing import Any, Protocol
 
 from shared.events import Source
 from shared.ledger.audit import AuditFinding, AuditReport, QuarantineDigest, build_report, reconcile, render_email, summarise_quarantine
-from shared.ledger.entries import LedgerEntry
 from shared.ledger.store import Balance
 from shared.notify import EmailContent
 from shared.observability import logger
@@ -42,7 +42,7 @@ class EmployeeLister(Protocol):
 class LedgerReader(Protocol):
     def balance(self, employee_id: str) -> Balance: ...
 
-    def entries_for(self, employee_id: str) -> list[LedgerEntry]: ...
+    def entry_amounts(self, employee_id: str) -> list[int]: ...
 
 
 class QuarantineLister(Protocol):
@@ -71,10 +71,10 @@ def audit_employee(
     """
     before = ledger.balance(employee_id)
     for attempt in range(retries + 1):
-        entries = ledger.entries_for(employee_id)
+        amounts = ledger.entry_amounts(employee_id)
         after = ledger.balance(employee_id)
         if _unchanged(before, after):
-            return reconcile(employee_id, after.available, entries)
+            return reconcile(employee_id, after.available, amounts)
         logger.info('balance changed while auditing; reading again', extra={'employee_id': employee_id, 'attempt': attempt + 1})
         before = after
         if attempt < retries:

@@ -9,6 +9,8 @@
   event, measured on the same hot path, at the us-east-1 on-demand prices below.
 - warm_ingest_overhead_ratio: median latency of the webhook ingest handler on its warm path divided by
   the median latency of the AWS calls it makes (replayed bare with boto3), interleaved, same moto.
+- replay_events_per_s, replay_wall_s: the whole sample month (`make demo`: generated, posted over HTTP by
+  the senders' process, processed by the local stack, schedules fired) and its wall time to a drained queue.
 - cold_import_ratio_max: the largest, over all handler modules, of import time in a fresh process
   divided by `import boto3` in a fresh process; medians of repeated runs, measured in the same run.
 
@@ -143,8 +145,15 @@ def hot_path(n_tickets: int = 150) -> dict[str, Any]:
     deliveries: list[bytes] = []
     for t in range(n_tickets):
         ticket = 50_000 + t
-        for status, minute, rating in (('Open', 5, ''), ('Pending', 30, ''), ('Solved', 90 + t % 600, ''), ('Solved', 200 + t % 600, rng.choice(['Good', 'Bad']))):
-            body = zendesk_body(ticket_id=ticket, status=status, updated=f'2024-05-14T{9 + minute // 60:02d}:{minute % 60:02d}Z', rating=rating)
+        for status, minute, rating in (
+            ('Open', 5, ''),
+            ('Pending', 30, ''),
+            ('Solved', 90 + t % 600, ''),
+            ('Solved', 200 + t % 600, rng.choice(['Good', 'Bad'])),
+        ):
+            body = zendesk_body(
+                ticket_id=ticket, status=status, updated=f'2024-05-14T{9 + minute // 60:02d}:{minute % 60:02d}Z', rating=rating
+            )
             deliveries.append(body)
             if rng.random() < 0.1:
                 deliveries.append(body)  # helpdesk retry
@@ -157,14 +166,15 @@ def hot_path(n_tickets: int = 150) -> dict[str, Any]:
         with handler_output_discarded(), count_requests() as counter, metered() as meter:
             started = time.perf_counter()
             for window in range(0, len(deliveries), batch_size):  # one batching window's worth of deliveries
-                for body in deliveries[window:window + batch_size]:
+                for body in deliveries[window : window + batch_size]:
                     event = http_api_event('/webhooks/zendesk', body, zendesk_headers(body))
                     t0, sizing0 = time.perf_counter(), meter.overhead_s
                     ingest(event, lambda_context())
                     ingest_s.append(time.perf_counter() - t0 - (meter.overhead_s - sizing0))
                 while True:  # Lambda's poller: receive a batch, invoke, delete what succeeded
-                    received = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=batch_size,
-                                                       AttributeNames=['All'], WaitTimeSeconds=0).get('Messages', [])
+                    received = aws.sqs.receive_message(
+                        QueueUrl=aws.queue_url, MaxNumberOfMessages=batch_size, AttributeNames=['All'], WaitTimeSeconds=0
+                    ).get('Messages', [])
                     if not received:
                         break
                     t0, sizing0 = time.perf_counter(), meter.overhead_s
@@ -175,8 +185,10 @@ def hot_path(n_tickets: int = 150) -> dict[str, Any]:
                     record_failures += len(failed)
                     done = [m for m in received if m['MessageId'] not in failed]
                     if done:
-                        aws.sqs.delete_message_batch(QueueUrl=aws.queue_url, Entries=[
-                            {'Id': str(i), 'ReceiptHandle': m['ReceiptHandle']} for i, m in enumerate(done)])
+                        aws.sqs.delete_message_batch(
+                            QueueUrl=aws.queue_url,
+                            Entries=[{'Id': str(i), 'ReceiptHandle': m['ReceiptHandle']} for i, m in enumerate(done)],
+                        )
             elapsed = time.perf_counter() - started
     events = len(deliveries)
     return {
@@ -203,8 +215,10 @@ def cost_per_million(hot: dict[str, Any]) -> dict[str, Any]:
     processor_invocations = len(hot['batches']) / events
     ingest_ms = _billed_ms(statistics.median(hot['ingest_s']))
     processor_ms = _billed_ms(statistics.median(hot['processor_s']))
-    gb_s = (ingest_invocations * ingest_ms / 1000 * settings['ingest_mb'] / 1024
-            + processor_invocations * processor_ms / 1000 * settings['processor_mb'] / 1024)
+    gb_s = (
+        ingest_invocations * ingest_ms / 1000 * settings['ingest_mb'] / 1024
+        + processor_invocations * processor_ms / 1000 * settings['processor_mb'] / 1024
+    )
     wru = meter.write_units / events
     rru = meter.read_units / events
     sqs = meter.sqs_billed_requests / events
@@ -219,9 +233,13 @@ def cost_per_million(hot: dict[str, Any]) -> dict[str, Any]:
     # duration is kept at the measured (larger) batch median, so this is an upper bound.
     batch1 = {
         'lambda_requests': 2 * LAMBDA_USD_PER_REQUEST,
-        'lambda_gb_s': (ingest_invocations * ingest_ms * settings['ingest_mb'] + processor_ms * settings['processor_mb']) / 1000 / 1024 * LAMBDA_USD_PER_GB_S,
+        'lambda_gb_s': (ingest_invocations * ingest_ms * settings['ingest_mb'] + processor_ms * settings['processor_mb'])
+        / 1000
+        / 1024
+        * LAMBDA_USD_PER_GB_S,
         'ddb': per_event['ddb'],
-        'sqs': (meter.sqs_requests['SendMessageBatch'] + meter.sqs_requests['SendMessage']) / events * SQS_USD_PER_REQUEST + 2 * SQS_USD_PER_REQUEST,
+        'sqs': (meter.sqs_requests['SendMessageBatch'] + meter.sqs_requests['SendMessage']) / events * SQS_USD_PER_REQUEST
+        + 2 * SQS_USD_PER_REQUEST,
     }
     return {
         'ingest_invocations_per_event': ingest_invocations,
@@ -254,13 +272,17 @@ def warm_ingest(n: int = WARM_INGEST_REQUESTS) -> dict[str, Any]:
         region = os.environ['AWS_DEFAULT_REGION']
         ingest_app._receiver = None  # a fresh container, warmed up below
         events = [http_api_event('/webhooks/zendesk', body, zendesk_headers(body)) for body in bodies]
-        clients = {'sqs': boto3.client('sqs', region_name=region), 'dynamodb': boto3.client('dynamodb', region_name=region),
-                   'ssm': boto3.client('ssm', region_name=region)}
+        clients = {
+            'sqs': boto3.client('sqs', region_name=region),
+            'dynamodb': boto3.client('dynamodb', region_name=region),
+            'ssm': boto3.client('ssm', region_name=region),
+        }
 
         def drain() -> None:
             while messages := aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10).get('Messages', []):
-                aws.sqs.delete_message_batch(QueueUrl=aws.queue_url, Entries=[
-                    {'Id': str(i), 'ReceiptHandle': m['ReceiptHandle']} for i, m in enumerate(messages)])
+                aws.sqs.delete_message_batch(
+                    QueueUrl=aws.queue_url, Entries=[{'Id': str(i), 'ReceiptHandle': m['ReceiptHandle']} for i, m in enumerate(messages)]
+                )
 
         # Warm-up; its second half also records which AWS calls one warm request makes, with their parameters.
         half = WARM_INGEST_WARMUP // 2
@@ -305,7 +327,7 @@ def warm_ingest(n: int = WARM_INGEST_REQUESTS) -> dict[str, Any]:
                 if i % WARM_INGEST_DRAIN_EVERY == 0:
                     drain()  # the same (tiny) queue for both, outside the timings
                 replay = replays[i % len(replays)]
-                for which in ((0, 1) if i % 2 == 0 else (1, 0)):  # alternate who goes first
+                for which in (0, 1) if i % 2 == 0 else (1, 0):  # alternate who goes first
                     if which == 0:
                         t0 = time.perf_counter_ns()
                         answer = ingest_app.lambda_handler(event, lambda_context())
@@ -323,7 +345,32 @@ def warm_ingest(n: int = WARM_INGEST_REQUESTS) -> dict[str, Any]:
     return {'handler_ms': handler_ms, 'bare_ms': bare_ms, 'ratio': handler_ms / bare_ms, 'calls_per_request': calls, 'requests': n}
 
 
+def replay_month() -> dict[str, Any]:
+    """`make demo` in a fresh process on free ports; its last line is the JSON of figures."""
+    import socket
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            return int(s.getsockname()[1])
+
+    ports = ['--aws-port', str(free_port()), '--api-port', str(free_port()), '--twilio-port', str(free_port())]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('AWS_', 'POWERTOOLS_', 'PITCREW_'))}
+    done = subprocess.run(
+        [sys.executable, '-m', 'infrastructure.local.run', '--demo', *ports],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
 def main() -> None:
+    replay = replay_month()  # first, in a process of its own, before this one loads moto
     import tests.conftest  # noqa: F401  (test environment: dummy credentials, Powertools settings)
 
     imports = cold_imports()
@@ -359,13 +406,28 @@ def main() -> None:
         failed = f', {units.failed} failed' if units.failed else ''
         row(f'   {op}', units.calls, f'{units.items} items{failed}; sized {sized:.1f} units; moto {units.moto_reported:.1f}')
     batches = hot['batches']
-    row('processor batches (invocations)', len(batches), f'mean {statistics.mean(batches):.2f} records, sizes {dict(sorted(Counter(batches).items()))}')
+    row(
+        'processor batches (invocations)',
+        len(batches),
+        f'mean {statistics.mean(batches):.2f} records, sizes {dict(sorted(Counter(batches).items()))}',
+    )
     row('processor record failures', hot['record_failures'])
-    row('sqs_billed_requests_per_event', round(cost['sqs_billed_requests_per_event'], 3),
-        ', '.join(f'{op} {n}' for op, n in sorted(meter.sqs_requests.items())) + f'; empty receives {meter.sqs_empty_receives} (not counted)')
-    row('ingest handler median (billed)', f'{statistics.median(hot["ingest_s"]) * 1000:.2f}ms', f'-> {cost["ingest_billed_ms"]} ms x {settings["ingest_mb"]} MB')
-    row('processor handler median per batch (billed)', f'{statistics.median(hot["processor_s"]) * 1000:.2f}ms',
-        f'-> {cost["processor_billed_ms"]} ms x {settings["processor_mb"]} MB (includes moto time: an overestimate)')
+    row(
+        'sqs_billed_requests_per_event',
+        round(cost['sqs_billed_requests_per_event'], 3),
+        ', '.join(f'{op} {n}' for op, n in sorted(meter.sqs_requests.items()))
+        + f'; empty receives {meter.sqs_empty_receives} (not counted)',
+    )
+    row(
+        'ingest handler median (billed)',
+        f'{statistics.median(hot["ingest_s"]) * 1000:.2f}ms',
+        f'-> {cost["ingest_billed_ms"]} ms x {settings["ingest_mb"]} MB',
+    )
+    row(
+        'processor handler median per batch (billed)',
+        f'{statistics.median(hot["processor_s"]) * 1000:.2f}ms',
+        f'-> {cost["processor_billed_ms"]} ms x {settings["processor_mb"]} MB (includes moto time: an overestimate)',
+    )
     row('local_events_per_s', round(events / hot['elapsed_s'], 1))
     print('-- cost per million events (us-east-1 on-demand list prices)')
     row('lambda requests', f'${cost["breakdown"]["lambda_requests"]:.3f}', f'{cost["lambda_requests_per_event"]:.3f} invocations/event')
@@ -379,7 +441,16 @@ def main() -> None:
     row('warm_ingest_handler_ms (median)', f'{warm["handler_ms"]:.3f}')
     row('warm_ingest_bare_ms (median)', f'{warm["bare_ms"]:.3f}')
     row('warm_ingest_overhead_ratio', f'{warm["ratio"]:.2f}', 'goal <= 1.5')
+    print('-- the sample month through the local stack (make demo)')
+    row('ticket events sent (webhooks)', f'{replay["ticket_events_sent"]} ({replay["events_sent"]})')
+    row('accepted / rejected / quarantined', f'{replay["accepted"]} / {replay["rejected"]} / {replay["quarantined"]}')
+    row('duplicates_ignored', replay['duplicates_ignored'])
+    row('balances_reconcile', replay['balances_reconcile'])
+    row('replay_wall_s', replay['replay_wall_s'], 'goal < 60 s, must be < 120 s')
+    row('replay_events_per_s', replay['replay_events_per_s'])
     figures = {
+        'replay_events_per_s': replay['replay_events_per_s'],
+        'replay_wall_s': replay['replay_wall_s'],
         'ddb_write_requests_per_event': ddb_write_requests,
         'ddb_read_requests_per_event': ddb_read_requests,
         'ddb_write_units_per_event': write_units,

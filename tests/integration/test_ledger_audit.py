@@ -1,16 +1,19 @@
 """The weekly ledger audit on DynamoDB and SES (moto): a ledger built by the real pipeline reconciles,
 a balance changed behind the ledger's back is reported with its difference, the digest e-mail goes
-out, nothing is scanned, and a write landing mid-audit is read again instead of reported."""
+out, nothing is scanned, the entries are read as their amounts only (a projected Query), and a write
+landing mid-audit is read again instead of reported."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
+from botocore.client import BaseClient
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
@@ -20,7 +23,6 @@ from shared.directory.store import DirectoryStore
 from shared.events import Status
 from shared.ledger.adjustments import AdjustmentRequest, apply_adjustment
 from shared.ledger.auditor import LedgerAuditor
-from shared.ledger.entries import LedgerEntry
 from shared.ledger.store import LedgerStore
 from shared.quarantine.store import QuarantineStore
 from shared.tickets.processing import TicketProcessor
@@ -183,6 +185,46 @@ def test_a_console_run_without_a_time_audits_now_and_a_bad_time_is_refused(aws: 
     assert len(sent_messages()) == 1
 
 
+@contextmanager
+def sent_requests() -> Iterator[list[tuple[str, dict[str, Any], dict[str, Any]]]]:
+    """Every API request botocore sends while open: (operation, request params, response)."""
+    sent: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def recording(self: BaseClient, operation_name: str, api_params: Any) -> Any:
+        response = original(self, operation_name, api_params)
+        sent.append((operation_name, dict(api_params), response))
+        return response
+
+    BaseClient._make_api_call = recording  # type: ignore[attr-defined]
+    try:
+        yield sent
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[attr-defined]
+
+
+def test_entry_amounts_are_the_entries_amounts_read_through_a_projection(aws: LocalAws) -> None:
+    # Given the ledger built by the pipeline, with awards and a reversal, read in full
+    ledger = LedgerStore()
+    entries = {employee: ledger.entries_for(employee) for employee in EMPLOYEES}
+    assert any(e.amount > 0 for es in entries.values() for e in es) and any(e.amount < 0 for es in entries.values() for e in es)
+
+    # When only the amounts are read, recording the requests
+    with sent_requests() as sent:
+        amounts = {employee: ledger.entry_amounts(employee) for employee in EMPLOYEES}
+
+    # Then they are the entries' amounts, in the same order
+    assert amounts == {employee: [e.amount for e in es] for employee, es in entries.items()}
+    assert all(isinstance(amount, int) for values in amounts.values() for amount in values)
+    # And each employee took one consistent Query on their partition's entries, projected to `amount`
+    assert [op for op, _, _ in sent] == ['Query'] * len(EMPLOYEES)
+    for _, params, response in sent:
+        names = params['ExpressionAttributeNames']
+        assert params['ConsistentRead'] is True and 'begins_with' in params['KeyConditionExpression']
+        assert [names.get(part, part) for part in params['ProjectionExpression'].split(', ')] == ['amount']
+        assert all(set(item) == {'amount'} for item in response['Items'])
+
+
 class WriterDuringAudit(LedgerStore):
     """The real store, with a concurrent writer that commits an adjustment for one employee right
     after the audit has read that employee's entries (before it reads the balance again)."""
@@ -193,8 +235,8 @@ class WriterDuringAudit(LedgerStore):
         self.writes_left = writes
         self.entry_reads = 0
 
-    def entries_for(self, employee_id: str) -> list[LedgerEntry]:
-        entries = super().entries_for(employee_id)
+    def entry_amounts(self, employee_id: str) -> list[int]:
+        amounts = super().entry_amounts(employee_id)
         if employee_id == self.employee_id:
             self.entry_reads += 1
             if self.writes_left:
@@ -202,7 +244,7 @@ class WriterDuringAudit(LedgerStore):
                 apply_adjustment(AdjustmentRequest(adjustment_id=f'race-{self.writes_left}', employee_id=employee_id, points=7,
                                                    reason='Concurrent writer', requested_by='test'),
                                  ledger=LedgerStore(), directory=DirectoryStore(), now=BUILT_AT)
-        return entries
+        return amounts
 
 
 def test_a_write_landing_mid_audit_is_read_again_not_reported(aws: LocalAws) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import moto
 import pytest
@@ -184,3 +186,43 @@ def test_messages_sent_while_others_are_deleted_are_not_lost() -> None:
         assert len(received) == 1100
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['All'])['Attributes']
         assert attributes['ApproximateNumberOfMessagesNotVisible'] == '0'
+
+
+@pytest.mark.skipif(moto.__version__ not in moto_patches.PINNED_MOTO_VERSIONS, reason='patch inactive on this moto version')
+def test_partition_queries_keep_conditions_order_limits_and_pages() -> None:
+    with local_aws():
+        # Given a table with three partitions of 25 items each
+        dynamodb = boto3.client('dynamodb', region_name='us-east-1')
+        _table(dynamodb, 'parts')
+        for pk in ('EMP#1', 'EMP#2', 'EMP#3'):
+            for n in range(25):
+                dynamodb.put_item(TableName='parts', Item={'pk': {'S': pk}, 'sk': {'S': f'ENTRY#{n:03d}'}, 'amount': {'N': str(n)}})
+        dynamodb.put_item(TableName='parts', Item={'pk': {'S': 'EMP#2'}, 'sk': {'S': 'BALANCE'}, 'amount': {'N': '1'}})
+
+        def query(**extra: Any) -> list[str]:
+            return [item['sk']['S'] for item in dynamodb.query(TableName='parts', **extra)['Items']]
+
+        # When one partition is queried with a key condition, backwards, and in pages of 10
+        key: dict[str, Any] = {'KeyConditionExpression': 'pk = :pk AND begins_with(sk, :e)', 'ExpressionAttributeValues': {':pk': {'S': 'EMP#2'}, ':e': {'S': 'ENTRY#'}}}
+        forward = query(**key)
+        backward = query(**key, ScanIndexForward=False)
+        pages: list[str] = []
+        start: dict[str, Any] | None = None
+        while True:
+            paging: dict[str, Any] = {'ExclusiveStartKey': start} if start else {}
+            page = dynamodb.query(TableName='parts', Limit=10, **key, **paging)
+            pages += [item['sk']['S'] for item in page['Items']]
+            start = page.get('LastEvaluatedKey')
+            if not start:
+                break
+        missing = query(KeyConditionExpression='pk = :pk', ExpressionAttributeValues={':pk': {'S': 'EMP#9'}})
+        between = query(KeyConditionExpression='pk = :pk AND sk BETWEEN :a AND :b',
+                        ExpressionAttributeValues={':pk': {'S': 'EMP#3'}, ':a': {'S': 'ENTRY#005'}, ':b': {'S': 'ENTRY#007'}})
+
+        # Then only that partition's matching items come back, in order, every page once
+        expected = [f'ENTRY#{n:03d}' for n in range(25)]
+        assert forward == expected
+        assert backward == expected[::-1]
+        assert pages == expected
+        assert missing == []
+        assert between == ['ENTRY#005', 'ENTRY#006', 'ENTRY#007']
