@@ -41,6 +41,8 @@ from typing import Any
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from tests.support.counting import ApiCall, intercept_api_calls
+
 KB = 1024
 READ_BLOCK = 4 * KB
 SQS_CHUNK = 64 * KB
@@ -348,18 +350,14 @@ def metered() -> Iterator[BillingMeter]:
     """Meter every DynamoDB and SQS request made while inside (wraps `BaseClient._make_api_call`, through
     which boto3 and pynamodb clients, whenever created, all pass)."""
     meter = BillingMeter()
-    original = BaseClient._make_api_call  # type: ignore[attr-defined]
 
-    def metering(self: BaseClient, operation_name: str, api_params: Any) -> Any:
-        service = self.meta.service_model.service_name
+    def metering(call: ApiCall, client: BaseClient, operation_name: str, api_params: Any) -> Any:
+        service = client.meta.service_model.service_name
         if service == 'dynamodb' and operation_name in WRITE_OPS | READ_OPS:
-            return meter._dynamodb_call(original, self, operation_name, api_params)
+            return meter._dynamodb_call(call, client, operation_name, api_params)
         if service == 'sqs':
-            return meter._sqs_call(original, self, operation_name, api_params)
-        return original(self, operation_name, api_params)
+            return meter._sqs_call(call, client, operation_name, api_params)
+        return call(client, operation_name, api_params)
 
-    BaseClient._make_api_call = metering  # type: ignore[attr-defined]
-    try:
+    with intercept_api_calls(metering):
         yield meter
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[attr-defined]

@@ -259,11 +259,11 @@ def warm_ingest(n: int = WARM_INGEST_REQUESTS) -> dict[str, Any]:
     """Median latency of the ingest handler on its warm path vs the AWS calls it makes, made bare."""
     import boto3
     from botocore import xform_name
-    from botocore.client import BaseClient
 
     import functions.webhook_ingest.app as ingest_app
     from tests.integration.test_webhook_pipeline import zendesk_body, zendesk_headers
     from tests.support.apigw import http_api_event, lambda_context
+    from tests.support.counting import record_requests
     from tests.support.local_aws import local_aws
 
     total = WARM_INGEST_WARMUP + n
@@ -287,22 +287,13 @@ def warm_ingest(n: int = WARM_INGEST_REQUESTS) -> dict[str, Any]:
         # Warm-up; its second half also records which AWS calls one warm request makes, with their parameters.
         half = WARM_INGEST_WARMUP // 2
         per_request: list[list[tuple[str, str, dict[str, Any]]]] = []
-        original = BaseClient._make_api_call  # type: ignore[attr-defined]
         with handler_output_discarded():
             for event in events[:half]:
                 ingest_app.lambda_handler(event, lambda_context())
-
-            def recording(self: BaseClient, operation_name: str, api_params: Any) -> Any:
-                per_request[-1].append((self.meta.service_model.service_name, operation_name, dict(api_params)))
-                return original(self, operation_name, api_params)
-
             for event in events[half:WARM_INGEST_WARMUP]:
-                per_request.append([])
-                BaseClient._make_api_call = recording  # type: ignore[attr-defined]
-                try:
+                with record_requests() as sent:
                     answer = ingest_app.lambda_handler(event, lambda_context())
-                finally:
-                    BaseClient._make_api_call = original  # type: ignore[attr-defined]
+                per_request.append([(service, operation, params) for service, operation, params, _ in sent])
                 if answer['statusCode'] != 200:
                     raise RuntimeError(f'warm ingest request rejected: {answer}')
                 drain()

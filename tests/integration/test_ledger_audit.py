@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from botocore.client import BaseClient
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
@@ -28,7 +26,7 @@ from shared.quarantine.store import QuarantineStore
 from shared.tickets.processing import TicketProcessor
 from shared.tickets.store import TicketStore
 from tests.support.apigw import lambda_context
-from tests.support.counting import count_requests
+from tests.support.counting import count_requests, record_requests
 from tests.support.factories import DIRECTORY_CSV, job_card_event, survey_event, ticket_event
 from tests.support.local_aws import LocalAws, local_aws
 
@@ -185,24 +183,6 @@ def test_a_console_run_without_a_time_audits_now_and_a_bad_time_is_refused(aws: 
     assert len(sent_messages()) == 1
 
 
-@contextmanager
-def sent_requests() -> Iterator[list[tuple[str, dict[str, Any], dict[str, Any]]]]:
-    """Every API request botocore sends while open: (operation, request params, response)."""
-    sent: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    original = BaseClient._make_api_call  # type: ignore[attr-defined]
-
-    def recording(self: BaseClient, operation_name: str, api_params: Any) -> Any:
-        response = original(self, operation_name, api_params)
-        sent.append((operation_name, dict(api_params), response))
-        return response
-
-    BaseClient._make_api_call = recording  # type: ignore[attr-defined]
-    try:
-        yield sent
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[attr-defined]
-
-
 def test_entry_amounts_are_the_entries_amounts_read_through_a_projection(aws: LocalAws) -> None:
     # Given the ledger built by the pipeline, with awards and a reversal, read in full
     ledger = LedgerStore()
@@ -210,15 +190,15 @@ def test_entry_amounts_are_the_entries_amounts_read_through_a_projection(aws: Lo
     assert any(e.amount > 0 for es in entries.values() for e in es) and any(e.amount < 0 for es in entries.values() for e in es)
 
     # When only the amounts are read, recording the requests
-    with sent_requests() as sent:
+    with record_requests() as sent:
         amounts = {employee: ledger.entry_amounts(employee) for employee in EMPLOYEES}
 
     # Then they are the entries' amounts, in the same order
     assert amounts == {employee: [e.amount for e in es] for employee, es in entries.items()}
     assert all(isinstance(amount, int) for values in amounts.values() for amount in values)
     # And each employee took one consistent Query on their partition's entries, projected to `amount`
-    assert [op for op, _, _ in sent] == ['Query'] * len(EMPLOYEES)
-    for _, params, response in sent:
+    assert [op for _, op, _, _ in sent] == ['Query'] * len(EMPLOYEES)
+    for _, _, params, response in sent:
         names = params['ExpressionAttributeNames']
         assert params['ConsistentRead'] is True and 'begins_with' in params['KeyConditionExpression']
         assert [names.get(part, part) for part in params['ProjectionExpression'].split(', ')] == ['amount']

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,17 +32,46 @@ class RequestCounter:
         self.calls.clear()
 
 
+ApiCall = Callable[[BaseClient, str, Any], Any]
+
+
+@contextmanager
+def intercept_api_calls(wrapper: Callable[[ApiCall, BaseClient, str, Any], Any]) -> Iterator[None]:
+    """Route every AWS request botocore makes while inside through `wrapper(call, client, operation, params)`,
+    where `call` sends it on. boto3 and pynamodb clients, whenever created, all pass through here."""
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def intercepted(self: BaseClient, operation_name: str, api_params: Any) -> Any:
+        return wrapper(original, self, operation_name, api_params)
+
+    BaseClient._make_api_call = intercepted  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[attr-defined]
+
+
+@contextmanager
+def record_requests() -> Iterator[list[tuple[str, str, dict[str, Any], Any]]]:
+    """Every request sent while inside: (service, operation, request params, response)."""
+    sent: list[tuple[str, str, dict[str, Any], Any]] = []
+
+    def recording(call: ApiCall, client: BaseClient, operation_name: str, api_params: Any) -> Any:
+        response = call(client, operation_name, api_params)
+        sent.append((client.meta.service_model.service_name, operation_name, dict(api_params), response))
+        return response
+
+    with intercept_api_calls(recording):
+        yield sent
+
+
 @contextmanager
 def count_requests() -> Iterator[RequestCounter]:
     counter = RequestCounter()
-    original = BaseClient._make_api_call  # type: ignore[attr-defined]
 
-    def counting(self: BaseClient, operation_name: str, api_params: Any) -> Any:
-        counter.calls[(self.meta.service_model.service_name, operation_name)] += 1
-        return original(self, operation_name, api_params)
+    def counting(call: ApiCall, client: BaseClient, operation_name: str, api_params: Any) -> Any:
+        counter.calls[(client.meta.service_model.service_name, operation_name)] += 1
+        return call(client, operation_name, api_params)
 
-    BaseClient._make_api_call = counting  # type: ignore[attr-defined]
-    try:
+    with intercept_api_calls(counting):
         yield counter
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[attr-defined]
