@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from infrastructure.local.sample_month import zendesk_headers
-from infrastructure.local.stack import LOCAL_SECRETS, LocalStack, lambda_context
+from infrastructure.local.stack import LOCAL_SECRETS, LocalStack, invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / 'tests' / 'fixtures' / 'wire_samples'
@@ -141,9 +141,7 @@ def print_endpoints(stack: LocalStack) -> None:
 
 
 def import_directory(csv_text: str) -> dict[str, Any]:
-    from functions.directory_import.app import lambda_handler
-
-    result: dict[str, Any] = lambda_handler({'format': 'csv', 'content': csv_text}, lambda_context())
+    result: dict[str, Any] = invoke('functions.directory_import.app.lambda_handler', {'format': 'csv', 'content': csv_text})
     return result
 
 

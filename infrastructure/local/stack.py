@@ -93,6 +93,23 @@ def scheduled_functions() -> list[tuple[str, str, str]]:
     return found
 
 
+_ENVIRONMENTS: dict[str, threading.Lock] = {}
+_ENVIRONMENTS_LOCK = threading.Lock()
+
+
+def invoke(dotted: str, event: dict[str, Any]) -> Any:
+    """Invoke a handler as Lambda does: one invocation at a time per execution environment.
+
+    This process is one warm environment per function, so invocations of a function are serialized. The handlers
+    rightly keep per-environment state (Powertools' batch processor, logger keys, caches); two threads inside one
+    handler at once mixed the batch processor's records and lost events.
+    """
+    with _ENVIRONMENTS_LOCK:
+        environment = _ENVIRONMENTS.setdefault(dotted, threading.Lock())
+    with environment:
+        return load_handler(dotted)(event, _Context())
+
+
 def load_handler(dotted: str) -> Callable[[dict[str, Any], Any], Any]:
     module, _, name = dotted.rpartition('.')
     return getattr(importlib.import_module(module), name)
@@ -268,7 +285,7 @@ class LocalStack:
                     params = route.match(self.command, url.path)
                     if params is not None:
                         event = api_event(self.command, url.path, url.query, dict(self.headers.items()), body, route, params)
-                        result = load_handler(route.handler)(event, _Context())
+                        result = invoke(route.handler, event)
                         payload = str(result.get('body', '')).encode()
                         self.send_response(int(result.get('statusCode', 200)))
                         for name, value in (result.get('headers') or {}).items():
@@ -298,7 +315,6 @@ class LocalStack:
 
     def _poll_events_queue(self) -> None:
         handler_path, batch_size = self._sqs_function
-        handler = load_handler(handler_path)
         arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
         while not self._stop.is_set():
             try:
@@ -332,7 +348,7 @@ class LocalStack:
                 ]
             }
             try:
-                result = handler(event, _Context()) or {}
+                result = invoke(handler_path, event) or {}
                 failed = {item['itemIdentifier'] for item in result.get('batchItemFailures', [])}
             except Exception:  # the whole batch failed: Lambda retries every record
                 failed = {m['MessageId'] for m in messages}
@@ -375,7 +391,7 @@ class LocalStack:
         def fire(moment: datetime) -> Any:
             event = scheduled_event(moment, f'arn:aws:events:{REGION}:123456789012:rule/pitcrew-local-{name}')
             try:
-                return load_handler(handler_path)(event, _Context())
+                return invoke(handler_path, event)
             except Exception as error:  # EventBridge would retry; locally the failure is reported in the summary
                 logging.getLogger(__name__).exception('scheduled function %s failed', name)
                 return {'error': f'{type(error).__name__}: {error}'}

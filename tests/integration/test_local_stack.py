@@ -8,6 +8,8 @@ import json
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +75,45 @@ def test_wire_samples_replay_answers_each_sender_and_reconciles() -> None:
     assert figures['quarantined'] == 3
     assert figures['accepted'] == figures['events_sent'] - 3
     assert figures['ledger_entries'] > 0
+
+
+_running: dict[str, int] = {'now': 0, 'most': 0, 'other_seen_running': 0}
+_guard = threading.Lock()
+
+
+def _slow(event: dict[str, Any], context: Any) -> None:
+    with _guard:
+        _running['now'] += 1
+        _running['most'] = max(_running['most'], _running['now'])
+    time.sleep(0.05)
+    with _guard:
+        _running['now'] -= 1
+
+
+def slow_handler(event: dict[str, Any], context: Any) -> None:
+    _slow(event, context)
+
+
+def other_slow_handler(event: dict[str, Any], context: Any) -> None:
+    deadline = time.monotonic() + 1
+    while time.monotonic() < deadline and not _running['other_seen_running']:
+        with _guard:
+            _running['other_seen_running'] = _running['now']
+        time.sleep(0.005)
+
+
+def test_local_invocations_of_one_function_run_one_at_a_time_like_a_lambda_environment() -> None:
+    # Given a handler invoked from 4 threads at once (pollers and API threads do this), and another function
+    from infrastructure.local.stack import invoke
+
+    threads = [threading.Thread(target=invoke, args=(f'{__name__}.slow_handler', {})) for _ in range(4)]
+    threads.append(threading.Thread(target=invoke, args=(f'{__name__}.other_slow_handler', {})))
+    # When they all run
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then the function never ran twice at once (its per-environment state stays its own)
+    assert _running['most'] == 1
+    # And another function was not held up by it
+    assert _running['other_seen_running'] == 1
