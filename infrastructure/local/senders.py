@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument('--port', type=int, required=True)
     parser.add_argument('--seed', type=int, required=True)
     parser.add_argument('--scale', type=float, required=True)
-    parser.add_argument('--senders', type=int, default=4)
+    parser.add_argument('--senders', type=int, default=3)
     parser.add_argument('--clean', action='store_true')
     args = parser.parse_args()
     deliveries = generate(seed=args.seed, scale=args.scale, clean=args.clean).deliveries

@@ -181,7 +181,6 @@ class LocalStack:
     dlq_url: str = ''
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
-    processed_batches: int = 0
     # Concurrent batches (Lambda's SQS poller runs at least 5 in AWS). Locally every thread shares one interpreter
     # lock: measured on two cores, 2 pollers and 3 senders replay faster than 4 and 4.
     pollers: int = 2
@@ -363,7 +362,6 @@ class LocalStack:
                 self.sqs.delete_message_batch(
                     QueueUrl=self.queue_url, Entries=[{'Id': str(i), 'ReceiptHandle': m['ReceiptHandle']} for i, m in enumerate(done)]
                 )
-            self.processed_batches += 1
 
     def backlog(self) -> int:
         """Messages waiting on the events queue (visible or in flight)."""

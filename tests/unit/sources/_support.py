@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import strategies as st
 
 from shared.errors import InvalidPayload
@@ -48,6 +49,13 @@ def parse_one(adapter: SourceAdapter, body: bytes | dict[str, Any], received_at:
     result = adapter.parse(make_request(body), received_at)
     assert len(result.events) == 1
     return result.events[0]
+
+
+def rejected_field(adapter: SourceAdapter, body: bytes | dict[str, Any]) -> str | None:
+    """Parse `body`, which must be rejected as invalid (HTTP 400); the field the rejection names."""
+    with pytest.raises(InvalidPayload) as caught:
+        parse_one(adapter, body)
+    return caught.value.field
 
 
 def with_value(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:

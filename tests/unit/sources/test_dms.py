@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from shared.errors import AuthenticationFailed, InvalidPayload, StaleTimestamp
+from shared.errors import AuthenticationFailed, StaleTimestamp
 from shared.events import AssigneeRole, Channel, Kind, Source, Status
 from shared.sources import signing
 from shared.sources.base import SourceSecret, WebhookRequest
@@ -22,6 +22,7 @@ from ._support import (
     mutations,
     parse_one,
     parse_outcome,
+    rejected_field,
     sample_bytes,
     sample_json,
     schema_validator,
@@ -217,9 +218,7 @@ def test_changed_payload_gets_a_different_event_id() -> None:
 def test_missing_required_field_is_named(path: str) -> None:
     # Given the sample without a required field
     # When / Then parsing fails naming it
-    with pytest.raises(InvalidPayload) as caught:
-        parse_one(adapter, without(SAMPLE, path))
-    assert caught.value.field == path
+    assert rejected_field(adapter, without(SAMPLE, path)) == path
 
 
 @pytest.mark.parametrize(
@@ -249,17 +248,13 @@ def test_missing_required_field_is_named(path: str) -> None:
 def test_wrong_type_or_value_is_rejected_naming_the_field(path: str, value: Any) -> None:
     # Given the sample with one field of the wrong type or value
     # When / Then parsing fails naming that field
-    with pytest.raises(InvalidPayload) as caught:
-        parse_one(adapter, with_value(SAMPLE, path, value))
-    assert caught.value.field == path
+    assert rejected_field(adapter, with_value(SAMPLE, path, value)) == path
 
 
 def test_unknown_top_level_key_is_rejected_naming_it() -> None:
     # Given a misspelt top-level key
     # When / Then it is rejected (the top level is closed)
-    with pytest.raises(InvalidPayload) as caught:
-        parse_one(adapter, {**SAMPLE, 'jobcard': {}})
-    assert caught.value.field == 'jobcard'
+    assert rejected_field(adapter, {**SAMPLE, 'jobcard': {}}) == 'jobcard'
 
 
 @pytest.mark.parametrize('index', range(3))
