@@ -102,3 +102,5 @@ build-LedgerAdjustFunction:
 	$(call FUNCTION_BUILD,ledger_adjust)
 build-LedgerAuditFunction:
 	$(call FUNCTION_BUILD,ledger_audit)
+build-KpiAggregatorFunction:
+	$(call FUNCTION_BUILD,kpi_aggregator)

@@ -15,6 +15,11 @@ class Settings(BaseModel):
     BALANCES_TABLE: str = Field(default='pitcrew-balances', min_length=3)
     DIRECTORY_TABLE: str = Field(default='pitcrew-directory', min_length=3)
     QUARANTINE_TABLE: str = Field(default='pitcrew-quarantine', min_length=3)
+    KPI_TABLE: str = Field(default='pitcrew-kpi', min_length=3)
+    # The service configuration (locations, calendars, SLA policies, KPI settings): an SSM parameter
+    # holding JSON; empty = the built-in default (24x7, default policies).
+    SERVICE_CONFIG_PARAMETER: str = Field(default='', max_length=2048)
+    SERVICE_CONFIG_MAX_AGE_S: int = Field(default=300, ge=0)
     EVENTS_QUEUE_URL: str = Field(default='', description='SQS queue between acknowledging a webhook and processing it')
     EVENTS_MAX_RECEIVE_COUNT: int = Field(default=5, ge=1, description="The queue's redrive maxReceiveCount")
     SECRETS_PREFIX: str = Field(default='/pitcrew/dev/sources', pattern=r'^/')

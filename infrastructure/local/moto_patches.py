@@ -22,7 +22,8 @@ updating one item (two `ADD available :n` on a balance) can lose an update, and 
 undo another thread's write. The local stack runs handlers on several threads, so every DynamoDB backend
 operation runs under one lock. SQS likewise: moto's DeleteMessage rebuilds the queue's message list without
 holding the queue's lock, so a message sent (or deleted) by another thread meanwhile can be lost (or come back);
-the patch takes the queue's own lock, the one SendMessage already holds.
+the patch takes the queue's own lock, the one SendMessage already holds. Two receivers at once could also
+crash ReceiveMessage while it listed the in-flight message groups; it now lists a copy.
 
 4. DynamoDB Query on a table (not an index). moto 5.2.x walks and sorts every item of the table to find one
 partition, so each Query costs time proportional to the whole table (the weekly audit queries each
@@ -62,6 +63,7 @@ def apply() -> bool:
     for name in _DYNAMODB_OPERATIONS:
         setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
     Queue.delete_message = _under_queue_lock(Queue.delete_message)  # type: ignore[method-assign]
+    Queue.pending_message_groups = property(_pending_message_groups)  # type: ignore[method-assign,assignment]
     _patch_partition_queries()
     SQSBackend.is_message_valid_based_on_retention_period = _is_message_valid_based_on_retention_period  # type: ignore[method-assign]
     _applied = True
@@ -110,6 +112,12 @@ def _patch_partition_queries() -> None:
 
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
+
+
+def _pending_message_groups(self: Any) -> set[str]:
+    # moto iterates the live set of in-flight messages while another receiver changes it ("Set changed
+    # size during iteration"); list() copies it in one step under the interpreter lock.
+    return {message.group_id for message in list(self._pending_messages) if message.group_id is not None}
 
 
 def _under_queue_lock(operation: Callable[..., Any]) -> Callable[..., Any]:

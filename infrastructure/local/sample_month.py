@@ -537,3 +537,27 @@ def generate(seed: int = 2026, month: date = date(2026, 10, 1), scale: float = 1
     world.batch_salesforce()
     world.deliveries.sort(key=lambda d: d.at)
     return SampleMonth(month, world.employees, world.deliveries, world.tickets, world.job_cards)
+
+
+# Business hours of the sample sites, as an admin would enter them in the service configuration.
+_SITE_HOURS: dict[str, tuple[str, str | None, dict[str, list[tuple[str, str]]]]] = {
+    'US-NYC': ('US', 'NY', {day: [('08:00', '20:00')] for day in ('mon', 'tue', 'wed', 'thu', 'fri')} | {'sat': [('10:00', '16:00')]}),
+    'UK-LON': ('GB', 'ENG', {day: [('08:00', '19:00')] for day in ('mon', 'tue', 'wed', 'thu', 'fri')}),
+    'US-CHI': ('US', 'IL', {day: [('08:00', '19:00')] for day in ('mon', 'tue', 'wed', 'thu', 'fri')}),
+    'IN-BLR-01': ('IN', 'KA', {day: [('09:00', '13:00'), ('14:00', '19:00')] for day in ('mon', 'tue', 'wed', 'thu', 'fri', 'sat')}),
+    'IN-PNQ-01': ('IN', 'MH', {day: [('09:00', '13:00'), ('14:00', '19:00')] for day in ('mon', 'tue', 'wed', 'thu', 'fri', 'sat')}),
+}
+
+
+def service_config() -> dict[str, Any]:
+    """The sample sites' service configuration (locations, calendars; default SLA policies and KPI settings)."""
+    calendars, locations = [], []
+    for site in SITES:
+        country, subdivision, hours = _SITE_HOURS[site.location_id]
+        calendar_id = f'hours-{site.location_id.lower()}'
+        calendars.append({'calendar_id': calendar_id, 'timezone': site.time_zone, 'hours': hours,
+                          'holiday_country': country, 'holiday_subdivision': subdivision})
+        locations.append({'location_id': site.location_id, 'region': site.region, 'calendar_id': calendar_id})
+    calendars.append({'calendar_id': '24x7', 'timezone': 'UTC', 'hours': {day: [('00:00', '24:00')] for day in
+                                                                           ('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun')}})
+    return {'calendars': calendars, 'locations': locations, 'default_calendar_id': '24x7'}

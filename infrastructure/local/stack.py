@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from infrastructure.local import moto_patches
 from infrastructure.local.replay import Schedule
+from infrastructure.local.sample_month import service_config
 from infrastructure.local.schedule import fire_times, scheduled_event
 from infrastructure.local.template_resources import TABLE_ENV, create_queues, create_tables, template_document
 
@@ -38,6 +39,7 @@ LOCAL_SECRETS = {
     'survey': {'secret': 'local-survey-signing-secret'},
 }
 SECRETS_PREFIX = '/pitcrew/local/sources'
+SERVICE_CONFIG_PARAMETER = '/pitcrew/local/service-config'
 LOCAL_AUDIT_EMAIL_FROM = 'pitcrew-audit@example.com'  # verified in the local SES at start
 LOCAL_AUDIT_EMAIL_TO = 'service-admin@example.com'
 
@@ -233,6 +235,8 @@ class LocalStack:
         ssm = boto3.client('ssm', region_name=REGION)
         for source, value in LOCAL_SECRETS.items():
             ssm.put_parameter(Name=f'{SECRETS_PREFIX}/{source}', Value=json.dumps(value), Type='SecureString', Overwrite=True)
+        ssm.put_parameter(Name=SERVICE_CONFIG_PARAMETER, Value=json.dumps(service_config()), Type='String', Overwrite=True)
+        os.environ['SERVICE_CONFIG_PARAMETER'] = SERVICE_CONFIG_PARAMETER
         boto3.client('sesv2', region_name=REGION).create_email_identity(EmailIdentity=LOCAL_AUDIT_EMAIL_FROM)
         from shared.config import get_settings
 
@@ -244,6 +248,9 @@ class LocalStack:
             load_handler(route.handler)
         self._sqs_function = self._sqs_handler()
         load_handler(self._sqs_function[0])
+        self._stream_function = self._stream_handler()
+        load_handler(self._stream_function[0])
+        self.stream_applied = 0
         from infrastructure.local.fake_twilio import FakeTwilio
 
         self.twilio = FakeTwilio(port=self.twilio_port).start()
@@ -252,6 +259,7 @@ class LocalStack:
         self._spawn(self._api.serve_forever)
         for _ in range(self.pollers):
             self._spawn(self._poll_events_queue)
+        self._spawn(self._poll_ticket_stream)
 
     def _spawn(self, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, daemon=True)
@@ -311,6 +319,45 @@ class LocalStack:
                 if resource.get('Type') == 'AWS::Serverless::Function' and event.get('Type') == 'SQS':
                     return resource['Properties']['Handler'], int(event['Properties'].get('BatchSize', 10))
         raise RuntimeError('no SQS-triggered function in template.yaml')
+
+    def _stream_handler(self) -> tuple[str, int]:
+        for resource in template_document()['Resources'].values():
+            for event in (resource.get('Properties', {}).get('Events') or {}).values():
+                if resource.get('Type') == 'AWS::Serverless::Function' and event.get('Type') == 'DynamoDB':
+                    return resource['Properties']['Handler'], int(event['Properties'].get('BatchSize', 100))
+        raise RuntimeError('no DynamoDB-stream-triggered function in template.yaml')
+
+    def _stream_shard(self) -> Any:
+        from moto.dynamodb.models import dynamodb_backends
+
+        return dynamodb_backends['123456789012'][REGION].get_table(os.environ['TICKETS_TABLE']).stream_shard
+
+    def _poll_ticket_stream(self) -> None:
+        """Lambda's DynamoDB-stream poller: batches in order from the table's one local shard (read from moto's
+        in-process store); a failed batch is retried from the same record until it succeeds (MaximumRetryAttempts
+        -1). Records are the Lambda event's shape: eventID, eventName, dynamodb {Keys, NewImage, OldImage, ...}."""
+        handler_path, batch_size = self._stream_function
+        shard = self._stream_shard()
+        arn = f'arn:aws:dynamodb:{REGION}:123456789012:table/{os.environ["TICKETS_TABLE"]}/stream/local'
+        while not self._stop.is_set():
+            records = [item.to_json() for item in shard.items[self.stream_applied : self.stream_applied + batch_size]]
+            if not records:
+                self._stop.wait(0.2)
+                continue
+            event = {'Records': [{**record, 'eventSourceARN': arn} for record in records]}
+            try:
+                invoke(handler_path, event)
+            except Exception:
+                if self._stop.is_set():
+                    return
+                logging.getLogger(__name__).exception('KPI aggregator failed a batch; retrying it')
+                self._stop.wait(1)
+                continue
+            self.stream_applied += len(records)
+
+    def stream_backlog(self) -> int:
+        """Ticket changes the KPI aggregator has not yet applied."""
+        return len(self._stream_shard().items) - self.stream_applied
 
     def _poll_events_queue(self) -> None:
         handler_path, batch_size = self._sqs_function
@@ -424,7 +471,7 @@ class LocalStack:
     def wait_until_idle(self, timeout_s: float = 120) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.backlog() == 0:
+            if self.backlog() == 0 and self.stream_backlog() == 0:
                 return True
             time.sleep(0.2)
         return False

@@ -17,6 +17,7 @@ TABLE_ENV = {
     'BalancesTable': ('BALANCES_TABLE', 'pitcrew-balances'),
     'DirectoryTable': ('DIRECTORY_TABLE', 'pitcrew-directory'),
     'QuarantineTable': ('QUARANTINE_TABLE', 'pitcrew-quarantine'),
+    'KpiTable': ('KPI_TABLE', 'pitcrew-kpi'),
 }
 
 
@@ -48,6 +49,8 @@ def create_tables(dynamodb: Any, names: dict[str, str] | None = None) -> dict[st
             'AttributeDefinitions': props['AttributeDefinitions'],
             'BillingMode': props.get('BillingMode', 'PAY_PER_REQUEST'),
         }
+        if props.get('StreamSpecification'):
+            kwargs['StreamSpecification'] = {'StreamEnabled': True, **props['StreamSpecification']}
         if props.get('GlobalSecondaryIndexes'):
             kwargs['GlobalSecondaryIndexes'] = [
                 {'IndexName': g['IndexName'], 'KeySchema': g['KeySchema'], 'Projection': g['Projection']}

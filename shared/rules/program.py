@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
-from shared.events import Assignee, AssigneeRole, Channel, Kind, Priority
+from shared.events import Assignee, AssigneeRole, Kind
+from shared.sla.clock import ClockState, SlaReport, TargetClock
+from shared.sla.policy import Metric
 from shared.tickets.state import TicketState
 
 Scalar = str | int | float | bool | None
@@ -51,6 +53,7 @@ class Award:
 @dataclass(frozen=True)
 class RuleContext:
     employees: Mapping[str, Employee]  # agent_key -> employee (mapped and active only)
+    sla: SlaReport | None = None  # the ticket's SLA clocks under the policy that matched
 
     def employee_for(self, assignee: Assignee | None) -> Employee | None:
         if assignee is None:
@@ -69,72 +72,58 @@ def _minutes(delta: timedelta) -> float:
     return round(delta.total_seconds() / 60, 2)
 
 
-# Default targets in calendar minutes, from the brief's service levels ("above average": email and
-# social under 4 h, chat/phone/SMS under 5 min). The SLA engine replaces these with per-policy
-# business-time targets.
-DEFAULT_FIRST_RESPONSE_TARGET_MIN: Mapping[Channel, int] = {
-    Channel.CHAT: 5,
-    Channel.PHONE: 5,
-    Channel.SMS: 5,
-    Channel.WHATSAPP: 5,
-    Channel.SOCIAL: 60,
-    Channel.EMAIL: 240,
-    Channel.WEB: 240,
-    Channel.OTHER: 240,
-}
-DEFAULT_RESOLUTION_TARGET_MIN: Mapping[Priority, int] = {
-    Priority.URGENT: 4 * 60,
-    Priority.HIGH: 8 * 60,
-    Priority.NORMAL: 24 * 60,
-    Priority.LOW: 48 * 60,
-}
+def _met(sla: SlaReport | None, metric: Metric) -> TargetClock | None:
+    clock = sla.clocks.get(metric) if sla is not None else None
+    return clock if clock is not None and clock.state is ClockState.MET else None
+
+
+def _sla_inputs(sla: SlaReport, clock: TargetClock) -> dict[str, Scalar]:
+    return {
+        'policy': f'{sla.policy_id}@{sla.policy_version}',
+        'priority': str(sla.priority),
+        'target_minutes': clock.target_minutes,
+        'business_hours': clock.business_hours,
+        'elapsed_minutes': round(clock.elapsed_s / 60, 2),
+        'calendar': sla.calendar_id,
+    }
 
 
 @dataclass(frozen=True)
 class ResolvedWithinSla:
-    """Points to the owner when a ticket is resolved within its resolution target and not reopened."""
+    """Points to the owner when a ticket is resolved within its SLA resolution target (business or
+    calendar time as the matching policy says, pauses excluded) and not reopened."""
 
     points: int = 10
     rule_id: str = 'resolved_within_sla'
-    version: int = 1
-    targets: Mapping[Priority, int] = field(default_factory=lambda: dict(DEFAULT_RESOLUTION_TARGET_MIN))
+    version: int = 2
 
     def evaluate(self, state: TicketState, context: RuleContext) -> list[Award]:
-        if state.kind is not Kind.TICKET or not state.is_resolved or state.reopen_count > 0:
+        if state.kind is not Kind.TICKET or not state.is_resolved or state.reopen_count > 0 or state.resolved_by_event is None:
             return []
-        if state.resolved_at is None or state.created_at is None or state.resolved_by_event is None:
-            return []
+        clock = _met(context.sla, Metric.RESOLUTION)
         employee = context.employee_for(state.primary_assignee)
-        if employee is None:
+        if clock is None or employee is None or context.sla is None:
             return []
-        target = self.targets[state.priority or Priority.NORMAL]
-        taken = _minutes(state.resolved_at - state.created_at)
-        if taken > target:
-            return []
-        inputs: dict[str, Scalar] = {'resolution_minutes': taken, 'target_minutes': target, 'priority': str(state.priority)}
+        inputs = _sla_inputs(context.sla, clock)
         return [Award(self.rule_id, self.version, employee.employee_id, self.points, state.resolved_by_event, inputs)]
 
 
 @dataclass(frozen=True)
 class FirstResponseWithinSla:
-    """Points to the owner when the first reply went out within the channel's target."""
+    """Points to the owner when the first reply went out within the policy's first-response target."""
 
     points: int = 5
     rule_id: str = 'first_response_within_sla'
-    version: int = 1
-    targets: Mapping[Channel, int] = field(default_factory=lambda: dict(DEFAULT_FIRST_RESPONSE_TARGET_MIN))
+    version: int = 2
 
     def evaluate(self, state: TicketState, context: RuleContext) -> list[Award]:
-        if state.kind is not Kind.TICKET or state.first_response_at is None or state.created_at is None:
+        if state.kind is not Kind.TICKET or state.first_response_at is None:
             return []
+        clock = _met(context.sla, Metric.FIRST_RESPONSE)
         employee = context.employee_for(state.primary_assignee)
-        if employee is None or state.assigned_by_event is None:
+        if clock is None or employee is None or state.assigned_by_event is None or context.sla is None:
             return []
-        target = self.targets.get(state.channel or Channel.OTHER, self.targets[Channel.OTHER])
-        taken = _minutes(state.first_response_at - state.created_at)
-        if taken > target:
-            return []
-        inputs: dict[str, Scalar] = {'first_response_minutes': taken, 'target_minutes': target, 'channel': str(state.channel)}
+        inputs = _sla_inputs(context.sla, clock)
         return [Award(self.rule_id, self.version, employee.employee_id, self.points, state.assigned_by_event, inputs)]
 
 

@@ -7,17 +7,23 @@ directory (skipped when every assignee is cached), and exactly one write (none f
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from shared.directory.store import DirectoryStore
 from shared.errors import ConcurrentUpdate
-from shared.events import TicketEvent
+from shared.events import Kind, QueueMessage, TicketEvent
+from shared.kpi.definitions import contribution
 from shared.ledger.entries import LedgerEntry, plan_entries
 from shared.ledger.store import LedgerStore
 from shared.rules.program import DEFAULT_PROGRAM, Program, RuleContext
-from shared.tickets.state import fold
+from shared.sla.clock import checkpoints, evaluate
+from shared.sla.config import ServiceConfig, load_config
+from shared.sla.policy import PolicySubject, first_matching
+from shared.tickets.state import REPEAT_VISIT_TAG, TicketState, fold
 from shared.tickets.store import TicketStore
 
 MAX_ATTEMPTS = 5
@@ -39,12 +45,44 @@ class ApplyResult:
     attempts: int = 1
 
 
+class EventQueue(Protocol):
+    def send(self, messages: Sequence[QueueMessage]) -> None: ...
+
+
+def repeat_visit_event(state: TicketState) -> TicketEvent | None:
+    """The event that tells the earlier job card it was repeated (its first-time fix is then judged
+    against the repeat window). Its id is derived from this card, so sending it twice is harmless."""
+    if state.repeat_of is None or state.created_at is None:
+        return None
+    return TicketEvent(
+        source=state.source,
+        kind=Kind.JOB_CARD,
+        external_id=state.repeat_of,
+        event_id=f'repeat-visit:{state.ticket_key}',
+        occurred_at=state.created_at,
+        tags=(f'{REPEAT_VISIT_TAG}{state.ticket_key}',),
+    )
+
+
+def policy_subject(state: TicketState) -> PolicySubject:
+    return PolicySubject(
+        kind=state.kind,
+        source=state.source,
+        channel=state.channel,
+        priority=state.priority or 'normal',
+        location_id=state.location_id,
+        job_type=state.job_type,
+    )
+
+
 @dataclass
 class TicketProcessor:
     tickets: TicketStore
     directory: DirectoryStore
     ledger: LedgerStore
     program: Program = DEFAULT_PROGRAM
+    config: Callable[[], ServiceConfig] = load_config
+    queue: EventQueue | None = None  # for repeat-visit events; None: repeat visits are not linked
 
     def apply(self, event: TicketEvent, now: datetime | None = None) -> ApplyResult:
         """Apply a new event (a redelivered one changes nothing and writes nothing)."""
@@ -78,9 +116,21 @@ class TicketProcessor:
         keys = [assignee.agent_key for assignee in state.assignees]
         employees = self.directory.lookup(state.source, keys) if keys else {}
         unmapped = sorted(key for key in keys if key not in employees)
-        desired = self.program.evaluate(state, RuleContext(employees))
+
+        config = self.config()
+        location = config.location(state.location_id)
+        calendar = config.calendar(location.calendar_id)
+        policy = first_matching(config.sla_policies, policy_subject(state))
+        sla = evaluate(state, events, policy, calendar) if policy is not None else None
+        desired = self.program.evaluate(state, RuleContext(employees, sla))
 
         trigger = event or max(events, key=lambda e: (e.occurred_at, e.event_id))
+        people = list({employees[key].employee_id: employees[key] for key in keys if key in employees}.values())
+        kpi = contribution(state, checkpoints(events), sla, calendar, location, people, config.kpi, trigger.occurred_at)
+        if event is not None and self.queue is not None and _newly_repeating(state, previous_events):
+            repeat = repeat_visit_event(state)
+            if repeat is not None:
+                self.queue.send([QueueMessage(event=repeat)])  # before the write: at least once, deduplicated by id
         current = stored.awards if stored else {}
         plan = plan_entries(
             ticket_key=ticket_key,
@@ -92,8 +142,14 @@ class TicketProcessor:
             program_id=f'{self.program.program_id}@{self.program.version}',
         )
         employee_ids = sorted({employee.employee_id for employee in employees.values()})
-        record, condition = self.tickets.build(stored, events, state, plan.awards, employee_ids, unmapped, now)
+        record, condition = self.tickets.build(stored, events, state, plan.awards, employee_ids, unmapped, now, sla=sla, kpi=kpi)
         written = self.ledger.commit(record, condition, plan)
         outcome = Outcome.APPLIED if event is not None else Outcome.RECONCILED
         return ApplyResult(outcome, ticket_key, list(written.entries), unmapped)
 
+
+def _newly_repeating(state: TicketState, previous: Sequence[TicketEvent]) -> bool:
+    if state.repeat_of is None:
+        return False
+    marker = f'repeat_of:{state.repeat_of}'
+    return not any(marker in event.tags for event in previous)

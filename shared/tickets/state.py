@@ -53,6 +53,10 @@ class TicketState(BaseModel):
     vehicle_id: str | None = None
     customer_key: str | None = None
     complaint_code: str | None = None
+    job_type: str | None = None
+    repeat_of: str | None = None  # the earlier job card this visit repeats (as the DMS reports it)
+    repeat_visits: tuple[tuple[str, datetime], ...] = ()  # later visits that repeated this one: (ticket key, when)
+    tags: tuple[str, ...] = ()
     event_count: int = 0
 
     @property
@@ -66,6 +70,13 @@ class TicketState(BaseModel):
             if assignee.role in (AssigneeRole.AGENT, AssigneeRole.ADVISOR):
                 return assignee
         return self.assignees[0] if self.assignees else None
+
+
+REPEAT_VISIT_TAG = 'repeat_visit:'
+
+
+def _tag_value(tags: set[str], prefix: str) -> str | None:
+    return next((tag.removeprefix(prefix) for tag in sorted(tags) if tag.startswith(prefix)), None)
 
 
 def _order(event: TicketEvent) -> tuple[datetime, str]:
@@ -91,6 +102,7 @@ def fold(events: Iterable[TicketEvent]) -> TicketState:
     first_response: datetime | None = None
     reported_resolved_at: datetime | None = None
     resolved_since: datetime | None = None
+    reopened_at: datetime | None = None
     resolved_by: str | None = None
     reply_count = agent_touches = 0
     reported_reopens = 0
@@ -99,8 +111,14 @@ def fold(events: Iterable[TicketEvent]) -> TicketState:
     upsells: dict[str, tuple[UpsellLine, str]] = {}
     promised_at: datetime | None = None
     vehicle_id = customer_key = complaint_code = None
+    tags: set[str] = set()
+    repeat_visits: dict[str, datetime] = {}
 
     for event in ordered:
+        for tag in event.tags:
+            tags.add(tag)
+            if tag.startswith(REPEAT_VISIT_TAG):
+                repeat_visits[tag.removeprefix(REPEAT_VISIT_TAG)] = event.occurred_at
         if event.created_at is not None:
             created_at = event.created_at if created_at is None else min(created_at, event.created_at)
         if event.first_response_at is not None:
@@ -127,6 +145,7 @@ def fold(events: Iterable[TicketEvent]) -> TicketState:
                 resolved_since, resolved_by = event.occurred_at, event.event_id
             if was_resolved and not event.status.is_resolved:
                 transitions += 1
+                reopened_at = event.occurred_at
             status, raw_status = event.status, event.raw_status
         if event.resolved_at is not None:
             reported_resolved_at = event.resolved_at
@@ -143,6 +162,9 @@ def fold(events: Iterable[TicketEvent]) -> TicketState:
         complaint_code = event.complaint_code or complaint_code
 
     resolved = status is not None and status.is_resolved
+    # A solve time the sender reported before the last reopen belongs to the earlier solve.
+    if reported_resolved_at is not None and reopened_at is not None and reported_resolved_at < reopened_at:
+        reported_resolved_at = None
     resolved_at = (reported_resolved_at or resolved_since) if resolved else None
     return TicketState(
         ticket_key=head.ticket_key,
@@ -171,5 +193,9 @@ def fold(events: Iterable[TicketEvent]) -> TicketState:
         vehicle_id=vehicle_id,
         customer_key=customer_key,
         complaint_code=complaint_code,
+        job_type=_tag_value(tags, 'job_type:'),
+        repeat_of=_tag_value(tags, 'repeat_of:'),
+        repeat_visits=tuple(sorted(repeat_visits.items())),
+        tags=tuple(sorted(tags)),
         event_count=len(ordered),
     )

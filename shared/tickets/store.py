@@ -22,7 +22,9 @@ from pynamodb.models import Model
 from shared.config import get_settings
 from shared.dynamo import meta_for
 from shared.events import TicketEvent
+from shared.kpi.definitions import Contribution
 from shared.ledger.entries import AwardRecord
+from shared.sla.clock import SlaReport
 from shared.tickets.state import TicketState
 
 
@@ -51,6 +53,9 @@ class TicketRecord(Model):
     employee_ids = ListAttribute(of=UnicodeAttribute, null=True)
     unmapped_source = UnicodeAttribute(null=True)
     unmapped_agents = ListAttribute(of=UnicodeAttribute, null=True)
+    sla = UnicodeAttribute(null=True)  # the SLA clocks (policy, targets, due times, outcomes) as JSON
+    sla_due_at = UnicodeAttribute(null=True)  # the next due time of a running target (ISO, UTC)
+    kpi = UnicodeAttribute(null=True)  # this ticket's KPI contribution; the stream carries old and new
     updated_at = UnicodeAttribute()
     unmapped_index = UnmappedIndex()
 
@@ -101,6 +106,8 @@ class TicketStore:
         employee_ids: list[str],
         unmapped: list[str],
         now: datetime,
+        sla: SlaReport | None = None,
+        kpi: Contribution | None = None,
     ) -> tuple[TicketRecord, Condition]:
         """The item to write and the condition that makes the write safe against a concurrent writer."""
         version = 1 if previous is None else previous.version + 1
@@ -115,6 +122,9 @@ class TicketStore:
             employee_ids=employee_ids or None,
             unmapped_source=state.source.value if unmapped else None,
             unmapped_agents=unmapped or None,
+            sla=sla.model_dump_json(exclude_none=True) if sla is not None and sla.clocks else None,
+            sla_due_at=sla.next_due_at.isoformat() if sla is not None and sla.next_due_at else None,
+            kpi=kpi.to_json() if kpi is not None else None,
             updated_at=now.isoformat(),
         )
         condition = self.model.pk.does_not_exist() if previous is None else (self.model.version == previous.version)
@@ -123,4 +133,3 @@ class TicketStore:
     def unmapped_ticket_keys(self, source: str) -> list[str]:
         """Tickets waiting for a directory mapping (admin and directory-import path, not the hot path)."""
         return [item.pk for item in self.model.unmapped_index.query(source)]
-

@@ -38,7 +38,8 @@ def assert_balances_reconcile(ledger: LedgerStore, employee_ids: list[str]) -> N
 
 
 def test_resolution_within_sla_awards_points_once_with_its_reason(processor: TicketProcessor) -> None:
-    # Given a ticket opened and solved 2 hours later by a mapped agent (target: 24 h at normal priority)
+    # Given a ticket opened and solved 2 hours later by a mapped agent (default policy, 24x7 calendar:
+    # 24 business hours at normal priority)
     opened = ticket_event('1001', 0, status=Status.OPEN)
     solved = ticket_event('1001', 1, status=Status.SOLVED, minutes=120)
 
@@ -50,9 +51,11 @@ def test_resolution_within_sla_awards_points_once_with_its_reason(processor: Tic
     assert [(e.employee_id, e.amount, e.kind) for e in result.entries] == [('E1', 10, EntryKind.AWARD)]
     entry = result.entries[0]
     assert entry.reason.rule_id == 'resolved_within_sla'
-    assert entry.reason.rule_version == 1
+    assert entry.reason.rule_version == 2
     assert entry.reason.source_event_id == solved.event_id
-    assert entry.reason.inputs['resolution_minutes'] == 120.0
+    assert entry.reason.inputs['elapsed_minutes'] == 120.0
+    assert entry.reason.inputs['target_minutes'] == 24 * 60
+    assert entry.reason.inputs['policy'] == 'standard@1'
     assert processor.ledger.balance('E1').available == 10
 
 

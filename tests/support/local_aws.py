@@ -31,6 +31,29 @@ class LocalAws:
     dlq_url: str
     sqs: Any
     dynamodb: Any
+    stream_position: int = 0
+
+    def ticket_changes(self) -> list[dict[str, Any]]:
+        """The tickets table's stream records not yet taken, in the shape Lambda delivers them."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        table = dynamodb_backends['123456789012'][os.environ['AWS_DEFAULT_REGION']].get_table(os.environ['TICKETS_TABLE'])
+        shard = table.stream_shard
+        assert shard is not None, 'the tickets table has no stream (template.yaml StreamSpecification)'
+        records = [item.to_json() for item in shard.items[self.stream_position :]]
+        self.stream_position += len(records)
+        return records
+
+    def aggregate_kpis(self, batch_size: int = 200) -> list[dict[str, Any]]:
+        """Feed the stream to the KPI aggregator in batches, as the DynamoDB event source mapping does."""
+        from functions.kpi_aggregator import app
+        from tests.support.apigw import lambda_context
+
+        app._store = None  # bound to this test's tables
+        lambda_handler = app.lambda_handler
+
+        records = self.ticket_changes()
+        return [lambda_handler({'Records': records[i : i + batch_size]}, lambda_context()) for i in range(0, len(records), batch_size)]
 
     def drain(self, max_messages: int = 10_000) -> list[dict[str, Any]]:
         """Receive (and delete) every message on the events queue, as Lambda's poller would."""
