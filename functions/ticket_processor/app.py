@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.config import get_settings
 from shared.directory.store import DirectoryStore
 from shared.events import QueueMessage
+from shared.ingest.queue import SqsEventQueue
 from shared.ledger.store import LedgerStore
 from shared.observability import logger, metrics
 from shared.tickets.processing import Outcome, TicketProcessor
@@ -26,7 +27,8 @@ _quarantine: Any = None
 def processor() -> TicketProcessor:
     global _processor
     if _processor is None:
-        _processor = TicketProcessor(tickets=TicketStore(), directory=DirectoryStore(), ledger=LedgerStore())
+        _processor = TicketProcessor(tickets=TicketStore(), directory=DirectoryStore(), ledger=LedgerStore(),
+                                     queue=SqsEventQueue(get_settings().EVENTS_QUEUE_URL))
     return _processor
 
 

@@ -39,8 +39,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 PINNED_MOTO_VERSIONS = ('5.2.5',)
@@ -64,6 +65,7 @@ def apply() -> bool:
         setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
     Queue.delete_message = _under_queue_lock(Queue.delete_message)  # type: ignore[method-assign]
     Queue.pending_message_groups = property(_pending_message_groups)  # type: ignore[method-assign,assignment]
+    Queue.attributes = property(_LazyQueueAttributes)  # type: ignore[method-assign,assignment]
     _patch_partition_queries()
     SQSBackend.is_message_valid_based_on_retention_period = _is_message_valid_based_on_retention_period  # type: ignore[method-assign]
     _applied = True
@@ -112,6 +114,46 @@ def _patch_partition_queries() -> None:
 
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
+
+
+class _LazyQueueAttributes(Mapping[str, Any]):
+    """moto's Queue.attributes, computed per key on access. SendMessage reads one attribute
+    (ContentBasedDeduplication) through the property, which computed them all, counting every message on the
+    queue three times: each send was O(queue length)."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+
+    def _names(self) -> list[str]:
+        queue = self._queue
+        names = list(queue.BASE_ATTRIBUTES)
+        if queue.fifo_queue:
+            names += queue.FIFO_ATTRIBUTES
+        if queue.kms_master_key_id:
+            names += queue.KMS_ATTRIBUTES
+        if queue.policy:
+            names.append('Policy')
+        if queue.redrive_policy:
+            names.append('RedrivePolicy')
+        return names
+
+    def __getitem__(self, name: str) -> Any:
+        from moto.core.utils import camelcase_to_underscores
+
+        if name not in self._names():
+            raise KeyError(name)
+        if name == 'Policy':
+            return self._queue.policy
+        if name == 'RedrivePolicy':
+            return json.dumps(self._queue.redrive_policy)
+        value = getattr(self._queue, camelcase_to_underscores(name))
+        return str(value).lower() if isinstance(value, bool) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
 
 
 def _pending_message_groups(self: Any) -> set[str]:

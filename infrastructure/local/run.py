@@ -165,6 +165,7 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
     drained = stack.wait_until_idle(timeout_s=300)
     processed_s = time.perf_counter() - started
     summary = summarize(stack)
+    kpis = location_kpis(f'{month.month:%Y-%m}')
     events_sent = sum(o.delivery.events for o in result.outcomes)
     accepted_events = sum(o.delivery.events for o in result.accepted)
     unexpected = [o for o in result.outcomes if (o.status == 200) != (o.delivery.expect == 'accepted')]
@@ -191,9 +192,63 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
         'twilio_messages': len(stack.twilio.messages),
         'points_digest': summary['digest'],
         'points_not_recovered': summary['not_recovered'],
+        'kpi_digest': kpi_digest(kpis),
+        'kpi_tickets': sum(int(report.kpis['tickets'].value or 0) for report in kpis),
+        'kpi_job_cards': sum(int(report.kpis['job_cards'].value or 0) for report in kpis),
+        'kpi_late_changes': sum(report.late_changes for report in kpis),
     }
     print_summary(summary, result)
+    print_kpis(kpis)
     return figures
+
+
+def location_kpis(month: str) -> list[Any]:
+    """Each configured location's month, read as the API will: one Query per location."""
+    from shared.kpi.report import read_month
+    from shared.kpi.store import KpiStore
+    from shared.sla.config import load_config
+
+    config, store = load_config(), KpiStore()
+    return [read_month(store, f'location#{location.location_id}', month, config.kpi) for location in config.locations]
+
+
+def kpi_digest(reports: list[Any]) -> str:
+    digest = hashlib.sha256()
+    for report in reports:
+        digest.update(json.dumps([report.scope, report.counters], sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def _fmt(value: Any, unit: str = '', digits: int = 1) -> str:
+    if value is None or value.value is None:
+        return '-'
+    flag = '' if value.significant else '*'
+    return f'{value.value:.{digits}f}{unit}{flag}'
+
+
+def print_kpis(reports: list[Any]) -> None:
+    """The month's KPIs per location (shared/kpi/report.py); * = below the minimum sample."""
+    if not reports:
+        return
+    print(f'\nKPIs for {reports[0].month} per location (business time where marked "bus"; * = not yet significant)')
+    header = (f'  {"location":10} {"tickets":>7} {"FRT min":>8} {"FRT bus":>8} {"resol h":>8} {"FCR %":>6} {"1-touch":>7} '
+              f'{"CSAT %":>7} {"NPS":>6} {"SLA %":>6} {"jobs":>5} {"TAT h":>6} {"FTF %":>6} {"repeat%":>7} {"0-def%":>6} '
+              f'{"upsell%":>7} {"upsell $":>9} {"late":>4}')
+    print(header)
+    for r in reports:
+        k = r.kpis
+        print(f'  {r.scope.split("#", 1)[1]:10} {int(k["tickets"].value):>7} {_fmt(k["first_response_time"]):>8} '
+              f'{_fmt(k["first_response_time_business"]):>8} {_fmt(k["average_resolution_time"]):>8} '
+              f'{_fmt(k["first_contact_resolution"]):>6} {_fmt(k["one_touch_resolution_rate"]):>7} {_fmt(k["csat"]):>7} '
+              f'{_fmt(k["nps"]):>6} {_fmt(k["sla_compliance"]):>6} {int(k["job_cards"].value):>5} {_fmt(k["turnaround_time"]):>6} '
+              f'{_fmt(k["first_time_fix_rate"]):>6} {_fmt(k["repeat_complaint_rate"]):>7} {_fmt(k["zero_defect_rate"]):>6} '
+              f'{_fmt(k["upsell_conversion"]):>7} {k["upsell_revenue"].value:>9.0f} {r.late_changes:>4}')
+    print('  service level per channel (response time and CSAT, the lower of the two; brief section 3):')
+    for r in reports:
+        levels = ', '.join(f'{channel} {level.level} {level.name}' if level.level else f'{channel} not judged'
+                           for channel, level in r.service_levels.items())
+        print(f'    {r.scope.split("#", 1)[1]:10} {levels}')
+    print('  read any scope: python -m infrastructure.kpi_report --scope location#<id> --month YYYY-MM [--endpoint-url ...]')
 
 
 def replay_samples(stack: LocalStack, started: float) -> dict[str, Any]:
@@ -246,7 +301,9 @@ def summarize(stack: LocalStack) -> dict[str, Any]:
     tickets = TicketStore()
     distinct_events = 0
     for record in tickets.model.scan(attributes_to_get=['events']):  # each ticket keeps its distinct events
-        distinct_events += len(json.loads(zlib.decompress(record.events)))
+        # not the repeat-visit events Pitcrew adds itself (shared/tickets/processing.py)
+        events = json.loads(zlib.decompress(record.events))
+        distinct_events += sum(1 for event in events if not event['event_id'].startswith('repeat-visit:'))
     unmapped = {source: len(tickets.unmapped_ticket_keys(source)) for source in ('zendesk', 'freshdesk', 'salesforce', 'gorgias', 'dms')}
     return {
         'rows': sorted(rows, key=lambda r: (r[0], -r[3])),

@@ -40,6 +40,7 @@ LOCAL_SECRETS = {
 }
 SECRETS_PREFIX = '/pitcrew/local/sources'
 SERVICE_CONFIG_PARAMETER = '/pitcrew/local/service-config'
+STREAM_WINDOW_CAP_S = 5.0
 LOCAL_AUDIT_EMAIL_FROM = 'pitcrew-audit@example.com'  # verified in the local SES at start
 LOCAL_AUDIT_EMAIL_TO = 'service-admin@example.com'
 
@@ -320,11 +321,14 @@ class LocalStack:
                     return resource['Properties']['Handler'], int(event['Properties'].get('BatchSize', 10))
         raise RuntimeError('no SQS-triggered function in template.yaml')
 
-    def _stream_handler(self) -> tuple[str, int]:
+    def _stream_handler(self) -> tuple[str, int, float]:
         for resource in template_document()['Resources'].values():
             for event in (resource.get('Properties', {}).get('Events') or {}).values():
                 if resource.get('Type') == 'AWS::Serverless::Function' and event.get('Type') == 'DynamoDB':
-                    return resource['Properties']['Handler'], int(event['Properties'].get('BatchSize', 100))
+                    props = event['Properties']
+                    # The template's batching window, capped at 5 s so that a local run shows KPIs promptly.
+                    window = min(float(props.get('MaximumBatchingWindowInSeconds', 0)), STREAM_WINDOW_CAP_S)
+                    return resource['Properties']['Handler'], int(props.get('BatchSize', 100)), window
         raise RuntimeError('no DynamoDB-stream-triggered function in template.yaml')
 
     def _stream_shard(self) -> Any:
@@ -336,14 +340,23 @@ class LocalStack:
         """Lambda's DynamoDB-stream poller: batches in order from the table's one local shard (read from moto's
         in-process store); a failed batch is retried from the same record until it succeeds (MaximumRetryAttempts
         -1). Records are the Lambda event's shape: eventID, eventName, dynamodb {Keys, NewImage, OldImage, ...}."""
-        handler_path, batch_size = self._stream_function
+        handler_path, batch_size, window_s = self._stream_function
         shard = self._stream_shard()
         arn = f'arn:aws:dynamodb:{REGION}:123456789012:table/{os.environ["TICKETS_TABLE"]}/stream/local'
+        waiting_since: float | None = None
         while not self._stop.is_set():
-            records = [item.to_json() for item in shard.items[self.stream_applied : self.stream_applied + batch_size]]
-            if not records:
-                self._stop.wait(0.2)
+            available = len(shard.items) - self.stream_applied
+            if not available:
+                waiting_since = None
+                self._stop.wait(0.1)
                 continue
+            # Lambda's batching window: invoke when the batch is full or the oldest record has waited long enough.
+            waiting_since = waiting_since or time.monotonic()
+            if available < batch_size and time.monotonic() - waiting_since < window_s:
+                self._stop.wait(0.1)
+                continue
+            waiting_since = None
+            records = [item.to_json() for item in shard.items[self.stream_applied : self.stream_applied + batch_size]]
             event = {'Records': [{**record, 'eventSourceARN': arn} for record in records]}
             try:
                 invoke(handler_path, event)
@@ -411,11 +424,13 @@ class LocalStack:
                 )
 
     def backlog(self) -> int:
-        """Messages waiting on the events queue (visible or in flight)."""
-        attrs = self.sqs.get_queue_attributes(
-            QueueUrl=self.queue_url, AttributeNames=['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible']
-        )['Attributes']
-        return int(attrs['ApproximateNumberOfMessages']) + int(attrs['ApproximateNumberOfMessagesNotVisible'])
+        """Messages on the events queue, visible or in flight (what ApproximateNumberOfMessages plus ...NotVisible
+        report), read from moto's in-process store: GetQueueAttributes walks every message, and the replayer asks
+        before every chunk it sends."""
+        from moto.sqs.models import sqs_backends
+
+        name = self.queue_url.rsplit('/', 1)[-1]
+        return len(sqs_backends['123456789012'][REGION].queues[name]._messages)
 
     def quarantine_days(self) -> list[str]:
         """The days (UTC) since the stack started: the keys of the quarantine's by_day index it may have written."""

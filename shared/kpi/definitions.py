@@ -105,10 +105,15 @@ def scopes_for(state: TicketState, location: Location, employees: Sequence[Emplo
         f'region#{location.region}',
     ]
     for employee in employees:
-        scopes.append(f'employee#{employee.employee_id}')
+        scopes.append(f'employee#{_safe(employee.employee_id)}')
         if employee.team_id:
-            scopes.append(f'team#{employee.team_id}')
+            scopes.append(f'team#{_safe(employee.team_id)}')
     return tuple(dict.fromkeys(scopes))
+
+
+def _safe(identifier: str) -> str:
+    """Directory ids go into scope keys, where '|' separates the channel."""
+    return identifier.replace('|', '/')
 
 
 def _add(counters: dict[str, int], name: str, value: float | int = 1) -> None:
@@ -126,6 +131,10 @@ def _reopened_within(points: Sequence[Checkpoint], window: timedelta) -> bool:
                 return True
             solved_at = None
     return False
+
+
+def _reopens_seen(points: Sequence[Checkpoint]) -> int:
+    return sum(1 for before, after in zip(points, points[1:], strict=False) if before.status.is_resolved and not after.status.is_resolved)
 
 
 def _cents(amount: Decimal) -> int:
@@ -164,8 +173,14 @@ def contribution(
             _add(counters, 'rs_s', WALL_CLOCK.elapsed(created, state.resolved_at))
             _add(counters, 'rs_bs', calendar.elapsed(created, state.resolved_at))
             _add(counters, 'ot', state.reply_count == 1)
-            one_interaction = (state.agent_touches or state.reply_count) <= 1
-            _add(counters, 'fcr', one_interaction and not _reopened_within(points, timedelta(days=settings.fcr_reopen_window_days)))
+            # One interaction: one agent touch (or reply) as the sender reports it; a first reply without a
+            # reported count is one. No reply at all is not a first-contact resolution.
+            interactions = state.agent_touches or state.reply_count or (1 if state.first_response_at else 0)
+            one_interaction = interactions == 1
+            window = timedelta(days=settings.fcr_reopen_window_days)
+            # A reopen the sender counted but the timeline does not show has no known time: it counts.
+            unplaced_reopens = state.reopen_count > _reopens_seen(points)
+            _add(counters, 'fcr', one_interaction and not unplaced_reopens and not _reopened_within(points, window))
             _add(counters, 'ss', bool(tags & set(settings.self_service_tags)))
         _add(counters, 'ab', bool(tags & set(settings.abandoned_tags)))
     elif state.kind is Kind.JOB_CARD:

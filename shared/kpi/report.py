@@ -85,7 +85,8 @@ def compute_kpis(counters: Mapping[str, int], settings: KpiSettings) -> dict[str
 
     def ratio(name: str, numerator: float, denominator: int, unit: str = '%', scale: float = 100.0) -> None:
         value = numerator / denominator * scale if denominator else None
-        kpis[name] = KpiValue(name, value, numerator, denominator, unit, denominator >= settings.minimum(name))
+        base = name.removesuffix('_business').removesuffix('_average')  # csat_average is judged like csat
+        kpis[name] = KpiValue(name, value, numerator, denominator, unit, denominator >= settings.minimum(base))
 
     ratio('first_response_time', c('fr_s', 0), c('fr_n', 0), 'min', 1 / 60)
     ratio('first_response_time_business', c('fr_bs', 0), c('fr_n', 0), 'min', 1 / 60)

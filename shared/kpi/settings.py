@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.events import Channel
 
@@ -72,6 +72,12 @@ class KpiSettings(BaseModel):
     self_service_tags: list[str] = Field(default_factory=lambda: ['self_service', 'deflected', 'resolved_by_bot'])
     response_levels: dict[Channel, LevelThresholds] = Field(default_factory=_default_response_levels)
     quality_levels: QualityThresholds = Field(default_factory=QualityThresholds)
+
+    @field_validator('response_levels')
+    @classmethod
+    def _complete_levels(cls, value: dict[Channel, LevelThresholds]) -> dict[Channel, LevelThresholds]:
+        """Overriding some channels keeps the brief's thresholds for the others."""
+        return {**_default_response_levels(), **value}
 
     def minimum(self, kpi: str) -> int:
         return self.min_sample_overrides.get(kpi, self.min_sample)

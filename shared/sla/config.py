@@ -23,9 +23,10 @@ UNKNOWN_LOCATION = 'unassigned'
 class Location(BaseModel):
     model_config = ConfigDict(frozen=True, extra='forbid')
 
-    location_id: str = Field(min_length=1, max_length=128)
+    # '|' separates a scope from its channel in the KPI aggregates, so ids cannot contain it.
+    location_id: str = Field(min_length=1, max_length=128, pattern=r'^[^|]+$')
     name: str = ''
-    region: str = Field(default='default', min_length=1, max_length=64)
+    region: str = Field(default='default', min_length=1, max_length=64, pattern=r'^[^|]+$')
     calendar_id: str = Field(min_length=1, max_length=64)
 
 
@@ -64,7 +65,8 @@ class ServiceConfig(BaseModel):
         found = self._locations.get(location_id or '')
         if found is not None:
             return found
-        return Location(location_id=location_id or UNKNOWN_LOCATION, region='default', calendar_id=self.default_calendar_id)
+        safe_id = (location_id or UNKNOWN_LOCATION).replace('|', '/')
+        return Location(location_id=safe_id, region='default', calendar_id=self.default_calendar_id)
 
     def calendar(self, calendar_id: str) -> BusinessCalendar:
         return self._calendars[calendar_id]

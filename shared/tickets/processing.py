@@ -64,13 +64,13 @@ def repeat_visit_event(state: TicketState) -> TicketEvent | None:
     )
 
 
-def policy_subject(state: TicketState) -> PolicySubject:
+def policy_subject(state: TicketState, location_id: str | None) -> PolicySubject:
     return PolicySubject(
         kind=state.kind,
         source=state.source,
         channel=state.channel,
         priority=state.priority or 'normal',
-        location_id=state.location_id,
+        location_id=location_id,
         job_type=state.job_type,
     )
 
@@ -118,9 +118,11 @@ class TicketProcessor:
         unmapped = sorted(key for key in keys if key not in employees)
 
         config = self.config()
-        location = config.location(state.location_id)
+        owner = employees.get(state.primary_assignee.agent_key) if state.primary_assignee else None
+        # Helpdesks rarely say where a ticket was worked: then it belongs to its owner's location.
+        location = config.location(state.location_id or (owner.location_id if owner else None))
         calendar = config.calendar(location.calendar_id)
-        policy = first_matching(config.sla_policies, policy_subject(state))
+        policy = first_matching(config.sla_policies, policy_subject(state, location.location_id))
         sla = evaluate(state, events, policy, calendar) if policy is not None else None
         desired = self.program.evaluate(state, RuleContext(employees, sla))
 

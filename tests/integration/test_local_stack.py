@@ -59,6 +59,10 @@ def test_short_month_reconciles_ignores_duplicates_and_keeps_every_bad_payload()
     # award can be made and then reversed where the late delivery's arrival skips both; balances may not differ)
     assert clean['rejected'] == clean['duplicates_ignored'] == 0
     assert figures['points_digest'] == clean['points_digest']
+    # And so did the KPIs: every location's month is the same, through the stream and the aggregator, and every ticket
+    # and job card of the month is counted in one location
+    assert figures['kpi_digest'] == clean['kpi_digest']
+    assert figures['kpi_tickets'] + figures['kpi_job_cards'] == month.tickets + month.job_cards - figures['tickets_with_unmapped_agents']
     # And the agent missing from the HR export left tickets waiting for a mapping, not lost
     assert figures['tickets_with_unmapped_agents'] > 0
 
