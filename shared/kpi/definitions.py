@@ -83,14 +83,35 @@ class Contribution:
     late: bool = False  # the change that produced it happened after the ticket's month had ended
 
     def to_json(self) -> str:
-        return json.dumps({'d': self.day, 's': list(self.scopes), 'c': dict(self.counters), 'l': int(self.late)}, separators=(',', ':'))
+        """Compact: it is stored on every ticket item, where each byte counts towards write units."""
+        data: dict[str, object] = {'d': self.day, 's': [_pack_scope(scope) for scope in self.scopes], 'c': dict(self.counters)}
+        if self.late:
+            data['l'] = 1
+        return json.dumps(data, separators=(',', ':'))
 
     @classmethod
     def from_json(cls, text: str | None) -> Contribution | None:
         if not text:
             return None
         data = json.loads(text)
-        return cls(day=data['d'], scopes=tuple(data['s']), counters=data['c'], late=bool(data.get('l')))
+        return cls(day=data['d'], scopes=tuple(_unpack_scope(scope) for scope in data['s']), counters=data['c'], late=bool(data.get('l')))
+
+
+_SCOPE_CODES = {'location#': 'L:', 'employee#': 'E:', 'team#': 'T:', 'region#': 'R:'}
+
+
+def _pack_scope(scope: str) -> str:
+    for prefix, code in _SCOPE_CODES.items():
+        if scope.startswith(prefix):
+            return code + scope.removeprefix(prefix)
+    return scope
+
+
+def _unpack_scope(packed: str) -> str:
+    for prefix, code in _SCOPE_CODES.items():
+        if packed.startswith(code):
+            return prefix + packed.removeprefix(code)
+    return packed
 
 
 def scopes_for(state: TicketState, location: Location, employees: Sequence[Employee]) -> tuple[str, ...]:

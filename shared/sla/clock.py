@@ -78,6 +78,20 @@ class SlaReport(BaseModel):
     priority: Priority
     clocks: dict[Metric, TargetClock]
 
+    def summary(self) -> str:
+        """One compact, readable line for the ticket item (an admin browsing the table sees each target):
+        'standard@1 high 24x7 | first_response met 45/60m | resolution running due 2026-10-06T17:00Z 120/480m bus'."""
+        parts = [f'{self.policy_id}@{self.policy_version} {self.priority.value} {self.calendar_id}']
+        for metric, clock in self.clocks.items():
+            text = f'{metric.value} {clock.state.value}'
+            if clock.due_at is not None:
+                text += f' due {clock.due_at:%Y-%m-%dT%H:%MZ}'
+            text += f' {clock.elapsed_s / 60:.0f}/{clock.target_minutes:g}m{" bus" if clock.business_hours else ""}'
+            if metric is Metric.NEXT_RESPONSE and (clock.cycles_met or clock.cycles_breached):
+                text += f' cycles {clock.cycles_met} met {clock.cycles_breached} breached'
+            parts.append(text)
+        return ' | '.join(parts)
+
     @property
     def next_due_at(self) -> datetime | None:
         dues = [clock.due_at for clock in self.clocks.values() if clock.state is ClockState.RUNNING and clock.due_at]

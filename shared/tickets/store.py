@@ -53,7 +53,7 @@ class TicketRecord(Model):
     employee_ids = ListAttribute(of=UnicodeAttribute, null=True)
     unmapped_source = UnicodeAttribute(null=True)
     unmapped_agents = ListAttribute(of=UnicodeAttribute, null=True)
-    sla = UnicodeAttribute(null=True)  # the SLA clocks (policy, targets, due times, outcomes) as JSON
+    sla = UnicodeAttribute(null=True)  # the SLA clocks, one readable line: policy, each target's state, due time, elapsed
     sla_due_at = UnicodeAttribute(null=True)  # the next due time of a running target (ISO, UTC)
     kpi = UnicodeAttribute(null=True)  # this ticket's KPI contribution; the stream carries old and new
     updated_at = UnicodeAttribute()
@@ -122,8 +122,8 @@ class TicketStore:
             employee_ids=employee_ids or None,
             unmapped_source=state.source.value if unmapped else None,
             unmapped_agents=unmapped or None,
-            sla=sla.model_dump_json(exclude_none=True) if sla is not None and sla.clocks else None,
-            sla_due_at=sla.next_due_at.isoformat() if sla is not None and sla.next_due_at else None,
+            sla=sla.summary() if sla is not None and sla.clocks else None,
+            sla_due_at=f'{sla.next_due_at:%Y-%m-%dT%H:%M:%SZ}' if sla is not None and sla.next_due_at else None,
             kpi=kpi.to_json() if kpi is not None else None,
             updated_at=now.isoformat(),
         )

@@ -202,6 +202,10 @@ class BillingMeter:
         self.sqs_messages_received = 0
         self.overhead_s = 0.0  # time spent sizing, to be taken out of measured handler durations
         self._backends: dict[str, _Backend] = {}
+        self.table_write_units: Counter[str] = Counter()  # per table
+        # Counterfactual: the same writes had these attributes not been stored (what a feature adds).
+        self.excluded_attributes: frozenset[str] = frozenset()
+        self.table_write_units_without: Counter[str] = Counter()
 
     @property
     def read_units(self) -> float:
@@ -245,12 +249,23 @@ class BillingMeter:
         return targets
 
     def _size_writes(self, backend: _Backend, record: OpUnits, targets: list[_Target], failed: bool) -> None:
+        def without(item: dict[str, Any] | None) -> dict[str, Any] | None:
+            return None if item is None else {k: v for k, v in item.items() if k not in self.excluded_attributes}
+
         for target in targets:
             after = target.before if failed else backend.stored(target.table, target.key)
             largest = max(item_size(target.before), item_size(after), item_size(target.requested) if failed else 0)
-            record.write_units += target.multiplier * write_units(largest)
+            units = target.multiplier * write_units(largest)
+            largest_without = max(item_size(without(target.before)), item_size(without(after)),
+                                  item_size(without(target.requested)) if failed else 0)
+            units_without = target.multiplier * write_units(largest_without)
             if not failed:
-                record.write_units += index_write_units(backend.table(target.table), target.before, after)
+                index_units = index_write_units(backend.table(target.table), target.before, after)
+                units += index_units
+                units_without += index_units
+            record.write_units += units
+            self.table_write_units[target.table] += units
+            self.table_write_units_without[target.table] += units_without
             record.items += 1
 
     def _size_reads(self, backend: _Backend, op: str, params: dict[str, Any], response: dict[str, Any], record: OpUnits) -> None:

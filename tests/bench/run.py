@@ -33,7 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,10 @@ HANDLERS = {
     'quarantine_replay': 'functions.quarantine_replay.app',
     'ledger_adjust': 'functions.ledger_adjust.app',
     'ledger_audit': 'functions.ledger_audit.app',
+    'kpi_aggregator': 'functions.kpi_aggregator.app',
 }
+KPI_ATTRIBUTES = frozenset({'kpi', 'sla', 'sla_due_at'})  # what keeping KPIs and SLA clocks adds to a ticket item
+KPI_BATCH_SIZES = (1, 10, 200)  # stream batches: one change per invocation (thin traffic), a few, a full batch
 IMPORT_RUNS = int(os.environ.get('BENCH_IMPORT_RUNS', '7'))
 WARM_INGEST_REQUESTS = int(os.environ.get('BENCH_WARM_INGEST_REQUESTS', '1000'))
 WARM_INGEST_WARMUP = 100
@@ -164,6 +167,7 @@ def hot_path(n_tickets: int = 150) -> dict[str, Any]:
     with local_aws() as aws:
         DirectoryStore().import_rows(parse_export(DIRECTORY_CSV, 'csv'), datetime.now(UTC))
         with handler_output_discarded(), count_requests() as counter, metered() as meter:
+            meter.excluded_attributes = KPI_ATTRIBUTES
             started = time.perf_counter()
             for window in range(0, len(deliveries), batch_size):  # one batching window's worth of deliveries
                 for body in deliveries[window : window + batch_size]:
@@ -190,8 +194,15 @@ def hot_path(n_tickets: int = 150) -> dict[str, Any]:
                             Entries=[{'Id': str(i), 'ReceiptHandle': m['ReceiptHandle']} for i, m in enumerate(done)],
                         )
             elapsed = time.perf_counter() - started
+        tickets_table = os.environ['TICKETS_TABLE']
+        ticket_growth = meter.table_write_units[tickets_table] - meter.table_write_units_without[tickets_table]
+        changes = aws.ticket_changes()
+        kpi_units = {size: kpi_write_units(aws, changes, size) for size in KPI_BATCH_SIZES}
     events = len(deliveries)
     return {
+        'kpi_ticket_growth_wru': ticket_growth,
+        'kpi_aggregate_wru': kpi_units,
+        'kpi_stream_records': len(changes),
         'events': events,
         'counter': counter,
         'meter': meter,
@@ -202,6 +213,118 @@ def hot_path(n_tickets: int = 150) -> dict[str, Any]:
         'elapsed_s': elapsed,
         'settings': settings,
     }
+
+
+def kpi_write_units(aws: Any, records: list[dict[str, Any]], batch_size: int) -> dict[str, float]:
+    """Write units the KPI aggregator spends on these stream records, invoked with `batch_size` records at a
+    time, into a fresh KPI table (sized from the stored items, as for every other figure)."""
+    from functions.kpi_aggregator.app import to_change
+    from infrastructure.local.template_resources import template_resources
+    from shared.kpi.store import KpiStore
+    from tests.bench.capacity import metered
+
+    props = template_resources()['KpiTable']['Properties']
+    table = f'bench-kpi-{batch_size}'
+    aws.dynamodb.create_table(
+        TableName=table, KeySchema=props['KeySchema'], AttributeDefinitions=props['AttributeDefinitions'], BillingMode='PAY_PER_REQUEST'
+    )
+    store = KpiStore(table, client=aws.dynamodb)
+    invocations = 0
+    with metered() as meter:
+        for start in range(0, len(records), batch_size):
+            changes = [change for change in map(to_change, records[start : start + batch_size]) if change is not None]
+            invocations += 1
+            store.apply(changes, datetime.now(UTC))
+    return {'wru': meter.table_write_units[table], 'invocations': invocations, 'transactions': meter.dynamodb['TransactWriteItems'].calls}
+
+
+def kpi_reads(tickets: int) -> dict[str, Any]:
+    """Requests and read units to read one location's month holding `tickets` tickets (1,000 vs 100,000)."""
+    from shared.kpi.aggregate import TicketChange
+    from shared.kpi.definitions import Contribution
+    from shared.kpi.report import read_month
+    from shared.kpi.settings import KpiSettings
+    from shared.kpi.store import KpiStore
+    from tests.bench.capacity import metered
+    from tests.support.counting import count_requests
+    from tests.support.local_aws import local_aws
+
+    rng = random.Random(7)
+    channels = ('email', 'chat', 'phone', 'web', 'whatsapp')
+    with local_aws():
+        store = KpiStore()
+        changes = []
+        for i in range(tickets):  # in time order, as the stream delivers them
+            day = 1 + i * 31 // tickets
+            counters = {
+                't': 1,
+                'fr_n': 1,
+                'fr_s': rng.randint(30, 90_000),
+                'fr_bs': rng.randint(30, 30_000),
+                'rs_n': 1,
+                'rs_s': rng.randint(600, 400_000),
+                'cs_n': 1,
+                'cs_g': rng.random() < 0.8,
+                'sfr_met': 1,
+            }
+            channel = rng.choice(channels)
+            scopes = ('location#BENCH', f'location#BENCH|{channel}')
+            changes.append(
+                TicketChange(f'bench-{i}', None, Contribution(f'2026-10-{day:02d}', scopes, {k: int(v) for k, v in counters.items()}))
+            )
+        for start in range(0, len(changes), 200):
+            store.apply(changes[start : start + 200], datetime.now(UTC))
+        with count_requests() as counter, metered() as meter:
+            report = read_month(store, 'location#BENCH', '2026-10', KpiSettings())
+    assert report.kpis['tickets'].value == tickets
+    return {'requests': sum(counter.calls.values()), 'rru': meter.read_units, 'items': meter.dynamodb['Query'].items}
+
+
+def business_time(samples: int = 2000) -> dict[str, float]:
+    """Microseconds per due-time computation (8 business hours from a moment in Thanksgiving week, New York
+    Mon-Fri 09:00-17:00 with US/NY holidays), and per full SLA evaluation of a ticket's history."""
+    from shared.events import Status
+    from shared.sla.calendar import BusinessCalendar
+    from shared.sla.clock import evaluate
+    from shared.sla.policy import DEFAULT_POLICIES
+    from shared.tickets.state import fold
+    from tests.support.factories import ticket_event
+
+    calendar = BusinessCalendar(
+        calendar_id='nyc',
+        timezone='America/New_York',
+        holiday_country='US',
+        holiday_subdivision='NY',
+        hours={day: [('09:00', '17:00')] for day in ('mon', 'tue', 'wed', 'thu', 'fri')},
+    )
+    rng = random.Random(11)
+    week = datetime(2026, 11, 23, 5, tzinfo=UTC)  # Monday of Thanksgiving week (Thursday 26th is a holiday)
+    starts = [week + timedelta(seconds=rng.randint(0, 7 * 86400)) for _ in range(samples)]
+    calendar.add(starts[0], 8 * 3600)  # warm: holiday list loaded once per container
+    add_us = []
+    for start in starts:
+        t0 = time.perf_counter()
+        calendar.add(start, 8 * 3600)
+        add_us.append((time.perf_counter() - t0) * 1e6)
+    opened = week + timedelta(hours=13)  # Monday 13:00 New York
+
+    def at(step: int, minutes: int, **fields: Any) -> Any:
+        return ticket_event('1', step, **fields).model_copy(update={'occurred_at': opened + timedelta(minutes=minutes), 'created_at': opened})
+
+    events = [
+        at(0, 0),
+        at(1, 30, reply_count=1, first_response_at=opened + timedelta(minutes=30)),
+        at(2, 60, status=Status.PENDING),
+        at(3, 24 * 60),
+        at(4, 26 * 60, status=Status.SOLVED, reply_count=2),
+    ]
+    state = fold(events)
+    evaluate_us = []
+    for _ in range(samples // 4):
+        t0 = time.perf_counter()
+        evaluate(state, events, DEFAULT_POLICIES[2], calendar)
+        evaluate_us.append((time.perf_counter() - t0) * 1e6)
+    return {'add_us': statistics.median(add_us), 'evaluate_us': statistics.median(evaluate_us)}
 
 
 def _billed_ms(seconds: float) -> int:
@@ -219,11 +342,15 @@ def cost_per_million(hot: dict[str, Any]) -> dict[str, Any]:
         ingest_invocations * ingest_ms / 1000 * settings['ingest_mb'] / 1024
         + processor_invocations * processor_ms / 1000 * settings['processor_mb'] / 1024
     )
-    wru = meter.write_units / events
+    # The KPI aggregator at full stream batches: its write units and its invocations (its duration is not
+    # metered separately: a few transactions per 200 changes).
+    kpi = hot['kpi_aggregate_wru'][max(KPI_BATCH_SIZES)]
+    kpi_invocations = kpi['invocations'] / events
+    wru = (meter.write_units + kpi['wru']) / events
     rru = meter.read_units / events
     sqs = meter.sqs_billed_requests / events
     per_event = {
-        'lambda_requests': (ingest_invocations + processor_invocations) * LAMBDA_USD_PER_REQUEST,
+        'lambda_requests': (ingest_invocations + processor_invocations + kpi_invocations) * LAMBDA_USD_PER_REQUEST,
         'lambda_gb_s': gb_s * LAMBDA_USD_PER_GB_S,
         'ddb': wru * DDB_USD_PER_WRU + rru * DDB_USD_PER_RRU,
         'sqs': sqs * SQS_USD_PER_REQUEST,
@@ -232,12 +359,12 @@ def cost_per_million(hot: dict[str, Any]) -> dict[str, Any]:
     # two invocations per event, one send + one receive + one delete; the processor's per-invocation
     # duration is kept at the measured (larger) batch median, so this is an upper bound.
     batch1 = {
-        'lambda_requests': 2 * LAMBDA_USD_PER_REQUEST,
+        'lambda_requests': 3 * LAMBDA_USD_PER_REQUEST,
         'lambda_gb_s': (ingest_invocations * ingest_ms * settings['ingest_mb'] + processor_ms * settings['processor_mb'])
         / 1000
         / 1024
         * LAMBDA_USD_PER_GB_S,
-        'ddb': per_event['ddb'],
+        'ddb': per_event['ddb'] + (hot['kpi_aggregate_wru'][1]['wru'] - kpi['wru']) / events * DDB_USD_PER_WRU,
         'sqs': (meter.sqs_requests['SendMessageBatch'] + meter.sqs_requests['SendMessage']) / events * SQS_USD_PER_REQUEST
         + 2 * SQS_USD_PER_REQUEST,
     }
@@ -246,7 +373,8 @@ def cost_per_million(hot: dict[str, Any]) -> dict[str, Any]:
         'processor_invocations_per_event': processor_invocations,
         'ingest_billed_ms': ingest_ms,
         'processor_billed_ms': processor_ms,
-        'lambda_requests_per_event': ingest_invocations + processor_invocations,
+        'lambda_requests_per_event': ingest_invocations + processor_invocations + kpi_invocations,
+        'wru_per_event': wru,
         'lambda_gb_s_per_event': gb_s,
         'sqs_billed_requests_per_event': sqs,
         'breakdown': {name: value * 1_000_000 for name, value in per_event.items()},
@@ -368,6 +496,8 @@ def main() -> None:
     hot = hot_path()
     cost = cost_per_million(hot)
     warm = warm_ingest()
+    reads = {label: kpi_reads(n) for label, n in (('1k', 1_000), ('100k', 100_000))}
+    business = business_time()
     counter, meter, events, settings = hot['counter'], hot['meter'], hot['events'], hot['settings']
     boto3_s = imports['boto3']
     ratios = {name: imports[name] / boto3_s for name in HANDLERS}
@@ -423,7 +553,7 @@ def main() -> None:
     print('-- cost per million events (us-east-1 on-demand list prices)')
     row('lambda requests', f'${cost["breakdown"]["lambda_requests"]:.3f}', f'{cost["lambda_requests_per_event"]:.3f} invocations/event')
     row('lambda GB-s', f'${cost["breakdown"]["lambda_gb_s"]:.3f}', f'{cost["lambda_gb_s_per_event"]:.6f} GB-s/event')
-    row('dynamodb', f'${cost["breakdown"]["ddb"]:.3f}', f'{write_units} WRU + {read_units} RRU per event')
+    row('dynamodb', f'${cost["breakdown"]["ddb"]:.3f}', f'{cost["wru_per_event"]:.3f} WRU (with the KPI aggregator) + {read_units} RRU per event')
     row('sqs', f'${cost["breakdown"]["sqs"]:.3f}', f'{cost["sqs_billed_requests_per_event"]:.3f} billed requests/event')
     row('cost_usd_per_million_events', f'${cost["total"]:.3f}', 'goal <= 5')
     row('   same, every event its own batch (bound)', f'${cost["total_batch1"]:.3f}')
@@ -432,6 +562,29 @@ def main() -> None:
     row('warm_ingest_handler_ms (median)', f'{warm["handler_ms"]:.3f}')
     row('warm_ingest_bare_ms (median)', f'{warm["bare_ms"]:.3f}')
     row('warm_ingest_overhead_ratio', f'{warm["ratio"]:.2f}', 'goal <= 1.5')
+    print('-- KPIs and SLA clocks')
+    row(
+        'kpi_read_requests_1k',
+        reads['1k']['requests'],
+        f'one location-month of 1,000 tickets: {reads["1k"]["items"]} items, {reads["1k"]["rru"]:.1f} RRU',
+    )
+    row(
+        'kpi_read_requests_100k',
+        reads['100k']['requests'],
+        f'of 100,000 tickets: {reads["100k"]["items"]} items, {reads["100k"]["rru"]:.1f} RRU (goal: identical)',
+    )
+    row('business_time_us (median)', f'{business["add_us"]:.1f}', 'one due time: 8 business hours from a moment in Thanksgiving week')
+    row('sla_evaluate_us (median)', f'{business["evaluate_us"]:.1f}', 'every clock of a 5-event ticket under the standard policy')
+    growth = hot['kpi_ticket_growth_wru']
+    row('ticket item growth (kpi, sla attributes)', f'{growth / events:.3f}', f'WRU per event ({growth:g} WRU over {events} events)')
+    kpi_wru = {size: (growth + hot['kpi_aggregate_wru'][size]['wru']) / events for size in KPI_BATCH_SIZES}
+    for size in KPI_BATCH_SIZES:
+        detail = hot['kpi_aggregate_wru'][size]
+        row(
+            f'kpi_write_units_per_event, stream batches of {size}',
+            f'{kpi_wru[size]:.3f}',
+            f'{detail["invocations"]} invocations, {detail["transactions"]} transactions over {hot["kpi_stream_records"]} stream records',
+        )
     print('-- the sample month through the local stack (make demo)')
     row('ticket events sent (webhooks)', f'{replay["ticket_events_sent"]} ({replay["events_sent"]})')
     row('accepted / rejected / quarantined', f'{replay["accepted"]} / {replay["rejected"]} / {replay["quarantined"]}')
@@ -456,6 +609,14 @@ def main() -> None:
         'cold_import_boto3_ms': round(boto3_s * 1000, 1),
         'cold_import_ms': {name: round(imports[name] * 1000, 1) for name in HANDLERS},
         'hot_path_events': events,
+        'kpi_read_requests_1k': reads['1k']['requests'],
+        'kpi_read_requests_100k': reads['100k']['requests'],
+        'kpi_read_units_1k': round(reads['1k']['rru'], 2),
+        'kpi_read_units_100k': round(reads['100k']['rru'], 2),
+        'business_time_us': round(business['add_us'], 2),
+        'sla_evaluate_us': round(business['evaluate_us'], 2),
+        'kpi_write_units_per_event': round(kpi_wru[max(KPI_BATCH_SIZES)], 3),
+        'kpi_write_units_per_event_by_batch': {str(size): round(value, 3) for size, value in kpi_wru.items()},
     }
     print(json.dumps(figures, separators=(',', ':')))
 

@@ -36,6 +36,20 @@ def ticket_event(
     )
 
 
+def ticket_history(
+    created: datetime, *changes: tuple[datetime, dict[str, Any]], priority: Priority = Priority.NORMAL, **common: Any
+) -> list[TicketEvent]:
+    """Zendesk ticket T-1 created at `created` (status new), then one event per (when, fields) change; `common`
+    fields (channel, assignees, ...) go on every event."""
+    common.setdefault('channel', Channel.EMAIL)
+    steps = [(created, {'status': Status.NEW, 'priority': priority}), *changes]
+    return [
+        TicketEvent(source=Source.ZENDESK, external_id='T-1', event_id=f'zendesk:T-1:{n}', occurred_at=when, created_at=created,
+                    **(common | fields))
+        for n, (when, fields) in enumerate(steps)
+    ]
+
+
 def survey_event(ticket: str = '1001', csat: int = 5, *, minutes: float = 600, response: str = 'r1',
                  source: Source = Source.ZENDESK) -> TicketEvent:
     return TicketEvent(

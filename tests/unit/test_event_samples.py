@@ -51,3 +51,22 @@ def test_scheduled_audit_sample_is_an_eventbridge_scheduled_event() -> None:
     # Then it has the scheduled-event shape and its time is the audit time (UTC)
     assert (sample['source'], sample['detail-type']) == ('aws.events', 'Scheduled Event')
     assert event.time == datetime(2024, 5, 20, 2, 15, tzinfo=UTC)
+
+
+def test_service_configuration_example_validates_and_is_the_one_the_readme_shows() -> None:
+    # Given the example service configuration (events/service_config.json) and the README's copy of it
+    import re
+
+    from shared.sla.config import ServiceConfig
+
+    example = load('service_config.json')
+    readme = (EVENTS.parent / 'README.md').read_text()
+    shown = re.search(r'## Service levels and KPIs.*?```json\n(.*?)```', readme, re.S)
+
+    # When it is validated as the functions validate the SSM parameter
+    config = ServiceConfig.model_validate(example)
+
+    # Then it is valid, its locations use their calendars, and the README shows exactly this document
+    assert config.calendar_for('IN-BLR-01').timezone == 'Asia/Kolkata'
+    assert [policy.policy_id for policy in config.sla_policies] == ['vip-chat', 'standard']
+    assert shown is not None and json.loads(shown.group(1)) == example

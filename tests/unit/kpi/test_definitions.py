@@ -18,6 +18,7 @@ from shared.sla.clock import checkpoints, evaluate
 from shared.sla.config import Location
 from shared.sla.policy import DEFAULT_POLICIES
 from shared.tickets.state import REPEAT_VISIT_TAG, fold
+from tests.support.factories import ticket_history
 
 NEW_YORK = ZoneInfo('America/New_York')
 CALENDAR = BusinessCalendar(
@@ -38,21 +39,8 @@ def ny(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def ticket(created: datetime, *steps: tuple[datetime, dict[str, Any]], channel: Channel = Channel.EMAIL) -> list[TicketEvent]:
-    """A Zendesk ticket created at `created` (status new), then one event per step."""
-    history = [(created, {'status': Status.NEW}), *steps]
-    return [
-        TicketEvent(
-            source=Source.ZENDESK,
-            external_id='T-1',
-            event_id=f'zendesk:T-1:{n}',
-            occurred_at=when,
-            created_at=created,
-            channel=channel,
-            assignees=(Assignee(agent_key='agent1@example.com'),),
-            **fields,
-        )
-        for n, (when, fields) in enumerate(history)
-    ]
+    """A Zendesk ticket created at `created` (status new), then one event per step, owned by agent1."""
+    return ticket_history(created, *steps, channel=channel, assignees=(Assignee(agent_key='agent1@example.com'),))
 
 
 def survey(at: datetime, *, csat: int | None = None, nps: int | None = None, external_id: str = 'T-1') -> TicketEvent:

@@ -15,6 +15,7 @@ from shared.sla.calendar import ALWAYS_OPEN, WEEKDAYS, BusinessCalendar
 from shared.sla.clock import ClockState, SlaReport, checkpoints, evaluate, reply_cycles
 from shared.sla.policy import DEFAULT_POLICIES, Metric, PolicyMatch, PolicySubject, SlaPolicy, Target, first_matching
 from shared.tickets.state import fold
+from tests.support.factories import ticket_history
 
 US_EAST = ZoneInfo('America/New_York')
 NEW_YORK = BusinessCalendar(
@@ -34,23 +35,7 @@ def ny(month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> dat
     return datetime(2026, month, day, hour, minute, second, tzinfo=US_EAST).astimezone(UTC)
 
 
-def history(
-    created: datetime, *changes: tuple[datetime, dict[str, Any]], priority: Priority = Priority.NORMAL, **common: Any
-) -> list[TicketEvent]:
-    """A Zendesk ticket created at `created` (status new), then one event per change."""
-    steps = [(created, {'status': Status.NEW, 'priority': priority}), *changes]
-    return [
-        TicketEvent(
-            source=Source.ZENDESK,
-            external_id='T-1',
-            event_id=f'zendesk:T-1:{n}',
-            occurred_at=when,
-            created_at=created,
-            channel=Channel.EMAIL,
-            **(common | fields),
-        )
-        for n, (when, fields) in enumerate(steps)
-    ]
+history = ticket_history
 
 
 def report(events: list[TicketEvent], policy: SlaPolicy = STANDARD, calendar: BusinessCalendar = NEW_YORK) -> SlaReport:
