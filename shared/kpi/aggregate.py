@@ -50,11 +50,20 @@ class ItemDelta:
 
 
 def item_keys(contribution: Contribution) -> list[ItemKey]:
-    """Scopes are 'pk' or 'pk|channel'; the day goes in the sort key."""
+    """Scopes are 'pk' or 'pk|channel'. The organisation and each location keep a day item ('2026-10-05');
+    every other aggregate, and every channel split, keeps one month item ('2026-10', '2026-10#email'). Per-person
+    and per-channel figures are read by month, and a batch of changes spanning several days then still writes
+    each person's item once."""
     keys = []
+    month = contribution.day[:7]
     for scope in contribution.scopes:
         pk, _, channel = scope.partition('|')
-        keys.append((pk, f'{contribution.day}#{channel}' if channel else contribution.day))
+        if channel:
+            keys.append((pk, f'{month}#{channel}'))
+        elif pk == 'all' or pk.startswith('location#'):
+            keys.append((pk, contribution.day))
+        else:
+            keys.append((pk, month))
     return keys
 
 

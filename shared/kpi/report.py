@@ -54,7 +54,7 @@ class MonthReport:
     kpis: dict[str, KpiValue]
     channels: dict[str, dict[str, KpiValue]] = field(default_factory=dict)
     service_levels: dict[str, ServiceLevel] = field(default_factory=dict)
-    days: dict[str, dict[str, int]] = field(default_factory=dict)
+    days: dict[str, dict[str, int]] = field(default_factory=dict)  # per day (organisation, locations) or the month
     upsell_revenue_by_category: dict[str, float] = field(default_factory=dict)
     late_changes: int = 0
 

@@ -1,4 +1,6 @@
-"""Where KPI aggregates are kept: one DynamoDB item per (scope, day) and per (scope, day, channel).
+"""Where KPI aggregates are kept: DynamoDB items per scope and period. The organisation (`all`) and each
+location keep one item per local day; employees, teams, regions and every per-channel split keep one item
+per month (see `shared.kpi.aggregate.item_keys`).
 
 Writing (the KPI aggregator, fed by the tickets table's stream): the deltas of a run of ticket changes
 are summed per item and written as ONE TransactWriteItems of at most 99 `ADD` updates plus a marker
@@ -6,8 +8,8 @@ item keyed by the run's first change id (`attribute_not_exists`). A retried batc
 learns the last change that run applied, and continues after it, so every change is counted exactly
 once whatever Lambda retries. Markers expire after three days (the stream keeps records for one).
 
-Reading: a scope's month is ONE Query (`pk = scope AND begins_with(sk, 'YYYY-MM')`): at most 31 day
-items plus the per-channel items, whatever the number of tickets behind them.
+Reading: a scope's month is ONE Query (`pk = scope AND begins_with(sk, 'YYYY-MM')`): at most 31 day items
+(or one month item) plus one item per channel, whatever the number of tickets behind them.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class KpiItem:
 
     @property
     def day(self) -> str:
+        """The item's period: a day (YYYY-MM-DD) or a month (YYYY-MM)."""
         return self.sk.split('#', 1)[0]
 
     @property

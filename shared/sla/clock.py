@@ -217,9 +217,16 @@ def _clock_for(
     )
 
 
-def evaluate(state: TicketState, events: Iterable[TicketEvent], policy: SlaPolicy, calendar: BusinessCalendar) -> SlaReport:
-    """Every target of the policy for this ticket, as of its latest event."""
-    points = checkpoints(events)
+def evaluate(
+    state: TicketState,
+    events: Iterable[TicketEvent],
+    policy: SlaPolicy,
+    calendar: BusinessCalendar,
+    points: Sequence[Checkpoint] | None = None,
+) -> SlaReport:
+    """Every target of the policy for this ticket, as of its latest event (`points`: its checkpoints, when the
+    caller already has them)."""
+    points = checkpoints(events) if points is None else points
     priority = points[-1].priority if points else (state.priority or Priority.NORMAL)
     clocks: dict[Metric, TargetClock] = {}
     if not points:

@@ -1,5 +1,5 @@
-"""Apply one event to its ticket: fold the state, ask the program which awards it deserves, and write
-the ticket plus any ledger change in one request.
+"""Apply one event to its ticket: fold the state, run its SLA clocks and derive its KPI contribution,
+ask the program which awards it deserves, and write the ticket plus any ledger change in one request.
 
 Per event on the hot path: one consistent GetItem of the ticket, at most one BatchGetItem of the
 directory (skipped when every assignee is cached), and exactly one write (none for a duplicate).
@@ -7,7 +7,7 @@ directory (skipped when every assignee is cached), and exactly one write (none f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -16,11 +16,11 @@ from typing import Protocol
 from shared.directory.store import DirectoryStore
 from shared.errors import ConcurrentUpdate
 from shared.events import Kind, QueueMessage, TicketEvent
-from shared.kpi.definitions import contribution
+from shared.kpi.definitions import Contribution, contribution
 from shared.ledger.entries import LedgerEntry, plan_entries
 from shared.ledger.store import LedgerStore
-from shared.rules.program import DEFAULT_PROGRAM, Program, RuleContext
-from shared.sla.clock import checkpoints, evaluate
+from shared.rules.program import DEFAULT_PROGRAM, Employee, Program, RuleContext
+from shared.sla.clock import SlaReport, checkpoints, evaluate
 from shared.sla.config import ServiceConfig, load_config
 from shared.sla.policy import PolicySubject, first_matching
 from shared.tickets.state import REPEAT_VISIT_TAG, TicketState, fold
@@ -75,6 +75,26 @@ def policy_subject(state: TicketState, location_id: str | None) -> PolicySubject
     )
 
 
+def service_figures(
+    state: TicketState,
+    events: Sequence[TicketEvent],
+    keys: Sequence[str],
+    employees: Mapping[str, Employee],
+    config: ServiceConfig,
+    changed_at: datetime,
+) -> tuple[SlaReport | None, Contribution]:
+    """The ticket's SLA clocks under the first matching policy, and its KPI contribution."""
+    owner = employees.get(state.primary_assignee.agent_key) if state.primary_assignee else None
+    # Helpdesks rarely say where a ticket was worked: then it belongs to its owner's location.
+    location = config.location(state.location_id or (owner.location_id if owner else None))
+    calendar = config.calendar(location.calendar_id)
+    policy = first_matching(config.sla_policies, policy_subject(state, location.location_id))
+    points = checkpoints(events)
+    sla = evaluate(state, events, policy, calendar, points) if policy is not None else None
+    people = list({employees[key].employee_id: employees[key] for key in keys if key in employees}.values())
+    return sla, contribution(state, points, sla, calendar, location, people, config.kpi, changed_at)
+
+
 @dataclass
 class TicketProcessor:
     tickets: TicketStore
@@ -117,18 +137,9 @@ class TicketProcessor:
         employees = self.directory.lookup(state.source, keys) if keys else {}
         unmapped = sorted(key for key in keys if key not in employees)
 
-        config = self.config()
-        owner = employees.get(state.primary_assignee.agent_key) if state.primary_assignee else None
-        # Helpdesks rarely say where a ticket was worked: then it belongs to its owner's location.
-        location = config.location(state.location_id or (owner.location_id if owner else None))
-        calendar = config.calendar(location.calendar_id)
-        policy = first_matching(config.sla_policies, policy_subject(state, location.location_id))
-        sla = evaluate(state, events, policy, calendar) if policy is not None else None
-        desired = self.program.evaluate(state, RuleContext(employees, sla))
-
         trigger = event or max(events, key=lambda e: (e.occurred_at, e.event_id))
-        people = list({employees[key].employee_id: employees[key] for key in keys if key in employees}.values())
-        kpi = contribution(state, checkpoints(events), sla, calendar, location, people, config.kpi, trigger.occurred_at)
+        sla, kpi = service_figures(state, events, keys, employees, self.config(), trigger.occurred_at)
+        desired = self.program.evaluate(state, RuleContext(employees, sla))
         if event is not None and self.queue is not None and _newly_repeating(state, previous_events):
             repeat = repeat_visit_event(state)
             if repeat is not None:

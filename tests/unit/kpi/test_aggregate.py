@@ -15,6 +15,7 @@ from shared.sla.config import ServiceConfig
 from shared.tickets.state import TicketState
 
 DAY = '2025-05-19'
+MONTH = DAY[:7]
 BASE = ('all', 'all|chat', 'location#US-NYC', 'location#US-NYC|chat', 'region#US-East')
 
 
@@ -26,15 +27,16 @@ def as_counters(deltas: dict[ItemKey, ItemDelta]) -> dict[ItemKey, dict[str, int
     return {key: delta.counters for key, delta in deltas.items()}
 
 
-def test_item_keys_put_the_day_and_channel_in_the_sort_key() -> None:
-    # Given a contribution with plain and per-channel scopes
-    c = Contribution(day=DAY, scopes=('all', 'all|chat', 'employee#E1'))
+def test_item_keys_keep_days_for_the_organisation_and_locations_and_months_for_the_rest() -> None:
+    # Given a contribution with plain and per-channel scopes, for the organisation, a location and a person
+    c = Contribution(day=DAY, scopes=('all', 'all|chat', 'employee#E1', 'location#L1', 'region#R1'))
 
     # When its items are listed
     keys = item_keys(c)
 
-    # Then plain scopes key on the day, per-channel scopes on day#channel, under the scope without the channel
-    assert keys == [('all', DAY), ('all', f'{DAY}#chat'), ('employee#E1', DAY)]
+    # Then the organisation and the location key on the day, the channel split on month#channel under the scope
+    # without the channel, and the person and the region on the month
+    assert keys == [('all', DAY), ('all', f'{MONTH}#chat'), ('employee#E1', MONTH), ('location#L1', DAY), ('region#R1', MONTH)]
 
 
 def test_a_location_id_accepted_by_the_config_keeps_its_own_kpi_items() -> None:
@@ -55,7 +57,7 @@ def test_a_location_id_accepted_by_the_config_keeps_its_own_kpi_items() -> None:
 
     # Then the location's own day and day#chat items are written under its scope, and the sample names it
     assert ('location#US|NYC', DAY) in keys
-    assert ('location#US|NYC', f'{DAY}#chat') in keys
+    assert ('location#US|NYC', f'{MONTH}#chat') in keys
     assert sample is not None and sample[0] == 'US|NYC'
 
 
@@ -110,10 +112,10 @@ def test_a_reassignment_moves_the_counters_from_the_old_employee_to_the_new() ->
     # Then the old employee and team lose the counters, the new ones gain them, and shared scopes are untouched
     negative = {'t': -1, 'rs_n': -1, 'rs_s': -3600}
     assert deltas == {
-        ('employee#E1', DAY): negative,
-        ('team#T1', DAY): negative,
-        ('employee#E2', DAY): counters,
-        ('team#T2', DAY): counters,
+        ('employee#E1', MONTH): negative,
+        ('team#T1', MONTH): negative,
+        ('employee#E2', MONTH): counters,
+        ('team#T2', MONTH): counters,
     }
 
 
@@ -151,9 +153,9 @@ def test_a_late_change_marks_every_item_it_changes() -> None:
 
     # Then every item it changed carries one late change, the old employee's (a subtraction) included
     assert all(delta.late == 1 for delta in deltas.values())
-    assert ('employee#E1', DAY) in deltas and ('employee#E2', DAY) in deltas
-    assert deltas[('employee#E1', DAY)].counters == {'t': -1}
-    assert deltas[('employee#E2', DAY)].counters == {'t': 1, 'cs_n': 1, 'cs_g': 1}
+    assert ('employee#E1', MONTH) in deltas and ('employee#E2', MONTH) in deltas
+    assert deltas[('employee#E1', MONTH)].counters == {'t': -1}
+    assert deltas[('employee#E2', MONTH)].counters == {'t': 1, 'cs_n': 1, 'cs_g': 1}
 
 
 def test_late_is_not_counted_on_an_item_the_late_change_leaves_alone() -> None:
@@ -166,7 +168,7 @@ def test_late_is_not_counted_on_an_item_the_late_change_leaves_alone() -> None:
 
     # Then the shared item is not written at all (no late mark without a counter change)
     assert ('all', DAY) not in deltas
-    assert {key: delta.late for key, delta in deltas.items()} == {('employee#E1', DAY): 1, ('employee#E2', DAY): 1}
+    assert {key: delta.late for key, delta in deltas.items()} == {('employee#E1', MONTH): 1, ('employee#E2', MONTH): 1}
 
 
 def test_a_change_that_is_not_late_marks_nothing_late() -> None:
@@ -192,9 +194,9 @@ def test_total_sums_changes_and_drops_items_that_cancel() -> None:
     summed = total(change_deltas(change) for change in changes)
 
     # Then E2's item cancels out and is dropped; the others hold the final counters and count their changes
-    assert ('employee#E2', DAY) not in summed
-    assert summed[('employee#E1', DAY)].counters == {'t': 1, 'fr_n': 1}
-    assert summed[('employee#E1', DAY)].changes == 3
+    assert ('employee#E2', MONTH) not in summed
+    assert summed[('employee#E1', MONTH)].counters == {'t': 1, 'fr_n': 1}
+    assert summed[('employee#E1', MONTH)].changes == 3
     assert summed[('all', DAY)].counters == {'t': 1, 'fr_n': 1}
     assert summed[('all', DAY)].changes == 2  # the reassignment left it unchanged
     assert set(summed) == set(item_keys(back))
