@@ -41,6 +41,7 @@ COUNTERS: dict[str, str] = {
     'rs_n': 'tickets resolved',
     'rs_s': 'resolution time (creation to solved), calendar seconds (sum)',
     'rs_bs': 'resolution time, business seconds (sum)',
+    'rk': 'tickets whose source reports reply counts or agent touches (one-touch and FCR are judged over these)',
     'ot': 'resolved with exactly one agent reply (one-touch)',
     'fcr': 'resolved in one interaction and not reopened within the window',
     'ab': 'abandoned (the source tagged it)',
@@ -180,6 +181,9 @@ def contribution(
 
     if state.kind is Kind.TICKET:
         _add(counters, 't')
+        # One-touch and FCR are judged only where the sender says how many replies there were: a ticket
+        # from a source that reports none is not a failure, it is not known.
+        _add(counters, 'rk', state.replies_reported)
         if state.first_response_at is not None:
             _add(counters, 'fr_n')
             _add(counters, 'fr_s', WALL_CLOCK.elapsed(created, state.first_response_at))
@@ -193,11 +197,9 @@ def contribution(
             _add(counters, 'rs_n')
             _add(counters, 'rs_s', WALL_CLOCK.elapsed(created, state.resolved_at))
             _add(counters, 'rs_bs', calendar.elapsed(created, state.resolved_at))
-            _add(counters, 'ot', state.reply_count == 1)
-            # One interaction: one agent touch (or reply) as the sender reports it; a first reply without a
-            # reported count is one. No reply at all is not a first-contact resolution.
-            interactions = state.agent_touches or state.reply_count or (1 if state.first_response_at else 0)
-            one_interaction = interactions == 1
+            _add(counters, 'ot', state.replies_reported and state.reply_count == 1)
+            # One interaction: one agent touch (or else one reply) as the sender reports it.
+            one_interaction = state.replies_reported and (state.agent_touches or state.reply_count) == 1
             window = timedelta(days=settings.fcr_reopen_window_days)
             # A reopen the sender counted but the timeline does not show has no known time: it counts.
             unplaced_reopens = state.reopen_count > _reopens_seen(points)

@@ -94,8 +94,9 @@ def compute_kpis(counters: Mapping[str, int], settings: KpiSettings) -> dict[str
     ratio('average_reply_wait', c('rp_s', 0), c('rp_n', 0), 'min', 1 / 60)
     ratio('average_resolution_time', c('rs_s', 0), c('rs_n', 0), 'h', 1 / 3600)
     ratio('average_resolution_time_business', c('rs_bs', 0), c('rs_n', 0), 'h', 1 / 3600)
-    ratio('one_touch_resolution_rate', c('ot', 0), c('t', 0))
-    ratio('first_contact_resolution', c('fcr', 0), c('t', 0))
+    # The brief divides by all tickets; only tickets whose replies the source reports can be judged.
+    ratio('one_touch_resolution_rate', c('ot', 0), c('rk', 0))
+    ratio('first_contact_resolution', c('fcr', 0), c('rk', 0))
     ratio('abandonment_rate', c('ab', 0), c('t', 0))
     ratio('self_service_rate', c('ss', 0), c('t', 0))
     ratio('csat', c('cs_g', 0), c('cs_n', 0))

@@ -46,6 +46,7 @@ class TicketState(BaseModel):
     reply_count: int = 0
     agent_touches: int = 0
     reopen_count: int = 0
+    replies_reported: bool = False  # the sender reports reply counts or agent touches for this ticket
     survey: SurveyState | None = None
     upsell_lines: tuple[UpsellLine, ...] = ()
     upsell_events: tuple[str, ...] = ()
@@ -105,6 +106,7 @@ def fold(events: Iterable[TicketEvent]) -> TicketState:
     reopened_at: datetime | None = None
     resolved_by: str | None = None
     reply_count = agent_touches = 0
+    replies_reported = False
     reported_reopens = 0
     transitions = 0
     survey: SurveyState | None = None
@@ -123,6 +125,8 @@ def fold(events: Iterable[TicketEvent]) -> TicketState:
             created_at = event.created_at if created_at is None else min(created_at, event.created_at)
         if event.first_response_at is not None:
             first_response = event.first_response_at if first_response is None else min(first_response, event.first_response_at)
+        if event.reply_count is not None or event.agent_touches is not None:
+            replies_reported = True
         if event.reply_count:
             reply_count = max(reply_count, event.reply_count)
             if event.first_response_at is None and first_response is None:
@@ -186,6 +190,7 @@ def fold(events: Iterable[TicketEvent]) -> TicketState:
         reply_count=reply_count,
         agent_touches=agent_touches,
         reopen_count=max(reported_reopens, transitions),
+        replies_reported=replies_reported,
         survey=survey,
         upsell_lines=tuple(line for line, _ in sorted(upsells.values(), key=lambda pair: pair[0].line_id)),
         upsell_events=tuple(event_id for _, event_id in sorted(upsells.values(), key=lambda pair: pair[0].line_id)),

@@ -689,3 +689,21 @@ def test_every_counter_a_contribution_emits_is_documented() -> None:
 
     # Then every counter is in COUNTERS (the report and the README table are built from it)
     assert names <= COUNTERS.keys()
+
+
+def test_a_source_that_reports_no_reply_counts_leaves_one_touch_and_fcr_unjudged() -> None:
+    # Given the same solved ticket twice: once from a sender that reports its reply count, once from one that only
+    # reports when the first reply went out
+    created = ny(2025, 5, 19, 10)
+    replied = ny(2025, 5, 19, 11)
+    counted = ticket(created, (replied, {'first_response_at': replied, 'reply_count': 1}), (ny(2025, 5, 19, 12), {'status': Status.SOLVED}))
+    silent = ticket(created, (replied, {'first_response_at': replied}), (ny(2025, 5, 19, 12), {'status': Status.SOLVED}))
+
+    # When their contributions are derived
+    known, unknown = contribute(counted).counters, contribute(silent).counters
+
+    # Then only the first is judged for one-touch and first-contact resolution (and it is both)
+    assert (known.get('rk'), known.get('ot'), known.get('fcr')) == (1, 1, 1)
+    assert not {'rk', 'ot', 'fcr'} & unknown.keys()
+    # And both still count their first reply and resolution
+    assert known['fr_n'] == unknown['fr_n'] == 1 and known['rs_n'] == unknown['rs_n'] == 1

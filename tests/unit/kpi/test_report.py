@@ -32,11 +32,13 @@ def test_nps_is_percent_promoters_minus_percent_detractors(promoters: int, detra
     assert (kpis['nps'].denominator, kpis['nps'].unit) == (10, 'score')
 
 
-def test_one_touch_and_fcr_are_over_all_tickets_and_resolution_over_resolved() -> None:
-    # Given 12 tickets, 4 resolved in 36,000 s in total, 3 one-touch and 2 first-contact resolved
-    kpis = compute_kpis({'t': 12, 'rs_n': 4, 'rs_s': 36_000, 'rs_bs': 14_400, 'ot': 3, 'fcr': 2}, SETTINGS)
+def test_one_touch_and_fcr_are_over_tickets_with_known_replies_and_resolution_over_resolved() -> None:
+    # Given 14 tickets, 12 of them from sources that report replies; 4 resolved in 36,000 s in total, 3 one-touch
+    # and 2 first-contact resolved
+    kpis = compute_kpis({'t': 14, 'rk': 12, 'rs_n': 4, 'rs_s': 36_000, 'rs_bs': 14_400, 'ot': 3, 'fcr': 2}, SETTINGS)
 
-    # Then one-touch and FCR divide by all 12 tickets
+    # Then one-touch and FCR divide by the 12 tickets whose replies are known (the brief's "all tickets", less
+    # those no source says anything about)
     assert kpis['one_touch_resolution_rate'].value == pytest.approx(25.0)
     assert kpis['one_touch_resolution_rate'].denominator == 12
     assert kpis['first_contact_resolution'].value == pytest.approx(100 * 2 / 12)
@@ -103,7 +105,7 @@ def test_a_ratio_with_no_items_has_no_value_and_is_not_significant() -> None:
 def test_significance_follows_min_sample_and_its_overrides() -> None:
     # Given 4 NPS answers, 5 tickets and 8 ratings, with a minimum sample of 5 and of 10 for CSAT
     settings = KpiSettings(min_sample=5, min_sample_overrides={'csat': 10})
-    kpis = compute_kpis({'np_n': 4, 'np_p': 4, 't': 5, 'ot': 1, 'cs_n': 8, 'cs_g': 8, 'cs_sum': 40}, settings)
+    kpis = compute_kpis({'np_n': 4, 'np_p': 4, 't': 5, 'rk': 5, 'ot': 1, 'cs_n': 8, 'cs_g': 8, 'cs_sum': 40}, settings)
 
     # Then NPS (4 < 5) is not significant but still has its value; one-touch (5 >= 5) is
     assert (kpis['nps'].value, kpis['nps'].significant) == (pytest.approx(100.0), False)
