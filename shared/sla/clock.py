@@ -61,6 +61,7 @@ class TargetClock(BaseModel):
     completed_at: datetime | None = None
     breached_at: datetime | None = None  # the instant the target was exceeded, once it has been
     elapsed_s: float = 0.0  # counted on the target's clock (business or calendar, pauses excluded)
+    running_since: datetime | None = None  # while running: the start of the current stretch (elapsed_s is before it)
     cycles_met: int = 0  # next_response: each customer turn is a cycle
     cycles_breached: int = 0
 
@@ -213,6 +214,7 @@ def _clock_for(
         due_at=due_at,
         completed_at=completed_at,
         breached_at=breached_at,
+        running_since=intervals[-1][0] if running and completed_at is None else None,
         elapsed_s=round(consumed, 3),
     )
 

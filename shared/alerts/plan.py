@@ -1,0 +1,135 @@
+"""When a ticket or job card deserves an alert: its alert checkpoints, derived from its SLA clocks (pure).
+
+A checkpoint is (ticket, kind, metric, threshold) at an instant: the moment a running target has used a
+configured share of its time (counted on the target's own clock, business or calendar), the breach
+itself, each escalation level after it, a job card past its promised time, and a job card waiting for
+the customer's approval too long. Checkpoints are re-derived after every event from the clocks, so a
+resolve, a pause or a completed target leaves none (its pending alerts are cancelled), and a priority
+change or a reassignment moves them. The checkpoint's key is what makes an alert go out once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events import Kind, Status
+from shared.sla.calendar import BusinessCalendar
+from shared.sla.clock import WALL_CLOCK, Checkpoint, Clock, ClockState, SlaReport, TargetClock
+from shared.tickets.state import TicketState
+
+
+class AlertKind(StrEnum):
+    SLA_RISK = 'sla_risk'
+    SLA_BREACH = 'sla_breach'
+    PROMISE_MISSED = 'promise_missed'
+    APPROVAL_WAITING = 'approval_waiting'
+
+
+class Recipient(StrEnum):
+    ASSIGNEE = 'assignee'
+    MANAGER = 'manager'
+
+
+class Escalation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra='forbid')
+
+    after_minutes: float = Field(ge=0, description='after the breach, on the target clock')
+    notify: list[Recipient] = Field(default_factory=lambda: [Recipient.ASSIGNEE, Recipient.MANAGER])
+
+
+class AlertRules(BaseModel):
+    """Per program: the shares of a target that warn the assignee, and the escalations after a breach
+    (Freshdesk allows up to four levels for resolution)."""
+
+    model_config = ConfigDict(frozen=True, extra='forbid')
+
+    risk_shares: list[float] = Field(default_factory=lambda: [0.75], description='e.g. 0.75 = 75% of the target used')
+    escalations: list[Escalation] = Field(default_factory=lambda: [Escalation(after_minutes=0)], max_length=4)
+    approval_wait_minutes: float = Field(default=120, gt=0, description='a job card awaiting approval longer than this')
+
+    def model_post_init(self, context: object) -> None:
+        if any(not 0 < share < 1 for share in self.risk_shares):
+            raise ValueError('risk_shares: each share must be between 0 and 1 (exclusive)')
+
+
+@dataclass(frozen=True)
+class AlertCheckpoint:
+    ticket_key: str
+    kind: AlertKind
+    metric: str  # the SLA metric, or 'promise' / 'approval'
+    threshold: str  # '75%', 'level-1', ...
+    due_at: datetime
+    notify: tuple[Recipient, ...]
+
+    @property
+    def key(self) -> str:
+        """(item, alert kind, threshold): an alert goes out once per key, however often it is planned."""
+        return f'{self.ticket_key}|{self.kind.value}|{self.metric}|{self.threshold}'
+
+
+def _share_instant(clock: TargetClock, share: float, on: Clock) -> datetime | None:
+    if clock.running_since is None:
+        return None
+    wanted = share * clock.target_minutes * 60 - clock.elapsed_s
+    return on.add(clock.running_since, wanted) if wanted > 0 else clock.running_since
+
+
+def plan(
+    state: TicketState, points: Sequence[Checkpoint], sla: SlaReport | None, calendar: BusinessCalendar, rules: AlertRules
+) -> list[AlertCheckpoint]:
+    """Every alert checkpoint the ticket has now, in time order (past ones included: the sender decides
+    whether a late checkpoint still goes out)."""
+    if state.is_resolved:
+        return []
+    found: list[AlertCheckpoint] = []
+    for clock in sla.clocks.values() if sla is not None else ():
+        if clock.state is not ClockState.RUNNING or clock.due_at is None:
+            continue  # paused or complete: nothing pending
+        on: Clock = calendar if clock.business_hours else WALL_CLOCK
+        metric = clock.metric.value
+        for share in rules.risk_shares:
+            at = _share_instant(clock, share, on)
+            if at is not None:
+                found.append(AlertCheckpoint(state.ticket_key, AlertKind.SLA_RISK, metric, f'{share:.0%}', at, (Recipient.ASSIGNEE,)))
+        for level, escalation in enumerate(rules.escalations, start=1):
+            at = on.add(clock.due_at, escalation.after_minutes * 60)
+            found.append(AlertCheckpoint(state.ticket_key, AlertKind.SLA_BREACH, metric, f'level-{level}', at, tuple(escalation.notify)))
+    if state.kind is Kind.JOB_CARD:
+        if state.promised_at is not None:
+            found.append(
+                AlertCheckpoint(
+                    state.ticket_key,
+                    AlertKind.PROMISE_MISSED,
+                    'promise',
+                    'promised',
+                    state.promised_at,
+                    (Recipient.ASSIGNEE, Recipient.MANAGER),
+                )
+            )
+        waiting_since = _pending_since(points)
+        if waiting_since is not None:
+            at = calendar.add(waiting_since, rules.approval_wait_minutes * 60)
+            found.append(
+                AlertCheckpoint(
+                    state.ticket_key,
+                    AlertKind.APPROVAL_WAITING,
+                    'approval',
+                    f'{rules.approval_wait_minutes:g}m@{waiting_since:%Y%m%dT%H%M}',
+                    at,
+                    (Recipient.ASSIGNEE,),
+                )
+            )
+    return sorted(found, key=lambda checkpoint: (checkpoint.due_at, checkpoint.key))
+
+
+def _pending_since(points: Sequence[Checkpoint]) -> datetime | None:
+    """When the card last went into pending (awaiting the customer's approval), if it still is."""
+    since: datetime | None = None
+    for point in points:
+        since = (since or point.at) if point.status is Status.PENDING else None
+    return since
