@@ -13,7 +13,7 @@ import pytest
 
 from shared.directory.employees import parse_export
 from shared.directory.store import DirectoryStore
-from shared.events import Assignee, AssigneeRole, Channel, Kind, Priority, QueueMessage, Source, Status, Survey, TicketEvent
+from shared.events import Assignee, AssigneeRole, Channel, Kind, Priority, QueueMessage, Source, Status, TicketEvent
 from shared.kpi.aggregate import TicketChange
 from shared.kpi.definitions import Contribution
 from shared.kpi.report import MonthReport, read_month
@@ -23,7 +23,7 @@ from shared.sla.config import ServiceConfig
 from shared.tickets.processing import TicketProcessor
 from shared.tickets.store import TicketStore
 from tests.support.counting import count_requests
-from tests.support.factories import DIRECTORY_CSV
+from tests.support.factories import DIRECTORY_CSV, survey_event
 from tests.support.local_aws import LocalAws, local_aws
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -104,17 +104,6 @@ def ticket(n: str, step: int, at: datetime, *, created: datetime, agent: str = '
     )
 
 
-def survey(n: str, at: datetime, csat: int, response: str) -> TicketEvent:
-    return TicketEvent(
-        source=Source.ZENDESK,
-        kind=Kind.SURVEY,
-        external_id=n,
-        event_id=f'survey:{response}',
-        occurred_at=at,
-        survey=Survey(response_id=response, csat=csat),
-    )
-
-
 def solved_ticket(n: str, created: datetime, replied: datetime, solved: datetime, agent: str = 'agent1@example.com') -> list[TicketEvent]:
     return [
         ticket(n, 0, created, created=created, agent=agent),
@@ -128,7 +117,7 @@ def test_a_locations_month_shows_exact_kpis_with_counts_in_calendar_and_business
     # 65 calendar hours), one answered within the hour on Monday; both solved; ratings 5 and 2
     world.apply(*solved_ticket('1', ny(9, 16, 30), ny(12, 9, 30), ny(12, 11)))
     world.apply(*solved_ticket('2', ny(12, 10), ny(12, 10, 30), ny(12, 12)))
-    world.apply(survey('1', ny(13, 9), 5, 'r1'), survey('2', ny(13, 9), 2, 'r2'))
+    world.apply(survey_event('1', 5, at=ny(13, 9), response='r1'), survey_event('2', 2, at=ny(13, 9), response='r2'))
 
     # When the location's month is read
     report = world.month('location#US-NYC')
@@ -170,7 +159,7 @@ def test_a_late_survey_updates_the_month_the_ticket_belongs_to_and_shows_as_a_la
     assert world.month('location#US-NYC').kpis['csat'].denominator == 0
 
     # When its survey arrives two weeks later, in November
-    world.apply(survey('4', ny(20, 12) + timedelta(days=14), 4, 'r4'))
+    world.apply(survey_event('4', 4, at=ny(20, 12) + timedelta(days=14), response='r4'))
 
     # Then October's CSAT counts it, November has nothing, and October shows one late change
     october = world.month('location#US-NYC', '2026-10')

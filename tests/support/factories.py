@@ -50,15 +50,16 @@ def ticket_history(
     ]
 
 
-def survey_event(ticket: str = '1001', csat: int = 5, *, minutes: float = 600, response: str = 'r1',
-                 source: Source = Source.ZENDESK) -> TicketEvent:
+def survey_event(ticket: str = '1001', csat: int | None = 5, *, minutes: float = 600, response: str = 'r1',
+                 source: Source = Source.ZENDESK, at: datetime | None = None, nps: int | None = None) -> TicketEvent:
+    """A survey response for `ticket`, submitted `minutes` after T0 (or at `at`)."""
     return TicketEvent(
         source=source,
         kind=Kind.SURVEY,
         external_id=ticket,
         event_id=f'survey:{response}',
-        occurred_at=T0 + timedelta(minutes=minutes),
-        survey=Survey(response_id=response, csat=csat),
+        occurred_at=at or T0 + timedelta(minutes=minutes),
+        survey=Survey(response_id=response, csat=csat, nps=nps),
     )
 
 

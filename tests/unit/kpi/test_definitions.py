@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.events import Assignee, AssigneeRole, Channel, Kind, Source, Status, Survey, TicketEvent, UpsellLine
+from shared.events import Assignee, AssigneeRole, Channel, Kind, Source, Status, TicketEvent, UpsellLine
 from shared.kpi.definitions import COUNTERS, Contribution, category_key, contribution, month_end, scopes_for
 from shared.kpi.settings import KpiSettings
 from shared.rules.program import Employee
@@ -18,7 +18,7 @@ from shared.sla.clock import checkpoints, evaluate
 from shared.sla.config import Location
 from shared.sla.policy import DEFAULT_POLICIES
 from shared.tickets.state import REPEAT_VISIT_TAG, fold
-from tests.support.factories import ticket_history
+from tests.support.factories import survey_event, ticket_history
 
 NEW_YORK = ZoneInfo('America/New_York')
 CALENDAR = BusinessCalendar(
@@ -44,14 +44,7 @@ def ticket(created: datetime, *steps: tuple[datetime, dict[str, Any]], channel: 
 
 
 def survey(at: datetime, *, csat: int | None = None, nps: int | None = None, external_id: str = 'T-1') -> TicketEvent:
-    return TicketEvent(
-        source=Source.ZENDESK,
-        kind=Kind.SURVEY,
-        external_id=external_id,
-        event_id=f'survey:{external_id}:{at.isoformat()}',
-        occurred_at=at,
-        survey=Survey(response_id=f'r-{at.isoformat()}', csat=csat, nps=nps),
-    )
+    return survey_event(external_id, csat, at=at, nps=nps, response=f'r-{at.isoformat()}')
 
 
 def job_card(
