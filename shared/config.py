@@ -30,6 +30,19 @@ class Settings(BaseModel):
     # recipients: the audit still runs, records its metrics and logs, and sends nothing.
     AUDIT_EMAIL_FROM: str = Field(default='', max_length=320)
     AUDIT_EMAIL_TO: str = Field(default='', max_length=4000)
+    # Alerts: the table of pending and sent alerts, the queue between the one-minute scan and the sender, the
+    # number of partitions of the due index, the Twilio parameter (a SecureString path, not the secret), the
+    # public base URL Twilio calls back (and signs), the pace of sends per sender instance and the e-mail sender.
+    ALERTS_TABLE: str = Field(default='pitcrew-alerts', min_length=3)
+    ALERTS_QUEUE_URL: str = Field(default='')
+    ALERTS_MAX_RECEIVE_COUNT: int = Field(default=5, ge=1)
+    ALERT_DUE_SHARDS: int = Field(default=4, ge=1, le=64)
+    TWILIO_PARAMETER: str = Field(default='', max_length=2048)
+    PUBLIC_API_BASE_URL: str = Field(default='', max_length=2048)
+    ALERT_MESSAGES_PER_SECOND: float = Field(default=10.0, gt=0)
+    ALERT_EMAIL_FROM: str = Field(default='', max_length=320)
+    # Only against the local stack: Twilio's API host is rewritten to this base URL (the fake Twilio).
+    TWILIO_API_BASE_URL: str = Field(default='', max_length=2048)
     AWS_REGION: str = Field(default_factory=lambda: os.environ.get('AWS_DEFAULT_REGION', 'us-east-1'))
     # Set only against a local stack (moto server); unset in AWS.
     AWS_ENDPOINT_URL: str | None = None

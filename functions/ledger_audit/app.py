@@ -13,20 +13,13 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from shared.config import get_settings
 from shared.ledger.auditor import LedgerAuditor, audit_summary, send_digest
 from shared.notify.email import SesEmailSender
 from shared.observability import logger, metrics
-
-
-class ScheduledEvent(BaseModel):
-    """An EventBridge scheduled event; only `time` is used (absent: now)."""
-
-    model_config = ConfigDict(extra='allow')
-
-    time: AwareDatetime | None = None
+from shared.scheduled import ScheduledEvent
 
 
 @logger.inject_lambda_context(clear_state=True)

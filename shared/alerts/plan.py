@@ -28,6 +28,9 @@ class AlertKind(StrEnum):
     SLA_BREACH = 'sla_breach'
     PROMISE_MISSED = 'promise_missed'
     APPROVAL_WAITING = 'approval_waiting'
+    REPEAT_VISIT = 'repeat_visit'  # the DMS says this job card repeats an earlier one on the same vehicle
+    UPSELL_FLAGGED = 'upsell_flagged'  # an upsell opportunity flagged at the service bay, not yet accepted
+    DAILY_REMINDER = 'daily_reminder'
 
 
 class Recipient(StrEnum):
@@ -40,6 +43,7 @@ class Escalation(BaseModel):
 
     after_minutes: float = Field(ge=0, description='after the breach, on the target clock')
     notify: list[Recipient] = Field(default_factory=lambda: [Recipient.ASSIGNEE, Recipient.MANAGER])
+    shift_hours_only: bool = Field(default=False, description="held until the recipient's working hours, not only quiet hours")
 
 
 class AlertRules(BaseModel):
@@ -65,6 +69,7 @@ class AlertCheckpoint:
     threshold: str  # '75%', 'level-1', ...
     due_at: datetime
     notify: tuple[Recipient, ...]
+    shift_only: bool = False
 
     @property
     def key(self) -> str:
@@ -98,7 +103,17 @@ def plan(
                 found.append(AlertCheckpoint(state.ticket_key, AlertKind.SLA_RISK, metric, f'{share:.0%}', at, (Recipient.ASSIGNEE,)))
         for level, escalation in enumerate(rules.escalations, start=1):
             at = on.add(clock.due_at, escalation.after_minutes * 60)
-            found.append(AlertCheckpoint(state.ticket_key, AlertKind.SLA_BREACH, metric, f'level-{level}', at, tuple(escalation.notify)))
+            found.append(
+                AlertCheckpoint(
+                    state.ticket_key,
+                    AlertKind.SLA_BREACH,
+                    metric,
+                    f'level-{level}',
+                    at,
+                    tuple(escalation.notify),
+                    escalation.shift_hours_only,
+                )
+            )
     if state.kind is Kind.JOB_CARD:
         if state.promised_at is not None:
             found.append(
@@ -124,6 +139,23 @@ def plan(
                     (Recipient.ASSIGNEE,),
                 )
             )
+        flagged_at = state.last_event_at or state.created_at
+        if state.repeat_of is not None and state.created_at is not None:
+            found.append(
+                AlertCheckpoint(
+                    state.ticket_key,
+                    AlertKind.REPEAT_VISIT,
+                    'vehicle',
+                    state.repeat_of,
+                    state.created_at,
+                    (Recipient.ASSIGNEE, Recipient.MANAGER),
+                )
+            )
+        for line in state.upsell_lines:
+            if not line.accepted and flagged_at is not None:
+                found.append(
+                    AlertCheckpoint(state.ticket_key, AlertKind.UPSELL_FLAGGED, 'upsell', line.line_id, flagged_at, (Recipient.ASSIGNEE,))
+                )
     return sorted(found, key=lambda checkpoint: (checkpoint.due_at, checkpoint.key))
 
 
@@ -133,3 +165,91 @@ def _pending_since(points: Sequence[Checkpoint]) -> datetime | None:
     for point in points:
         since = (since or point.at) if point.status is Status.PENDING else None
     return since
+
+
+class PlannedAlert(BaseModel):
+    """One checkpoint as the ticket item carries it (the alert planner turns these into pending alerts)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    kind: AlertKind
+    metric: str
+    threshold: str
+    due_at: datetime
+    notify: tuple[Recipient, ...]
+    shift_only: bool = False
+
+
+class TicketAlerts(BaseModel):
+    """What the alerting side needs to know about a ticket, carried on the ticket item as `alerts` (JSON):
+    who owns it, whether it is still open (the owner's worklist), its SLA breaches so far (yesterday's breaches in
+    the daily reminder) and its alert checkpoints. The tickets table's stream carries it before and after."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ticket_key: str
+    kind: Kind
+    ref: str  # the helpdesk's or DMS's own id, as people know the ticket
+    owner: str | None = None  # employee id of the primary assignee, when the directory knows them
+    location_id: str | None = None
+    open: bool = True
+    status: str | None = None
+    priority: str | None = None
+    promised_at: datetime | None = None
+    approval_since: datetime | None = None
+    sla_due_at: datetime | None = None
+    breaches: tuple[str, ...] = ()  # 'metric@2026-11-23T15:00:00Z'
+    planned: tuple[PlannedAlert, ...] = ()
+
+    def to_json(self) -> str:
+        return self.model_dump_json(exclude_defaults=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> TicketAlerts | None:
+        return cls.model_validate_json(text) if text else None
+
+
+def ticket_alerts(
+    state: TicketState,
+    points: Sequence[Checkpoint],
+    sla: SlaReport | None,
+    calendar: BusinessCalendar,
+    rules: AlertRules,
+    owner: str | None,
+    location_id: str | None,
+) -> TicketAlerts:
+    planned = tuple(
+        PlannedAlert(
+            key=checkpoint.key,
+            kind=checkpoint.kind,
+            metric=checkpoint.metric,
+            threshold=checkpoint.threshold,
+            due_at=checkpoint.due_at,
+            notify=checkpoint.notify,
+            shift_only=checkpoint.shift_only,
+        )
+        for checkpoint in plan(state, points, sla, calendar, rules)
+    )
+    breaches = tuple(
+        sorted(
+            f'{clock.metric.value}@{clock.breached_at:%Y-%m-%dT%H:%M:%SZ}'
+            for clock in (sla.clocks.values() if sla is not None else ())
+            if clock.breached_at is not None
+        )
+    )
+    return TicketAlerts(
+        ticket_key=state.ticket_key,
+        kind=state.kind,
+        ref=state.external_id,
+        owner=owner,
+        location_id=location_id,
+        open=not state.is_resolved,
+        status=state.status.value if state.status else None,
+        priority=state.priority.value if state.priority else None,
+        promised_at=state.promised_at,
+        approval_since=_pending_since(points) if state.kind is Kind.JOB_CARD else None,
+        sla_due_at=sla.next_due_at if sla is not None else None,
+        breaches=breaches,
+        planned=planned,
+    )

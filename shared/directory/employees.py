@@ -19,6 +19,8 @@ from shared.errors import InvalidPayload
 from shared.events import Source
 
 AGENT_ID_SOURCES = (Source.ZENDESK, Source.FRESHDESK, Source.SALESFORCE, Source.GORGIAS, Source.DMS)
+LANGUAGES = ('en', 'es', 'hi')
+ALERT_CHANNELS = ('whatsapp', 'sms', 'email')
 _E164 = re.compile(r'^\+[1-9]\d{6,14}$')
 _TRUE = {'true', 'yes', 'y', '1'}
 _FALSE = {'false', 'no', 'n', '0', ''}
@@ -38,6 +40,9 @@ class EmployeeRow(BaseModel):
     whatsapp_opt_in: bool = False
     email: str | None = Field(default=None, max_length=254)
     time_zone: str = 'UTC'
+    language: str = Field(default='en', description='alerts and replies: en, es or hi')
+    # whatsapp, sms or email; empty: WhatsApp when opted in, else SMS, else e-mail
+    alert_channel: str | None = None
     active: bool = True
     agent_ids: dict[Source, tuple[str, ...]] = Field(default_factory=dict)
 
@@ -69,6 +74,22 @@ class EmployeeRow(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f'unknown IANA time zone {value!r}') from exc
+        return value
+
+    @field_validator('language')
+    @classmethod
+    def _language(cls, value: str) -> str:
+        value = (value or 'en').strip().lower()
+        if value not in LANGUAGES:
+            raise ValueError(f'language must be one of {", ".join(LANGUAGES)}')
+        return value
+
+    @field_validator('alert_channel')
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        value = (value or '').strip().lower() or None
+        if value is not None and value not in ALERT_CHANNELS:
+            raise ValueError(f'alert_channel must be one of {", ".join(ALERT_CHANNELS)} (or empty)')
         return value
 
     @field_validator('manager_id', 'region', 'job_grade')
@@ -112,8 +133,9 @@ def _row_to_model(raw: dict[str, Any], index: int) -> EmployeeRow:
     fields = {key: data.get(key) for key in EmployeeRow.model_fields if key in data}
     if 'whatsapp_opt_in' in fields:
         fields['whatsapp_opt_in'] = _bool(fields['whatsapp_opt_in'], f'rows[{index}].whatsapp_opt_in')
-    if fields.get('time_zone') in (None, ''):
-        fields.pop('time_zone', None)
+    for optional in ('time_zone', 'language'):
+        if fields.get(optional) in (None, ''):
+            fields.pop(optional, None)
     try:
         return EmployeeRow(**fields, active=active, agent_ids=agent_ids)
     except ValidationError as exc:

@@ -39,6 +39,16 @@ class EmployeesIndex(GlobalSecondaryIndex['ProfileRecord']):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
+class PhoneIndex(GlobalSecondaryIndex['ProfileRecord']):
+    """Profiles by phone number (sparse: only profiles have `phone`): who is writing to us on WhatsApp or SMS."""
+
+    class Meta:
+        index_name = 'by_phone'
+        projection = AllProjection()
+
+    phone = UnicodeAttribute(hash_key=True)
+
+
 class DirectoryRecord(Model):
     class Meta:
         table_name = 'pitcrew-directory'
@@ -61,11 +71,14 @@ class ProfileRecord(DirectoryRecord):
     whatsapp_opt_in = BooleanAttribute(default=False)
     email = UnicodeAttribute(null=True)
     time_zone = UnicodeAttribute(null=True)
+    language = UnicodeAttribute(null=True)
+    alert_channel = UnicodeAttribute(null=True)
     agent_ids = MapAttribute[str, str](null=True)
     row_hash = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     employees_index = EmployeesIndex()
+    phone_index = PhoneIndex()
 
 
 @lru_cache(maxsize=4)
@@ -73,7 +86,7 @@ def directory_models(table_name: str) -> tuple[type[DirectoryRecord], type[Profi
     meta = meta_for(table_name)
     return (
         type('BoundDirectoryRecord', (DirectoryRecord,), {'Meta': meta}),
-        type('BoundProfileRecord', (ProfileRecord,), {'Meta': meta, 'employees_index': EmployeesIndex()}),
+        type('BoundProfileRecord', (ProfileRecord,), {'Meta': meta, 'employees_index': EmployeesIndex(), 'phone_index': PhoneIndex()}),
     )
 
 
@@ -196,6 +209,8 @@ class DirectoryStore:
             whatsapp_opt_in=row.whatsapp_opt_in,
             email=row.email,
             time_zone=row.time_zone,
+            language=row.language,
+            alert_channel=row.alert_channel,
             active=row.active,
             agent_ids={f'{source.value}:{key}': source.value for source, key in row.agent_keys()} or None,
             row_hash=digest,

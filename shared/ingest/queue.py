@@ -25,7 +25,9 @@ class SqsEventQueue:
         return self._client
 
     def send(self, messages: Sequence[QueueMessage]) -> None:
-        bodies = [message.model_dump_json(exclude_none=True) for message in messages]
+        self.send_bodies([message.model_dump_json(exclude_none=True) for message in messages])
+
+    def send_bodies(self, bodies: Sequence[str]) -> None:
         for chunk in _chunks(bodies):
             entries = [{'Id': str(index), 'MessageBody': body} for index, body in enumerate(chunk)]
             for _ in range(3):
@@ -35,10 +37,10 @@ class SqsEventQueue:
                 if not entries:
                     break
             if entries:
-                raise RuntimeError(f'{len(entries)} events could not be queued')
+                raise RuntimeError(f'{len(entries)} messages could not be queued')
 
 
-def _chunks(bodies: list[str]) -> list[list[str]]:
+def _chunks(bodies: Sequence[str]) -> list[list[str]]:
     chunks: list[list[str]] = []
     current: list[str] = []
     size = 0

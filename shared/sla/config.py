@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from shared.alerts.settings import AlertSettings
 from shared.kpi.settings import KpiSettings
 from shared.sla.calendar import ALWAYS_OPEN, BusinessCalendar
 from shared.sla.policy import DEFAULT_POLICIES, SlaPolicy
@@ -39,6 +40,7 @@ class ServiceConfig(BaseModel):
     default_calendar_id: str = Field(default=ALWAYS_OPEN.calendar_id, description='for tickets whose location is not listed')
     sla_policies: list[SlaPolicy] = Field(default_factory=lambda: list(DEFAULT_POLICIES))
     kpi: KpiSettings = Field(default_factory=KpiSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     _calendars: dict[str, BusinessCalendar] = PrivateAttr(default_factory=dict)
     _locations: dict[str, Location] = PrivateAttr(default_factory=dict)
 

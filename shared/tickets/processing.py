@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from shared.alerts.plan import TicketAlerts, ticket_alerts
 from shared.directory.store import DirectoryStore
 from shared.errors import ConcurrentUpdate
 from shared.events import Kind, QueueMessage, TicketEvent
@@ -82,8 +83,8 @@ def service_figures(
     employees: Mapping[str, Employee],
     config: ServiceConfig,
     changed_at: datetime,
-) -> tuple[SlaReport | None, Contribution]:
-    """The ticket's SLA clocks under the first matching policy, and its KPI contribution."""
+) -> tuple[SlaReport | None, Contribution, TicketAlerts]:
+    """The ticket's SLA clocks under the first matching policy, its KPI contribution and its alert checkpoints."""
     owner = employees.get(state.primary_assignee.agent_key) if state.primary_assignee else None
     # Helpdesks rarely say where a ticket was worked: then it belongs to its owner's location.
     location = config.location(state.location_id or (owner.location_id if owner else None))
@@ -92,7 +93,9 @@ def service_figures(
     points = checkpoints(events)
     sla = evaluate(state, events, policy, calendar, points) if policy is not None else None
     people = list({employees[key].employee_id: employees[key] for key in keys if key in employees}.values())
-    return sla, contribution(state, points, sla, calendar, location, people, config.kpi, changed_at)
+    kpi = contribution(state, points, sla, calendar, location, people, config.kpi, changed_at)
+    alerts = ticket_alerts(state, points, sla, calendar, config.alerts.rules, owner.employee_id if owner else None, location.location_id)
+    return sla, kpi, alerts
 
 
 @dataclass
@@ -138,7 +141,7 @@ class TicketProcessor:
         unmapped = sorted(key for key in keys if key not in employees)
 
         trigger = event or max(events, key=lambda e: (e.occurred_at, e.event_id))
-        sla, kpi = service_figures(state, events, keys, employees, self.config(), trigger.occurred_at)
+        sla, kpi, alerts = service_figures(state, events, keys, employees, self.config(), trigger.occurred_at)
         desired = self.program.evaluate(state, RuleContext(employees, sla))
         if event is not None and self.queue is not None and _newly_repeating(state, previous_events):
             repeat = repeat_visit_event(state)
@@ -155,7 +158,9 @@ class TicketProcessor:
             program_id=f'{self.program.program_id}@{self.program.version}',
         )
         employee_ids = sorted({employee.employee_id for employee in employees.values()})
-        record, condition = self.tickets.build(stored, events, state, plan.awards, employee_ids, unmapped, now, sla=sla, kpi=kpi)
+        record, condition = self.tickets.build(
+            stored, events, state, plan.awards, employee_ids, unmapped, now, sla=sla, kpi=kpi, alerts=alerts
+        )
         written = self.ledger.commit(record, condition, plan)
         outcome = Outcome.APPLIED if event is not None else Outcome.RECONCILED
         return ApplyResult(outcome, ticket_key, list(written.entries), unmapped)

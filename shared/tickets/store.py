@@ -19,6 +19,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from shared.alerts.plan import TicketAlerts
 from shared.config import get_settings
 from shared.dynamo import meta_for
 from shared.events import TicketEvent
@@ -56,6 +57,7 @@ class TicketRecord(Model):
     sla = UnicodeAttribute(null=True)  # the SLA clocks, one readable line: policy, each target's state, due time, elapsed
     sla_due_at = UnicodeAttribute(null=True)  # the next due time of a running target (ISO, UTC)
     kpi = UnicodeAttribute(null=True)  # this ticket's KPI contribution; the stream carries old and new
+    alerts = UnicodeAttribute(null=True)  # owner, worklist fields, breaches and alert checkpoints (shared/alerts/plan.py)
     updated_at = UnicodeAttribute()
     unmapped_index = UnmappedIndex()
 
@@ -108,6 +110,7 @@ class TicketStore:
         now: datetime,
         sla: SlaReport | None = None,
         kpi: Contribution | None = None,
+        alerts: TicketAlerts | None = None,
     ) -> tuple[TicketRecord, Condition]:
         """The item to write and the condition that makes the write safe against a concurrent writer."""
         version = 1 if previous is None else previous.version + 1
@@ -125,6 +128,7 @@ class TicketStore:
             sla=sla.summary() if sla is not None and sla.clocks else None,
             sla_due_at=f'{sla.next_due_at:%Y-%m-%dT%H:%M:%SZ}' if sla is not None and sla.next_due_at else None,
             kpi=kpi.to_json() if kpi is not None else None,
+            alerts=alerts.to_json() if alerts is not None else None,
             updated_at=now.isoformat(),
         )
         condition = self.model.pk.does_not_exist() if previous is None else (self.model.version == previous.version)

@@ -1,0 +1,54 @@
+"""Scheduled every minute: put every alert that has fallen due on the alerts queue (shared/alerts/scan.py).
+
+The event's `time` is the scan's clock (the local replay fast-forwards it); `{}` scans as of now.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from shared.alerts.scan import scan
+from shared.alerts.store import AlertStore
+from shared.config import get_settings
+from shared.ingest.queue import SqsEventQueue
+from shared.observability import logger, metrics
+from shared.scheduled import ScheduledEvent
+from shared.sla.config import load_config
+
+_store: AlertStore | None = None
+_queue: SqsEventQueue | None = None
+
+
+def _parts() -> tuple[AlertStore, SqsEventQueue]:
+    global _store, _queue
+    if _store is None or _queue is None:
+        settings = get_settings()
+        _store = AlertStore()
+        _queue = SqsEventQueue(settings.ALERTS_QUEUE_URL, boto3.client('sqs', region_name=settings.AWS_REGION))
+    return _store, _queue
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        scheduled = ScheduledEvent.model_validate(event or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return {'ok': False, 'field': '.'.join(map(str, first['loc'])), 'error': first['msg']}
+    now = (scheduled.time or datetime.now(UTC)).astimezone(UTC)
+    store, queue = _parts()
+    result = scan(store, queue, now, load_config().alerts.max_late_minutes)
+    metrics.add_metric(name='AlertsDue', unit=MetricUnit.Count, value=result.due)
+    metrics.add_metric(name='AlertsQueued', unit=MetricUnit.Count, value=result.queued)
+    metrics.add_metric(name='AlertsExpired', unit=MetricUnit.Count, value=result.expired)
+    metrics.add_metric(name='AlertScanItemsRead', unit=MetricUnit.Count, value=result.items_read)
+    if result.due:
+        logger.info('alerts queued', extra=result.as_dict())
+    return {'ok': True, **result.as_dict()}

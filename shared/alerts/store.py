@@ -1,0 +1,545 @@
+"""Where alerts are kept: the AlertsTable (DynamoDB), one item per alert, and its `due` index.
+
+Items (pk / sk):
+- `ALERT#<ticket>|<kind>|<metric>|<threshold>#<role>` / `A`: one alert to one recipient role. While it waits to go
+  out it carries `due_shard` and `due_at`, so it is in the sparse `due` index (keys only); when it is queued, sent,
+  cancelled or expired the shard is removed and the item leaves the index. The one-minute scan therefore reads
+  only what is due (a Query per shard with `due_at <= now`), never the table.
+- `WORK#<employee>` / `<ticket>`: the employee's open tickets and job cards (the worklist behind TODAY and the
+  daily reminder), kept by the alert planner from the tickets table's stream.
+- `BREACH#<employee>` / `<instant>|<ticket>|<metric>`: SLA breaches of the employee's tickets, for "yesterday's
+  breaches". Put, never added up, so a retried stream batch cannot count one twice.
+
+Exactly once: a pending alert becomes `queued` (scan), then `sending` under a claim (sender, conditional on
+`queued`/`pending` and due), then `sent` with Twilio's message SID. A second scan or a redelivered message finds
+the alert already claimed or sent and does nothing. A claim whose sender died is taken over after its lease.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.alerts.plan import TicketAlerts
+from shared.alerts.sync import AlertChanges, Breach, PendingAlert
+from shared.config import get_settings
+
+ALERT_SK = 'A'
+ALERT_TTL = timedelta(days=180)
+BREACH_TTL = timedelta(days=35)
+CLAIM_LEASE = timedelta(minutes=5)
+OPEN_STATUSES = ('pending', 'queued')
+# Twilio's message states in the order they can happen; a late callback for an earlier state never overwrites a later one.
+STATUS_RANK = {'accepted': 0, 'scheduled': 0, 'queued': 1, 'sending': 2, 'sent': 3, 'delivered': 4, 'read': 5,
+               'undelivered': 6, 'failed': 6, 'canceled': 6}  # fmt: skip
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace('Z', '+00:00'))
+
+
+def alert_pk(alert_id: str) -> str:
+    return f'ALERT#{alert_id}'
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    """An alert as stored (what the sender, the callbacks and an admin in the console see)."""
+
+    alert_id: str
+    status: str
+    kind: str
+    role: str
+    subject: str
+    ticket_key: str
+    ref: str
+    metric: str
+    threshold: str
+    due_at: datetime
+    threshold_at: datetime
+    shift_only: bool = False
+    location_id: str | None = None
+    claim: str | None = None
+    channel: str | None = None
+    message_sid: str | None = None
+    message_status: str | None = None
+    error_code: int | None = None
+    recipient: str | None = None
+    fallback_sid: str | None = None
+    fallback_status: str | None = None
+    lateness_s: float | None = None
+    reason: str | None = None
+    history: tuple[str, ...] = ()
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> AlertItem:
+        def text(name: str) -> str | None:
+            value = item.get(name)
+            return value['S'] if value and 'S' in value else None
+
+        def number(name: str) -> float | None:
+            value = item.get(name)
+            return float(value['N']) if value and 'N' in value else None
+
+        code = number('error_code')
+        return cls(
+            alert_id=item['pk']['S'].removeprefix('ALERT#'),
+            status=item['status']['S'],
+            kind=item['kind']['S'],
+            role=item['role']['S'],
+            subject=item['subject']['S'],
+            ticket_key=item['ticket_key']['S'],
+            ref=item['ref']['S'],
+            metric=item['metric']['S'],
+            threshold=item['threshold']['S'],
+            due_at=parse_iso(item['due_at']['S']),
+            threshold_at=parse_iso(item['threshold_at']['S']),
+            shift_only=bool(item.get('shift_only', {}).get('BOOL', False)),
+            location_id=text('location_id'),
+            claim=text('claim'),
+            channel=text('channel'),
+            message_sid=text('message_sid'),
+            message_status=text('message_status'),
+            error_code=int(code) if code is not None else None,
+            recipient=text('recipient'),
+            fallback_sid=text('fallback_sid'),
+            fallback_status=text('fallback_status'),
+            lateness_s=number('lateness_s'),
+            reason=text('reason'),
+            history=tuple(entry['S'] for entry in item.get('history', {}).get('L', [])),
+        )
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    ticket_key: str
+    kind: str
+    ref: str
+    status: str | None
+    priority: str | None
+    promised_at: datetime | None
+    approval_since: datetime | None
+    sla_due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DueAlert:
+    alert_id: str
+    due_at: str
+    shard: str
+
+
+@dataclass
+class ScanStats:
+    queries: int = 0
+    items_read: int = 0
+    read_units: float = 0.0
+    due: list[DueAlert] = field(default_factory=list)
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    response = getattr(exc, 'response', None) or {}
+    return bool(response.get('Error', {}).get('Code') == 'ConditionalCheckFailedException')
+
+
+class AlertStore:
+    def __init__(self, table_name: str | None = None, client: Any = None, shards: int | None = None) -> None:
+        settings = get_settings()
+        self.table = table_name or settings.ALERTS_TABLE
+        self.shards = shards or settings.ALERT_DUE_SHARDS
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            settings = get_settings()
+            self._client = boto3.client('dynamodb', region_name=settings.AWS_REGION, endpoint_url=settings.AWS_ENDPOINT_URL)
+        return self._client
+
+    def shard_of(self, alert_id: str) -> str:
+        return str(zlib.crc32(alert_id.encode()) % self.shards)
+
+    # --- the planner (tickets stream) -----------------------------------------------------------------
+    def upsert(self, alert: PendingAlert, now: datetime) -> bool:
+        """Add a pending alert or move one that has not gone out yet; False when it already went out (or is being sent)."""
+        values: dict[str, Any] = {
+            ':pending': {'S': 'pending'},
+            ':queued': {'S': 'queued'},
+            ':cancelled': {'S': 'cancelled'},
+            ':shard': {'S': self.shard_of(alert.alert_id)},
+            ':due': {'S': iso(alert.due_at)},
+            ':kind': {'S': alert.kind.value},
+            ':role': {'S': alert.role.value},
+            ':subject': {'S': alert.subject},
+            ':ticket': {'S': alert.ticket_key},
+            ':ref': {'S': alert.ref},
+            ':metric': {'S': alert.metric},
+            ':threshold': {'S': alert.threshold},
+            ':shift': {'BOOL': alert.shift_only},
+            ':now': {'S': iso(now)},
+            ':expires': {'N': str(int((alert.due_at + ALERT_TTL).timestamp()))},
+        }
+        sets = (
+            '#s = :pending, due_shard = :shard, due_at = :due, threshold_at = :due, kind = :kind, #r = :role, subject = :subject, '
+            'ticket_key = :ticket, #ref = :ref, metric = :metric, threshold = :threshold, shift_only = :shift, planned_at = :now, '
+            'expires_at = :expires'
+        )
+        if alert.location_id:
+            values[':location'] = {'S': alert.location_id}
+            sets += ', location_id = :location'
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={'pk': {'S': alert_pk(alert.alert_id)}, 'sk': {'S': ALERT_SK}},
+                UpdateExpression=f'SET {sets}',
+                ConditionExpression='attribute_not_exists(pk) OR #s IN (:pending, :queued, :cancelled)',
+                ExpressionAttributeNames={'#s': 'status', '#r': 'role', '#ref': 'ref'},
+                ExpressionAttributeValues=values,
+            )
+        except Exception as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def cancel(self, alert_id: str, now: datetime, reason: str = 'no longer pending') -> bool:
+        """Resolved, paused, reassigned away or target completed: the alert will not go out (if it has not)."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={'pk': {'S': alert_pk(alert_id)}, 'sk': {'S': ALERT_SK}},
+                UpdateExpression='SET #s = :cancelled, reason = :reason, cancelled_at = :now REMOVE due_shard',
+                ConditionExpression='#s IN (:pending, :queued)',
+                ExpressionAttributeNames={'#s': 'status'},
+                ExpressionAttributeValues={
+                    ':cancelled': {'S': 'cancelled'}, ':pending': {'S': 'pending'}, ':queued': {'S': 'queued'},
+                    ':reason': {'S': reason}, ':now': {'S': iso(now)},
+                },
+            )  # fmt: skip
+        except Exception as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def put_worklist(self, alerts: TicketAlerts) -> None:
+        assert alerts.owner is not None
+        item: dict[str, Any] = {
+            'pk': {'S': f'WORK#{alerts.owner}'},
+            'sk': {'S': alerts.ticket_key},
+            'kind': {'S': alerts.kind.value},
+            'ref': {'S': alerts.ref},
+        }
+        for name in ('status', 'priority'):
+            value = getattr(alerts, name)
+            if value:
+                item[name] = {'S': value}
+        for name in ('promised_at', 'approval_since', 'sla_due_at'):
+            moment = getattr(alerts, name)
+            if moment is not None:
+                item[name] = {'S': iso(moment)}
+        self.client.put_item(TableName=self.table, Item=item)
+
+    def remove_worklist(self, employee_id: str, ticket_key: str) -> None:
+        """The worklist is a derived view (not a record of anything): an entry leaves it when the ticket closes."""
+        self.client.delete_item(TableName=self.table, Key={'pk': {'S': f'WORK#{employee_id}'}, 'sk': {'S': ticket_key}})
+
+    def put_breach(self, breach: Breach) -> None:
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                'pk': {'S': f'BREACH#{breach.employee_id}'},
+                'sk': {'S': f'{iso(breach.at)}|{breach.ticket_key}|{breach.metric}'},
+                'ref': {'S': breach.ref},
+                'expires_at': {'N': str(int((breach.at + BREACH_TTL).timestamp()))},
+            },
+        )
+
+    def apply(self, changes: AlertChanges, now: datetime) -> dict[str, int]:
+        """Write what a ticket change means for its alerts; every write is idempotent (stream retries are harmless)."""
+        counts = {'upserted': 0, 'not_moved': 0, 'cancelled': 0, 'worklist': 0, 'breaches': 0}
+        for alert in changes.upserts:
+            counts['upserted' if self.upsert(alert, now) else 'not_moved'] += 1
+        for alert_id in changes.cancels:
+            counts['cancelled'] += int(self.cancel(alert_id, now))
+        for employee_id, ticket_key in changes.worklist_remove:
+            self.remove_worklist(employee_id, ticket_key)
+            counts['worklist'] += 1
+        for alerts in changes.worklist_put:
+            self.put_worklist(alerts)
+            counts['worklist'] += 1
+        for breach in changes.breaches:
+            self.put_breach(breach)
+            counts['breaches'] += 1
+        return counts
+
+    # --- the one-minute scan --------------------------------------------------------------------------
+    def due(self, now: datetime) -> ScanStats:
+        """Every alert due at `now` or before: one Query per shard of the `due` index (keys only)."""
+        stats = ScanStats()
+        for shard in range(self.shards):
+            kwargs: dict[str, Any] = {
+                'TableName': self.table,
+                'IndexName': 'due',
+                'KeyConditionExpression': 'due_shard = :shard AND due_at <= :now',
+                'ExpressionAttributeValues': {':shard': {'S': str(shard)}, ':now': {'S': iso(now)}},
+                'ReturnConsumedCapacity': 'TOTAL',
+            }
+            while True:
+                page = self.client.query(**kwargs)
+                stats.queries += 1
+                stats.items_read += int(page.get('ScannedCount', page.get('Count', 0)))
+                stats.read_units += float((page.get('ConsumedCapacity') or {}).get('CapacityUnits', 0) or 0)
+                for item in page.get('Items', []):
+                    stats.due.append(DueAlert(item['pk']['S'].removeprefix('ALERT#'), item['due_at']['S'], str(shard)))
+                if 'LastEvaluatedKey' not in page:
+                    break
+                kwargs['ExclusiveStartKey'] = page['LastEvaluatedKey']
+        return stats
+
+    def _leave_index(self, due: DueAlert, status: str, now: datetime, extra: dict[str, str] | None = None) -> bool:
+        sets = '#s = :status, scanned_at = :now' + ''.join(f', {name} = :{name}' for name in extra or {})
+        values = {
+            ':status': {'S': status},
+            ':now': {'S': iso(now)},
+            ':shard': {'S': due.shard},
+            ':due': {'S': due.due_at},
+            ':pending': {'S': 'pending'},
+        }
+        values.update({f':{name}': {'S': value} for name, value in (extra or {}).items()})
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={'pk': {'S': alert_pk(due.alert_id)}, 'sk': {'S': ALERT_SK}},
+                UpdateExpression=f'SET {sets} REMOVE due_shard',
+                ConditionExpression='due_shard = :shard AND due_at = :due AND #s = :pending',
+                ExpressionAttributeNames={'#s': 'status'},
+                ExpressionAttributeValues=values,
+            )
+        except Exception as exc:
+            if _conditional_failed(exc):
+                return False  # moved or cancelled since the Query
+            raise
+        return True
+
+    def mark_queued(self, due: DueAlert, now: datetime) -> bool:
+        return self._leave_index(due, 'queued', now)
+
+    def expire(self, due: DueAlert, now: datetime) -> bool:
+        return self._leave_index(due, 'expired', now, {'reason': 'found too long after its time; not sent'})
+
+    # --- the sender -------------------------------------------------------------------------------------
+    def get(self, alert_id: str) -> AlertItem | None:
+        item = self.client.get_item(
+            TableName=self.table, Key={'pk': {'S': alert_pk(alert_id)}, 'sk': {'S': ALERT_SK}}, ConsistentRead=True
+        ).get('Item')
+        return AlertItem.from_item(item) if item else None
+
+    def claim(self, alert_id: str, claim_id: str, now: datetime) -> AlertItem | None:
+        """Take the alert for sending: a queued (or still pending) alert that is due; or one being sent whose lease ran out
+        or whose claimant is this same queue message delivered again (its first delivery died mid-way)."""
+        try:
+            response = self.client.update_item(
+                TableName=self.table,
+                Key={'pk': {'S': alert_pk(alert_id)}, 'sk': {'S': ALERT_SK}},
+                UpdateExpression='SET #s = :sending, claim = :claim, claimed_until = :until REMOVE due_shard',
+                ConditionExpression=(
+                    '(#s IN (:queued, :pending) AND due_at <= :now) OR (#s = :sending AND (claimed_until < :now OR claim = :claim))'
+                ),
+                ExpressionAttributeNames={'#s': 'status'},
+                ExpressionAttributeValues={
+                    ':sending': {'S': 'sending'}, ':queued': {'S': 'queued'}, ':pending': {'S': 'pending'},
+                    ':claim': {'S': claim_id}, ':now': {'S': iso(now)}, ':until': {'S': iso(now + CLAIM_LEASE)},
+                },
+                ReturnValues='ALL_NEW',
+            )  # fmt: skip
+        except Exception as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return AlertItem.from_item(response['Attributes'])
+
+    def _finish(self, alert_id: str, claim_id: str, sets: dict[str, Any], remove: str = '') -> bool:
+        names = {'#s': 'status'}
+        expression = 'SET ' + ', '.join(f'{"#s" if name == "status" else name} = :{name}' for name in sets)
+        if remove:
+            expression += f' REMOVE {remove}'
+        values = {f':{name}': value for name, value in sets.items()}
+        values[':claim'] = {'S': claim_id}
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={'pk': {'S': alert_pk(alert_id)}, 'sk': {'S': ALERT_SK}},
+                UpdateExpression=expression,
+                ConditionExpression='claim = :claim',
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except Exception as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def record_sent(
+        self, alert_id: str, claim_id: str, *, channel: str, recipient: str, sid: str, status: str, sent_at: datetime,
+        lateness_s: float, fell_back_from: int | None = None, email: bool = False,
+    ) -> bool:  # fmt: skip
+        sets: dict[str, Any] = {
+            'status': {'S': 'sent'},
+            'channel': {'S': channel},
+            'recipient': {'S': recipient},
+            'message_sid': {'S': sid},
+            'message_status': {'S': status},
+            'sent_at': {'S': iso(sent_at)},
+            'lateness_s': {'N': f'{lateness_s:.3f}'},
+            'history': {'L': [{'S': f'{status}@{iso(sent_at)}'}]},
+        }
+        if fell_back_from is not None:
+            sets['fell_back_from'] = {'N': str(fell_back_from)}
+        return self._finish(alert_id, claim_id, sets, remove='claimed_until')
+
+    def record_final(self, alert_id: str, claim_id: str, status: str, reason: str, now: datetime, code: int | None = None) -> bool:
+        """`skipped` (nobody reachable: opted out, no contact, invalid number) or `failed` (a send refused for good)."""
+        sets: dict[str, Any] = {'status': {'S': status}, 'reason': {'S': reason[:500]}, 'finished_at': {'S': iso(now)}}
+        if code is not None:
+            sets['error_code'] = {'N': str(code)}
+        return self._finish(alert_id, claim_id, sets, remove='claimed_until')
+
+    def release(self, alert_id: str, claim_id: str, reason: str) -> bool:
+        """A retryable failure: back to queued, for the queue's next delivery (or the dead-letter queue's redrive)."""
+        return self._finish(alert_id, claim_id, {'status': {'S': 'queued'}, 'reason': {'S': reason[:500]}}, remove='claimed_until')
+
+    def hold(self, alert_id: str, claim_id: str, until: datetime, reason: str) -> bool:
+        """Quiet hours (or outside the shift): back in the due index at `until`."""
+        sets = {'status': {'S': 'pending'}, 'due_at': {'S': iso(until)}, 'due_shard': {'S': self.shard_of(alert_id)},
+                'reason': {'S': reason}}  # fmt: skip
+        return self._finish(alert_id, claim_id, sets, remove='claimed_until')
+
+    # --- Twilio's status callbacks ----------------------------------------------------------------------
+    def record_status(self, alert_id: str, sid: str, status: str, error_code: int | None, at: datetime) -> AlertItem | None:
+        """Append a status callback to the alert's history and move its current status forward (callbacks can arrive out
+        of order: a late `sent` never overwrites `delivered`). The SID says which message: the alert's own or its SMS
+        fallback (kept apart as `fallback_status`). None: this alert sent no such message."""
+        item = self.get(alert_id)
+        if item is None or sid not in (item.message_sid, item.fallback_sid):
+            return None
+        sid_field, status_field, code_field, label = (
+            ('message_sid', 'message_status', 'error_code', item.channel or 'message')
+            if sid == item.message_sid
+            else ('fallback_sid', 'fallback_status', 'fallback_error_code', 'sms-fallback')
+        )
+        rank = STATUS_RANK.get(status, 0)
+        earlier = {f':r{i}': {'S': name} for i, (name, value) in enumerate(STATUS_RANK.items()) if value <= rank}
+        entry = {'L': [{'S': f'{label}:{status}{f" {error_code}" if error_code else ""}@{iso(at)}'}]}
+        history = 'history = list_append(if_not_exists(history, :empty), :entry)'
+        values: dict[str, Any] = {':sid': {'S': sid}, ':entry': entry, ':empty': {'L': []}}
+        key = {'pk': {'S': alert_pk(alert_id)}, 'sk': {'S': ALERT_SK}}
+        forward = f'{history}, {status_field} = :status' + (f', {code_field} = :code' if error_code is not None else '')
+        forward_values = {**values, **earlier, ':status': {'S': status}}
+        if error_code is not None:
+            forward_values[':code'] = {'N': str(error_code)}
+        moves_forward = f'attribute_not_exists({status_field}) OR {status_field} IN ({", ".join(earlier)})'
+        attempts = (
+            (forward, f'{sid_field} = :sid AND ({moves_forward})', forward_values),
+            (history, f'{sid_field} = :sid', values),  # out of order: the history keeps it
+        )
+        for expression, condition, expression_values in attempts:
+            try:
+                response = self.client.update_item(
+                    TableName=self.table,
+                    Key=key,
+                    UpdateExpression=f'SET {expression}',
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=expression_values,
+                    ReturnValues='ALL_NEW',
+                )
+                return AlertItem.from_item(response['Attributes'])
+            except Exception as exc:
+                if not _conditional_failed(exc):
+                    raise
+        return None
+
+    def claim_fallback(self, alert_id: str, now: datetime) -> bool:
+        """WhatsApp failed after it was accepted (63016 and the like, in a callback): the SMS fallback goes once."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={'pk': {'S': alert_pk(alert_id)}, 'sk': {'S': ALERT_SK}},
+                UpdateExpression='SET fallback_at = :now',
+                ConditionExpression='attribute_not_exists(fallback_at) AND #s = :sent',
+                ExpressionAttributeNames={'#s': 'status'},
+                ExpressionAttributeValues={':now': {'S': iso(now)}, ':sent': {'S': 'sent'}},
+            )
+        except Exception as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def record_fallback(self, alert_id: str, sid: str, channel: str) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key={'pk': {'S': alert_pk(alert_id)}, 'sk': {'S': ALERT_SK}},
+            UpdateExpression='SET fallback_sid = :sid, fallback_channel = :channel',
+            ExpressionAttributeValues={':sid': {'S': sid}, ':channel': {'S': channel}},
+        )
+
+    # --- worklist and breaches (TODAY, the daily reminder) -------------------------------------------
+    def worklist(self, employee_id: str) -> list[WorkItem]:
+        items: list[WorkItem] = []
+        kwargs: dict[str, Any] = {
+            'TableName': self.table,
+            'KeyConditionExpression': 'pk = :pk',
+            'ExpressionAttributeValues': {':pk': {'S': f'WORK#{employee_id}'}},
+        }
+        for item in self._pages(kwargs):
+
+            def moment(name: str, item: dict[str, Any] = item) -> datetime | None:
+                return parse_iso(item[name]['S']) if name in item else None
+
+            items.append(
+                WorkItem(
+                    ticket_key=item['sk']['S'],
+                    kind=item['kind']['S'],
+                    ref=item['ref']['S'],
+                    status=item.get('status', {}).get('S'),
+                    priority=item.get('priority', {}).get('S'),
+                    promised_at=moment('promised_at'),
+                    approval_since=moment('approval_since'),
+                    sla_due_at=moment('sla_due_at'),
+                )
+            )
+        return items
+
+    def breaches_between(self, employee_id: str, start: datetime, end: datetime) -> int:
+        kwargs: dict[str, Any] = {
+            'TableName': self.table,
+            'KeyConditionExpression': 'pk = :pk AND sk BETWEEN :lo AND :hi',
+            'ExpressionAttributeValues': {':pk': {'S': f'BREACH#{employee_id}'}, ':lo': {'S': iso(start)}, ':hi': {'S': iso(end) + '|'}},
+            'Select': 'COUNT',
+        }
+        total = 0
+        while True:
+            page = self.client.query(**kwargs)
+            total += int(page.get('Count', 0))
+            if 'LastEvaluatedKey' not in page:
+                return total
+            kwargs['ExclusiveStartKey'] = page['LastEvaluatedKey']
+
+    def _pages(self, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        while True:
+            page = self.client.query(**kwargs)
+            yield from page.get('Items', [])
+            if 'LastEvaluatedKey' not in page:
+                return
+            kwargs['ExclusiveStartKey'] = page['LastEvaluatedKey']

@@ -1,0 +1,108 @@
+"""What Pitcrew does with what Twilio tells it (after the signature is verified):
+
+- a delivery status callback is stored on its alert (history, and the current status moving only forward); a WhatsApp
+  message that fails after Twilio accepted it (63016: outside the 24-hour window without a template, and the like)
+  queues the SMS fallback once; 21610 records an opt-out and 21211 an invalid number on the person's record;
+- an inbound message from a number in the directory gets an answer in the person's language: POINTS (balance and
+  pending), RANK, TODAY (open items), HELP, STOP/START (recorded per channel). A number not in the directory, or
+  shared by several people, gets one fixed polite reply and nothing else: no data reaches an unknown phone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from xml.sax.saxutils import escape
+
+from shared.alerts.scan import AlertMessage, BodyQueue
+from shared.alerts.store import AlertStore, WorkItem
+from shared.directory.contacts import Contact, ContactBook
+from shared.notify.dispatch import PointsPort
+from shared.notify.messages import local_time, reply
+from shared.notify.messaging import INVALID_NUMBER, OPTED_OUT
+from shared.notify.twilio_webhooks import Command, InboundMessage, StatusUpdate
+
+FAILED = ('failed', 'undelivered')
+TODAY_ITEMS = 5
+
+
+def twiml(text: str | None) -> str:
+    """A TwiML answer: one reply message, or none."""
+    inner = f'<Message>{escape(text)}</Message>' if text else ''
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>'
+
+
+@dataclass
+class Conversations:
+    alerts: AlertStore
+    contacts: ContactBook
+    queue: BodyQueue
+    ledger: PointsPort | None = None
+    wall: Callable[[], float] = time.time
+
+    def status(self, alert_id: str, update: StatusUpdate, now: datetime) -> str:
+        item = self.alerts.record_status(alert_id, update.message_sid, update.status, update.error_code, now)
+        if item is None:
+            return 'unknown message'
+        if item.recipient and update.error_code == OPTED_OUT:
+            self.contacts.record_opt_out(item.recipient, update.channel, update.to, 'twilio 21610 (status callback)', now)
+        elif item.recipient and update.error_code == INVALID_NUMBER:
+            self.contacts.record_invalid_number(item.recipient, update.to, INVALID_NUMBER, now)
+        whatsapp_failed = update.status in FAILED and update.message_sid == item.message_sid and item.channel == 'whatsapp'
+        if whatsapp_failed and update.error_code != INVALID_NUMBER and self.alerts.claim_fallback(alert_id, now):
+            self.queue.send_bodies([AlertMessage(alert=alert_id, at=now, queued=self.wall(), fallback='sms').model_dump_json()])
+            return 'sms fallback queued'
+        return 'recorded'
+
+    def inbound(self, message: InboundMessage, now: datetime) -> str | None:
+        """The reply text (None: no reply, e.g. an SMS STOP, which Twilio itself confirms)."""
+        people = self.contacts.employees_with_phone(message.sender)
+        person = self.contacts.contact(people[0]) if len(people) == 1 else None
+        if person is None or not person.active:
+            return reply('en', 'unknown_sender')
+        channel = 'whatsapp' if message.channel == 'whatsapp' else 'sms'
+        language = person.language
+        if message.command is Command.STOP:
+            self.contacts.record_opt_out(person.employee_id, channel, message.sender, f'inbound {message.body[:20]!r}', now)
+            return None if channel == 'sms' else reply(language, 'stop', channel='WhatsApp')
+        if message.command is Command.START:
+            self.contacts.record_opt_in(person.employee_id, channel, now)
+            return None if channel == 'sms' else reply(language, 'start', channel='WhatsApp')
+        if message.command is Command.POINTS or message.command is Command.RANK:
+            balance = self.ledger.balance(person.employee_id) if self.ledger is not None else None
+            available = int(balance.available) if balance is not None else 0
+            pending = int(balance.pending) if balance is not None else 0
+            return reply(language, 'points' if message.command is Command.POINTS else 'rank', available=available, pending=pending)
+        if message.command is Command.TODAY:
+            return self._today(person)
+        return reply(language, 'help')
+
+    def _today(self, person: Contact) -> str:
+        work = self.alerts.worklist(person.employee_id)
+        if not work:
+            return reply(person.language, 'today_empty')
+        ordered = sorted(work, key=lambda w: (_next_moment(w) is None, _next_moment(w) or now_floor()))
+        lines = []
+        for w in ordered[:TODAY_ITEMS]:
+            moment = _next_moment(w)
+            when = f' {local_time(moment, person.time_zone)}' if moment else ''
+            lines.append(f'\n- {w.ref}{when}' + (' (approval)' if w.approval_since else ''))
+        return reply(
+            person.language,
+            'today',
+            open=len(work),
+            jobs=sum(1 for w in work if w.kind == 'job_card'),
+            approvals=sum(1 for w in work if w.approval_since is not None),
+            items=''.join(lines),
+        )
+
+
+def _next_moment(work: WorkItem) -> datetime | None:
+    moments = [moment for moment in (work.sla_due_at, work.promised_at) if moment is not None]
+    return min(moments) if moments else None
+
+
+def now_floor() -> datetime:
+    return datetime.min.replace(tzinfo=UTC)

@@ -1,0 +1,164 @@
+"""What alerts, reminders and replies say, in the recipient's language (en, es, hi). Pure.
+
+WhatsApp messages that start a conversation are approved Content templates: Pitcrew sends the template's SID
+and its numbered variables (`AlertText.variables`); the approved template must use the same numbering. SMS
+and e-mail carry the full text. Replies to inbound commands are inside WhatsApp's 24-hour window and are free text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from shared.notify import EmailContent
+
+METRIC_NAMES = {
+    'en': {'first_response': 'first response', 'next_response': 'next response', 'resolution': 'resolution',
+           'turnaround': 'turnaround', 'promise': 'promised delivery', 'approval': 'customer approval',
+           'vehicle': 'repeat visit', 'upsell': 'upsell'},
+    'es': {'first_response': 'primera respuesta', 'next_response': 'siguiente respuesta', 'resolution': 'resolución',
+           'turnaround': 'tiempo de entrega', 'promise': 'entrega prometida', 'approval': 'aprobación del cliente',
+           'vehicle': 'visita repetida', 'upsell': 'venta adicional'},
+    'hi': {'first_response': 'पहला जवाब', 'next_response': 'अगला जवाब', 'resolution': 'समाधान', 'turnaround': 'टर्नअराउंड',
+           'promise': 'वादा की गई डिलीवरी', 'approval': 'ग्राहक की मंज़ूरी', 'vehicle': 'दोबारा आई गाड़ी', 'upsell': 'अपसेल'},
+}  # fmt: skip
+
+ALERT_TEXTS = {
+    'en': {
+        'sla_risk': '{name}, {ref}: {share} of the {metric} target is used. Due {due}.',
+        'sla_breach': '{name}, {ref}: the {metric} target was missed at {due} ({level}).',
+        'promise_missed': '{name}, job card {ref} is past its promised delivery time ({due}).',
+        'approval_waiting': '{name}, job card {ref} has waited for customer approval since {since}.',
+        'repeat_visit': '{name}, job card {ref} is a repeat visit of {threshold} on the same vehicle.',
+        'upsell_flagged': '{name}, job card {ref}: an upsell opportunity ({threshold}) is waiting for the customer.',
+        'manager': 'For your team ({owner}): ',
+    },
+    'es': {
+        'sla_risk': '{name}, {ref}: se ha usado el {share} del objetivo de {metric}. Vence {due}.',
+        'sla_breach': '{name}, {ref}: se incumplió el objetivo de {metric} a las {due} ({level}).',
+        'promise_missed': '{name}, la orden {ref} superó la hora de entrega prometida ({due}).',
+        'approval_waiting': '{name}, la orden {ref} espera la aprobación del cliente desde {since}.',
+        'repeat_visit': '{name}, la orden {ref} es una visita repetida de {threshold} del mismo vehículo.',
+        'upsell_flagged': '{name}, orden {ref}: una venta adicional ({threshold}) espera al cliente.',
+        'manager': 'Para su equipo ({owner}): ',
+    },
+    'hi': {
+        'sla_risk': '{name}, {ref}: {metric} लक्ष्य का {share} समय बीत चुका है। समय सीमा {due}।',
+        'sla_breach': '{name}, {ref}: {metric} लक्ष्य {due} पर चूक गया ({level})।',
+        'promise_missed': '{name}, जॉब कार्ड {ref} वादा किए गए डिलीवरी समय ({due}) से आगे है।',
+        'approval_waiting': '{name}, जॉब कार्ड {ref} {since} से ग्राहक की मंज़ूरी का इंतज़ार कर रहा है।',
+        'repeat_visit': '{name}, जॉब कार्ड {ref} उसी गाड़ी की {threshold} के बाद दोबारा आई है।',
+        'upsell_flagged': '{name}, जॉब कार्ड {ref}: अपसेल ({threshold}) ग्राहक के फ़ैसले का इंतज़ार कर रहा है।',
+        'manager': 'आपकी टीम ({owner}) के लिए: ',
+    },
+}
+
+REMINDER_TEXTS = {
+    'en': ('Good morning {name}. {targets}Open: {open} ({jobs} job cards, {approvals} awaiting approval). '
+           "Due today: {due_today}. Yesterday's SLA breaches: {breaches}. Points yesterday: {points} (balance {balance}). "
+           'Reply TODAY for the list.'),
+    'es': ('Buenos días {name}. {targets}Abiertos: {open} ({jobs} órdenes, {approvals} esperan aprobación). '
+           'Vencen hoy: {due_today}. Incumplimientos de ayer: {breaches}. Puntos de ayer: {points} (saldo {balance}). '
+           'Responda TODAY para ver la lista.'),
+    'hi': ('सुप्रभात {name}। {targets}खुले: {open} ({jobs} जॉब कार्ड, {approvals} मंज़ूरी की प्रतीक्षा में)। '
+           'आज देय: {due_today}। कल के SLA उल्लंघन: {breaches}। कल के अंक: {points} (शेष {balance})। सूची के लिए TODAY भेजें।'),
+}  # fmt: skip
+
+REPLIES = {
+    'en': {
+        'points': 'You have {available} points available and {pending} pending.',
+        'rank': 'Leagues have not started yet. You have {available} points available.',
+        'today': 'Open: {open} ({jobs} job cards, {approvals} awaiting approval).{items}',
+        'today_empty': 'Nothing open for you right now.',
+        'help': 'Pitcrew commands: POINTS, RANK, TODAY, HELP. STOP ends alerts on this channel, START resumes them.',
+        'stop': 'You will no longer receive Pitcrew alerts on {channel}. Reply START to resume.',
+        'start': 'Pitcrew alerts on {channel} are on again.',
+        'unknown_sender': 'This number is not registered with Pitcrew. Please contact your administrator.',
+    },
+    'es': {
+        'points': 'Tiene {available} puntos disponibles y {pending} pendientes.',
+        'rank': 'Las ligas aún no han empezado. Tiene {available} puntos disponibles.',
+        'today': 'Abiertos: {open} ({jobs} órdenes, {approvals} esperan aprobación).{items}',
+        'today_empty': 'No tiene nada abierto ahora.',
+        'help': 'Comandos de Pitcrew: PUNTOS, RANGO, HOY, AYUDA. STOP detiene las alertas en este canal, START las reanuda.',
+        'stop': 'Ya no recibirá alertas de Pitcrew por {channel}. Responda START para reanudarlas.',
+        'start': 'Las alertas de Pitcrew por {channel} están activas de nuevo.',
+        'unknown_sender': 'This number is not registered with Pitcrew. Please contact your administrator.',
+    },
+    'hi': {
+        'points': 'आपके पास {available} अंक उपलब्ध हैं और {pending} लंबित हैं।',
+        'rank': 'लीग अभी शुरू नहीं हुई है। आपके पास {available} अंक उपलब्ध हैं।',
+        'today': 'खुले: {open} ({jobs} जॉब कार्ड, {approvals} मंज़ूरी की प्रतीक्षा में)।{items}',
+        'today_empty': 'अभी आपके लिए कुछ खुला नहीं है।',
+        'help': 'Pitcrew आदेश: POINTS, RANK, TODAY, HELP. STOP से इस चैनल पर अलर्ट बंद, START से फिर शुरू।',
+        'stop': 'अब आपको {channel} पर Pitcrew अलर्ट नहीं मिलेंगे। फिर शुरू करने के लिए START भेजें।',
+        'start': '{channel} पर Pitcrew अलर्ट फिर से चालू हैं।',
+        'unknown_sender': 'This number is not registered with Pitcrew. Please contact your administrator.',
+    },
+}
+
+
+def _language(language: str) -> str:
+    return language if language in ALERT_TEXTS else 'en'
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime('%d %b %H:%M')
+
+
+@dataclass(frozen=True)
+class AlertText:
+    body: str  # SMS and e-mail text
+    variables: dict[str, str]  # WhatsApp template variables, numbered from 1
+    subject: str  # e-mail subject
+
+
+def alert_text(
+    *, kind: str, language: str, name: str, ref: str, metric: str, threshold: str, due_at: datetime, zone: str,
+    owner_name: str | None = None,
+) -> AlertText:  # fmt: skip
+    """The alert `kind` about ticket `ref` for `name`; `owner_name` when it goes to the owner's manager."""
+    lang = _language(language)
+    texts = ALERT_TEXTS[lang]
+    metric_name = METRIC_NAMES[lang].get(metric, metric)
+    due = local_time(due_at, zone)
+    body = texts[kind].format(name=name, ref=ref, share=threshold, metric=metric_name, due=due, since=due, level=threshold,
+                              threshold=threshold)  # fmt: skip
+    if owner_name:
+        body = texts['manager'].format(owner=owner_name) + body
+    detail = f'{metric_name} {threshold}'
+    return AlertText(
+        body=body, variables={'1': name, '2': ref, '3': detail, '4': due}, subject=f'Pitcrew: {ref} {kind.replace("_", " ")} ({detail})'
+    )
+
+
+@dataclass(frozen=True)
+class ReminderFigures:
+    open: int
+    jobs: int
+    approvals: int
+    due_today: int
+    breaches: int
+    points: int
+    balance: int
+    targets: str = ''
+
+
+def reminder_text(language: str, name: str, figures: ReminderFigures) -> AlertText:
+    lang = _language(language)
+    targets = f'{figures.targets.strip()} ' if figures.targets.strip() else ''
+    body = REMINDER_TEXTS[lang].format(name=name, targets=targets, open=figures.open, jobs=figures.jobs, approvals=figures.approvals,
+                                       due_today=figures.due_today, breaches=figures.breaches, points=figures.points,
+                                       balance=figures.balance)  # fmt: skip
+    variables = {'1': name, '2': figures.targets.strip() or '-', '3': str(figures.open), '4': str(figures.approvals),
+                 '5': str(figures.breaches), '6': str(figures.points)}  # fmt: skip
+    return AlertText(body=body, variables=variables, subject=f'Pitcrew: your day ({figures.open} open)')
+
+
+def reply(language: str, key: str, **values: object) -> str:
+    return REPLIES[_language(language)][key].format(**values)
+
+
+def email_content(text: AlertText) -> EmailContent:
+    return EmailContent(subject=text.subject, text=text.body)
