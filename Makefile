@@ -104,3 +104,13 @@ build-LedgerAuditFunction:
 	$(call FUNCTION_BUILD,ledger_audit)
 build-KpiAggregatorFunction:
 	$(call FUNCTION_BUILD,kpi_aggregator)
+build-AlertPlannerFunction:
+	$(call FUNCTION_BUILD,alert_planner)
+build-AlertScannerFunction:
+	$(call FUNCTION_BUILD,alert_scanner)
+build-AlertSenderFunction:
+	$(call FUNCTION_BUILD,alert_sender)
+build-TwilioWebhooksFunction:
+	$(call FUNCTION_BUILD,twilio_webhooks)
+build-DailyRemindersFunction:
+	$(call FUNCTION_BUILD,daily_reminders)

@@ -190,6 +190,7 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
         'schedule_runs': len(result.schedule_runs),
         'emails_sent': len(summary['emails']),
         'twilio_messages': len(stack.twilio.messages),
+        'alerts': summary['alerts'],
         'points_digest': summary['digest'],
         'points_not_recovered': summary['not_recovered'],
         'kpi_digest': kpi_digest(kpis),
@@ -317,6 +318,34 @@ def summarize(stack: LocalStack) -> dict[str, Any]:
         'digest': digest.hexdigest()[:16],
         'emails': stack.sent_emails(),
         'twilio': stack.twilio.summary(),
+        'alerts': alert_summary(),
+    }
+
+
+def alert_summary() -> dict[str, Any]:
+    """The alerts table read back (a local report: it may Scan): alerts per kind, status and channel, delivery statuses
+    from Twilio's callbacks, and lateness after the threshold (on the replay's simulated clock)."""
+    import boto3
+
+    from shared.config import get_settings
+
+    client = boto3.client('dynamodb', region_name=get_settings().AWS_REGION)
+    items: list[dict[str, Any]] = []
+    for page in client.get_paginator('scan').paginate(TableName=get_settings().ALERTS_TABLE):
+        items.extend(item for item in page['Items'] if item['pk']['S'].startswith('ALERT#'))
+
+    def text(item: dict[str, Any], name: str) -> str:
+        return str(item.get(name, {}).get('S', '-'))
+
+    lateness = sorted(float(item['lateness_s']['N']) for item in items if 'lateness_s' in item)
+    return {
+        'alerts': len(items),
+        'by_kind_status': dict(sorted(Counter(f'{text(i, "kind")}/{text(i, "status")}' for i in items).items())),
+        'by_channel': dict(sorted(Counter(text(i, 'channel') for i in items if text(i, 'status') == 'sent').items())),
+        'delivery': dict(sorted(Counter(text(i, 'message_status') for i in items if text(i, 'status') == 'sent').items())),
+        'sms_fallbacks': sum(1 for i in items if 'fallback_sid' in i or 'fell_back_from' in i),
+        'lateness_median_s': round(lateness[len(lateness) // 2], 1) if lateness else None,
+        'lateness_max_s': round(lateness[-1], 1) if lateness else None,
     }
 
 
@@ -345,8 +374,20 @@ def print_summary(summary: dict[str, Any], result: Any) -> None:
     for email in summary['emails']:
         print(f'  email to {email["to"]}: {email["subject"]}')
     print(f'  WhatsApp/SMS through the fake Twilio: {summary["twilio"]["messages"]} messages {summary["twilio"]["by_status"] or ""}')
+    alerts = summary['alerts']
+    print(f'\nalerts (AlertsTable): {alerts["alerts"]}; sent by channel {alerts["by_channel"]}; Twilio statuses {alerts["delivery"]}; '
+          f'SMS fallbacks {alerts["sms_fallbacks"]}')
+    for kind_status, count in alerts['by_kind_status'].items():
+        print(f'  {count:>5} {kind_status}')
+    print(f'  lateness after the threshold (simulated clock; the replay scans when its clock passes a minute): median '
+          f'{alerts["lateness_median_s"]} s, max {alerts["lateness_max_s"]} s')
     if result is not None:
+        scans = [outcome for name, _, outcome in result.schedule_runs if name == 'AlertScannerFunction' and isinstance(outcome, dict)]
+        print(f'  alert scans: {len(scans)}, alerts queued {sum(s.get("queued", 0) for s in scans)}, '
+              f'expired {sum(s.get("expired", 0) for s in scans)}, items read {sum(s.get("items_read", 0) for s in scans)}')
         for name, moment, outcome in result.schedule_runs:
+            if name in ('AlertScannerFunction', 'DailyRemindersFunction'):
+                continue
             keys = ('employees_audited', 'entries_checked', 'mismatches', 'email_sent', 'error')
             brief = {k: outcome[k] for k in keys if k in outcome} if isinstance(outcome, dict) else outcome
             print(f'  schedule {name} at {moment:%Y-%m-%d %H:%M} UTC: {brief or outcome}')

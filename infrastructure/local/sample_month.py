@@ -162,6 +162,7 @@ class SampleMonth:
                 'whatsapp_opt_in',
                 'email',
                 'time_zone',
+                'language',
                 *(f'{s}_agent_id' for s in sources),
             ]
         )
@@ -179,6 +180,7 @@ class SampleMonth:
                     'yes' if e.whatsapp else 'no',
                     e.email,
                     e.time_zone,
+                    'hi' if e.location_id.startswith('IN-') and e.role == 'technician' else 'en',
                     *(e.agent_ids.get(s, '') for s in sources),
                 ]
             )
@@ -560,4 +562,11 @@ def service_config() -> dict[str, Any]:
         locations.append({'location_id': site.location_id, 'region': site.region, 'calendar_id': calendar_id})
     calendars.append({'calendar_id': '24x7', 'timezone': 'UTC', 'hours': {day: [('00:00', '24:00')] for day in
                                                                            ('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun')}})
-    return {'calendars': calendars, 'locations': locations, 'default_calendar_id': '24x7'}
+    kinds = ('sla_risk', 'sla_breach', 'promise_missed', 'approval_waiting', 'repeat_visit', 'upsell_flagged', 'daily_reminder')
+    templates = {kind: {lang: 'HX' + hashlib.md5(f'{kind}/{lang}'.encode()).hexdigest() for lang in ('en', 'hi')} for kind in kinds}
+    alerts = {
+        'whatsapp_templates': templates,
+        'reminders': {'targets': {'agent': 'First reply within 1 h, CSAT 90%.', 'service_advisor': 'Deliver every job card on its promised time.',
+                                  'technician': 'Fix first time: no repeat visits.'}},
+    }  # fmt: skip
+    return {'calendars': calendars, 'locations': locations, 'default_calendar_id': '24x7', 'alerts': alerts}

@@ -6,6 +6,7 @@ and partial-failure semantics. No Docker, no network, no AWS account.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import logging
@@ -40,6 +41,9 @@ LOCAL_SECRETS = {
 }
 SECRETS_PREFIX = '/pitcrew/local/sources'
 SERVICE_CONFIG_PARAMETER = '/pitcrew/local/service-config'
+TWILIO_PARAMETER = '/pitcrew/local/twilio'
+LOCAL_WHATSAPP_FROM = 'whatsapp:+14155238886'  # Twilio's sandbox sender, as in Twilio's docs
+LOCAL_SMS_FROM = '+15005550006'  # Twilio's magic test number
 STREAM_WINDOW_CAP_S = 5.0
 LOCAL_AUDIT_EMAIL_FROM = 'pitcrew-audit@example.com'  # verified in the local SES at start
 LOCAL_AUDIT_EMAIL_TO = 'service-admin@example.com'
@@ -187,6 +191,8 @@ class LocalStack:
     # Concurrent batches (Lambda's SQS poller runs at least 5 in AWS). Locally every thread shares one interpreter
     # lock: measured on two cores, 2 pollers and 3 senders replay faster than 4 and 4.
     pollers: int = 2
+    alert_messages_per_second: float = 50.0
+    twilio_callbacks: bool = True
 
     @property
     def aws_endpoint(self) -> str:
@@ -232,13 +238,28 @@ class LocalStack:
         sqs = boto3.client('sqs', region_name=REGION)
         queues = create_queues(sqs)
         self.queue_url, self.dlq_url = queues['EventsQueue'], queues['EventsDLQ']
+        self.queue_urls = queues
         os.environ['EVENTS_QUEUE_URL'] = self.queue_url
+        os.environ['ALERTS_QUEUE_URL'] = queues['AlertsQueue']
         ssm = boto3.client('ssm', region_name=REGION)
         for source, value in LOCAL_SECRETS.items():
             ssm.put_parameter(Name=f'{SECRETS_PREFIX}/{source}', Value=json.dumps(value), Type='SecureString', Overwrite=True)
         ssm.put_parameter(Name=SERVICE_CONFIG_PARAMETER, Value=json.dumps(service_config()), Type='String', Overwrite=True)
         os.environ['SERVICE_CONFIG_PARAMETER'] = SERVICE_CONFIG_PARAMETER
         boto3.client('sesv2', region_name=REGION).create_email_identity(EmailIdentity=LOCAL_AUDIT_EMAIL_FROM)
+        from infrastructure.local.fake_twilio import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
+
+        twilio_account = {'account_sid': LOCAL_ACCOUNT_SID, 'auth_token': LOCAL_AUTH_TOKEN, 'whatsapp_from': LOCAL_WHATSAPP_FROM,
+                          'sms_from': LOCAL_SMS_FROM}  # fmt: skip
+        ssm.put_parameter(Name=TWILIO_PARAMETER, Value=json.dumps(twilio_account), Type='SecureString', Overwrite=True)
+        os.environ.update(
+            {
+                'TWILIO_PARAMETER': TWILIO_PARAMETER,
+                'TWILIO_API_BASE_URL': f'http://127.0.0.1:{self.twilio_port}',
+                'PUBLIC_API_BASE_URL': f'http://127.0.0.1:{self.api_port}',
+                'ALERT_MESSAGES_PER_SECOND': str(self.alert_messages_per_second),
+            }
+        )
         from shared.config import get_settings
 
         get_settings.cache_clear()
@@ -247,20 +268,24 @@ class LocalStack:
         # Import every handler here, once, before any thread runs (imports are not thread-safe to race).
         for route in self.routes:
             load_handler(route.handler)
-        self._sqs_function = self._sqs_handler()
-        load_handler(self._sqs_function[0])
-        self._stream_function = self._stream_handler()
-        load_handler(self._stream_function[0])
-        self.stream_applied = 0
+        self._sqs_functions = self._sqs_handlers()
+        self._stream_functions = self._stream_handlers()
+        for handler_path, *_ in [*self._sqs_functions, *self._stream_functions]:
+            load_handler(handler_path)
+        for _name, handler_path, _ in scheduled_functions():
+            load_handler(handler_path)
+        self.stream_applied = {handler_path: 0 for handler_path, *_ in self._stream_functions}
         from infrastructure.local.fake_twilio import FakeTwilio
 
-        self.twilio = FakeTwilio(port=self.twilio_port).start()
+        self.twilio = FakeTwilio(port=self.twilio_port, auto_callbacks=self.twilio_callbacks).start()
         self.started_at = datetime.now(UTC)
         self._api = ThreadingHTTPServer(('127.0.0.1', self.api_port), self._request_handler())
         self._spawn(self._api.serve_forever)
-        for _ in range(self.pollers):
-            self._spawn(self._poll_events_queue)
-        self._spawn(self._poll_ticket_stream)
+        for handler_path, batch_size, queue_id in self._sqs_functions:
+            for _ in range(self.pollers if queue_id == 'EventsQueue' else 1):
+                self._spawn(functools.partial(self._poll_queue, handler_path, batch_size, self.queue_urls[queue_id]))
+        for handler_path, batch_size, window_s in self._stream_functions:
+            self._spawn(functools.partial(self._poll_ticket_stream, handler_path, batch_size, window_s))
 
     def _spawn(self, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, daemon=True)
@@ -314,38 +339,46 @@ class LocalStack:
         return Handler
 
     # --- SQS event source -----------------------------------------------------------------------
-    def _sqs_handler(self) -> tuple[str, int]:
+    def _sqs_handlers(self) -> list[tuple[str, int, str]]:
+        """(handler, batch size, queue logical id) of every SQS-triggered function."""
+        found = []
         for resource in template_document()['Resources'].values():
             for event in (resource.get('Properties', {}).get('Events') or {}).values():
                 if resource.get('Type') == 'AWS::Serverless::Function' and event.get('Type') == 'SQS':
-                    return resource['Properties']['Handler'], int(event['Properties'].get('BatchSize', 10))
-        raise RuntimeError('no SQS-triggered function in template.yaml')
+                    queue = event['Properties']['Queue']['Fn::GetAtt'][0]
+                    found.append((resource['Properties']['Handler'], int(event['Properties'].get('BatchSize', 10)), queue))
+        if not found:
+            raise RuntimeError('no SQS-triggered function in template.yaml')
+        return found
 
-    def _stream_handler(self) -> tuple[str, int, float]:
+    def _stream_handlers(self) -> list[tuple[str, int, float]]:
+        """(handler, batch size, batching window) of every function reading the tickets table's stream."""
+        found = []
         for resource in template_document()['Resources'].values():
             for event in (resource.get('Properties', {}).get('Events') or {}).values():
                 if resource.get('Type') == 'AWS::Serverless::Function' and event.get('Type') == 'DynamoDB':
                     props = event['Properties']
                     # The template's batching window, capped at 5 s so that a local run shows KPIs promptly.
                     window = min(float(props.get('MaximumBatchingWindowInSeconds', 0)), STREAM_WINDOW_CAP_S)
-                    return resource['Properties']['Handler'], int(props.get('BatchSize', 100)), window
-        raise RuntimeError('no DynamoDB-stream-triggered function in template.yaml')
+                    found.append((resource['Properties']['Handler'], int(props.get('BatchSize', 100)), window))
+        if not found:
+            raise RuntimeError('no DynamoDB-stream-triggered function in template.yaml')
+        return found
 
     def _stream_shard(self) -> Any:
         from moto.dynamodb.models import dynamodb_backends
 
         return dynamodb_backends['123456789012'][REGION].get_table(os.environ['TICKETS_TABLE']).stream_shard
 
-    def _poll_ticket_stream(self) -> None:
+    def _poll_ticket_stream(self, handler_path: str, batch_size: int, window_s: float) -> None:
         """Lambda's DynamoDB-stream poller: batches in order from the table's one local shard (read from moto's
         in-process store); a failed batch is retried from the same record until it succeeds (MaximumRetryAttempts
         -1). Records are the Lambda event's shape: eventID, eventName, dynamodb {Keys, NewImage, OldImage, ...}."""
-        handler_path, batch_size, window_s = self._stream_function
         shard = self._stream_shard()
         arn = f'arn:aws:dynamodb:{REGION}:123456789012:table/{os.environ["TICKETS_TABLE"]}/stream/local'
         waiting_since: float | None = None
         while not self._stop.is_set():
-            available = len(shard.items) - self.stream_applied
+            available = len(shard.items) - self.stream_applied[handler_path]
             if not available:
                 waiting_since = None
                 self._stop.wait(0.1)
@@ -356,29 +389,35 @@ class LocalStack:
                 self._stop.wait(0.1)
                 continue
             waiting_since = None
-            records = [item.to_json() for item in shard.items[self.stream_applied : self.stream_applied + batch_size]]
+            applied = self.stream_applied[handler_path]
+            records = [item.to_json() for item in shard.items[applied : applied + batch_size]]
             event = {'Records': [{**record, 'eventSourceARN': arn} for record in records]}
             try:
-                invoke(handler_path, event)
+                result = invoke(handler_path, event)
             except Exception:
                 if self._stop.is_set():
                     return
-                logging.getLogger(__name__).exception('KPI aggregator failed a batch; retrying it')
+                logging.getLogger(__name__).exception('%s failed a batch; retrying it', handler_path)
                 self._stop.wait(1)
                 continue
-            self.stream_applied += len(records)
+            if isinstance(result, dict) and result.get('batchItemFailures'):  # partial failure: retry from the first failed record
+                first = result['batchItemFailures'][0]['itemIdentifier']
+                done = next((i for i, r in enumerate(records) if r['dynamodb'].get('SequenceNumber') == first), 0)
+                self.stream_applied[handler_path] += done
+                self._stop.wait(1)
+                continue
+            self.stream_applied[handler_path] += len(records)
 
     def stream_backlog(self) -> int:
-        """Ticket changes the KPI aggregator has not yet applied."""
-        return len(self._stream_shard().items) - self.stream_applied
+        """Ticket changes some stream reader (KPI aggregator, alert planner) has not yet applied."""
+        return len(self._stream_shard().items) - min(self.stream_applied.values())
 
-    def _poll_events_queue(self) -> None:
-        handler_path, batch_size = self._sqs_function
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
+    def _poll_queue(self, handler_path: str, batch_size: int, queue_url: str) -> None:
+        arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
         while not self._stop.is_set():
             try:
                 messages = self.sqs.receive_message(
-                    QueueUrl=self.queue_url, MaxNumberOfMessages=batch_size, WaitTimeSeconds=1, AttributeNames=['All']
+                    QueueUrl=queue_url, MaxNumberOfMessages=batch_size, WaitTimeSeconds=1, AttributeNames=['All']
                 ).get('Messages', [])
             except Exception:
                 if self._stop.is_set():  # the stack is stopping
@@ -415,22 +454,22 @@ class LocalStack:
             done = [m for m in messages if m['MessageId'] not in failed]
             if retry:  # locally, retry after 1 s instead of the queue's visibility timeout
                 self.sqs.change_message_visibility_batch(
-                    QueueUrl=self.queue_url,
+                    QueueUrl=queue_url,
                     Entries=[{'Id': str(i), 'ReceiptHandle': m['ReceiptHandle'], 'VisibilityTimeout': 1} for i, m in enumerate(retry)],
                 )
             if done:  # as Lambda's poller does: one batch delete for the records that succeeded
                 self.sqs.delete_message_batch(
-                    QueueUrl=self.queue_url, Entries=[{'Id': str(i), 'ReceiptHandle': m['ReceiptHandle']} for i, m in enumerate(done)]
+                    QueueUrl=queue_url, Entries=[{'Id': str(i), 'ReceiptHandle': m['ReceiptHandle']} for i, m in enumerate(done)]
                 )
 
     def backlog(self) -> int:
-        """Messages on the events queue, visible or in flight (what ApproximateNumberOfMessages plus ...NotVisible
+        """Messages on the events and alerts queues, visible or in flight (what ApproximateNumberOfMessages plus ...NotVisible
         report), read from moto's in-process store: GetQueueAttributes walks every message, and the replayer asks
         before every chunk it sends."""
         from moto.sqs.models import sqs_backends
 
-        name = self.queue_url.rsplit('/', 1)[-1]
-        return len(sqs_backends['123456789012'][REGION].queues[name]._messages)
+        queues = sqs_backends['123456789012'][REGION].queues
+        return sum(len(queues[url.rsplit('/', 1)[-1]]._messages) for url in (self.queue_url, self.queue_urls['AlertsQueue']))
 
     def quarantine_days(self) -> list[str]:
         """The days (UTC) since the stack started: the keys of the quarantine's by_day index it may have written."""

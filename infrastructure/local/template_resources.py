@@ -18,6 +18,7 @@ TABLE_ENV = {
     'DirectoryTable': ('DIRECTORY_TABLE', 'pitcrew-directory'),
     'QuarantineTable': ('QUARANTINE_TABLE', 'pitcrew-quarantine'),
     'KpiTable': ('KPI_TABLE', 'pitcrew-kpi'),
+    'AlertsTable': ('ALERTS_TABLE', 'pitcrew-alerts'),
 }
 
 
