@@ -566,7 +566,8 @@ def service_config() -> dict[str, Any]:
     templates = {kind: {lang: 'HX' + hashlib.md5(f'{kind}/{lang}'.encode()).hexdigest() for lang in ('en', 'hi')} for kind in kinds}
     alerts = {
         'whatsapp_templates': templates,
-        'reminders': {'targets': {'agent': 'First reply within 1 h, CSAT 90%.', 'service_advisor': 'Deliver every job card on its promised time.',
+        'reminders': {'targets': {'agent': 'First reply within 1 h, CSAT 90%.',
+                                  'service_advisor': 'Deliver every job card on its promised time.',
                                   'technician': 'Fix first time: no repeat visits.'}},
     }  # fmt: skip
     return {'calendars': calendars, 'locations': locations, 'default_calendar_id': '24x7', 'alerts': alerts}

@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -32,6 +32,7 @@ class LocalAws:
     sqs: Any
     dynamodb: Any
     stream_position: int = 0
+    queues: dict[str, str] = field(default_factory=dict)
 
     def ticket_changes(self) -> list[dict[str, Any]]:
         """The tickets table's stream records not yet taken, in the shape Lambda delivers them."""
@@ -93,11 +94,12 @@ def local_aws(*, fast_transactions: bool = True) -> Iterator[LocalAws]:
         for logical_id, name in tables.items():
             os.environ[TABLE_ENV[logical_id][0]] = name
         os.environ['EVENTS_QUEUE_URL'] = queues['EventsQueue']
+        os.environ['ALERTS_QUEUE_URL'] = queues['AlertsQueue']
         prefix = os.environ['SECRETS_PREFIX']
         for source, value in SECRETS.items():
             ssm.put_parameter(Name=f'{prefix}/{source}', Value=json.dumps(value), Type='SecureString')
         _reset_caches()
         try:
-            yield LocalAws(queue_url=queues['EventsQueue'], dlq_url=queues['EventsDLQ'], sqs=sqs, dynamodb=dynamodb)
+            yield LocalAws(queue_url=queues['EventsQueue'], dlq_url=queues['EventsDLQ'], sqs=sqs, dynamodb=dynamodb, queues=queues)
         finally:
             _reset_caches()
