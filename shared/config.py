@@ -37,6 +37,7 @@ class Settings(BaseModel):
     ALERTS_QUEUE_URL: str = Field(default='')
     ALERTS_MAX_RECEIVE_COUNT: int = Field(default=5, ge=1)
     ALERT_DUE_SHARDS: int = Field(default=4, ge=1, le=64)
+    ALERT_SCANS_PER_MINUTE: int = Field(default=2, ge=1, le=6)
     TWILIO_PARAMETER: str = Field(default='', max_length=2048)
     PUBLIC_API_BASE_URL: str = Field(default='', max_length=2048)
     ALERT_MESSAGES_PER_SECOND: float = Field(default=10.0, gt=0)

@@ -1,11 +1,14 @@
 """Scheduled every minute: put every alert that has fallen due on the alerts queue (shared/alerts/scan.py).
 
-The event's `time` is the scan's clock (the local replay fast-forwards it); `{}` scans as of now.
+EventBridge fires at most once a minute, so one invocation scans ALERT_SCANS_PER_MINUTE times, evenly spaced (two:
+at the minute and 30 s later): an alert then waits at most 30 s for its scan, leaving the rest of the minute for
+sending. The event's `time` is the first scan's clock (the local replay fast-forwards it); `{}` scans as of now.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -13,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from shared.alerts.scan import scan
+from shared.alerts.scan import ScanResult, scan
 from shared.alerts.store import AlertStore
 from shared.config import get_settings
 from shared.ingest.queue import SqsEventQueue
@@ -42,9 +45,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except ValidationError as exc:
         first = exc.errors()[0]
         return {'ok': False, 'field': '.'.join(map(str, first['loc'])), 'error': first['msg']}
-    now = (scheduled.time or datetime.now(UTC)).astimezone(UTC)
+    start = (scheduled.time or datetime.now(UTC)).astimezone(UTC)
     store, queue = _parts()
-    result = scan(store, queue, now, load_config().alerts.max_late_minutes)
+    scans = get_settings().ALERT_SCANS_PER_MINUTE
+    started = time.monotonic()
+    results = []
+    for index in range(scans):
+        offset = index * 60 / scans
+        if index:
+            time.sleep(max(0.0, started + offset - time.monotonic()))
+        results.append(scan(store, queue, start + timedelta(seconds=offset), load_config().alerts.max_late_minutes))
+    result = ScanResult(*(sum(getattr(r, name) for r in results) for name in ScanResult.__dataclass_fields__))
     metrics.add_metric(name='AlertsDue', unit=MetricUnit.Count, value=result.due)
     metrics.add_metric(name='AlertsQueued', unit=MetricUnit.Count, value=result.queued)
     metrics.add_metric(name='AlertsExpired', unit=MetricUnit.Count, value=result.expired)

@@ -114,7 +114,18 @@ def invoke(dotted: str, event: dict[str, Any]) -> Any:
     with _ENVIRONMENTS_LOCK:
         environment = _ENVIRONMENTS.setdefault(dotted, threading.Lock())
     with environment:
-        return load_handler(dotted)(event, _Context())
+        try:
+            return load_handler(dotted)(event, _Context())
+        finally:
+            _drop_metrics()
+
+
+def _drop_metrics() -> None:
+    """With POWERTOOLS_METRICS_DISABLED, Powertools skips the flush but keeps the values: in one long-lived process they
+    pile up (every handler shares the one Metrics) until add_metric's own overflow flush prints them. Drop them."""
+    from shared.observability import metrics
+
+    metrics.clear_metrics()
 
 
 def load_handler(dotted: str) -> Callable[[dict[str, Any], Any], Any]:
@@ -258,6 +269,8 @@ class LocalStack:
                 'TWILIO_API_BASE_URL': f'http://127.0.0.1:{self.twilio_port}',
                 'PUBLIC_API_BASE_URL': f'http://127.0.0.1:{self.api_port}',
                 'ALERT_MESSAGES_PER_SECOND': str(self.alert_messages_per_second),
+                # The replay's clock is simulated: one scan per invocation (the 30 s wait between scans is wall time).
+                'ALERT_SCANS_PER_MINUTE': '1',
             }
         )
         from shared.config import get_settings
