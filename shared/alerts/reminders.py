@@ -31,6 +31,8 @@ class Person:
 
 def shift_start(calendar: BusinessCalendar, day: date, zone: str) -> datetime | None:
     """When the person's working day `day` starts: the calendar's first opening that day, None on a closed day."""
+    if calendar.is_closed_day(day):
+        return None
     if _always_open(calendar):  # open around the clock: no shift to follow
         return datetime.combine(day, DEFAULT_START, tzinfo=ZoneInfo(zone))
     intervals = calendar.open_intervals(day)

@@ -97,7 +97,8 @@ def changes(old: TicketAlerts | None, new: TicketAlerts | None) -> AlertChanges:
             result.worklist_put.append(new)
 
     if new is not None and new.owner is not None:
-        known = set(old.breaches) if old is not None else set()
+        # breaches already recorded: only those the old image had AND could record (it had an owner)
+        known = set(old.breaches) if old is not None and old.owner is not None else set()
         for breach in new.breaches:
             if breach in known:
                 continue

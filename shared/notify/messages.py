@@ -8,7 +8,7 @@ and e-mail carry the full text. Replies to inbound commands are inside WhatsApp'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from shared.notify import EmailContent
@@ -123,7 +123,10 @@ def alert_text(
     texts = ALERT_TEXTS[lang]
     metric_name = METRIC_NAMES[lang].get(metric, metric)
     due = local_time(due_at, zone)
-    body = texts[kind].format(name=name, ref=ref, share=threshold, metric=metric_name, due=due, since=due, level=threshold,
+    since = due
+    if kind == 'approval_waiting' and '@' in threshold:  # '120m@20261013T1400': the wait began at 14:00 UTC
+        since = local_time(datetime.strptime(threshold.split('@', 1)[1], '%Y%m%dT%H%M').replace(tzinfo=UTC), zone)
+    body = texts[kind].format(name=name, ref=ref, share=threshold, metric=metric_name, due=due, since=since, level=threshold,
                               threshold=threshold)  # fmt: skip
     if owner_name:
         body = texts['manager'].format(owner=owner_name) + body

@@ -458,3 +458,19 @@ def test_solving_a_real_ticket_cancels_its_alerts_and_clears_the_worklist() -> N
     assert len(result.cancels) == 6  # per target (first response, resolution): 75% to the assignee, level-1 to both roles
     assert result.worklist_remove == [('E1', 'zendesk#T-1')]
     assert result.upserts == []
+
+
+def test_a_breach_from_before_the_owner_was_mapped_is_recorded_once_they_are() -> None:
+    # Given a ticket that breached while its assignee was not in the directory (nobody to record it against), then the
+    # directory import maps the owner and the ticket is re-evaluated with the same breach
+    unmapped = ticket(owner=None, breaches=('first_response@2026-11-23T15:00:00Z',))
+    mapped = ticket(owner='E1', breaches=('first_response@2026-11-23T15:00:00Z',))
+
+    # When the changes are worked out
+    result = changes(unmapped, mapped)
+
+    # Then, as its alerts and worklist entry now appear for E1, its breach is recorded against E1 (it was never recorded
+    # for anyone, and the daily reminder counts breaches by their instant)
+    assert sorted(alert.alert_id for alert in result.upserts) == ALL_IDS
+    assert result.worklist_put == [mapped]
+    assert result.breaches == [Breach('E1', KEY, 'T-1', 'first_response', datetime(2026, 11, 23, 15, 0, tzinfo=UTC))]

@@ -68,6 +68,22 @@ def test_around_the_clock_the_reminder_goes_at_nine_in_the_persons_own_zone() ->
     assert shift_start(ALWAYS_OPEN, date(2026, 11, 22), 'Asia/Kolkata') == utc(11, 22, 3, 30)
 
 
+def test_a_closed_day_has_no_shift_even_around_the_clock() -> None:
+    # Given a location open 24x7 in New York but closed for Thanksgiving (a closure date)
+    closed = BusinessCalendar(
+        calendar_id='24x7-nyc',
+        timezone='America/New_York',
+        hours={d: [('00:00', '24:00')] for d in (*WEEKDAYS, 'sat', 'sun')},
+        closures=[date(2026, 11, 26)],
+    )
+    assert closed.open_intervals(date(2026, 11, 26)) == ()
+
+    # When the shift start of the closed day and of the next day is asked
+    # Then the closed day has none ("None on a closed day"; "closures get no reminder"), the next day starts at 09:00 local
+    assert shift_start(closed, date(2026, 11, 27), 'America/New_York') == utc(11, 27, 14)
+    assert shift_start(closed, date(2026, 11, 26), 'America/New_York') is None
+
+
 def test_reminders_are_planned_within_the_horizon_for_active_people_only() -> None:
     # Given Sunday 22 November 12:00Z and a two-day horizon (to Tuesday 12:00Z)
     now, horizon = utc(11, 22, 12), timedelta(days=2)

@@ -325,3 +325,18 @@ def test_no_reply_is_an_empty_response() -> None:
     # Given nothing to say (an SMS STOP, which Twilio confirms itself), then the response has no message
     assert twiml(None) == f'{PROLOG}<Response></Response>'
     assert twiml('') == f'{PROLOG}<Response></Response>'
+
+
+def test_an_approval_alert_says_when_the_wait_began_not_when_it_became_too_long() -> None:
+    # Given a job card waiting for approval since 14:00 UTC with a 120-minute allowance (the threshold carries the start)
+    from datetime import UTC, datetime
+
+    from shared.notify.messages import alert_text
+
+    # When the alert is written for a recipient in Kolkata (UTC+05:30)
+    text = alert_text(kind='approval_waiting', language='en', name='Asha', ref='JC-7', metric='approval', threshold='120m@20261013T1400',
+                      due_at=datetime(2026, 10, 13, 16, 0, tzinfo=UTC), zone='Asia/Kolkata')  # fmt: skip
+
+    # Then it names the start of the wait in local time (19:30), not the moment the allowance ran out (21:30)
+    assert 'since 13 Oct 19:30' in text.body
+    assert '21:30' not in text.body
