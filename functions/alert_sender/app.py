@@ -67,10 +67,18 @@ def dispatcher() -> AlertDispatcher:
 def handle_record(record: SQSRecord) -> None:
     message = AlertMessage.model_validate_json(record.body)
     logger.append_keys(alert_id=message.alert)
-    if message.fallback:
-        result = dispatcher().deliver_fallback(message.alert)
-    else:
-        result = dispatcher().deliver(message.alert, message.at, message.queued, claim_id=record.message_id)
+    try:
+        if message.fallback:
+            result = dispatcher().deliver_fallback(message.alert)
+        else:
+            result = dispatcher().deliver(message.alert, message.at, message.queued, claim_id=record.message_id)
+    except Exception:
+        attempt = int(record.attributes.approximate_receive_count or 1)
+        if attempt >= get_settings().ALERTS_MAX_RECEIVE_COUNT:
+            logger.exception('alert failed on its last attempt; it moves to the alerts dead-letter queue', extra={'attempt': attempt})
+        else:
+            logger.warning('alert failed; SQS will deliver it again', extra={'attempt': attempt}, exc_info=True)
+        raise
     metrics.add_metric(name=f'Alerts{result.outcome.value.title()}', unit=MetricUnit.Count, value=1)
     if result.lateness_s is not None:
         metrics.add_metric(name='AlertLatenessSeconds', unit=MetricUnit.Seconds, value=max(result.lateness_s, 0.0))

@@ -33,6 +33,7 @@ from shared.alerts.reminders import Person, plan_reminders
 from shared.alerts.scan import scan
 from shared.alerts.store import AlertStore, alert_pk, iso
 from shared.alerts.sync import AlertChanges, Breach, PendingAlert
+from shared.config import Settings
 from shared.directory.contacts import ContactBook
 from shared.events import Kind
 from shared.ingest.queue import SqsEventQueue
@@ -988,7 +989,17 @@ def test_sender_event_guard_catches_a_broken_event_source(breakage: str) -> None
 # --------------------------------------------------------------------------------------------------
 # 6. The scanner's schedule
 # --------------------------------------------------------------------------------------------------
-def scanner_schedule_problems(resources: dict[str, Any]) -> list[str]:
+MIN_SCAN_S = 5  # what the last scan of an invocation is given at least, before the function times out
+
+
+def _scans_per_minute(resources: dict[str, Any], global_env: dict[str, Any]) -> int:
+    """ALERT_SCANS_PER_MINUTE as the scanner sees it: its own environment, else Globals, else the Settings default."""
+    own = resources[SCANNER].get('Properties', {}).get('Environment', {}).get('Variables', {})
+    value = own.get('ALERT_SCANS_PER_MINUTE', global_env.get('ALERT_SCANS_PER_MINUTE'))
+    return int(value) if value is not None else int(Settings.model_fields['ALERT_SCANS_PER_MINUTE'].default)
+
+
+def scanner_schedule_problems(resources: dict[str, Any], global_env: dict[str, Any]) -> list[str]:
     events = list((_effective(resources, SCANNER, 'Events') or {}).values())
     if [e.get('Type') for e in events] != ['Schedule']:
         return [f'{SCANNER} events are {[e.get("Type") for e in events]}, not one Schedule']
@@ -1001,32 +1012,48 @@ def scanner_schedule_problems(resources: dict[str, Any]) -> list[str]:
     timeout = int(_effective(resources, SCANNER, 'Timeout') or LAMBDA_DEFAULT_TIMEOUT_S)
     if not timeout < 60:
         problems.append(f'Timeout {timeout} s: a scan may still run when the next one starts')
+    # The handler scans ALERT_SCANS_PER_MINUTE times per invocation, evenly spaced over the minute.
+    scans = _scans_per_minute(resources, global_env)
+    last = 60 * (scans - 1) / scans
+    if last + MIN_SCAN_S > timeout:
+        problems.append(
+            f'the last of {scans} scans starts {last:.0f} s in, leaving less than {MIN_SCAN_S} s before the {timeout} s timeout'
+        )
     return problems
 
 
 def test_scanner_runs_every_minute_and_finishes_within_it() -> None:
-    # Given / When: the scanner's events and timeout
-    problems = scanner_schedule_problems(RESOURCES)
-    # Then: an enabled rate(1 minute) schedule, and a timeout under 60 s (two scans never overlap for long)
+    # Given / When: the scanner's events, timeout and scans per invocation
+    problems = scanner_schedule_problems(RESOURCES, GLOBAL_ENV)
+    # Then: an enabled rate(1 minute) schedule, a timeout under 60 s (two invocations never overlap for long), and
+    # time for the invocation's last scan before it times out
     assert problems == []
+    assert 'ALERT_SCANS_PER_MINUTE' in (REPO_ROOT / 'functions' / 'alert_scanner' / 'app.py').read_text()
 
 
-_SCHEDULE_BREAKAGES: dict[str, Callable[[dict[str, Any]], None]] = {
-    'every-5-minutes': lambda r: r[SCANNER]['Properties']['Events']['EveryMinute']['Properties'].update(Schedule='rate(5 minutes)'),
-    'disabled': lambda r: r[SCANNER]['Properties']['Events']['EveryMinute']['Properties'].update(Enabled=False),
-    'timeout-60': lambda r: r[SCANNER]['Properties'].update(Timeout=60),
-    'timeout-900': lambda r: r[SCANNER]['Properties'].update(Timeout=900),
-    'no-schedule': lambda r: r[SCANNER]['Properties'].pop('Events'),
+def _six_scans_in_50_s(resources: dict[str, Any], env: dict[str, Any]) -> None:
+    resources[SCANNER]['Properties'].update(Timeout=50)
+    env.update(ALERT_SCANS_PER_MINUTE='6')
+
+
+_SCHEDULE_BREAKAGES: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
+    'every-5-minutes': lambda r, e: r[SCANNER]['Properties']['Events']['EveryMinute']['Properties'].update(Schedule='rate(5 minutes)'),
+    'disabled': lambda r, e: r[SCANNER]['Properties']['Events']['EveryMinute']['Properties'].update(Enabled=False),
+    'timeout-60': lambda r, e: r[SCANNER]['Properties'].update(Timeout=60),
+    'timeout-900': lambda r, e: r[SCANNER]['Properties'].update(Timeout=900),
+    'no-schedule': lambda r, e: r[SCANNER]['Properties'].pop('Events'),
+    'timeout-before-second-scan': lambda r, e: r[SCANNER]['Properties'].update(Timeout=30),
+    'six-scans-in-50-s': _six_scans_in_50_s,
 }
 
 
 @pytest.mark.parametrize('breakage', sorted(_SCHEDULE_BREAKAGES))
 def test_schedule_guard_catches_a_broken_schedule(breakage: str) -> None:
     # Given: a copy of the template with the scanner's schedule or timeout broken
-    resources = _copy(RESOURCES)
-    _SCHEDULE_BREAKAGES[breakage](resources)
+    resources, env = _copy(RESOURCES), _copy(GLOBAL_ENV)
+    _SCHEDULE_BREAKAGES[breakage](resources, env)
     # When / Then: the guard reports it
-    assert scanner_schedule_problems(resources), breakage
+    assert scanner_schedule_problems(resources, env), breakage
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1158,8 +1185,9 @@ def test_the_status_callback_the_sender_gives_twilio_is_a_twilio_webhooks_route(
     assert callbacks
     # Then: their path is the POST route of the Twilio webhooks function, and the base the sender uses when no public
     # URL is configured is the webhooks API itself
+    routes = {(str(e.get('Method')).upper(), e.get('Path')) for e in _events(RESOURCES, TWILIO, 'HttpApi')}
+    assert {('POST', urlsplit(str(url)).path) for url in callbacks} <= routes
     assert {urlsplit(str(url)).path for url in callbacks} == {'/twilio/status'}
-    assert ('POST', '/twilio/status') in TWILIO_ROUTES
     base = RESOURCES[SENDER]['Properties']['Environment']['Variables']['PUBLIC_API_BASE_URL']
     assert 'WebhooksApi' in _referenced_ids(base)
 
