@@ -1034,6 +1034,7 @@ def test_scanner_runs_every_minute_and_finishes_within_it() -> None:
 def _six_scans_in_50_s(resources: dict[str, Any], env: dict[str, Any]) -> None:
     resources[SCANNER]['Properties'].update(Timeout=50)
     env.update(ALERT_SCANS_PER_MINUTE='6')
+    resources[SCANNER]['Properties'].setdefault('Environment', {}).setdefault('Variables', {})['ALERT_SCANS_PER_MINUTE'] = '6'
 
 
 _SCHEDULE_BREAKAGES: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
