@@ -87,8 +87,9 @@ class Conversations:
         lines = []
         for w in ordered[:TODAY_ITEMS]:
             moment = _next_moment(w)
-            when = f' {local_time(moment, person.time_zone)}' if moment else ''
-            lines.append(f'\n- {w.ref}{when}' + (' (approval)' if w.approval_since else ''))
+            when = f' {local_time(moment, person.time_zone, person.language)}' if moment else ''
+            tag = f' ({reply(person.language, "approval_tag")})' if w.approval_since else ''
+            lines.append(f'\n- {w.ref}{when}{tag}')
         return reply(
             person.language,
             'today',

@@ -108,7 +108,7 @@ class AlertDispatcher:
             reason = unreachable_reason(recipient)
             self.alerts.record_final(alert_id, claim_id, Outcome.SKIPPED.value, reason, now)
             return DispatchResult(Outcome.SKIPPED, alert_id, detail=reason)
-        callback = f'{self.callback_base.rstrip("/")}/twilio/status?alert={quote(alert_id, safe="")}' if self.callback_base else None
+        callback = self._callback(alert_id)
         errors: list[str] = []
         last_code: int | None = None
         remaining = list(usable)
@@ -151,7 +151,8 @@ class AlertDispatcher:
         now = datetime.now(UTC)
         text = self._compose(item, recipient, subject, self.config(), now)
         try:
-            delivery = self.messenger().send(OutboundMessage(to=recipient.phone, channel=MessageChannel.SMS, body=text.body))
+            sms = OutboundMessage(to=recipient.phone, channel=MessageChannel.SMS, body=text.body, status_callback=self._callback(alert_id))
+            delivery = self.messenger().send(sms)
         except SendFailed as failed:
             if failed.retryable:
                 raise
@@ -161,6 +162,10 @@ class AlertDispatcher:
         return DispatchResult(Outcome.SENT, alert_id, 'sms')
 
     # --- parts ------------------------------------------------------------------------------------------
+    def _callback(self, alert_id: str) -> str | None:
+        """Where Twilio reports this alert's messages (the alert id travels in the URL Twilio signs)."""
+        return f'{self.callback_base.rstrip("/")}/twilio/status?alert={quote(alert_id, safe="")}' if self.callback_base else None
+
     def _contact(self, employee_id: str | None) -> Contact | None:
         if not employee_id:
             return None

@@ -71,6 +71,7 @@ REPLIES = {
         'rank': 'Leagues have not started yet. You have {available} points available.',
         'today': 'Open: {open} ({jobs} job cards, {approvals} awaiting approval).{items}',
         'today_empty': 'Nothing open for you right now.',
+        'approval_tag': 'awaiting approval',
         'help': 'Pitcrew commands: POINTS, RANK, TODAY, HELP. STOP ends alerts on this channel, START resumes them.',
         'stop': 'You will no longer receive Pitcrew alerts on {channel}. Reply START to resume.',
         'start': 'Pitcrew alerts on {channel} are on again.',
@@ -81,6 +82,7 @@ REPLIES = {
         'rank': 'Las ligas aún no han empezado. Tiene {available} puntos disponibles.',
         'today': 'Abiertos: {open} ({jobs} órdenes, {approvals} esperan aprobación).{items}',
         'today_empty': 'No tiene nada abierto ahora.',
+        'approval_tag': 'espera aprobación',
         'help': 'Comandos de Pitcrew: PUNTOS, RANGO, HOY, AYUDA. STOP detiene las alertas en este canal, START las reanuda.',
         'stop': 'Ya no recibirá alertas de Pitcrew por {channel}. Responda START para reanudarlas.',
         'start': 'Las alertas de Pitcrew por {channel} están activas de nuevo.',
@@ -91,6 +93,7 @@ REPLIES = {
         'rank': 'लीग अभी शुरू नहीं हुई है। आपके पास {available} अंक उपलब्ध हैं।',
         'today': 'खुले: {open} ({jobs} जॉब कार्ड, {approvals} मंज़ूरी की प्रतीक्षा में)।{items}',
         'today_empty': 'अभी आपके लिए कुछ खुला नहीं है।',
+        'approval_tag': 'मंज़ूरी की प्रतीक्षा',
         'help': 'Pitcrew आदेश: POINTS, RANK, TODAY, HELP. STOP से इस चैनल पर अलर्ट बंद, START से फिर शुरू।',
         'stop': 'अब आपको {channel} पर Pitcrew अलर्ट नहीं मिलेंगे। फिर शुरू करने के लिए START भेजें।',
         'start': '{channel} पर Pitcrew अलर्ट फिर से चालू हैं।',
@@ -103,8 +106,16 @@ def _language(language: str) -> str:
     return language if language in ALERT_TEXTS else 'en'
 
 
-def local_time(moment: datetime, zone: str) -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime('%d %b %H:%M')
+MONTHS = {
+    'en': ('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'),
+    'es': ('ene', 'feb', 'mar', 'abr', 'may', 'jun', 'jul', 'ago', 'sep', 'oct', 'nov', 'dic'),
+    'hi': ('जन', 'फ़र', 'मार्च', 'अप्रै', 'मई', 'जून', 'जुला', 'अग', 'सित', 'अक्टू', 'नव', 'दिस'),
+}
+
+
+def local_time(moment: datetime, zone: str, language: str = 'en') -> str:
+    local = moment.astimezone(ZoneInfo(zone))
+    return f'{local.day:02d} {MONTHS.get(language, MONTHS["en"])[local.month - 1]} {local:%H:%M}'
 
 
 @dataclass(frozen=True)
@@ -122,10 +133,10 @@ def alert_text(
     lang = _language(language)
     texts = ALERT_TEXTS[lang]
     metric_name = METRIC_NAMES[lang].get(metric, metric)
-    due = local_time(due_at, zone)
+    due = local_time(due_at, zone, lang)
     since = due
     if kind == 'approval_waiting' and '@' in threshold:  # '120m@20261013T1400': the wait began at 14:00 UTC
-        since = local_time(datetime.strptime(threshold.split('@', 1)[1], '%Y%m%dT%H%M').replace(tzinfo=UTC), zone)
+        since = local_time(datetime.strptime(threshold.split('@', 1)[1], '%Y%m%dT%H%M').replace(tzinfo=UTC), zone, lang)
     body = texts[kind].format(name=name, ref=ref, share=threshold, metric=metric_name, due=due, since=since, level=threshold,
                               threshold=threshold)  # fmt: skip
     if owner_name:

@@ -5,7 +5,8 @@ WhatsApp messages that start a conversation must be approved Content templates (
 retried with exponential backoff and full jitter; an invalid number (21211), an opted-out recipient
 (21610) and every other 4xx are not. Sends are paced to a configured messages-per-second limit. A
 WhatsApp send that fails for good falls back to SMS when the caller gives an SMS text, except for an
-invalid number, which is invalid on both.
+invalid number, which is invalid on both, and except a failure Twilio calls temporary (429/5xx after the retries),
+which the caller retries later rather than switching channel.
 
 The client is a real `twilio.rest.Client`: with real credentials it talks to Twilio; locally it is
 pointed at the fake Twilio of the local stack (`infrastructure/local/fake_twilio.py`).
@@ -136,8 +137,8 @@ class TwilioMessenger:
         try:
             return self.send(whatsapp)
         except SendFailed as failed:
-            if sms_body is None or failed.code == INVALID_NUMBER:
-                raise
+            if sms_body is None or failed.code == INVALID_NUMBER or failed.retryable:
+                raise  # no text, a number invalid on both channels, or Twilio saying "later": the caller retries
             sms = OutboundMessage(to=whatsapp.to, channel=MessageChannel.SMS, body=sms_body, status_callback=whatsapp.status_callback)
             delivery = self.send(sms)
             return Delivery(delivery.sid, delivery.channel, delivery.status, delivery.attempts, fell_back_from=failed.code or failed.status)

@@ -12,7 +12,7 @@ import pytest
 
 from shared.alerts.plan import AlertKind, Recipient, TicketAlerts
 from shared.alerts.scan import AlertMessage, scan
-from shared.alerts.store import AlertStore, DueAlert
+from shared.alerts.store import AlertStore
 from shared.alerts.sync import AlertChanges, Breach, PendingAlert, alert_id
 from shared.events import Kind
 from shared.ingest.queue import SqsEventQueue

@@ -19,6 +19,7 @@ from twilio.request_validator import RequestValidator
 from functions.twilio_webhooks import app
 from infrastructure.local.fake_twilio import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN, FakeTwilio, local_twilio_client
 from shared.alerts.plan import AlertKind, Recipient, TicketAlerts
+from shared.alerts.quiet_hours import QuietHours
 from shared.alerts.scan import AlertMessage
 from shared.alerts.settings import AlertSettings
 from shared.alerts.store import AlertStore
@@ -76,7 +77,9 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
         app.conversations.cache_clear()
 
 
-def call(path: str, params: dict[str, str], *, query: str = '', signature: str | None = None, signed_url: str | None = None) -> dict[str, Any]:
+def call(
+    path: str, params: dict[str, str], *, query: str = '', signature: str | None = None, signed_url: str | None = None
+) -> dict[str, Any]:
     """POST the form to the function as API Gateway (HTTP API) delivers it, signed as Twilio signs it unless told otherwise."""
     url = signed_url or f'{BASE}{path}' + (f'?{query}' if query else '')
     if signature is None:
@@ -120,7 +123,8 @@ def send_alert(env: Env) -> PendingAlert:
         raise AssertionError('no e-mail expected')
 
     dispatcher = AlertDispatcher(alerts=env.store, contacts=env.contacts, messenger=lambda: messenger, email=no_email,
-                                 config=lambda: ServiceConfig(alerts=AlertSettings(whatsapp_templates={AlertKind.SLA_RISK: {'en': TEMPLATE}})),
+                                 config=lambda: ServiceConfig(alerts=AlertSettings(whatsapp_templates={AlertKind.SLA_RISK: {'en': TEMPLATE}},
+                                                                                   quiet_hours=QuietHours(start='00:00', end='00:00'))),
                                  callback_base=BASE, wall=lambda: 0.0)  # fmt: skip
     assert dispatcher.deliver(alert.alert_id, NOW, 0.0, claim_id='msg-1').outcome is Outcome.SENT
     return alert
