@@ -201,7 +201,7 @@ def test_an_alert_reads_in_the_recipients_language() -> None:
     assert spanish.body == 'Ana, T-1: se ha usado el 75% del objetivo de primera respuesta. Vence 23 nov 10:00.'
     assert 'पहला जवाब' in hindi.body and 'T-1' in hindi.body and '23 नव 10:00' in hindi.body
     assert len({english.body, spanish.body, hindi.body}) == 3
-    assert spanish.variables == {'1': 'Ana', '2': 'T-1', '3': 'primera respuesta 75%', '4': '23 Nov 10:00'}
+    assert spanish.variables == {'1': 'Ana', '2': 'T-1', '3': 'primera respuesta 75%', '4': '23 nov 10:00'}
 
 
 def test_an_unknown_language_falls_back_to_english() -> None:
