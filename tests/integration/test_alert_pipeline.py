@@ -3,7 +3,6 @@ stream through the real alert planner handler, the one-minute scan over the `due
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
