@@ -2,8 +2,8 @@
 not part of Pitcrew, and on two cores they should not share an interpreter lock with it.
 
 Several senders post concurrently, each over a kept-alive connection, in arrival order, signing at send time.
-The local stack paces them (JSON lines): before each chunk the senders print `{"done": n, "clock": t}` (t: the
-simulated send time of the chunk's first delivery) and wait for a line on stdin, so the stack can fire the
+The local stack paces them (JSON lines): before each chunk (at most 100 deliveries and 10 simulated minutes) the
+senders print `{"done": n, "clock": t}` (t: the simulated send time of the chunk's first delivery) and wait for a line on stdin, so the stack can fire the
 schedules due by t and hold the senders while its queue is deep. At the end they print `{"outcomes": [...]}`:
 one `[status, body]` per delivery, in order (body only for non-200 answers).
 """
@@ -17,11 +17,13 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from infrastructure.local.sample_month import Delivery, generate
 from infrastructure.local.stack import LOCAL_SECRETS
 
 CHUNK = 100
+CHUNK_SPAN = timedelta(minutes=10)
 
 
 class Sender(threading.local):
@@ -63,12 +65,19 @@ def main() -> None:
     sender = Sender(args.port)
     outcomes: list[tuple[int, str]] = []
     with ThreadPoolExecutor(args.senders) as pool:
-        for start in range(0, len(deliveries), CHUNK):
-            chunk = deliveries[start : start + CHUNK]
+        start = 0
+        while start < len(deliveries):
+            # A chunk ends after CHUNK deliveries or CHUNK_SPAN of simulated time, so the stack's schedules (the
+            # alert scan above all) run at least that often on the simulated clock.
+            end = start + 1
+            while end < len(deliveries) and end - start < CHUNK and deliveries[end].at - deliveries[start].at < CHUNK_SPAN:
+                end += 1
+            chunk = deliveries[start:end]
             print(json.dumps({'done': start, 'clock': chunk[0].at.isoformat()}), flush=True)
             if not sys.stdin.readline():
                 return  # the stack went away
             outcomes.extend(pool.map(sender.post, chunk))
+            start = end
     print(json.dumps({'done': len(deliveries), 'outcomes': outcomes}), flush=True)
 
 
