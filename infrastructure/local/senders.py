@@ -3,9 +3,9 @@ not part of Pitcrew, and on two cores they should not share an interpreter lock 
 
 Several senders post concurrently, each over a kept-alive connection, in arrival order, signing at send time.
 The local stack paces them (JSON lines): before each chunk (at most 100 deliveries and 10 simulated minutes) the
-senders print `{"done": n, "clock": t}` (t: the simulated send time of the chunk's first delivery) and wait for a line on stdin, so the stack can fire the
-schedules due by t and hold the senders while its queue is deep. At the end they print `{"outcomes": [...]}`:
-one `[status, body]` per delivery, in order (body only for non-200 answers).
+senders print `{"done": n, "clock": t}` (t: the simulated send time of the chunk's first delivery) and wait for a
+line on stdin, so the stack can fire the schedules due by t and hold the senders while its queue is deep. At the
+end they print `{"outcomes": [...]}`: one `[status, body]` per delivery, in order (body only for non-200 answers).
 """
 
 from __future__ import annotations
