@@ -94,6 +94,17 @@ def _patch_partition_queries() -> None:
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = args[6] if len(args) > 6 else kwargs.get('index_name')
+        if index_name is not None and hash_key is not None:
+            # A query on an index reads one index partition in DynamoDB; moto sorts the whole table first. Hand it
+            # only the items of that partition (moto filters and sorts them as before).
+            index = next((i for i in self.all_indexes() if i.name == index_name), None)
+            hash_keys = [key['AttributeName'] for key in (index.schema if index else []) if key['KeyType'] == 'HASH']
+            if len(hash_keys) == 1:
+                self._pitcrew_index_partition = (hash_keys[0], hash_key)
+                try:
+                    return original_query(self, hash_key, *args, **kwargs)
+                finally:
+                    self._pitcrew_index_partition = None
         if index_name is not None or hash_key is None:
             return original_query(self, hash_key, *args, **kwargs)
         self._pitcrew_partition = hash_key  # read by all_items below; queries run under the DynamoDB lock
@@ -103,6 +114,11 @@ def _patch_partition_queries() -> None:
             self._pitcrew_partition = None
 
     def all_items(self: Any) -> Any:
+        index_partition = getattr(self, '_pitcrew_index_partition', None)
+        if index_partition is not None:
+            name, value = index_partition
+            every = (item for group in self.items.values() for item in (group.values() if self.range_key_attr else [group]))
+            return [item for item in every if (found := item.attrs.get(name)) is not None and found == value]
         partition = getattr(self, '_pitcrew_partition', None)
         if partition is None:
             return original_all_items(self)

@@ -26,6 +26,7 @@ import json
 import random
 import socket
 import statistics
+import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -117,6 +118,7 @@ def run() -> dict[str, Any]:
         scanner = 'functions.alert_scanner.app.lambda_handler'
         items_read = alerts_due = requeued = 0
         sending_wall = 0.0
+        began = time.perf_counter()
         clock = DAY_START
         end = DAY_START + timedelta(minutes=DAY_MINUTES + 1)
         while clock <= end:
@@ -137,9 +139,12 @@ def run() -> dict[str, Any]:
                     )
                     sqs.send_message(QueueUrl=alerts_queue, MessageBody=body.model_dump_json())
                     requeued += 1
-                stack.wait_until_idle(timeout_s=600)
+                while stack.backlog():  # until the sender has taken and finished every message
+                    time.sleep(0.005)
                 sending_wall += time.perf_counter() - started
             clock += timedelta(seconds=30)
+            if clock.minute == 0 and clock.second == 0:
+                print(f'  simulated {clock:%H:%M}: {alerts_due} due so far, {time.perf_counter() - began:.0f} s', file=sys.stderr, flush=True)
         stack.twilio.deliver_status_callbacks()
         time.sleep(1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import boto3
@@ -226,3 +227,39 @@ def test_partition_queries_keep_conditions_order_limits_and_pages() -> None:
         assert pages == expected
         assert missing == []
         assert between == ['ENTRY#005', 'ENTRY#006', 'ENTRY#007']
+
+
+@pytest.mark.skipif(moto.__version__ not in moto_patches.PINNED_MOTO_VERSIONS, reason='patch inactive on this moto version')
+def test_index_queries_read_only_their_partition_and_keep_order_conditions_and_pages() -> None:
+    with local_aws():
+        # Given the alerts table's sparse `due` index: 60 items in shards 0-2 with due times, 20 without a shard
+        dynamodb = boto3.client('dynamodb', region_name='us-east-1')
+        table = os.environ['ALERTS_TABLE']
+        for n in range(80):
+            item = {'pk': {'S': f'ALERT#{n:03d}'}, 'sk': {'S': 'A'}}
+            if n < 60:
+                item |= {'due_shard': {'S': str(n % 3)}, 'due_at': {'S': f'2026-11-23T10:{59 - n // 3:02d}:00Z'}}
+            dynamodb.put_item(TableName=table, Item=item)
+
+        def due(shard: str, until: str, **extra: Any) -> list[str]:
+            found: list[str] = []
+            start: dict[str, Any] | None = None
+            while True:
+                paging: dict[str, Any] = {'ExclusiveStartKey': start} if start else {}
+                page = dynamodb.query(TableName=table, IndexName='due', KeyConditionExpression='due_shard = :s AND due_at <= :t',
+                                      ExpressionAttributeValues={':s': {'S': shard}, ':t': {'S': until}}, **extra, **paging)  # fmt: skip
+                found += [item['pk']['S'] for item in page['Items']]
+                start = page.get('LastEvaluatedKey')
+                if not start:
+                    return found
+
+        # When shard 1 is queried up to 10:49, whole and in pages of 4, and an unused shard is queried
+        whole = due('1', '2026-11-23T10:49:00Z')
+        paged = due('1', '2026-11-23T10:49:00Z', Limit=4)
+        empty = due('7', '2026-11-23T23:00:00Z')
+
+        # Then exactly shard 1's items due by then come back, oldest due first, every page once
+        expected = [f'ALERT#{n:03d}' for n in range(59, -1, -1) if n % 3 == 1 and 59 - n // 3 <= 49]
+        assert whole == expected and len(expected) == 10
+        assert paged == expected
+        assert empty == []
