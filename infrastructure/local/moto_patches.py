@@ -97,10 +97,19 @@ def _patch_partition_queries() -> None:
         if index_name is not None and hash_key is not None:
             # A query on an index reads one index partition in DynamoDB; moto sorts the whole table first. Hand it
             # only the items of that partition (moto filters and sorts them as before).
+            from moto.dynamodb.comparisons import get_comparison_func
+
             index = next((i for i in self.all_indexes() if i.name == index_name), None)
             hash_keys = [key['AttributeName'] for key in (index.schema if index else []) if key['KeyType'] == 'HASH']
+            range_keys = [key['AttributeName'] for key in (index.schema if index else []) if key['KeyType'] == 'RANGE']
+            comparison = args[0] if args else kwargs.get('range_comparison')
+            objects = args[1] if len(args) > 1 else kwargs.get('range_objs') or []
             if len(hash_keys) == 1:
-                self._pitcrew_index_partition = (hash_keys[0], hash_key)
+                # the key condition on the index's range key too (moto applies it again on what is left)
+                within = None
+                if comparison and len(range_keys) == 1 and get_comparison_func(comparison) is not None:
+                    within = (range_keys[0], get_comparison_func(comparison), [obj.cast_value for obj in objects])
+                self._pitcrew_index_partition = (hash_keys[0], hash_key, within)
                 try:
                     return original_query(self, hash_key, *args, **kwargs)
                 finally:
@@ -116,9 +125,13 @@ def _patch_partition_queries() -> None:
     def all_items(self: Any) -> Any:
         index_partition = getattr(self, '_pitcrew_index_partition', None)
         if index_partition is not None:
-            name, value = index_partition
+            name, value, within = index_partition
             every = (item for group in self.items.values() for item in (group.values() if self.range_key_attr else [group]))
-            return [item for item in every if (found := item.attrs.get(name)) is not None and found == value]
+            mine = [item for item in every if (found := item.attrs.get(name)) is not None and found == value]
+            if within is None:
+                return mine
+            range_name, compare, bounds = within
+            return [item for item in mine if (key := item.attrs.get(range_name)) is not None and compare(key.cast_value, *bounds)]
         partition = getattr(self, '_pitcrew_partition', None)
         if partition is None:
             return original_all_items(self)
