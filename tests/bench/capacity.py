@@ -206,6 +206,9 @@ class BillingMeter:
         # Counterfactual: the same writes had these attributes not been stored (what a feature adds).
         self.excluded_attributes: frozenset[str] = frozenset()
         self.table_write_units_without: Counter[str] = Counter()
+        # More counterfactuals, by name (e.g. {'alerts': frozenset({'alerts'})}): units per table without those attributes.
+        self.counterfactuals: dict[str, frozenset[str]] = {}
+        self.table_write_units_without_set: dict[str, Counter[str]] = defaultdict(Counter)
 
     @property
     def read_units(self) -> float:
@@ -266,6 +269,16 @@ class BillingMeter:
             record.write_units += units
             self.table_write_units[target.table] += units
             self.table_write_units_without[target.table] += units_without
+            for name, attributes in self.counterfactuals.items():
+                def minus(item: dict[str, Any] | None, attributes: frozenset[str] = attributes) -> dict[str, Any] | None:
+                    return None if item is None else {k: v for k, v in item.items() if k not in attributes}
+
+                largest_minus = max(item_size(minus(target.before)), item_size(minus(after)),
+                                    item_size(minus(target.requested)) if failed else 0)  # fmt: skip
+                units_minus = target.multiplier * write_units(largest_minus)
+                if not failed:
+                    units_minus += index_write_units(backend.table(target.table), target.before, after)
+                self.table_write_units_without_set[name][target.table] += units_minus
             record.items += 1
 
     def _size_reads(self, backend: _Backend, op: str, params: dict[str, Any], response: dict[str, Any], record: OpUnits) -> None:

@@ -46,6 +46,11 @@ HANDLERS = {
     'ledger_adjust': 'functions.ledger_adjust.app',
     'ledger_audit': 'functions.ledger_audit.app',
     'kpi_aggregator': 'functions.kpi_aggregator.app',
+    'alert_planner': 'functions.alert_planner.app',
+    'alert_scanner': 'functions.alert_scanner.app',
+    'alert_sender': 'functions.alert_sender.app',
+    'twilio_webhooks': 'functions.twilio_webhooks.app',
+    'daily_reminders': 'functions.daily_reminders.app',
 }
 KPI_ATTRIBUTES = frozenset({'kpi', 'sla', 'sla_due_at'})  # what keeping KPIs and SLA clocks adds to a ticket item
 KPI_BATCH_SIZES = (1, 10, 200)  # stream batches: one change per invocation (thin traffic), a few, a full batch
@@ -168,6 +173,7 @@ def hot_path(n_tickets: int = 150) -> dict[str, Any]:
         DirectoryStore().import_rows(parse_export(DIRECTORY_CSV, 'csv'), datetime.now(UTC))
         with handler_output_discarded(), count_requests() as counter, metered() as meter:
             meter.excluded_attributes = KPI_ATTRIBUTES
+            meter.counterfactuals = {'alerts': frozenset({'alerts'})}
             started = time.perf_counter()
             for window in range(0, len(deliveries), batch_size):  # one batching window's worth of deliveries
                 for body in deliveries[window : window + batch_size]:
@@ -196,11 +202,15 @@ def hot_path(n_tickets: int = 150) -> dict[str, Any]:
             elapsed = time.perf_counter() - started
         tickets_table = os.environ['TICKETS_TABLE']
         ticket_growth = meter.table_write_units[tickets_table] - meter.table_write_units_without[tickets_table]
+        alerts_growth = meter.table_write_units[tickets_table] - meter.table_write_units_without_set['alerts'][tickets_table]
         changes = aws.ticket_changes()
         kpi_units = {size: kpi_write_units(aws, changes, size) for size in KPI_BATCH_SIZES}
+        planner = alert_planner_units(changes)
     events = len(deliveries)
     return {
         'kpi_ticket_growth_wru': ticket_growth,
+        'alerts_ticket_growth_wru': alerts_growth,
+        'alert_planner': planner,
         'kpi_aggregate_wru': kpi_units,
         'kpi_stream_records': len(changes),
         'events': events,
@@ -236,6 +246,21 @@ def kpi_write_units(aws: Any, records: list[dict[str, Any]], batch_size: int) ->
             invocations += 1
             store.apply(changes, datetime.now(UTC))
     return {'wru': meter.table_write_units[table], 'invocations': invocations, 'transactions': meter.dynamodb['TransactWriteItems'].calls}
+
+
+def alert_planner_units(records: list[dict[str, Any]], batch_size: int = 100) -> dict[str, float]:
+    """What planning alerts writes for these ticket changes: the alert planner handler over the stream records, in
+    the template's batches, metered (alert items, worklist entries, breaches)."""
+    from functions.alert_planner import app
+    from tests.bench.capacity import metered
+    from tests.support.apigw import lambda_context
+
+    app._store = None  # bound to this run's table
+    with handler_output_discarded(), metered() as meter:
+        for start in range(0, len(records), batch_size):
+            app.lambda_handler({'Records': records[start : start + batch_size]}, lambda_context())
+    table = os.environ['ALERTS_TABLE']
+    return {'wru': meter.table_write_units[table], 'writes': sum(op.items for op in meter.dynamodb.values()), 'records': len(records)}
 
 
 def sample_month_kpi_units(scale: float = 1.0) -> dict[str, Any]:
@@ -445,11 +470,15 @@ def cost_per_million(hot: dict[str, Any]) -> dict[str, Any]:
     # metered separately: a few transactions per 200 changes).
     kpi = hot['kpi_aggregate_wru'][max(KPI_BATCH_SIZES)]
     kpi_invocations = kpi['invocations'] / events
-    wru = (meter.write_units + kpi['wru']) / events
+    # The alert planner (the stream's second reader), in batches of 100: its writes and invocations. The sending side
+    # (scan, sender, Twilio callbacks) is paid per alert, not per event, and is not in this figure.
+    planner = hot['alert_planner']
+    planner_invocations = math.ceil(planner['records'] / 100) / events
+    wru = (meter.write_units + kpi['wru'] + planner['wru']) / events
     rru = meter.read_units / events
     sqs = meter.sqs_billed_requests / events
     per_event = {
-        'lambda_requests': (ingest_invocations + processor_invocations + kpi_invocations) * LAMBDA_USD_PER_REQUEST,
+        'lambda_requests': (ingest_invocations + processor_invocations + kpi_invocations + planner_invocations) * LAMBDA_USD_PER_REQUEST,
         'lambda_gb_s': gb_s * LAMBDA_USD_PER_GB_S,
         'ddb': wru * DDB_USD_PER_WRU + rru * DDB_USD_PER_RRU,
         'sqs': sqs * SQS_USD_PER_REQUEST,
@@ -472,7 +501,7 @@ def cost_per_million(hot: dict[str, Any]) -> dict[str, Any]:
         'processor_invocations_per_event': processor_invocations,
         'ingest_billed_ms': ingest_ms,
         'processor_billed_ms': processor_ms,
-        'lambda_requests_per_event': ingest_invocations + processor_invocations + kpi_invocations,
+        'lambda_requests_per_event': ingest_invocations + processor_invocations + kpi_invocations + planner_invocations,
         'wru_per_event': wru,
         'lambda_gb_s_per_event': gb_s,
         'sqs_billed_requests_per_event': sqs,
@@ -587,8 +616,18 @@ def replay_month() -> dict[str, Any]:
     return figures
 
 
+def alerts_drill() -> dict[str, Any]:
+    """`python -m tests.bench.alerts` (10,000 alerts through the local stack) in a process of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('AWS_', 'POWERTOOLS_', 'PITCREW_'))}
+    done = subprocess.run([sys.executable, '-m', 'tests.bench.alerts'], cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+                          timeout=2400)  # fmt: skip
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
 def main() -> None:
     replay = replay_month()  # first, in a process of its own, before this one loads moto
+    alerts = alerts_drill()
     import tests.conftest  # noqa: F401  (test environment: dummy credentials, Powertools settings)
 
     imports = cold_imports()
@@ -657,7 +696,7 @@ def main() -> None:
     row(
         'dynamodb',
         f'${cost["breakdown"]["ddb"]:.3f}',
-        f'{cost["wru_per_event"]:.3f} WRU (with the KPI aggregator) + {read_units} RRU per event',
+        f'{cost["wru_per_event"]:.3f} WRU (with the KPI aggregator and the alert planner) + {read_units} RRU per event',
     )
     row('sqs', f'${cost["breakdown"]["sqs"]:.3f}', f'{cost["sqs_billed_requests_per_event"]:.3f} billed requests/event')
     row('cost_usd_per_million_events', f'${cost["total"]:.3f}', 'goal <= 5')
@@ -703,6 +742,22 @@ def main() -> None:
         f'{dispersed["wru_per_change"]:.2f}',
         f'1,500 locations, 50,000 people, batches of 200 ({dispersed["transactions"]} transactions): scopes rarely repeat',
     )
+    alert_growth = hot['alerts_ticket_growth_wru']
+    planner = hot['alert_planner']
+    row('ticket item growth (alerts attribute)', f'{alert_growth / events:.3f}', f'WRU per event ({alert_growth:g} WRU over {events} events)')
+    row('alert planner writes per event', f'{planner["wru"] / events:.3f}',
+        f'WRU per event ({planner["writes"]} writes over {planner["records"]} stream records: pending alerts, worklists, breaches)')
+    print(f'-- alerts: {alerts["alerts"]} alerts through the local stack on a simulated 10-hour day ({alerts["scans"]} scans, each fired twice)')
+    row('alerts_per_s', alerts['alerts_per_s'], f'limit alerts_mps_limit {alerts["alerts_mps_limit"]} per sender instance; sending wall {alerts["sending_wall_s"]} s')
+    row('alert_duplicates', alerts['alert_duplicates'], f'goal 0; {alerts["requeued_duplicates_injected"]} duplicate queue messages injected')
+    row('alert_lateness_median_s', alerts['alert_lateness_median_s'], 'after the threshold, simulated clock')
+    row('alert_lateness_p99_s', alerts['alert_lateness_p99_s'])
+    row('alert_lateness_max_s', alerts['alert_lateness_max_s'], 'goal <= 60')
+    row('alert_scan_read_ratio', alerts['alert_scan_read_ratio'],
+        f'goal <= 1.2; {alerts["scan_items_read"]} index items read for {alerts["alerts_due_found"]} due, '
+        f'{alerts["noise_pending_next_day"]} pending next day')
+    row('alert outcomes', json.dumps(alerts['statuses']), f'channels {json.dumps(alerts["channels"])}')
+    row('Twilio delivery statuses (callbacks)', json.dumps(alerts['delivery_statuses']), f'{alerts["callbacks"]} callbacks')
     print('-- the sample month through the local stack (make demo)')
     row('ticket events sent (webhooks)', f'{replay["ticket_events_sent"]} ({replay["events_sent"]})')
     row('accepted / rejected / quarantined', f'{replay["accepted"]} / {replay["rejected"]} / {replay["quarantined"]}')
@@ -737,6 +792,16 @@ def main() -> None:
         'kpi_write_units_per_event_sample_month_batch10': round(month_kpi['per_event'][10], 3),
         'kpi_write_units_per_event_hot_path_by_batch': {str(size): round(value, 3) for size, value in kpi_wru.items()},
         'kpi_aggregator_wru_per_change_dispersed': round(dispersed['wru_per_change'], 2),
+        'alerts_per_s': alerts['alerts_per_s'],
+        'alerts_mps_limit': alerts['alerts_mps_limit'],
+        'alert_duplicates': alerts['alert_duplicates'],
+        'alert_lateness_median_s': alerts['alert_lateness_median_s'],
+        'alert_lateness_p99_s': alerts['alert_lateness_p99_s'],
+        'alert_lateness_max_s': alerts['alert_lateness_max_s'],
+        'alert_scan_read_ratio': alerts['alert_scan_read_ratio'],
+        'alerts_ticket_growth_wru_per_event': round(alert_growth / events, 3),
+        'alert_planner_wru_per_event': round(planner['wru'] / events, 3),
+        'replay_alerts': replay.get('alerts'),
     }
     print(json.dumps(figures, separators=(',', ':')))
 
