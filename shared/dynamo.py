@@ -22,3 +22,12 @@ def connection_kwargs() -> dict[str, Any]:
     if settings.AWS_ENDPOINT_URL:
         kwargs['host'] = settings.AWS_ENDPOINT_URL
     return kwargs
+
+
+
+def dynamodb_client() -> Any:
+    """A low-level DynamoDB client, for the stores whose expressions pynamodb does not model (each store keeps its own)."""
+    import boto3
+
+    settings = get_settings()
+    return boto3.client('dynamodb', region_name=settings.AWS_REGION, endpoint_url=settings.AWS_ENDPOINT_URL)

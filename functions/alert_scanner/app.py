@@ -8,20 +8,19 @@ sending. The event's `time` is the first scan's clock (the local replay fast-for
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from shared.alerts.scan import ScanResult, scan
 from shared.alerts.store import AlertStore
 from shared.config import get_settings
 from shared.ingest.queue import SqsEventQueue
 from shared.observability import logger, metrics
-from shared.scheduled import ScheduledEvent
+from shared.scheduled import scheduled_time
 from shared.sla.config import load_config
 
 _store: AlertStore | None = None
@@ -40,12 +39,9 @@ def _parts() -> tuple[AlertStore, SqsEventQueue]:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        scheduled = ScheduledEvent.model_validate(event or {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        return {'ok': False, 'field': '.'.join(map(str, first['loc'])), 'error': first['msg']}
-    start = (scheduled.time or datetime.now(UTC)).astimezone(UTC)
+    start = scheduled_time(event)
+    if isinstance(start, dict):
+        return start
     store, queue = _parts()
     scans = get_settings().ALERT_SCANS_PER_MINUTE
     started = time.monotonic()

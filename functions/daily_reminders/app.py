@@ -5,18 +5,17 @@ is composed when it goes out. Reads the directory's `employees` index (a Query, 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from shared.alerts.reminders import Person, plan_reminders
 from shared.alerts.store import AlertStore
 from shared.directory.store import DirectoryStore
 from shared.observability import logger, metrics
-from shared.scheduled import ScheduledEvent
+from shared.scheduled import scheduled_time
 from shared.sla.config import load_config
 
 HORIZON = timedelta(hours=24)
@@ -34,12 +33,9 @@ def people() -> list[Person]:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        scheduled = ScheduledEvent.model_validate(event or {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        return {'ok': False, 'field': '.'.join(map(str, first['loc'])), 'error': first['msg']}
-    now = (scheduled.time or datetime.now(UTC)).astimezone(UTC)
+    now = scheduled_time(event)
+    if isinstance(now, dict):
+        return now
     reminders = plan_reminders(people(), load_config(), now, HORIZON)
     store = AlertStore()
     planned = sum(1 for reminder in reminders if store.upsert(reminder, now))

@@ -8,29 +8,24 @@ From the console, `{}` audits as of now (see events/ledger_audit_scheduled.json)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from shared.config import get_settings
 from shared.ledger.auditor import LedgerAuditor, audit_summary, send_digest
 from shared.notify.email import SesEmailSender
 from shared.observability import logger, metrics
-from shared.scheduled import ScheduledEvent
+from shared.scheduled import scheduled_time
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        scheduled = ScheduledEvent.model_validate(event or {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        return {'ok': False, 'field': '.'.join(map(str, first['loc'])), 'error': first['msg']}
-    audited_at = (scheduled.time or datetime.now(UTC)).astimezone(UTC)
+    audited_at = scheduled_time(event)
+    if isinstance(audited_at, dict):
+        return audited_at
     stage = get_settings().STAGE
 
     report = LedgerAuditor.from_settings().run(audited_at)

@@ -26,6 +26,7 @@ from typing import Any
 from shared.alerts.plan import TicketAlerts
 from shared.alerts.sync import AlertChanges, Breach, PendingAlert
 from shared.config import get_settings
+from shared.dynamo import dynamodb_client
 
 ALERT_SK = 'A'
 ALERT_TTL = timedelta(days=180)
@@ -159,11 +160,18 @@ class AlertStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            settings = get_settings()
-            self._client = boto3.client('dynamodb', region_name=settings.AWS_REGION, endpoint_url=settings.AWS_ENDPOINT_URL)
+            self._client = dynamodb_client()
         return self._client
+
+    def _update_if(self, alert_id: str, **kwargs: Any) -> dict[str, Any] | None:
+        """UpdateItem on one alert with a condition: the response, or None when the condition did not hold."""
+        key = {'pk': {'S': alert_pk(alert_id)}, 'sk': {'S': ALERT_SK}}
+        try:
+            return dict(self.client.update_item(TableName=self.table, Key=key, **kwargs))
+        except Exception as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
 
     def shard_of(self, alert_id: str) -> str:
         return str(zlib.crc32(alert_id.encode()) % self.shards)
@@ -196,40 +204,26 @@ class AlertStore:
         if alert.location_id:
             values[':location'] = {'S': alert.location_id}
             sets += ', location_id = :location'
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={'pk': {'S': alert_pk(alert.alert_id)}, 'sk': {'S': ALERT_SK}},
-                UpdateExpression=f'SET {sets}',
-                ConditionExpression='attribute_not_exists(pk) OR #s IN (:pending, :queued, :cancelled)',
-                ExpressionAttributeNames={'#s': 'status', '#r': 'role', '#ref': 'ref'},
-                ExpressionAttributeValues=values,
-            )
-        except Exception as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        return self._update_if(
+            alert.alert_id,
+            UpdateExpression=f'SET {sets}',
+            ConditionExpression='attribute_not_exists(pk) OR #s IN (:pending, :queued, :cancelled)',
+            ExpressionAttributeNames={'#s': 'status', '#r': 'role', '#ref': 'ref'},
+            ExpressionAttributeValues=values,
+        ) is not None
 
     def cancel(self, alert_id: str, now: datetime, reason: str = 'no longer pending') -> bool:
         """Resolved, paused, reassigned away or target completed: the alert will not go out (if it has not)."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={'pk': {'S': alert_pk(alert_id)}, 'sk': {'S': ALERT_SK}},
-                UpdateExpression='SET #s = :cancelled, reason = :reason, cancelled_at = :now REMOVE due_shard',
-                ConditionExpression='#s IN (:pending, :queued)',
-                ExpressionAttributeNames={'#s': 'status'},
-                ExpressionAttributeValues={
-                    ':cancelled': {'S': 'cancelled'}, ':pending': {'S': 'pending'}, ':queued': {'S': 'queued'},
-                    ':reason': {'S': reason}, ':now': {'S': iso(now)},
-                },
-            )  # fmt: skip
-        except Exception as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        return self._update_if(
+            alert_id,
+            UpdateExpression='SET #s = :cancelled, reason = :reason, cancelled_at = :now REMOVE due_shard',
+            ConditionExpression='#s IN (:pending, :queued)',
+            ExpressionAttributeNames={'#s': 'status'},
+            ExpressionAttributeValues={
+                ':cancelled': {'S': 'cancelled'}, ':pending': {'S': 'pending'}, ':queued': {'S': 'queued'},
+                ':reason': {'S': reason}, ':now': {'S': iso(now)},
+            },
+        ) is not None  # fmt: skip
 
     def put_worklist(self, alerts: TicketAlerts) -> None:
         assert alerts.owner is not None
@@ -316,20 +310,13 @@ class AlertStore:
             ':pending': {'S': 'pending'},
         }
         values.update({f':{name}': {'S': value} for name, value in (extra or {}).items()})
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={'pk': {'S': alert_pk(due.alert_id)}, 'sk': {'S': ALERT_SK}},
-                UpdateExpression=f'SET {sets} REMOVE due_shard',
-                ConditionExpression='due_shard = :shard AND due_at = :due AND #s = :pending',
-                ExpressionAttributeNames={'#s': 'status'},
-                ExpressionAttributeValues=values,
-            )
-        except Exception as exc:
-            if _conditional_failed(exc):
-                return False  # moved or cancelled since the Query
-            raise
-        return True
+        return self._update_if(
+            due.alert_id,
+            UpdateExpression=f'SET {sets} REMOVE due_shard',
+            ConditionExpression='due_shard = :shard AND due_at = :due AND #s = :pending',
+            ExpressionAttributeNames={'#s': 'status'},
+            ExpressionAttributeValues=values,
+        ) is not None  # moved or cancelled since the Query
 
     def mark_queued(self, due: DueAlert, now: datetime) -> bool:
         return self._leave_index(due, 'queued', now)
@@ -347,25 +334,21 @@ class AlertStore:
     def claim(self, alert_id: str, claim_id: str, now: datetime) -> AlertItem | None:
         """Take the alert for sending: a queued (or still pending) alert that is due; or one being sent whose lease ran out
         or whose claimant is this same queue message delivered again (its first delivery died mid-way)."""
-        try:
-            response = self.client.update_item(
-                TableName=self.table,
-                Key={'pk': {'S': alert_pk(alert_id)}, 'sk': {'S': ALERT_SK}},
-                UpdateExpression='SET #s = :sending, claim = :claim, claimed_until = :until REMOVE due_shard',
-                ConditionExpression=(
-                    '(#s IN (:queued, :pending) AND due_at <= :now) OR (#s = :sending AND (claimed_until < :now OR claim = :claim))'
-                ),
-                ExpressionAttributeNames={'#s': 'status'},
-                ExpressionAttributeValues={
-                    ':sending': {'S': 'sending'}, ':queued': {'S': 'queued'}, ':pending': {'S': 'pending'},
-                    ':claim': {'S': claim_id}, ':now': {'S': iso(now)}, ':until': {'S': iso(now + CLAIM_LEASE)},
-                },
-                ReturnValues='ALL_NEW',
-            )  # fmt: skip
-        except Exception as exc:
-            if _conditional_failed(exc):
-                return None
-            raise
+        response = self._update_if(
+            alert_id,
+            UpdateExpression='SET #s = :sending, claim = :claim, claimed_until = :until REMOVE due_shard',
+            ConditionExpression=(
+                '(#s IN (:queued, :pending) AND due_at <= :now) OR (#s = :sending AND (claimed_until < :now OR claim = :claim))'
+            ),
+            ExpressionAttributeNames={'#s': 'status'},
+            ExpressionAttributeValues={
+                ':sending': {'S': 'sending'}, ':queued': {'S': 'queued'}, ':pending': {'S': 'pending'},
+                ':claim': {'S': claim_id}, ':now': {'S': iso(now)}, ':until': {'S': iso(now + CLAIM_LEASE)},
+            },
+            ReturnValues='ALL_NEW',
+        )  # fmt: skip
+        if response is None:
+            return None
         return AlertItem.from_item(response['Attributes'])
 
     def _finish(self, alert_id: str, claim_id: str, sets: dict[str, Any], remove: str = '') -> bool:
@@ -375,20 +358,13 @@ class AlertStore:
             expression += f' REMOVE {remove}'
         values = {f':{name}': value for name, value in sets.items()}
         values[':claim'] = {'S': claim_id}
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={'pk': {'S': alert_pk(alert_id)}, 'sk': {'S': ALERT_SK}},
-                UpdateExpression=expression,
-                ConditionExpression='claim = :claim',
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except Exception as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        return self._update_if(
+            alert_id,
+            UpdateExpression=expression,
+            ConditionExpression='claim = :claim',
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        ) is not None
 
     def record_sent(
         self, alert_id: str, claim_id: str, *, channel: str, recipient: str, sid: str, status: str, sent_at: datetime,
@@ -443,7 +419,6 @@ class AlertStore:
         entry = {'L': [{'S': f'{label}:{status}{f" {error_code}" if error_code else ""}@{iso(at)}'}]}
         history = 'history = list_append(if_not_exists(history, :empty), :entry)'
         values: dict[str, Any] = {':sid': {'S': sid}, ':entry': entry, ':empty': {'L': []}}
-        key = {'pk': {'S': alert_pk(alert_id)}, 'sk': {'S': ALERT_SK}}
         forward = f'{history}, {status_field} = :status' + (f', {code_field} = :code' if error_code is not None else '')
         forward_values = {**values, **earlier, ':status': {'S': status}}
         if error_code is not None:
@@ -454,37 +429,26 @@ class AlertStore:
             (history, f'{sid_field} = :sid', values),  # out of order: the history keeps it
         )
         for expression, condition, expression_values in attempts:
-            try:
-                response = self.client.update_item(
-                    TableName=self.table,
-                    Key=key,
-                    UpdateExpression=f'SET {expression}',
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=expression_values,
-                    ReturnValues='ALL_NEW',
-                )
+            response = self._update_if(
+                alert_id,
+                UpdateExpression=f'SET {expression}',
+                ConditionExpression=condition,
+                ExpressionAttributeValues=expression_values,
+                ReturnValues='ALL_NEW',
+            )
+            if response is not None:
                 return AlertItem.from_item(response['Attributes'])
-            except Exception as exc:
-                if not _conditional_failed(exc):
-                    raise
         return None
 
     def claim_fallback(self, alert_id: str, now: datetime) -> bool:
         """WhatsApp failed after it was accepted (63016 and the like, in a callback): the SMS fallback goes once."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={'pk': {'S': alert_pk(alert_id)}, 'sk': {'S': ALERT_SK}},
-                UpdateExpression='SET fallback_at = :now',
-                ConditionExpression='attribute_not_exists(fallback_at) AND #s = :sent',
-                ExpressionAttributeNames={'#s': 'status'},
-                ExpressionAttributeValues={':now': {'S': iso(now)}, ':sent': {'S': 'sent'}},
-            )
-        except Exception as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        return self._update_if(
+            alert_id,
+            UpdateExpression='SET fallback_at = :now',
+            ConditionExpression='attribute_not_exists(fallback_at) AND #s = :sent',
+            ExpressionAttributeNames={'#s': 'status'},
+            ExpressionAttributeValues={':now': {'S': iso(now)}, ':sent': {'S': 'sent'}},
+        ) is not None
 
     def record_fallback(self, alert_id: str, sid: str, channel: str) -> None:
         self.client.update_item(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.config import get_settings
+from shared.dynamo import dynamodb_client
 
 CONTACT_SK = 'CONTACT'
 
@@ -76,10 +77,7 @@ class ContactBook:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            settings = get_settings()
-            self._client = boto3.client('dynamodb', region_name=settings.AWS_REGION, endpoint_url=settings.AWS_ENDPOINT_URL)
+            self._client = dynamodb_client()
         return self._client
 
     def contact(self, employee_id: str) -> Contact | None:

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.config import get_settings
+from shared.dynamo import dynamodb_client
 from shared.kpi.aggregate import ItemDelta, ItemKey, TicketChange, change_deltas, total
 
 MAX_ITEMS_PER_RUN = 99  # + the marker = DynamoDB's 100 actions per transaction
@@ -64,10 +65,7 @@ class KpiStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            settings = get_settings()
-            self._client = boto3.client('dynamodb', region_name=settings.AWS_REGION, endpoint_url=settings.AWS_ENDPOINT_URL)
+            self._client = dynamodb_client()
         return self._client
 
     # -- writing ---------------------------------------------------------------------------------

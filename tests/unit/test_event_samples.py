@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from functions.directory_import.app import ImportRequest
-from functions.ledger_audit.app import ScheduledEvent
 from functions.quarantine_replay.app import ReplayRequest
 from shared.directory.employees import parse_export
 from shared.events import QueueMessage
 from shared.ledger.adjustments import AdjustmentRequest
+from shared.scheduled import ScheduledEvent
 
 EVENTS = Path(__file__).resolve().parents[2] / 'events'
 
