@@ -38,7 +38,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return now
     reminders = plan_reminders(people(), load_config(), now, HORIZON)
     store = AlertStore()
-    planned = sum(1 for reminder in reminders if store.upsert(reminder, now))
+    planned = sum(1 for reminder in reminders if store.upsert(reminder, now, only_new=True))  # planned twice a day: once
     metrics.add_metric(name='RemindersPlanned', unit=MetricUnit.Count, value=planned)
     logger.info('daily reminders planned', extra={'planned': planned, 'found': len(reminders)})
     return {'ok': True, 'planned': planned, 'found': len(reminders)}

@@ -271,6 +271,8 @@ class LocalStack:
                 'ALERT_MESSAGES_PER_SECOND': str(self.alert_messages_per_second),
                 # The replay's clock is simulated: one scan per invocation (the 30 s wait between scans is wall time).
                 'ALERT_SCANS_PER_MINUTE': '1',
+                # One partition of the due index: moto reads a whole table per index query (DynamoDB reads the partition).
+                'ALERT_DUE_SHARDS': '1',
             }
         )
         from shared.config import get_settings

@@ -177,40 +177,46 @@ class AlertStore:
         return str(zlib.crc32(alert_id.encode()) % self.shards)
 
     # --- the planner (tickets stream) -----------------------------------------------------------------
-    def upsert(self, alert: PendingAlert, now: datetime) -> bool:
-        """Add a pending alert or move one that has not gone out yet; False when it already went out (or is being sent)."""
-        values: dict[str, Any] = {
-            ':pending': {'S': 'pending'},
-            ':queued': {'S': 'queued'},
-            ':cancelled': {'S': 'cancelled'},
-            ':shard': {'S': self.shard_of(alert.alert_id)},
-            ':due': {'S': iso(alert.due_at)},
-            ':kind': {'S': alert.kind.value},
-            ':role': {'S': alert.role.value},
-            ':subject': {'S': alert.subject},
-            ':ticket': {'S': alert.ticket_key},
-            ':ref': {'S': alert.ref},
-            ':metric': {'S': alert.metric},
-            ':threshold': {'S': alert.threshold},
-            ':shift': {'BOOL': alert.shift_only},
-            ':now': {'S': iso(now)},
-            ':expires': {'N': str(int((alert.due_at + ALERT_TTL).timestamp()))},
+    def upsert(self, alert: PendingAlert, now: datetime, *, only_new: bool = False) -> bool:
+        """Add a pending alert, or move one that has not gone out yet (a PutItem of the whole item: nothing of a pending,
+        queued or cancelled alert is worth keeping). False when it already went out or is being sent, or, with
+        `only_new`, when it exists at all (a reminder planned twice)."""
+        item: dict[str, Any] = {
+            'pk': {'S': alert_pk(alert.alert_id)},
+            'sk': {'S': ALERT_SK},
+            'status': {'S': 'pending'},
+            'due_shard': {'S': self.shard_of(alert.alert_id)},
+            'due_at': {'S': iso(alert.due_at)},
+            'threshold_at': {'S': iso(alert.due_at)},
+            'kind': {'S': alert.kind.value},
+            'role': {'S': alert.role.value},
+            'subject': {'S': alert.subject},
+            'ticket_key': {'S': alert.ticket_key},
+            'ref': {'S': alert.ref},
+            'metric': {'S': alert.metric},
+            'threshold': {'S': alert.threshold},
+            'shift_only': {'BOOL': alert.shift_only},
+            'planned_at': {'S': iso(now)},
+            'expires_at': {'N': str(int((alert.due_at + ALERT_TTL).timestamp()))},
         }
-        sets = (
-            '#s = :pending, due_shard = :shard, due_at = :due, threshold_at = :due, kind = :kind, #r = :role, subject = :subject, '
-            'ticket_key = :ticket, #ref = :ref, metric = :metric, threshold = :threshold, shift_only = :shift, planned_at = :now, '
-            'expires_at = :expires'
-        )
         if alert.location_id:
-            values[':location'] = {'S': alert.location_id}
-            sets += ', location_id = :location'
-        return self._update_if(
-            alert.alert_id,
-            UpdateExpression=f'SET {sets}',
-            ConditionExpression='attribute_not_exists(pk) OR #s IN (:pending, :queued, :cancelled)',
-            ExpressionAttributeNames={'#s': 'status', '#r': 'role', '#ref': 'ref'},
-            ExpressionAttributeValues=values,
-        ) is not None
+            item['location_id'] = {'S': alert.location_id}
+        condition: dict[str, Any] = (
+            {'ConditionExpression': 'attribute_not_exists(pk)'}
+            if only_new
+            else {
+                'ConditionExpression': 'attribute_not_exists(pk) OR #s IN (:pending, :queued, :cancelled)',
+                'ExpressionAttributeNames': {'#s': 'status'},
+                'ExpressionAttributeValues': {':pending': {'S': 'pending'}, ':queued': {'S': 'queued'}, ':cancelled': {'S': 'cancelled'}},
+            }
+        )
+        try:
+            self.client.put_item(TableName=self.table, Item=item, **condition)
+        except Exception as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
 
     def cancel(self, alert_id: str, now: datetime, reason: str = 'no longer pending') -> bool:
         """Resolved, paused, reassigned away or target completed: the alert will not go out (if it has not)."""
@@ -406,36 +412,35 @@ class AlertStore:
         """Append a status callback to the alert's history and move its current status forward (callbacks can arrive out
         of order: a late `sent` never overwrites `delivered`). The SID says which message: the alert's own or its SMS
         fallback (kept apart as `fallback_status`). None: this alert sent no such message."""
-        item = self.get(alert_id)
-        if item is None or sid not in (item.message_sid, item.fallback_sid):
-            return None
-        sid_field, status_field, code_field, label = (
-            ('message_sid', 'message_status', 'error_code', item.channel or 'message')
-            if sid == item.message_sid
-            else ('fallback_sid', 'fallback_status', 'fallback_error_code', 'sms-fallback')
-        )
-        rank = STATUS_RANK.get(status, 0)
-        earlier = {f':r{i}': {'S': name} for i, (name, value) in enumerate(STATUS_RANK.items()) if value <= rank}
-        entry = {'L': [{'S': f'{label}:{status}{f" {error_code}" if error_code else ""}@{iso(at)}'}]}
-        history = 'history = list_append(if_not_exists(history, :empty), :entry)'
-        values: dict[str, Any] = {':sid': {'S': sid}, ':entry': entry, ':empty': {'L': []}}
-        forward = f'{history}, {status_field} = :status' + (f', {code_field} = :code' if error_code is not None else '')
-        forward_values = {**values, **earlier, ':status': {'S': status}}
-        if error_code is not None:
-            forward_values[':code'] = {'N': str(error_code)}
-        moves_forward = f'attribute_not_exists({status_field}) OR {status_field} IN ({", ".join(earlier)})'
-        attempts = (
-            (forward, f'{sid_field} = :sid AND ({moves_forward})', forward_values),
-            (history, f'{sid_field} = :sid', values),  # out of order: the history keeps it
-        )
-        for expression, condition, expression_values in attempts:
+        entry_text = f'{status}{f" {error_code}" if error_code else ""}@{iso(at)}'
+        for _ in range(3):  # a concurrent callback for the same alert: read again and decide again
+            item = self.get(alert_id)
+            if item is None or sid not in (item.message_sid, item.fallback_sid):
+                return None
+            own = sid == item.message_sid
+            status_field, code_field = ('message_status', 'error_code') if own else ('fallback_status', 'fallback_error_code')
+            current = item.message_status if own else item.fallback_status
+            values: dict[str, Any] = {
+                ':entry': {'L': [{'S': f'{(item.channel or "message") if own else "sms-fallback"}:{entry_text}'}]},
+                ':empty': {'L': []},
+            }
+            expression = 'SET history = list_append(if_not_exists(history, :empty), :entry)'
+            if current is None or STATUS_RANK.get(status, 0) >= STATUS_RANK.get(current, 0):
+                expression += f', {status_field} = :status'
+                values[':status'] = {'S': status}
+                if error_code is not None:
+                    expression += f', {code_field} = :code'
+                    values[':code'] = {'N': str(error_code)}
+            # the current status is still the one this decision was made on
+            if current is None:
+                condition = f'attribute_not_exists({status_field})'
+            else:
+                condition = f'{status_field} = :current'
+                values[':current'] = {'S': current}
             response = self._update_if(
-                alert_id,
-                UpdateExpression=f'SET {expression}',
-                ConditionExpression=condition,
-                ExpressionAttributeValues=expression_values,
+                alert_id, UpdateExpression=expression, ConditionExpression=condition, ExpressionAttributeValues=values,
                 ReturnValues='ALL_NEW',
-            )
+            )  # fmt: skip
             if response is not None:
                 return AlertItem.from_item(response['Attributes'])
         return None

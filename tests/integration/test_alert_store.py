@@ -474,3 +474,20 @@ def test_a_breach_at_midnight_is_counted_in_one_day_only(store: AlertStore) -> N
 
     # Then the breach is reported once in all, not on both days
     assert on_the_20th + on_the_21st == 1
+
+
+def test_a_reminder_planned_twice_is_written_once_and_never_reset(store: AlertStore) -> None:
+    # Given a reminder planned (create only, as the twice-daily planner does), then queued by a scan
+    reminder = pending(7, NOW)
+    assert store.upsert(reminder, NOW - timedelta(hours=12), only_new=True) is True
+    [due] = store.due(NOW).due
+    assert store.mark_queued(due, NOW)
+
+    # When the planner runs again and plans the same reminder
+    again = store.upsert(reminder, NOW, only_new=True)
+
+    # Then nothing is written: the reminder stays queued and out of the due index (a plain upsert would have reset it)
+    item = store.get(reminder.alert_id)
+    assert again is False
+    assert item is not None and item.status == 'queued'
+    assert due_ids(store, NOW + timedelta(hours=1)) == []

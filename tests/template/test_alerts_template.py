@@ -487,7 +487,7 @@ def reminder_calls() -> list[Call]:
     reminders = plan_reminders([Person('e1', None, 'UTC')], DEFAULT_CONFIG, NOW, timedelta(hours=24))
     assert reminders
     for reminder in reminders:
-        store.upsert(reminder, NOW)
+        store.upsert(reminder, NOW, only_new=True)
     return calls
 
 
@@ -765,7 +765,9 @@ def index_uses(calls: list[Call]) -> set[IndexUse]:
 
 
 def assignments(kwargs: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """attribute -> value an UpdateExpression's SET clause assigns from a placeholder."""
+    """attribute -> value a write stores: a PutItem's Item, or what an UpdateExpression's SET clause assigns."""
+    if 'Item' in kwargs:
+        return dict(kwargs['Item'])
     match = re.search(r'\bSET\s+(.*?)(?:\s+REMOVE\s+.*)?$', kwargs['UpdateExpression'])
     names, values = kwargs.get('ExpressionAttributeNames', {}), kwargs.get('ExpressionAttributeValues', {})
     pairs = re.findall(r'([#\w]+)\s*=\s*(:\w+)', match.group(1)) if match else []
