@@ -177,10 +177,8 @@ class AlertStore:
         return str(zlib.crc32(alert_id.encode()) % self.shards)
 
     # --- the planner (tickets stream) -----------------------------------------------------------------
-    def upsert(self, alert: PendingAlert, now: datetime, *, only_new: bool = False) -> bool:
-        """Add a pending alert, or move one that has not gone out yet (a PutItem of the whole item: nothing of a pending,
-        queued or cancelled alert is worth keeping). False when it already went out or is being sent, or, with
-        `only_new`, when it exists at all (a reminder planned twice)."""
+    def _item(self, alert: PendingAlert, now: datetime) -> dict[str, Any]:
+        """The whole item of a pending alert (in the due index)."""
         item: dict[str, Any] = {
             'pk': {'S': alert_pk(alert.alert_id)},
             'sk': {'S': ALERT_SK},
@@ -201,6 +199,13 @@ class AlertStore:
         }
         if alert.location_id:
             item['location_id'] = {'S': alert.location_id}
+        return item
+
+    def upsert(self, alert: PendingAlert, now: datetime, *, only_new: bool = False) -> bool:
+        """Add a pending alert, or move one that has not gone out yet (a PutItem of the whole item: nothing of a pending,
+        queued or cancelled alert is worth keeping). False when it already went out or is being sent, or, with
+        `only_new`, when it exists at all (a reminder planned twice)."""
+        item = self._item(alert, now)
         condition: dict[str, Any] = (
             {'ConditionExpression': 'attribute_not_exists(pk)'}
             if only_new
@@ -218,18 +223,28 @@ class AlertStore:
             raise
         return True
 
-    def cancel(self, alert_id: str, now: datetime, reason: str = 'no longer pending') -> bool:
-        """Resolved, paused, reassigned away or target completed: the alert will not go out (if it has not)."""
+    def cancel(self, alert_id: str, now: datetime, reason: str = 'no longer pending', previous: PendingAlert | None = None) -> bool:
+        """Resolved, paused, reassigned away or target completed: the alert will not go out (if it has not). With the
+        alert as it was planned, one PutItem of the cancelled item; without, an update of the stored one."""
+        guard = {'ConditionExpression': '#s IN (:pending, :queued)', 'ExpressionAttributeNames': {'#s': 'status'}}
+        states = {':pending': {'S': 'pending'}, ':queued': {'S': 'queued'}}
+        if previous is not None:
+            item = self._item(previous, now)
+            del item['due_shard']
+            item.update(status={'S': 'cancelled'}, reason={'S': reason}, cancelled_at={'S': iso(now)})
+            try:
+                self.client.put_item(TableName=self.table, Item=item, ExpressionAttributeValues=states, **guard)
+            except Exception as exc:
+                if _conditional_failed(exc):
+                    return False
+                raise
+            return True
         return self._update_if(
             alert_id,
             UpdateExpression='SET #s = :cancelled, reason = :reason, cancelled_at = :now REMOVE due_shard',
-            ConditionExpression='#s IN (:pending, :queued)',
-            ExpressionAttributeNames={'#s': 'status'},
-            ExpressionAttributeValues={
-                ':cancelled': {'S': 'cancelled'}, ':pending': {'S': 'pending'}, ':queued': {'S': 'queued'},
-                ':reason': {'S': reason}, ':now': {'S': iso(now)},
-            },
-        ) is not None  # fmt: skip
+            ExpressionAttributeValues={**states, ':cancelled': {'S': 'cancelled'}, ':reason': {'S': reason}, ':now': {'S': iso(now)}},
+            **guard,
+        ) is not None
 
     def put_worklist(self, alerts: TicketAlerts) -> None:
         assert alerts.owner is not None
@@ -270,7 +285,7 @@ class AlertStore:
         for alert in changes.upserts:
             counts['upserted' if self.upsert(alert, now) else 'not_moved'] += 1
         for alert_id in changes.cancels:
-            counts['cancelled'] += int(self.cancel(alert_id, now))
+            counts['cancelled'] += int(self.cancel(alert_id, now, previous=changes.previous.get(alert_id)))
         for employee_id, ticket_key in changes.worklist_remove:
             self.remove_worklist(employee_id, ticket_key)
             counts['worklist'] += 1

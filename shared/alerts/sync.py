@@ -46,6 +46,7 @@ class AlertChanges:
     worklist_put: list[TicketAlerts] = field(default_factory=list)
     worklist_remove: list[tuple[str, str]] = field(default_factory=list)  # (employee id, ticket key)
     breaches: list[Breach] = field(default_factory=list)
+    previous: dict[str, PendingAlert] = field(default_factory=dict)  # the alerts as the old image planned them
 
     @property
     def empty(self) -> bool:
@@ -86,6 +87,7 @@ def changes(old: TicketAlerts | None, new: TicketAlerts | None) -> AlertChanges:
     before, after = pending_alerts(old), pending_alerts(new)
     result.upserts = [alert for key, alert in after.items() if before.get(key) != alert]
     result.cancels = sorted(key for key in before if key not in after)
+    result.previous = before
 
     old_owner = old.owner if old is not None and old.open else None
     new_owner = new.owner if new is not None and new.open else None

@@ -8,8 +8,10 @@ employee (debits conditioned on `available >= amount`, so no debit takes a balan
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -205,6 +207,17 @@ class LedgerStore:
     def entries_for(self, employee_id: str) -> list[LedgerEntry]:
         query = self.entries.query(employee_pk(employee_id), self.entries.sk.startswith('ENTRY#'), consistent_read=True)
         return [LedgerEntry.model_validate_json(record.entry) for record in query]
+
+    def points_between(self, employee_id: str, start: datetime, end: datetime) -> int:
+        """The sum of the employee's entries whose basis event happened in [start, end) (the daily reminder's
+        "points yesterday"): the same Query, projected to the amount and the entry, read without model validation."""
+        query = self.entries.query(employee_pk(employee_id), self.entries.sk.startswith('ENTRY#'), attributes_to_get=['amount', 'entry'])
+        total = 0
+        for record in query:
+            occurred = datetime.fromisoformat(json.loads(record.entry)['occurred_at'])
+            if start <= occurred < end:
+                total += int(record.amount)
+        return total
 
     def entry_amounts(self, employee_id: str) -> list[int]:
         """The amounts of the employee's ledger entries: the same consistent Query as `entries_for`,

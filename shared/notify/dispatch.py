@@ -61,7 +61,7 @@ class EmailPort(Protocol):
 
 class PointsPort(Protocol):
     def balance(self, employee_id: str) -> Any: ...
-    def entries_for(self, employee_id: str) -> list[Any]: ...
+    def points_between(self, employee_id: str, start: datetime, end: datetime) -> int: ...
 
 
 @dataclass
@@ -194,9 +194,7 @@ class AlertDispatcher:
         points = balance = 0
         if self.ledger is not None:
             balance = int(self.ledger.balance(person.employee_id).available)
-            points = sum(
-                int(e.amount) for e in self.ledger.entries_for(person.employee_id) if start_yesterday <= e.occurred_at < start_today
-            )
+            points = self.ledger.points_between(person.employee_id, start_yesterday, start_today)
         return ReminderFigures(
             open=len(work),
             jobs=sum(1 for w in work if w.kind == 'job_card'),

@@ -336,8 +336,8 @@ class FakeLedger:
     def balance(self, employee_id: str) -> Any:
         return SimpleNamespace(available=120, pending=15)
 
-    def entries_for(self, employee_id: str) -> list[Any]:
-        return []
+    def points_between(self, employee_id: str, start: datetime, end: datetime) -> int:
+        return 0
 
 
 def _returning(messenger: FakeMessenger) -> Callable[[], FakeMessenger]:
