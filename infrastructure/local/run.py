@@ -160,7 +160,7 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
     print('  ' + ', '.join(f'{label} {count}' for label, count in sorted(month.counts().items())))
     end_of_month = month.deliveries[-1].at.replace(hour=23, minute=59)
     schedules = stack.schedules(month.deliveries[0].at, end_of_month)
-    replayer = Replayer(stack.api_port, schedules=schedules, backlog=stack.backlog, senders=senders)
+    replayer = Replayer(stack.api_port, schedules=schedules, backlog=lambda: max(stack.backlog(), stack.stream_backlog()), senders=senders)
     result = replayer.run(month.deliveries, seed=seed, scale=scale, clean=clean)
     drained = stack.wait_until_idle(timeout_s=300)
     processed_s = time.perf_counter() - started
