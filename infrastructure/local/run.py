@@ -105,13 +105,15 @@ def main() -> None:
     parser.add_argument('--clean', action='store_true', help='the same month without redeliveries, late deliveries or bad payloads')
     parser.add_argument('--senders', type=int, default=3, help='concurrent senders')
     parser.add_argument('--pollers', type=int, default=2, help='concurrent batches of the SQS-triggered function')
+    parser.add_argument('--no-alerts', action='store_true', help='without the alerting functions (to measure the rest alone)')
     parser.add_argument('--aws-port', type=int, default=5001)
     parser.add_argument('--api-port', type=int, default=3000)
     parser.add_argument('--twilio-port', type=int, default=4010)
     args = parser.parse_args()
 
     started = time.perf_counter()
-    stack = LocalStack(aws_port=args.aws_port, api_port=args.api_port, twilio_port=args.twilio_port, pollers=args.pollers)
+    stack = LocalStack(aws_port=args.aws_port, api_port=args.api_port, twilio_port=args.twilio_port, pollers=args.pollers,
+                       alerts=not args.no_alerts)
     stack.start()
     print_endpoints(stack)
     if args.samples:

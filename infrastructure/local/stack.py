@@ -85,6 +85,13 @@ def _skip_signing_for_in_process_aws() -> None:
     RequestSigner.sign = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
 
 
+ALERT_HANDLERS = ('functions.alert_', 'functions.daily_reminders.')
+
+
+def is_alerting(handler: str) -> bool:
+    return handler.startswith(ALERT_HANDLERS)
+
+
 def scheduled_functions() -> list[tuple[str, str, str]]:
     """(logical id, handler, schedule expression) for every Schedule / ScheduleV2 event in the template."""
     found = []
@@ -204,6 +211,8 @@ class LocalStack:
     pollers: int = 2
     alert_messages_per_second: float = 50.0
     twilio_callbacks: bool = True
+    # False: the stack without its alerting functions (planner, scan, sender, reminders), to measure the rest alone.
+    alerts: bool = True
 
     @property
     def aws_endpoint(self) -> str:
@@ -283,8 +292,8 @@ class LocalStack:
         # Import every handler here, once, before any thread runs (imports are not thread-safe to race).
         for route in self.routes:
             load_handler(route.handler)
-        self._sqs_functions = self._sqs_handlers()
-        self._stream_functions = self._stream_handlers()
+        self._sqs_functions = [f for f in self._sqs_handlers() if self.alerts or not is_alerting(f[0])]
+        self._stream_functions = [f for f in self._stream_handlers() if self.alerts or not is_alerting(f[0])]
         for handler_path, *_ in [*self._sqs_functions, *self._stream_functions]:
             load_handler(handler_path)
         for _name, handler_path, _ in scheduled_functions():
@@ -498,7 +507,8 @@ class LocalStack:
         """Every scheduled function of the template with its fire times in [start, end] (see schedule.py)."""
         found: list[Schedule] = []
         for name, handler, expression in scheduled_functions():
-            found.append((name, self._scheduled_invoker(name, handler), list(fire_times(expression, start, end))))
+            if self.alerts or not is_alerting(handler):
+                found.append((name, self._scheduled_invoker(name, handler), list(fire_times(expression, start, end))))
         return found
 
     def _scheduled_invoker(self, name: str, handler_path: str) -> Callable[[datetime], Any]:
@@ -514,7 +524,7 @@ class LocalStack:
 
     def keep_schedules_on_real_time(self) -> None:
         """After the replay (`make run` keeps serving): fire the schedules as real time reaches them."""
-        schedules = scheduled_functions()
+        schedules = [(n, h, e) for n, h, e in scheduled_functions() if self.alerts or not is_alerting(h)]
 
         def tick() -> None:
             last = datetime.now(UTC)
