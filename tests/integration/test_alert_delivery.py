@@ -35,6 +35,7 @@ from shared.notify.twilio_webhooks import status_update
 from shared.sla.config import ServiceConfig
 from tests.integration.test_messaging import SimulatedTime
 from tests.support.apigw import lambda_context, sqs_event
+from tests.support.factories import risk_alert
 from tests.support.local_aws import LocalAws, local_aws
 
 TEMPLATE_EN = 'HX' + 'a' * 32
@@ -139,18 +140,7 @@ def env() -> Iterator[Env]:
 
 
 def risk(subject: str, due_at: datetime, ticket: str = '1001', role: Recipient = Recipient.ASSIGNEE) -> PendingAlert:
-    return PendingAlert(
-        alert_id=alert_id(f'zendesk#{ticket}|sla_risk|first_response|75%', role),
-        ticket_key=f'zendesk#{ticket}',
-        ref=f'#{ticket}',
-        kind=AlertKind.SLA_RISK,
-        metric='first_response',
-        threshold='75%',
-        role=role,
-        subject=subject,
-        due_at=due_at,
-        location_id='L1',
-    )
+    return risk_alert(subject, due_at, ticket, role)
 
 
 def planned(env: Env, *alerts: PendingAlert) -> None:

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from shared.alerts.plan import AlertKind, Recipient, TicketAlerts
+from shared.alerts.plan import Recipient, TicketAlerts
 from shared.alerts.scan import AlertMessage, scan
 from shared.alerts.store import AlertStore
-from shared.alerts.sync import AlertChanges, Breach, PendingAlert, alert_id
+from shared.alerts.sync import AlertChanges, Breach, PendingAlert
 from shared.events import Kind
 from shared.ingest.queue import SqsEventQueue
+from tests.support.factories import risk_alert
 from tests.support.local_aws import LocalAws, local_aws
 
 NOW = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)
@@ -33,19 +34,7 @@ def store(aws: LocalAws) -> AlertStore:
 
 
 def pending(n: int, due_at: datetime, role: Recipient = Recipient.ASSIGNEE, subject: str = 'E1') -> PendingAlert:
-    checkpoint = f'zendesk#{n}|sla_risk|first_response|75%'
-    return PendingAlert(
-        alert_id=alert_id(checkpoint, role),
-        ticket_key=f'zendesk#{n}',
-        ref=f'#{n}',
-        kind=AlertKind.SLA_RISK,
-        metric='first_response',
-        threshold='75%',
-        role=role,
-        subject=subject,
-        due_at=due_at,
-        location_id='L1',
-    )
+    return risk_alert(subject, due_at, str(n), role)
 
 
 def due_ids(store: AlertStore, now: datetime) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.alerts.plan import AlertKind, Recipient
+from shared.alerts.sync import PendingAlert, alert_id
 from shared.events import Assignee, AssigneeRole, Channel, Kind, Priority, Source, Status, Survey, TicketEvent
 
 T0 = datetime(2024, 5, 14, 9, 0, tzinfo=UTC)
@@ -87,3 +89,19 @@ E3,Chandra Advisor,service_advisor,SA2,IN-BLR-01,IN-South,M2,+919812345678,yes,c
 E4,Dev Technician,technician,T1,IN-BLR-01,IN-South,M2,+919812345679,yes,dev@example.com,Asia/Kolkata,,,tech-1
 M1,Maria Manager,manager,M,US-NYC,US-East,,+15558675300,no,maria@example.com,America/New_York,,,
 """
+
+
+def risk_alert(subject: str, due_at: datetime, ticket: str = '1001', role: Recipient = Recipient.ASSIGNEE) -> PendingAlert:
+    """The 75% first-response alert of Zendesk ticket `ticket` for `subject` (as the alert planner writes it)."""
+    return PendingAlert(
+        alert_id=alert_id(f'zendesk#{ticket}|sla_risk|first_response|75%', role),
+        ticket_key=f'zendesk#{ticket}',
+        ref=f'#{ticket}',
+        kind=AlertKind.SLA_RISK,
+        metric='first_response',
+        threshold='75%',
+        role=role,
+        subject=subject,
+        due_at=due_at,
+        location_id='L1',
+    )
