@@ -1,7 +1,8 @@
 """The canonical ticket event: what every source adapter turns its sender's payload into.
 
-One model for helpdesk tickets, dealer-management job cards and survey responses, so that ticket
-state, KPIs and rules never look at a vendor's wire format.
+One model for helpdesk tickets, dealer-management job cards, survey responses and the inputs no helpdesk
+sends (LMS trainings, QA reviews, safety reports), so that ticket state, KPIs and rules never look at a
+vendor's wire format.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Source(StrEnum):
@@ -23,12 +24,18 @@ class Source(StrEnum):
     GORGIAS = 'gorgias'
     DMS = 'dms'
     SURVEY = 'survey'
+    LMS = 'lms'
+    QUALITY = 'quality'
+    SAFETY = 'safety'
 
 
 class Kind(StrEnum):
     TICKET = 'ticket'
     JOB_CARD = 'job_card'
     SURVEY = 'survey'
+    TRAINING = 'training'  # one LMS enrolment (enrolled, then completed)
+    QUALITY_REVIEW = 'quality_review'  # one QA scorecard review of an agent's handling of a ticket
+    SAFETY_REPORT = 'safety_report'  # one manager-entered compliance check or hazard report
 
 
 class Channel(StrEnum):
@@ -116,10 +123,84 @@ class UpsellLine(BaseModel):
     amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
     currency: str = Field(default='USD', min_length=3, max_length=3)
     accepted: bool = True
+    # Gross margin of the line in the same currency: may be negative (sold below cost), never above amount.
+    margin: Decimal | None = Field(default=None, max_digits=14, decimal_places=2)
+
+    @model_validator(mode='after')
+    def _margin_within_amount(self) -> UpsellLine:
+        if self.margin is not None and self.margin > self.amount:
+            raise ValueError('margin must not exceed amount')
+        return self
+
+
+class Training(BaseModel):
+    """One LMS enrolment of one employee in one course: enrolled, then (perhaps) completed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: NonEmptyStr
+    course_name: NonEmptyStr
+    status: Literal['enrolled', 'completed']
+    completed_at: UtcDatetime | None = None
+    score: int | None = Field(default=None, ge=0, le=100, description='Final assessment score, percent')
+    certification: bool = False
+    milestone: str | None = Field(default=None, min_length=1, max_length=128, description="e.g. 'level_2' in a learning path")
+
+    @model_validator(mode='after')
+    def _completed_has_time(self) -> Training:
+        if (self.status == 'completed') != (self.completed_at is not None):
+            raise ValueError('completed_at is required when status is completed, and only then')
+        return self
+
+
+class QualityReview(BaseModel):
+    """A QA reviewer's scorecard on how an agent handled a ticket."""
+
+    model_config = ConfigDict(frozen=True)
+
+    review_id: NonEmptyStr
+    ticket_ref: str | None = Field(default=None, min_length=1, max_length=256, description="'<source>#<ticket id>' when known")
+    scorecard: NonEmptyStr
+    score: Decimal = Field(ge=0, max_digits=8, decimal_places=2)
+    max_score: Decimal = Field(gt=0, max_digits=8, decimal_places=2)
+    reviewer_id: NonEmptyStr
+    reviewed_at: UtcDatetime
+
+    @model_validator(mode='after')
+    def _score_within_max(self) -> QualityReview:
+        if self.score > self.max_score:
+            raise ValueError('score must not exceed max_score')
+        return self
+
+    @property
+    def percent(self) -> Decimal:
+        """score as a percentage of max_score, 2 decimals (what the KPI sums and rules compare)."""
+        return (self.score * 100 / self.max_score).quantize(Decimal('0.01'))
+
+
+class SafetyReport(BaseModel):
+    """A manager-entered safety compliance check (passed / failed) or a hazard report (reported)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    report_id: NonEmptyStr
+    report_type: Literal['compliance_check', 'hazard_report']
+    outcome: Literal['passed', 'failed', 'reported']
+    severity: Literal['low', 'medium', 'high'] | None = None
+    reported_by: NonEmptyStr = Field(description='Employee id of the manager who entered it')
+    description: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode='after')
+    def _outcome_fits_type(self) -> SafetyReport:
+        expected = ('reported',) if self.report_type == 'hazard_report' else ('passed', 'failed')
+        if self.outcome not in expected:
+            raise ValueError(f'outcome of a {self.report_type} must be {" or ".join(expected)}')
+        return self
 
 
 class TicketEvent(BaseModel):
-    """One change to one ticket, job card or survey, as the sender reported it."""
+    """One change to one ticket, job card, survey, training enrolment, quality review or safety report, as the sender
+    reported it."""
 
     model_config = ConfigDict(frozen=True, extra='forbid')
 
@@ -147,6 +228,9 @@ class TicketEvent(BaseModel):
     customer_key: str | None = Field(default=None, max_length=256)
     complaint_code: str | None = Field(default=None, max_length=64)
     tags: tuple[str, ...] = ()
+    training: Training | None = None
+    quality_review: QualityReview | None = None
+    safety_report: SafetyReport | None = None
 
     @property
     def ticket_key(self) -> str:
@@ -181,4 +265,3 @@ class QueueMessage(BaseModel):
     event: TicketEvent | None = None
     reconcile: str | None = Field(default=None, description='ticket key to re-evaluate')
     correlation_id: str | None = None
-

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, ValidationInfo, field_validator
 
 from shared.events import AssigneeRole, Channel, Kind, Source, Status, TicketEvent
 from shared.sources import signing
@@ -55,6 +55,17 @@ class UpsellLineIn(BaseModel):
     amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2, description='A JSON number or a decimal string: "1499.00"')
     currency: Annotated[str, StringConstraints(pattern=r'^[A-Z]{3}$')]
     accepted: StrictBool
+    margin: Decimal | None = Field(
+        default=None, max_digits=14, decimal_places=2, description='Gross margin, same currency; may be negative, never above amount'
+    )
+
+    @field_validator('margin')
+    @classmethod
+    def _margin_within_amount(cls, margin: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        amount = info.data.get('amount')
+        if margin is not None and amount is not None and margin > amount:
+            raise ValueError('margin must not exceed amount')
+        return margin
 
 
 class JobCard(BaseModel):

@@ -13,7 +13,21 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.events import Assignee, AssigneeRole, Channel, Kind, Priority, Source, Status, Survey, TicketEvent, UpsellLine
+from shared.events import (
+    Assignee,
+    AssigneeRole,
+    Channel,
+    Kind,
+    Priority,
+    QualityReview,
+    SafetyReport,
+    Source,
+    Status,
+    Survey,
+    TicketEvent,
+    Training,
+    UpsellLine,
+)
 
 
 class SurveyState(BaseModel):
@@ -58,6 +72,9 @@ class TicketState(BaseModel):
     repeat_of: str | None = None  # the earlier job card this visit repeats (as the DMS reports it)
     repeat_visits: tuple[tuple[str, datetime], ...] = ()  # later visits that repeated this one: (ticket key, when)
     tags: tuple[str, ...] = ()
+    training: Training | None = None  # the latest by (occurred_at, event_id): an enrolment, then its completion
+    quality_review: QualityReview | None = None
+    safety_report: SafetyReport | None = None
     event_count: int = 0
 
     @property
@@ -115,6 +132,9 @@ def fold(events: Iterable[TicketEvent]) -> TicketState:
     vehicle_id = customer_key = complaint_code = None
     tags: set[str] = set()
     repeat_visits: dict[str, datetime] = {}
+    training: Training | None = None
+    quality_review: QualityReview | None = None
+    safety_report: SafetyReport | None = None
 
     for event in ordered:
         for tag in event.tags:
@@ -141,6 +161,9 @@ def fold(events: Iterable[TicketEvent]) -> TicketState:
             survey = SurveyState(event_id=event.event_id, submitted_at=event.occurred_at, survey=event.survey)
         for line in event.upsell_lines:
             upsells[line.line_id] = (line, event.event_id)
+        training = event.training or training
+        quality_review = event.quality_review or quality_review
+        safety_report = event.safety_report or safety_report
         if event.kind is Kind.SURVEY:
             continue
         if event.status is not None:
@@ -202,5 +225,8 @@ def fold(events: Iterable[TicketEvent]) -> TicketState:
         repeat_of=_tag_value(tags, 'repeat_of:'),
         repeat_visits=tuple(sorted(repeat_visits.items())),
         tags=tuple(sorted(tags)),
+        training=training,
+        quality_review=quality_review,
+        safety_report=safety_report,
         event_count=len(ordered),
     )
