@@ -114,3 +114,5 @@ build-TwilioWebhooksFunction:
 	$(call FUNCTION_BUILD,twilio_webhooks)
 build-DailyRemindersFunction:
 	$(call FUNCTION_BUILD,daily_reminders)
+build-HoldReleaseFunction:
+	$(call FUNCTION_BUILD,hold_release)

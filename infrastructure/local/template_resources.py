@@ -19,6 +19,7 @@ TABLE_ENV = {
     'QuarantineTable': ('QUARANTINE_TABLE', 'pitcrew-quarantine'),
     'KpiTable': ('KPI_TABLE', 'pitcrew-kpi'),
     'AlertsTable': ('ALERTS_TABLE', 'pitcrew-alerts'),
+    'PendingAwardsTable': ('PENDING_TABLE', 'pitcrew-pending'),
 }
 
 

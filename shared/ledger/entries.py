@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.rules.program import Award, Scalar
+from shared.programs.awards import Award, ClawbackPolicy, Scalar
 
 
 class EntryKind(StrEnum):
@@ -44,7 +45,7 @@ class EntryReason(BaseModel):
     basis_event_id: str  # the event that made the award due
     rule_id: str
     rule_version: int
-    program_id: str = 'default'
+    program_id: str = 'default'  # program_id@version
     inputs: dict[str, Scalar] = Field(default_factory=dict)
     note: str | None = None
 
@@ -67,8 +68,15 @@ class LedgerEntry(BaseModel):
         return self.occurred_at.strftime('%Y-%m')
 
 
+class AwardState(StrEnum):
+    PENDING = 'pending'  # in the pending view: not in the ledger yet, may still change or vanish
+    RELEASED = 'released'  # its hold window closed: written to the ledger as one available entry
+    REVERSED = 'reversed'  # released, then clawed back by a reversal entry (never re-awarded)
+
+
 class AwardRecord(BaseModel):
-    """What a ticket remembers about an award it caused, to know what to reverse later."""
+    """What a ticket remembers about an award: while pending, the award as the program prices it now
+    (the pending view); once released, what the ledger holds (so a later event can claw it back)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -77,12 +85,61 @@ class AwardRecord(BaseModel):
     points: int
     rule_id: str
     rule_version: int = 1
-    active: bool = True
-    generation: int = 0
+    program: str = 'default@1'  # program_id@version
+    state: AwardState = AwardState.RELEASED
+    basis_key: str = ''
+    basis_at: datetime | None = None
+    release_at: datetime | None = None
+    inputs: dict[str, Scalar] = Field(default_factory=dict)
+    clawback: ClawbackPolicy = ClawbackPolicy.KEEP
+    clawback_days: int = 0
+    caps: dict[str, int] = Field(default_factory=dict)
+    time_zone: str = 'UTC'
+
+    @model_validator(mode='before')
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        """Tickets written before holds existed carry `active`/`generation`: an active award was in the
+        ledger (released), an inactive one had been reversed."""
+        if isinstance(data, dict) and 'active' in data and 'state' not in data:
+            data = {k: v for k, v in data.items() if k not in ('active', 'generation')} | {
+                'state': AwardState.RELEASED if data['active'] else AwardState.REVERSED
+            }
+        return data
+
+    @property
+    def program_id(self) -> str:
+        return self.program.rsplit('@', 1)[0]
+
+    @property
+    def program_version(self) -> int:
+        return int(self.program.rsplit('@', 1)[1])
+
+    @classmethod
+    def pending(cls, ticket_key: str, award: Award) -> AwardRecord:
+        return cls(
+            entry_id=entry_id_for(ticket_key, award.key),
+            employee_id=award.employee_id,
+            points=award.points,
+            rule_id=award.rule_id,
+            rule_version=award.rule_version,
+            program=award.program_ref,
+            state=AwardState.PENDING,
+            basis_key=award.basis_key,
+            basis_at=award.basis_at,
+            release_at=award.release_at,
+            inputs=dict(award.inputs),
+            clawback=award.clawback,
+            clawback_days=award.clawback_days,
+            caps=dict(award.caps),
+            time_zone=award.time_zone,
+        )
 
 
-def entry_id_for(ticket_key: str, award_key: str, generation: int = 0) -> str:
-    digest = hashlib.sha256(f'{ticket_key}|{award_key}|{generation}'.encode()).hexdigest()[:32]
+def entry_id_for(ticket_key: str, award_key: str) -> str:
+    """Derived from the ticket and the award's stable key only: the same award has the same id whatever
+    the order, number or timing of the deliveries that made it due."""
+    digest = hashlib.sha256(f'{ticket_key}|{award_key}|0'.encode()).hexdigest()[:32]
     return f'E{digest}'
 
 
@@ -90,100 +147,180 @@ def reversal_id_for(entry_id: str) -> str:
     return f'R{hashlib.sha256(f"reversal|{entry_id}".encode()).hexdigest()[:32]}'
 
 
-class LedgerPlan(BaseModel):
+class TicketAwardsPlan(BaseModel):
+    """How one event changes a ticket's awards: the new award map, the pending view's changes, and the
+    ledger entries (only clawback reversals: awards reach the ledger when they are released)."""
+
     model_config = ConfigDict(frozen=True)
 
-    entries: tuple[LedgerEntry, ...]
     awards: dict[str, AwardRecord]
+    pending_put: tuple[AwardRecord, ...] = ()
+    pending_delete: tuple[AwardRecord, ...] = ()
+    entries: tuple[LedgerEntry, ...] = ()
+
+    @property
+    def changes_pending_view(self) -> bool:
+        return bool(self.pending_put or self.pending_delete)
 
     def balance_changes(self) -> dict[str, int]:
-        changes: dict[str, int] = {}
-        for entry in self.entries:
-            changes[entry.employee_id] = changes.get(entry.employee_id, 0) + entry.amount
-        return changes
+        return _balance_changes(self.entries)
 
 
-def plan_entries(
+def _balance_changes(entries: Sequence[LedgerEntry]) -> dict[str, int]:
+    changes: dict[str, int] = {}
+    for entry in entries:
+        changes[entry.employee_id] = changes.get(entry.employee_id, 0) + entry.amount
+    return changes
+
+
+def plan_awards(
     *,
     ticket_key: str,
     current: Mapping[str, AwardRecord],
     desired: Sequence[Award],
-    source_event_id: str,
-    occurred_at: datetime,
+    trigger_event_id: str,
+    trigger_at: datetime,
+    facts: Mapping[str, Scalar],
     now: datetime,
-    program_id: str = 'default',
-) -> LedgerPlan:
-    """The entries that move the ledger from the awards a ticket has to the awards it deserves.
+) -> TicketAwardsPlan:
+    """Move a ticket's awards to what its programs say it deserves now.
 
-    New awards are credited once; awards no longer deserved are reversed once; an award already in
-    place is left alone even if the rule's amount changed since (points are not re-priced
-    retroactively).
+    - A pending award follows the program: added, re-priced or dropped freely (the pending view churns,
+      the ledger does not).
+    - A released award is never re-priced. If it is no longer deserved, its rule's clawback policy
+      decides: `keep`, or `reverse` when the undoing event happened within `clawback_days` of the
+      release; the reversal points at the original and carries the facts that justify it.
+    - A reversed award is never awarded again for the same basis.
     """
     wanted = {award.key: award for award in desired}
     awards = dict(current)
+    puts: list[AwardRecord] = []
+    deletes: list[AwardRecord] = []
     entries: list[LedgerEntry] = []
 
     for key, award in sorted(wanted.items()):
         record = awards.get(key)
-        if record is not None and record.active:
+        if record is not None and record.state is not AwardState.PENDING:
             continue
-        generation = 0 if record is None else record.generation + 1
-        entry_id = entry_id_for(ticket_key, key, generation)
+        candidate = AwardRecord.pending(ticket_key, award)
+        if candidate != record:
+            awards[key] = candidate
+            puts.append(candidate)
+
+    for key, record in sorted(current.items()):
+        if key in wanted:
+            continue
+        if record.state is AwardState.PENDING:
+            del awards[key]
+            deletes.append(record)
+        elif record.state is AwardState.RELEASED and _clawed_back(record, trigger_at):
+            entries.append(reversal_entry(ticket_key, record, trigger_event_id, trigger_at, facts, now))
+            awards[key] = record.model_copy(update={'state': AwardState.REVERSED})
+
+    return TicketAwardsPlan(awards=awards, pending_put=tuple(puts), pending_delete=tuple(deletes), entries=tuple(entries))
+
+
+def _clawed_back(record: AwardRecord, undone_at: datetime) -> bool:
+    if record.clawback is not ClawbackPolicy.REVERSE:
+        return False
+    released = record.release_at or record.basis_at
+    return released is None or undone_at <= released + timedelta(days=record.clawback_days)
+
+
+def reversal_entry(
+    ticket_key: str, record: AwardRecord, trigger_event_id: str, trigger_at: datetime, facts: Mapping[str, Scalar], now: datetime
+) -> LedgerEntry:
+    inputs: dict[str, Scalar] = {f'original_{name}': value for name, value in record.inputs.items()}
+    inputs |= dict(facts) | {'undone_by_event': trigger_event_id, 'undone_at': trigger_at.isoformat()}
+    inputs['clawback_days'] = record.clawback_days
+    reason = EntryReason(
+        ticket_key=ticket_key,
+        source_event_id=trigger_event_id,
+        basis_event_id=record.basis_key,
+        rule_id=record.rule_id,
+        rule_version=record.rule_version,
+        program_id=record.program,
+        inputs=inputs,
+        note=f'claws back {record.entry_id}: the ticket no longer meets rule {record.rule_id} '
+        f'within its {record.clawback_days}-day clawback window',
+    )
+    return LedgerEntry(
+        entry_id=reversal_id_for(record.entry_id),
+        employee_id=record.employee_id,
+        amount=-record.points,
+        kind=EntryKind.REVERSAL,
+        status=EntryStatus.AVAILABLE,
+        reverses=record.entry_id,
+        reason=reason,
+        occurred_at=trigger_at,
+        recorded_at=now,
+    )
+
+
+class ReleasePlan(BaseModel):
+    """Pending awards whose hold window closed, released to the ledger as one entry each."""
+
+    model_config = ConfigDict(frozen=True)
+
+    awards: dict[str, AwardRecord]
+    released: tuple[AwardRecord, ...] = ()
+    entries: tuple[LedgerEntry, ...] = ()
+
+    def balance_changes(self) -> dict[str, int]:
+        return _balance_changes(self.entries)
+
+
+def due_awards(awards: Mapping[str, AwardRecord], now: datetime) -> list[AwardRecord]:
+    return [r for _, r in sorted(awards.items()) if r.state is AwardState.PENDING and r.release_at is not None and r.release_at <= now]
+
+
+def hold_due(awards: Mapping[str, AwardRecord]) -> datetime | None:
+    """When the ticket's next pending award is due for release (the hold index's sort key)."""
+    due = [r.release_at for r in awards.values() if r.state is AwardState.PENDING and r.release_at is not None]
+    return min(due) if due else None
+
+
+def plan_release(
+    *, ticket_key: str, awards: Mapping[str, AwardRecord], now: datetime, amounts: Mapping[str, int] | None = None
+) -> ReleasePlan:
+    """Release every pending award due by `now`. `amounts` (entry id -> points) overrides the points of
+    an award a cap cut down; the cut is stated on the entry."""
+    amounts = amounts or {}
+    out = dict(awards)
+    released: list[AwardRecord] = []
+    entries: list[LedgerEntry] = []
+    for key, record in sorted(awards.items()):
+        if record not in due_awards({key: record}, now):
+            continue
+        amount = amounts.get(record.entry_id, record.points)
+        inputs = dict(record.inputs)
+        note = None
+        if amount != record.points:
+            inputs |= {'capped_from': record.points, 'cap': ','.join(f'{p}={v}' for p, v in sorted(record.caps.items()))}
+            note = f'capped: {record.points} points earned, {amount} within the rule caps'
         reason = EntryReason(
             ticket_key=ticket_key,
-            source_event_id=source_event_id,
-            basis_event_id=award.basis_event_id,
-            rule_id=award.rule_id,
-            rule_version=award.rule_version,
-            program_id=program_id,
-            inputs=dict(award.inputs),
+            source_event_id=f'release:{record.release_at:%Y-%m-%dT%H:%M:%SZ}' if record.release_at else 'release',
+            basis_event_id=record.basis_key,
+            rule_id=record.rule_id,
+            rule_version=record.rule_version,
+            program_id=record.program,
+            inputs=inputs,
+            note=note,
         )
         entries.append(
             LedgerEntry(
-                entry_id=entry_id,
-                employee_id=award.employee_id,
-                amount=award.points,
+                entry_id=record.entry_id,
+                employee_id=record.employee_id,
+                amount=amount,
                 kind=EntryKind.AWARD,
                 status=EntryStatus.AVAILABLE,
                 reason=reason,
-                occurred_at=occurred_at,
+                occurred_at=record.basis_at or now,
                 recorded_at=now,
             )
         )
-        awards[key] = AwardRecord(
-            entry_id=entry_id,
-            employee_id=award.employee_id,
-            points=award.points,
-            rule_id=award.rule_id,
-            rule_version=award.rule_version,
-            generation=generation,
-        )
-
-    for key, record in sorted(current.items()):
-        if not record.active or key in wanted:
-            continue
-        reason = EntryReason(
-            ticket_key=ticket_key,
-            source_event_id=source_event_id,
-            basis_event_id=source_event_id,
-            rule_id=record.rule_id,
-            rule_version=record.rule_version,
-            program_id=program_id,
-            note=f'reverses {record.entry_id}: the ticket no longer meets rule {record.rule_id}',
-        )
-        entries.append(
-            LedgerEntry(
-                entry_id=reversal_id_for(record.entry_id),
-                employee_id=record.employee_id,
-                amount=-record.points,
-                kind=EntryKind.REVERSAL,
-                status=EntryStatus.AVAILABLE,
-                reverses=record.entry_id,
-                reason=reason,
-                occurred_at=occurred_at,
-                recorded_at=now,
-            )
-        )
-        awards[key] = record.model_copy(update={'active': False})
-
-    return LedgerPlan(entries=tuple(entries), awards=awards)
+        released_record = record.model_copy(update={'state': AwardState.RELEASED, 'points': amount})
+        out[key] = released_record
+        released.append(released_record)
+    return ReleasePlan(awards=out, released=tuple(released), entries=tuple(entries))

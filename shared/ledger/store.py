@@ -9,23 +9,23 @@ employee (debits conditioned on `available >= amount`, so no debit takes a balan
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from shared.config import get_settings
-from shared.dynamo import connection_kwargs, meta_for
+from shared.dynamo import connection_kwargs, dynamodb_client, meta_for
 from shared.errors import ConcurrentUpdate
-from shared.ledger.entries import EntryKind, LedgerEntry, LedgerPlan
+from shared.ledger.earnings import CounterUpdate
+from shared.ledger.entries import AwardRecord, EntryKind, LedgerEntry, ReleasePlan, TicketAwardsPlan, _balance_changes
 from shared.observability import logger
 from shared.tickets.store import TicketRecord
 
@@ -88,11 +88,13 @@ class InsufficientBalance(Exception):
 
 
 class LedgerStore:
-    def __init__(self, ledger_table: str | None = None, balances_table: str | None = None) -> None:
+    def __init__(self, ledger_table: str | None = None, balances_table: str | None = None, pending_table: str | None = None) -> None:
         settings = get_settings()
         self.entries = entry_model(ledger_table or settings.LEDGER_TABLE)
         self.balances = balance_model(balances_table or settings.BALANCES_TABLE)
+        self.pending_table = pending_table or settings.PENDING_TABLE
         self._connection: Connection | None = None
+        self._client: Any = None
 
     @property
     def connection(self) -> Connection:
@@ -100,11 +102,17 @@ class LedgerStore:
             self._connection = Connection(**connection_kwargs())
         return self._connection
 
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = dynamodb_client()
+        return self._client
+
     # --- writes ---------------------------------------------------------------------------------
-    def commit(self, ticket: TicketRecord, ticket_condition: Condition, plan: LedgerPlan) -> LedgerPlan:
-        """Write the ticket and the plan's entries atomically. Returns the plan actually written
-        (reversals may be capped to what an employee still has available)."""
-        if not plan.entries:
+    def commit(self, ticket: TicketRecord, ticket_condition: Condition, plan: TicketAwardsPlan) -> TicketAwardsPlan:
+        """Write the ticket with its pending-view changes and clawback entries atomically. Returns the
+        plan actually written (a clawback may be capped to what an employee still has available)."""
+        if not plan.entries and not plan.changes_pending_view:
             try:
                 ticket.save(condition=ticket_condition)
             except PutError as exc:
@@ -114,25 +122,84 @@ class LedgerStore:
             return plan
         for _ in range(3):
             try:
-                self._transact(ticket, ticket_condition, plan)
+                self._transact(ticket, ticket_condition, plan.entries, plan.pending_put, plan.pending_delete, ())
                 return plan
             except InsufficientBalance as short:
-                plan = cap_reversals(plan, short.employee_id, short.available)
+                plan = plan.model_copy(update={'entries': cap_debits(plan.entries, short.employee_id, short.available)})
         raise ConcurrentUpdate('balances kept changing while capping a reversal')
 
-    def _transact(self, ticket: TicketRecord, ticket_condition: Condition, plan: LedgerPlan) -> None:
-        changes = plan.balance_changes()
-        if 1 + len(plan.entries) + len(changes) > MAX_TRANSACTION_ITEMS:
-            raise ValueError(f'a ticket change of {len(plan.entries)} entries exceeds one DynamoDB transaction')
+    def commit_release(
+        self, ticket: TicketRecord, ticket_condition: Condition, plan: ReleasePlan, counters: Sequence[CounterUpdate] = ()
+    ) -> ReleasePlan:
+        """Release due awards: the ticket (version-checked), the pending items removed, one entry per award,
+        the balances and the earnings counters, in one transaction. A penalty stops at the balance floor."""
+        for _ in range(3):
+            try:
+                self._transact(ticket, ticket_condition, plan.entries, (), plan.released, counters)
+                return plan
+            except InsufficientBalance as short:
+                plan = plan.model_copy(update={'entries': cap_debits(plan.entries, short.employee_id, short.available)})
+        raise ConcurrentUpdate('balances kept changing while capping a penalty')
+
+    def _transact(
+        self,
+        ticket: TicketRecord,
+        ticket_condition: Condition,
+        entries: Sequence[LedgerEntry],
+        puts: Sequence[AwardRecord],
+        deletes: Sequence[AwardRecord],
+        counters: Sequence[CounterUpdate],
+    ) -> None:
+        changes = sorted(_balance_changes(entries).items())
+        items: list[dict[str, Any]] = [self._ticket_put(ticket, ticket_condition)]
+        items += [self._entry_put(entry) for entry in entries]
+        deleted = {record.entry_id for record in deletes} - {record.entry_id for record in puts}
+        items += [self._pending_put(ticket.pk, record) for record in puts]
+        items += [self._pending_delete(record) for record in deletes if record.entry_id in deleted]
+        balance_offset = len(items)
+        items += [self._balance_update(employee_id, delta, entries, str(ticket.updated_at)) for employee_id, delta in changes]
+        items += [counter.transact_item(self.balances.Meta.table_name) for counter in counters]
+        if len(items) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f'a ticket change of {len(items)} items exceeds one DynamoDB transaction')
         try:
-            with TransactWrite(connection=self.connection) as tx:
-                tx.save(ticket, condition=ticket_condition)
-                for entry in plan.entries:
-                    tx.save(self._entry_record(entry), condition=self.entries.pk.does_not_exist())
-                for employee_id, delta in sorted(changes.items()):
-                    self._balance_update(tx, employee_id, delta, plan.entries, ticket.updated_at)
-        except TransactWriteError as exc:
-            self._explain(exc, plan, sorted(changes.items()))
+            self.client.transact_write_items(TransactItems=items)
+        except self.client.exceptions.TransactionCanceledException as exc:
+            self._explain(exc, balance_offset, changes)
+
+    def _ticket_put(self, ticket: TicketRecord, condition: Condition) -> dict[str, Any]:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        expression = condition.serialize(names, values)
+        put: dict[str, Any] = {'TableName': ticket.Meta.table_name, 'Item': ticket.serialize(), 'ConditionExpression': expression}
+        if names:
+            put['ExpressionAttributeNames'] = {placeholder: name for name, placeholder in names.items()}
+        if values:
+            put['ExpressionAttributeValues'] = values
+        return {'Put': put}
+
+    def _entry_put(self, entry: LedgerEntry) -> dict[str, Any]:
+        return {
+            'Put': {
+                'TableName': self.entries.Meta.table_name,
+                'Item': self._entry_record(entry).serialize(),
+                'ConditionExpression': 'attribute_not_exists(pk)',
+            }
+        }
+
+    def _pending_put(self, ticket_key: str, record: AwardRecord) -> dict[str, Any]:
+        item = {
+            'pk': {'S': employee_pk(record.employee_id)},
+            'sk': {'S': record.entry_id},
+            'ticket_key': {'S': ticket_key},
+            'amount': {'N': str(record.points)},
+            'release_at': {'S': f'{record.release_at:%Y-%m-%dT%H:%M:%SZ}' if record.release_at else ''},
+            'award': {'S': record.model_dump_json(exclude_defaults=True)},
+        }
+        return {'Put': {'TableName': self.pending_table, 'Item': item}}
+
+    def _pending_delete(self, record: AwardRecord) -> dict[str, Any]:
+        key = {'pk': {'S': employee_pk(record.employee_id)}, 'sk': {'S': record.entry_id}}
+        return {'Delete': {'TableName': self.pending_table, 'Key': key}}
 
     def _entry_record(self, entry: LedgerEntry) -> LedgerEntryRecord:
         return self.entries(
@@ -145,34 +212,36 @@ class LedgerStore:
             recorded_at=entry.recorded_at.isoformat(),
         )
 
-    def _balance_update(self, tx: TransactWrite, employee_id: str, delta: int, entries: Sequence[LedgerEntry], now: str) -> None:
-        balance = self.balances(employee_pk(employee_id))
+    def _balance_update(self, employee_id: str, delta: int, entries: Sequence[LedgerEntry], now: str) -> dict[str, Any]:
         count = sum(1 for entry in entries if entry.employee_id == employee_id)
-        earned = sum(entry.amount for entry in entries if entry.employee_id == employee_id and entry.kind is EntryKind.AWARD)
-        actions: list[Action] = [
-            self.balances.available.add(delta),
-            self.balances.entry_count.add(count),
-            self.balances.lifetime_earned.add(earned),
-            self.balances.updated_at.set(now),
-        ]
-        condition = self.balances.available >= -delta if delta < 0 else None
-        tx.update(balance, actions=actions, condition=condition, return_values='ALL_OLD' if delta < 0 else None)
+        mine = [entry for entry in entries if entry.employee_id == employee_id]
+        earned = sum(entry.amount for entry in mine if entry.kind is EntryKind.AWARD and entry.amount > 0)
+        update: dict[str, Any] = {
+            'TableName': self.balances.Meta.table_name,
+            'Key': {'pk': {'S': employee_pk(employee_id)}},
+            'UpdateExpression': 'ADD available :d, entry_count :c, lifetime_earned :e SET updated_at = :u',
+            'ExpressionAttributeValues': {':d': {'N': str(delta)}, ':c': {'N': str(count)}, ':e': {'N': str(earned)}, ':u': {'S': now}},
+        }
+        if delta < 0:
+            update['ConditionExpression'] = 'available >= :need'
+            update['ExpressionAttributeValues'][':need'] = {'N': str(-delta)}
+            update['ReturnValuesOnConditionCheckFailure'] = 'ALL_OLD'
+        return {'Update': update}
 
-    def _explain(self, exc: TransactWriteError, plan: LedgerPlan, changes: list[tuple[str, int]]) -> None:
-        reasons = exc.cancellation_reasons
-        codes = [reason.code if reason else None for reason in reasons]
+    def _explain(self, exc: Any, balance_offset: int, changes: list[tuple[str, int]]) -> None:
+        reasons = exc.response.get('CancellationReasons', [])
+        codes = [reason.get('Code') for reason in reasons]
         if codes and codes[0] == 'ConditionalCheckFailed':
             raise ConcurrentUpdate('ticket changed since it was read') from exc
-        balance_offset = 1 + len(plan.entries)
         for index, (employee_id, delta) in enumerate(changes):
-            reason = reasons[balance_offset + index] if len(reasons) > balance_offset + index else None
-            if reason is not None and reason.code == 'ConditionalCheckFailed' and delta < 0:
-                available = 0
-                if reason.raw_item and 'available' in reason.raw_item:
-                    available = int(reason.raw_item['available']['N'])
+            reason = reasons[balance_offset + index] if len(reasons) > balance_offset + index else {}
+            if reason.get('Code') == 'ConditionalCheckFailed' and delta < 0:
+                raw = reason.get('Item') or {}
+                available = int(raw['available']['N']) if 'available' in raw else 0
                 raise InsufficientBalance(employee_id, available) from exc
-        if 'TransactionConflict' in codes:
-            raise ConcurrentUpdate('transaction conflict') from exc
+        if 'TransactionConflict' in codes or 'ConditionalCheckFailed' in codes:
+            # A counter changed under a cap check, or another writer held an item: read again and retry.
+            raise ConcurrentUpdate(f'transaction cancelled: {codes}') from exc
         logger.error('ledger transaction cancelled', extra={'codes': codes})
         raise exc
 
@@ -180,18 +249,17 @@ class LedgerStore:
         """Write an admin's adjustment entry and its balance change atomically. Returns False when
         the entry already exists (a retried request); raises InsufficientBalance for a debit larger
         than what is available (adjustments are never capped: the admin decides)."""
-        now = entry.recorded_at.isoformat()
+        items = [self._entry_put(entry), self._balance_update(entry.employee_id, entry.amount, [entry], entry.recorded_at.isoformat())]
         try:
-            with TransactWrite(connection=self.connection) as tx:
-                tx.save(self._entry_record(entry), condition=self.entries.pk.does_not_exist())
-                self._balance_update(tx, entry.employee_id, entry.amount, [entry], now)
-        except TransactWriteError as exc:
-            codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
+            self.client.transact_write_items(TransactItems=items)
+        except self.client.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get('CancellationReasons', [])
+            codes = [reason.get('Code') for reason in reasons]
             if codes and codes[0] == 'ConditionalCheckFailed':
                 return False
             if len(codes) > 1 and codes[1] == 'ConditionalCheckFailed':
-                raw = exc.cancellation_reasons[1].raw_item if exc.cancellation_reasons[1] else None
-                available = int(raw['available']['N']) if raw and 'available' in raw else 0
+                raw = reasons[1].get('Item') or {}
+                available = int(raw['available']['N']) if 'available' in raw else 0
                 raise InsufficientBalance(entry.employee_id, available) from exc
             raise
         return True
@@ -201,8 +269,49 @@ class LedgerStore:
         try:
             record = self.balances.get(employee_pk(employee_id), consistent_read=True)
         except self.balances.DoesNotExist:
-            return Balance(employee_id, 0, 0, 0, 0)
-        return Balance(employee_id, int(record.available), int(record.pending), int(record.lifetime_earned), int(record.entry_count))
+            return Balance(employee_id, 0, self.pending_points(employee_id), 0, 0)
+        pending = self.pending_points(employee_id)
+        return Balance(employee_id, int(record.available), pending, int(record.lifetime_earned), int(record.entry_count))
+
+    def pending_awards(self, employee_id: str) -> list[tuple[str, AwardRecord]]:
+        """The employee's pending view: (ticket key, award) for every award still inside its hold window."""
+        out: list[tuple[str, AwardRecord]] = []
+        for item in self._pending_items(employee_id, 'ticket_key, award'):
+            out.append((item['ticket_key']['S'], AwardRecord.model_validate_json(item['award']['S'])))
+        return out
+
+    def pending_points(self, employee_id: str) -> int:
+        """Pending points are the sum of the pending view (a Query of one partition, projected to the
+        amounts), never a counter that could drift from it."""
+        return sum(int(item['amount']['N']) for item in self._pending_items(employee_id, 'amount'))
+
+    def _pending_items(self, employee_id: str, projection: str) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            'TableName': self.pending_table,
+            'KeyConditionExpression': 'pk = :pk',
+            'ExpressionAttributeValues': {':pk': {'S': employee_pk(employee_id)}},
+            'ProjectionExpression': projection,
+            'ConsistentRead': True,
+        }
+        while True:
+            page = self.client.query(**kwargs)
+            yield from page.get('Items', [])
+            if 'LastEvaluatedKey' not in page:
+                return
+            kwargs['ExclusiveStartKey'] = page['LastEvaluatedKey']
+
+    def counters(self, keys: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Earnings counter items (caps, period rules) by key, numbers only; absent items are omitted."""
+        out: dict[str, dict[str, int]] = {}
+        table = self.balances.Meta.table_name
+        for start in range(0, len(keys), 100):
+            request: dict[str, Any] = {table: {'Keys': [{'pk': {'S': key}} for key in keys[start : start + 100]], 'ConsistentRead': True}}
+            while request:
+                page = self.client.batch_get_item(RequestItems=request)
+                for item in page.get('Responses', {}).get(table, []):
+                    out[item['pk']['S']] = {name: int(value['N']) for name, value in item.items() if 'N' in value}
+                request = page.get('UnprocessedKeys') or {}
+        return out
 
     def entries_for(self, employee_id: str) -> list[LedgerEntry]:
         query = self.entries.query(employee_pk(employee_id), self.entries.sk.startswith('ENTRY#'), consistent_read=True)
@@ -231,14 +340,36 @@ class LedgerStore:
                                    attributes_to_get=['amount'])
         return [int(record.amount) for record in query]
 
+    def append_adjustment_guarded(self, entry: LedgerEntry, guard: dict[str, Any]) -> str:
+        """`append_adjustment` with one more conditional write in the same transaction (an approval request moving
+        from requested to approved, so approving writes the entry once and never beside a rejection): 'written';
+        'refused' when the guard's condition failed (nothing written); 'duplicate' when the entry exists.
+        Raises InsufficientBalance for a debit larger than what is available."""
+        now = entry.recorded_at.isoformat()
+        items = [guard, self._entry_put(entry), self._balance_update(entry.employee_id, entry.amount, [entry], now)]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except self.client.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get('CancellationReasons', [])
+            codes = [reason.get('Code') for reason in reasons]
+            if codes[0:1] == ['ConditionalCheckFailed']:
+                return 'refused'
+            if codes[1:2] == ['ConditionalCheckFailed']:
+                return 'duplicate'
+            if codes[2:3] == ['ConditionalCheckFailed']:
+                raw = reasons[2].get('Item') or {}
+                raise InsufficientBalance(entry.employee_id, int(raw['available']['N']) if 'available' in raw else 0) from exc
+            raise
+        return 'written'
 
-def cap_reversals(plan: LedgerPlan, employee_id: str, available: int) -> LedgerPlan:
-    """Reduce an employee's debits in this plan so their balance stops at zero; what could not be
-    recovered is stated on the reversal entry instead of pushing the balance negative."""
-    credit = sum(e.amount for e in plan.entries if e.employee_id == employee_id and e.amount > 0)
+
+def cap_debits(entries: Sequence[LedgerEntry], employee_id: str, available: int) -> tuple[LedgerEntry, ...]:
+    """Reduce an employee's debits (clawbacks, penalties) so their balance stops at zero; what could not be
+    recovered is stated on the entry instead of pushing the balance negative."""
+    credit = sum(e.amount for e in entries if e.employee_id == employee_id and e.amount > 0)
     room = available + credit
     capped: list[LedgerEntry] = []
-    for entry in plan.entries:
+    for entry in entries:
         if entry.employee_id != employee_id or entry.amount >= 0:
             capped.append(entry)
             continue
@@ -249,5 +380,4 @@ def cap_reversals(plan: LedgerPlan, employee_id: str, available: int) -> LedgerP
         inputs = dict(entry.reason.inputs) | {'unrecovered_points': unrecovered, 'requested_points': -entry.amount}
         reason = entry.reason.model_copy(update={'note': note, 'inputs': inputs})
         capped.append(entry.model_copy(update={'amount': -take, 'reason': reason}))
-    return plan.model_copy(update={'entries': tuple(capped)})
-
+    return tuple(capped)

@@ -18,11 +18,14 @@ from shared.directory.store import DirectoryStore
 from shared.errors import ConcurrentUpdate
 from shared.events import Kind, QueueMessage, TicketEvent
 from shared.kpi.definitions import Contribution, contribution
-from shared.ledger.entries import LedgerEntry, plan_entries
+from shared.ledger.earnings import cap_keys, plan_counters
+from shared.ledger.entries import LedgerEntry, Scalar, due_awards, plan_awards, plan_release
 from shared.ledger.store import LedgerStore
-from shared.rules.program import DEFAULT_PROGRAM, Employee, Program, RuleContext
+from shared.programs.engine import evaluate as evaluate_programs
+from shared.programs.loader import ProgramBook, load_programs
+from shared.rules.program import Employee
 from shared.sla.clock import SlaReport, checkpoints, evaluate
-from shared.sla.config import ServiceConfig, load_config
+from shared.sla.config import Location, ServiceConfig, load_config
 from shared.sla.policy import PolicySubject, first_matching
 from shared.tickets.state import REPEAT_VISIT_TAG, TicketState, fold
 from shared.tickets.store import TicketStore
@@ -35,6 +38,8 @@ class Outcome(StrEnum):
     DUPLICATE = 'duplicate'
     RECONCILED = 'reconciled'
     NOT_FOUND = 'not_found'
+    RELEASED = 'released'
+    NOTHING_DUE = 'nothing_due'
 
 
 @dataclass
@@ -44,6 +49,7 @@ class ApplyResult:
     entries: list[LedgerEntry] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
     attempts: int = 1
+    pending_changes: int = 0  # awards added, re-priced or dropped in the pending view
 
 
 class EventQueue(Protocol):
@@ -83,8 +89,9 @@ def service_figures(
     employees: Mapping[str, Employee],
     config: ServiceConfig,
     changed_at: datetime,
-) -> tuple[SlaReport | None, Contribution, TicketAlerts]:
-    """The ticket's SLA clocks under the first matching policy, its KPI contribution and its alert checkpoints."""
+) -> tuple[SlaReport | None, Contribution, TicketAlerts, Location]:
+    """The ticket's SLA clocks under the first matching policy, its KPI contribution, its alert checkpoints
+    and the location it is judged at."""
     owner = employees.get(state.primary_assignee.agent_key) if state.primary_assignee else None
     # Helpdesks rarely say where a ticket was worked: then it belongs to its owner's location.
     location = config.location(state.location_id or (owner.location_id if owner else None))
@@ -95,7 +102,18 @@ def service_figures(
     people = list({employees[key].employee_id: employees[key] for key in keys if key in employees}.values())
     kpi = contribution(state, points, sla, calendar, location, people, config.kpi, changed_at)
     alerts = ticket_alerts(state, points, sla, calendar, config.alerts.rules, owner.employee_id if owner else None, location.location_id)
-    return sla, kpi, alerts
+    return sla, kpi, alerts, location
+
+
+def undo_facts(state: TicketState) -> dict[str, Scalar]:
+    """What a clawback reversal states about the ticket that undid the award."""
+    facts: dict[str, Scalar] = {'status': str(state.status) if state.status else None, 'reopen_count': state.reopen_count}
+    if state.repeat_visits:
+        facts['repeat_visits'] = ','.join(key for key, _ in state.repeat_visits)
+    if state.survey is not None:
+        facts['csat'] = state.survey.survey.csat
+        facts['nps'] = state.survey.survey.nps
+    return facts
 
 
 @dataclass
@@ -103,7 +121,7 @@ class TicketProcessor:
     tickets: TicketStore
     directory: DirectoryStore
     ledger: LedgerStore
-    program: Program = DEFAULT_PROGRAM
+    programs: Callable[[], ProgramBook] = load_programs
     config: Callable[[], ServiceConfig] = load_config
     queue: EventQueue | None = None  # for repeat-visit events; None: repeat visits are not linked
 
@@ -141,21 +159,21 @@ class TicketProcessor:
         unmapped = sorted(key for key in keys if key not in employees)
 
         trigger = event or max(events, key=lambda e: (e.occurred_at, e.event_id))
-        sla, kpi, alerts = service_figures(state, events, keys, employees, self.config(), trigger.occurred_at)
-        desired = self.program.evaluate(state, RuleContext(employees, sla))
+        sla, kpi, alerts, location = service_figures(state, events, keys, employees, self.config(), trigger.occurred_at)
+        desired = evaluate_programs(self.programs(), state, employees, sla, location)
         if event is not None and self.queue is not None and _newly_repeating(state, previous_events):
             repeat = repeat_visit_event(state)
             if repeat is not None:
                 self.queue.send([QueueMessage(event=repeat)])  # before the write: at least once, deduplicated by id
         current = stored.awards if stored else {}
-        plan = plan_entries(
+        plan = plan_awards(
             ticket_key=ticket_key,
             current=current,
             desired=desired,
-            source_event_id=trigger.event_id,
-            occurred_at=trigger.occurred_at,
+            trigger_event_id=trigger.event_id,
+            trigger_at=trigger.occurred_at,
+            facts=undo_facts(state),
             now=now,
-            program_id=f'{self.program.program_id}@{self.program.version}',
         )
         employee_ids = sorted({employee.employee_id for employee in employees.values()})
         record, condition = self.tickets.build(
@@ -163,7 +181,34 @@ class TicketProcessor:
         )
         written = self.ledger.commit(record, condition, plan)
         outcome = Outcome.APPLIED if event is not None else Outcome.RECONCILED
-        return ApplyResult(outcome, ticket_key, list(written.entries), unmapped)
+        changes = len(plan.pending_put) + len(plan.pending_delete)
+        return ApplyResult(outcome, ticket_key, list(written.entries), unmapped, pending_changes=changes)
+
+    def release(self, ticket_key: str, now: datetime | None = None) -> ApplyResult:
+        """Release the ticket's pending awards whose hold window has closed (the hold release's work)."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                result = self._release_once(ticket_key, now or datetime.now(UTC))
+                result.attempts = attempt
+                return result
+            except ConcurrentUpdate:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+        raise AssertionError('unreachable')
+
+    def _release_once(self, ticket_key: str, now: datetime) -> ApplyResult:
+        stored, record = self.tickets.get_record(ticket_key)
+        if stored is None or record is None:
+            return ApplyResult(Outcome.NOT_FOUND, ticket_key)
+        due = due_awards(stored.awards, now)
+        if not due:
+            return ApplyResult(Outcome.NOTHING_DUE, ticket_key)
+        keys = cap_keys(due)
+        amounts, counters = plan_counters(due, self.ledger.counters(keys) if keys else {})
+        plan = plan_release(ticket_key=ticket_key, awards=stored.awards, now=now, amounts=amounts)
+        updated, condition = self.tickets.with_awards(record, plan.awards, now)
+        written = self.ledger.commit_release(updated, condition, plan, counters)
+        return ApplyResult(Outcome.RELEASED, ticket_key, list(written.entries))
 
 
 def _newly_repeating(state: TicketState, previous: Sequence[TicketEvent]) -> bool:

@@ -8,6 +8,7 @@ for admins browsing the table in the console.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from shared.config import get_settings
 from shared.dynamo import meta_for
 from shared.events import TicketEvent
 from shared.kpi.definitions import Contribution
-from shared.ledger.entries import AwardRecord
+from shared.ledger.entries import AwardRecord, hold_due
 from shared.sla.clock import SlaReport
 from shared.tickets.state import TicketState
 
@@ -38,6 +39,18 @@ class UnmappedIndex(GlobalSecondaryIndex['TicketRecord']):
 
     unmapped_source = UnicodeAttribute(hash_key=True)
     pk = UnicodeAttribute(range_key=True)
+
+
+class HoldsIndex(GlobalSecondaryIndex['TicketRecord']):
+    """Sparse index of tickets with pending awards, by the time the next one is due for release: the hold
+    release reads what is due and nothing else (no Scan)."""
+
+    class Meta:
+        index_name = 'holds'
+        projection = KeysOnlyProjection()
+
+    hold_shard = UnicodeAttribute(hash_key=True)
+    hold_due = UnicodeAttribute(range_key=True)
 
 
 class TicketRecord(Model):
@@ -58,13 +71,27 @@ class TicketRecord(Model):
     sla_due_at = UnicodeAttribute(null=True)  # the next due time of a running target (ISO, UTC)
     kpi = UnicodeAttribute(null=True)  # this ticket's KPI contribution; the stream carries old and new
     alerts = UnicodeAttribute(null=True)  # owner, worklist fields, breaches and alert checkpoints (shared/alerts/plan.py)
+    hold_shard = UnicodeAttribute(null=True)  # set only while the ticket has pending awards
+    hold_due = UnicodeAttribute(null=True)  # the earliest release time of its pending awards (ISO, UTC)
     updated_at = UnicodeAttribute()
     unmapped_index = UnmappedIndex()
+    holds_index = HoldsIndex()
 
 
 @lru_cache(maxsize=4)
 def ticket_model(table_name: str) -> type[TicketRecord]:
-    return type('BoundTicketRecord', (TicketRecord,), {'Meta': meta_for(table_name), 'unmapped_index': UnmappedIndex()})
+    return type(
+        'BoundTicketRecord', (TicketRecord,), {'Meta': meta_for(table_name), 'unmapped_index': UnmappedIndex(), 'holds_index': HoldsIndex()}
+    )
+
+
+def hold_shard(ticket_key: str, shards: int) -> str:
+    return str(int(hashlib.sha256(ticket_key.encode()).hexdigest()[:8], 16) % shards)
+
+
+def _pack_awards(awards: dict[str, AwardRecord]) -> str:
+    packed = {key: value.model_dump(mode='json', exclude_defaults=True) for key, value in sorted(awards.items())}
+    return json.dumps(packed, separators=(',', ':'))
 
 
 def _pack_events(events: list[TicketEvent]) -> bytes:
@@ -89,15 +116,33 @@ class StoredTicket:
 
 class TicketStore:
     def __init__(self, table_name: str | None = None) -> None:
-        self.model = ticket_model(table_name or get_settings().TICKETS_TABLE)
+        settings = get_settings()
+        self.model = ticket_model(table_name or settings.TICKETS_TABLE)
+        self.shards = settings.HOLD_SHARDS
 
     def get(self, ticket_key: str) -> StoredTicket | None:
+        return self.get_record(ticket_key)[0]
+
+    def get_record(self, ticket_key: str) -> tuple[StoredTicket | None, TicketRecord | None]:
+        """The ticket as the domain sees it, and the item as stored (to rewrite it with new awards)."""
         try:
             record = self.model.get(ticket_key, consistent_read=True)
         except self.model.DoesNotExist:
-            return None
+            return None, None
         awards = {key: AwardRecord.model_validate(value) for key, value in json.loads(record.awards).items()}
-        return StoredTicket(ticket_key, int(record.version), _unpack_events(record.events), awards)
+        return StoredTicket(ticket_key, int(record.version), _unpack_events(record.events), awards), record
+
+    def with_awards(self, record: TicketRecord, awards: dict[str, AwardRecord], now: datetime) -> tuple[TicketRecord, Condition]:
+        """The same item with its awards (and hold index fields) replaced, and the version check that
+        makes the rewrite safe against the processor writing the ticket meanwhile."""
+        previous = int(record.version)
+        due = hold_due(awards)
+        record.version = previous + 1
+        record.awards = _pack_awards(awards)
+        record.hold_shard = hold_shard(record.pk, self.shards) if due is not None else None
+        record.hold_due = f'{due:%Y-%m-%dT%H:%M:%SZ}' if due is not None else None
+        record.updated_at = now.isoformat()
+        return record, self.model.version == previous
 
     def build(
         self,
@@ -114,11 +159,12 @@ class TicketStore:
     ) -> tuple[TicketRecord, Condition]:
         """The item to write and the condition that makes the write safe against a concurrent writer."""
         version = 1 if previous is None else previous.version + 1
+        due = hold_due(awards)
         record = self.model(
             state.ticket_key,
             version=version,
             events=_pack_events(events),
-            awards=json.dumps({key: value.model_dump() for key, value in sorted(awards.items())}, separators=(',', ':')),
+            awards=_pack_awards(awards),
             state=state.model_dump_json(exclude_none=True, exclude={'upsell_events'}),
             status=str(state.status) if state.status else None,
             location_id=state.location_id,
@@ -129,10 +175,19 @@ class TicketStore:
             sla_due_at=f'{sla.next_due_at:%Y-%m-%dT%H:%M:%SZ}' if sla is not None and sla.next_due_at else None,
             kpi=kpi.to_json() if kpi is not None else None,
             alerts=alerts.to_json() if alerts is not None else None,
+            hold_shard=hold_shard(state.ticket_key, self.shards) if due is not None else None,
+            hold_due=f'{due:%Y-%m-%dT%H:%M:%SZ}' if due is not None else None,
             updated_at=now.isoformat(),
         )
         condition = self.model.pk.does_not_exist() if previous is None else (self.model.version == previous.version)
         return record, condition
+
+    def due_holds(self, shard: int, now: datetime, limit: int = 500) -> tuple[list[str], int]:
+        """Tickets in one partition of the holds index whose next pending award is due by `now`, and the
+        number of index items read (the release's read cost)."""
+        due = self.model.hold_due <= f'{now:%Y-%m-%dT%H:%M:%SZ}'
+        keys = [item.pk for item in self.model.holds_index.query(str(shard), due, limit=limit)]
+        return keys, len(keys)
 
     def unmapped_ticket_keys(self, source: str) -> list[str]:
         """Tickets waiting for a directory mapping (admin and directory-import path, not the hot path)."""
