@@ -135,7 +135,7 @@ def test_caps_cut_an_award_to_what_is_left_of_the_day_and_say_so() -> None:
     # Given a rule capped at 25 points a day and 30 a week; the employee has 20 today and 20 this week
     capped = replace(AWARD, caps={'day': 25, 'week': 30})
     pending = plan({}, [capped]).awards
-    due = [r for r in pending.values()]
+    due = list(pending.values())
     periods_month = month_key('support', 'E1', '2024-05')
     periods_week = week_key('support', 'E1', '2024-W21')
     assert cap_keys(due) == sorted([periods_month, periods_week])
