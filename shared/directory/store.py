@@ -1,8 +1,8 @@
 """The employee directory in DynamoDB: profiles, and one mapping item per helpdesk agent id.
 
-Hot path: `lookup` resolves a ticket's agent keys with one BatchGetItem (and remembers positive
-answers for a few minutes per container). Import path: `import_rows` upserts profiles and mappings
-idempotently and deactivates leavers (never deletes them).
+Hot path: `lookup` resolves a ticket's agent keys with one BatchGetItem (of mapping items; for the sources that
+name people by employee id, of profiles) and remembers positive answers for a few minutes per container.
+Import path: `import_rows` upserts profiles and mappings idempotently and deactivates leavers (never deletes them).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # the HR-export model is needed by the import path only, not 
     from shared.directory.employees import EmployeeRow
 
 CACHE_TTL_S = 300.0
+# Sources that name people by their employee id (the directory's own key), not by a helpdesk agent id.
+EMPLOYEE_ID_SOURCES = frozenset({Source.LMS, Source.QUALITY, Source.SAFETY})
 
 
 class EmployeesIndex(GlobalSecondaryIndex['ProfileRecord']):
@@ -116,7 +118,13 @@ class DirectoryStore:
 
     # --- hot path --------------------------------------------------------------------------------
     def lookup(self, source: Source, agent_keys: Iterable[str]) -> dict[str, Employee]:
-        """Active employees behind these agent keys; unknown or inactive keys are absent."""
+        """Active employees behind these agent keys; unknown or inactive keys are absent.
+
+        Helpdesk and DMS keys go through their mapping items (`AGENT#<source>#<key>`). The sources that name
+        people by employee id (LMS, QA reviews, safety reports) are read from the profiles (`EMP#<id>`) with the
+        same one BatchGetItem, so no mapping per source is needed."""
+        if Source(source) in EMPLOYEE_ID_SOURCES:
+            return self._lookup_profiles(Source(source), agent_keys)
         now = time.monotonic()
         found: dict[str, Employee] = {}
         missing: list[str] = []
@@ -140,6 +148,37 @@ class DirectoryStore:
                 )
                 found[by_pk[record.pk]] = employee
                 self._cache[record.pk] = (now, employee)
+        return found
+
+    def _lookup_profiles(self, source: Source, agent_keys: Iterable[str]) -> dict[str, Employee]:
+        """Agent keys that are employee ids. Keys arrive lower-cased (`Assignee` normalises them) while ids keep
+        the directory's case, so each key is read as sent and upper-cased (`tech-104` finds `TECH-104`); the key
+        as sent wins when both exist. A mixed-case id ('Emp7') is not found and stays unmapped."""
+        now = time.monotonic()
+        found: dict[str, Employee] = {}
+        candidates: dict[str, list[str]] = {}
+        for key in dict.fromkeys(agent_keys):
+            cached = self._cache.get(agent_pk(source, key))
+            if cached and now - cached[0] < CACHE_TTL_S:
+                found[key] = cached[1]
+            else:
+                candidates[key] = list(dict.fromkeys((key, key.upper())))
+        if candidates:
+            wanted = {profile_pk(candidate) for options in candidates.values() for candidate in options}
+            profiles = {record.pk: record for record in self.profile.batch_get([(pk, 'PROFILE') for pk in sorted(wanted)])}
+            for key, options in candidates.items():
+                record = next((profiles[profile_pk(option)] for option in options if profile_pk(option) in profiles), None)
+                if record is None or not record.active:
+                    continue
+                employee = Employee(
+                    employee_id=record.employee_id,
+                    role=record.role or 'agent',
+                    job_grade=record.job_grade,
+                    location_id=record.location_id,
+                    team_id=record.manager_id,
+                )
+                found[key] = employee
+                self._cache[agent_pk(source, key)] = (now, employee)
         return found
 
     # --- import path -----------------------------------------------------------------------------

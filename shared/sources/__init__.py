@@ -14,7 +14,7 @@ from shared.errors import UnknownSource
 if TYPE_CHECKING:
     from shared.sources.base import SourceAdapter
 
-ADAPTER_NAMES: tuple[str, ...] = ('zendesk', 'freshdesk', 'salesforce', 'gorgias', 'dms', 'survey')
+ADAPTER_NAMES: tuple[str, ...] = ('zendesk', 'freshdesk', 'salesforce', 'gorgias', 'dms', 'survey', 'lms', 'quality', 'safety')
 
 
 def get_adapter(name: str) -> SourceAdapter:

@@ -16,12 +16,15 @@ from ._support import json_bytes, json_objects, parse_outcome, rejected_field
 JSON_ADAPTERS = [name for name in ADAPTER_NAMES if name != 'salesforce']
 
 # Shapes that get past the first checks of the JSON senders: a bare object, one under "ticket"
-# (Zendesk, Freshdesk), and one claiming our survey / job-card schemas.
+# (Zendesk, Freshdesk), and one claiming our survey / job-card / training / review / safety schemas.
 json_documents = (
     json_objects
     | st.builds(lambda ticket: {'ticket': ticket}, json_objects)
     | st.builds(lambda rest: {**rest, 'schema': 'pitcrew.survey/v1'}, json_objects)
     | st.builds(lambda rest: {**rest, 'schema': 'pitcrew.dms.job_card/v1'}, json_objects)
+    | st.builds(lambda rest: {**rest, 'schema': 'pitcrew.lms.training/v1'}, json_objects)
+    | st.builds(lambda rest: {**rest, 'schema': 'pitcrew.quality.review/v1'}, json_objects)
+    | st.builds(lambda rest: {**rest, 'schema': 'pitcrew.safety.report/v1'}, json_objects)
 )
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from shared.errors import UnknownSource
 from shared.events import Source
-from shared.sources import ADAPTER_NAMES, dms, freshdesk, get_adapter, gorgias, salesforce, survey, zendesk
+from shared.sources import ADAPTER_NAMES, dms, freshdesk, get_adapter, gorgias, lms, quality, safety, salesforce, survey, zendesk
 from shared.sources.base import SourceAdapter
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -21,6 +21,9 @@ ADAPTERS: dict[str, SourceAdapter] = {
     'gorgias': gorgias.adapter,
     'dms': dms.adapter,
     'survey': survey.adapter,
+    'lms': lms.adapter,
+    'quality': quality.adapter,
+    'safety': safety.adapter,
 }
 
 
