@@ -38,6 +38,9 @@ LOCAL_SECRETS = {
     'gorgias': {'secret': 'local-gorgias-token'},
     'dms': {'secret': 'local-dms-signing-secret'},
     'survey': {'secret': 'local-survey-signing-secret'},
+    'lms': {'secret': 'local-lms-signing-secret'},
+    'quality': {'secret': 'local-quality-signing-secret'},
+    'safety': {'secret': 'local-safety-signing-secret'},
 }
 SECRETS_PREFIX = '/pitcrew/local/sources'
 SERVICE_CONFIG_PARAMETER = '/pitcrew/local/service-config'
