@@ -136,3 +136,18 @@ def close_due(store: PeriodStore, book: BookLike, now: datetime, grace: timedelt
         people = store.people() if people is None else people
         run.closed.append(close_month(store, version.document, version.version, month, now, people=people, settings=settings))
     return run
+
+
+def rerun(store: PeriodStore, book: BookLike, program_id: str, period: str, now: datetime, *,
+          settings: KpiSettings | None = None) -> CloseReport:
+    """Close (again) one program's period, whatever its marker says: what was paid is not paid twice.
+    Raises LookupError when no valid version of the program is effective by the period's end."""
+    month = parse_period(period)
+    versions = book.programs.get(program_id) or []
+    if not versions:
+        raise LookupError(f'no valid version of program {program_id}')
+    zone = max(versions, key=lambda v: v.version).document.time_zone
+    version = version_at(versions, month_bounds(month, zone)[1])
+    if version is None:
+        raise LookupError(f'no valid version of program {program_id} effective by the end of {month}')
+    return close_month(store, version.document, version.version, month, now, settings=settings)
