@@ -42,6 +42,10 @@ class Settings(BaseModel):
     PUBLIC_API_BASE_URL: str = Field(default='', max_length=2048)
     ALERT_MESSAGES_PER_SECOND: float = Field(default=10.0, gt=0)
     ALERT_EMAIL_FROM: str = Field(default='', max_length=320)
+    # Maker-checker: an adjustment of more than this many points (either sign) waits for a second person's approval.
+    ADJUSTMENT_APPROVAL_ABOVE: int = Field(default=500, ge=0)
+    # IAM principals (ARNs; `*` wildcards) that may decide any dispute, besides the employee's managers in the directory.
+    ADMIN_PRINCIPALS: str = Field(default='', max_length=4000)
     # Only against the local stack: Twilio's API host is rewritten to this base URL (the fake Twilio).
     TWILIO_API_BASE_URL: str = Field(default='', max_length=2048)
     AWS_REGION: str = Field(default_factory=lambda: os.environ.get('AWS_DEFAULT_REGION', 'us-east-1'))
