@@ -301,3 +301,34 @@ def test_json_schema_and_adapter_agree(body: dict[str, Any], valid: bool) -> Non
 @given(mutations(SAMPLE, leaf_paths(SAMPLE) + ['job_card.repeat_of']))
 def test_sample_with_any_field_replaced_only_ever_raises_invalid_payload(document: dict[str, Any]) -> None:
     parse_outcome(adapter, json_bytes(document))
+
+
+# --- upsell margin ----------------------------------------------------------------------------------------------
+
+
+def test_upsell_margin_is_mapped_when_sent() -> None:
+    # Given the sample whose first upsell line reports its gross margin (a decimal string) and a loss-making second line
+    body = with_value(with_value(SAMPLE, 'job_card.upsell_lines.0.margin', '5200.50'), 'job_card.upsell_lines.1.margin', -150)
+
+    # When it is parsed
+    lines = parse_one(adapter, body).upsell_lines
+
+    # Then each line carries its margin; without one (the sample) the margin is unknown
+    assert [line.margin for line in lines] == [Decimal('5200.50'), Decimal('-150')]
+    assert [line.margin for line in parse_one(adapter, SAMPLE).upsell_lines] == [None, None]
+
+
+@pytest.mark.parametrize('margin', ['14999.01', '1,200', '12.345', True])
+def test_upsell_margin_above_the_amount_or_malformed_is_rejected_naming_it(margin: Any) -> None:
+    # Given a line whose margin exceeds its amount (14999.00) or is not a decimal
+    # When / Then parsing fails naming the margin
+    assert rejected_field(adapter, with_value(SAMPLE, 'job_card.upsell_lines.0.margin', margin)) == 'job_card.upsell_lines.0.margin'
+
+
+@pytest.mark.parametrize(('margin', 'valid'), [('4200.00', True), (-150, True), ('-12.5', True), ('1,200', False), ('12.345', False)])
+def test_json_schema_and_adapter_agree_on_the_margin(margin: Any, valid: bool) -> None:
+    # Given the published schema and the sample with a margin on its first line
+    body = with_value(SAMPLE, 'job_card.upsell_lines.0.margin', margin)
+
+    # When / Then both judge it alike
+    assert schema_validator('dms_job_card.schema.json').is_valid(body) == adapter_accepts(adapter, body) == valid
