@@ -114,5 +114,7 @@ build-TwilioWebhooksFunction:
 	$(call FUNCTION_BUILD,twilio_webhooks)
 build-DailyRemindersFunction:
 	$(call FUNCTION_BUILD,daily_reminders)
+build-PeriodCloseFunction:
+	$(call FUNCTION_BUILD,period_close)
 build-HoldReleaseFunction:
 	$(call FUNCTION_BUILD,hold_release)
