@@ -1,0 +1,169 @@
+"""Infrastructure tests for the period close in template.yaml: its DynamoDB grants are exactly the calls
+the code makes (recorded on moto: a close with payments, a rerun, a deduction at the floor), it never
+scans, it runs hourly with the grace period the template sets, and reads programs only under their path.
+
+Each guard returns a list of problems and is run twice: the real template must give none, and a
+deliberately broken copy must give some.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import pytest
+
+from infrastructure.local.template_resources import TABLE_ENV, template_document
+from shared.directory.employees import EmployeeRow
+from shared.directory.store import DirectoryStore
+from shared.programs.period_close import close_due, rerun
+from shared.programs.period_store import PeriodStore
+from tests.support.counting import record_requests
+from tests.support.local_aws import local_aws
+from tests.support.period_programs import ACCELERATOR, CSAT_BONUS, TEAM_BONUS, book, program
+
+TEMPLATE = template_document()
+RESOURCES: dict[str, Any] = TEMPLATE['Resources']
+FUNCTION = 'PeriodCloseFunction'
+PROGRAMS_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/pitcrew/${Stage}/programs'
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _label(resource: Any) -> str:
+    """'KpiTable', 'DirectoryTable/index/employees' or the literal resource."""
+    if isinstance(resource, dict) and 'Fn::GetAtt' in resource:
+        return str(resource['Fn::GetAtt'][0])
+    if isinstance(resource, dict) and 'Fn::Sub' in resource:
+        text = resource['Fn::Sub']
+        if isinstance(text, str) and text.startswith('${') and '.Arn}' in text:
+            return text[2 : text.index('.Arn}')] + text[text.index('.Arn}') + 5 :]
+        return str(text)
+    return str(resource)
+
+
+def statements(function: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for policy in function['Properties'].get('Policies', []) if isinstance(policy, dict) for s in policy.get('Statement', [])]
+
+
+def dynamodb_grants(function: dict[str, Any]) -> set[tuple[str, str]]:
+    return {
+        (str(action), _label(resource))
+        for statement in statements(function)
+        if statement.get('Effect', 'Allow') == 'Allow'
+        for action in _as_list(statement['Action'])
+        if str(action).startswith('dynamodb:') or str(action) in ('*', 'dynamodb:*')
+        for resource in _as_list(statement['Resource'])
+    }
+
+
+def needed(requests: list[tuple[str, str, dict[str, Any], Any]]) -> set[tuple[str, str]]:
+    """IAM (action, resource label) of each recorded DynamoDB request (a transaction needs each item's action)."""
+    logical = {os.environ[env]: logical_id for logical_id, (env, _) in TABLE_ENV.items() if env in os.environ}
+    need: set[tuple[str, str]] = set()
+    for service, operation, params, _ in requests:
+        if service != 'dynamodb':
+            continue
+        if operation == 'BatchGetItem':
+            need |= {('dynamodb:BatchGetItem', logical[table]) for table in params['RequestItems']}
+        elif operation == 'TransactWriteItems':
+            actions = {'Put': 'PutItem', 'Update': 'UpdateItem', 'Delete': 'DeleteItem', 'ConditionCheck': 'ConditionCheckItem'}
+            for item in params['TransactItems']:
+                (kind, body), = item.items()
+                need.add((f'dynamodb:{actions[kind]}', logical[body['TableName']]))
+        else:
+            label = logical[params['TableName']] + (f'/index/{params["IndexName"]}' if 'IndexName' in params else '')
+            need.add((f'dynamodb:{operation}', label))
+    return need
+
+
+@lru_cache(maxsize=1)
+def recorded_calls() -> list[tuple[str, str, dict[str, Any], Any]]:
+    """Every request of a close that pays (a credit and a deduction stopped at the floor), then a rerun."""
+    with local_aws() as aws:
+        rows = [EmployeeRow(employee_id=e, name=e, role='agent', location_id='NYC', manager_id='M1') for e in ('E1', 'E2')]
+        DirectoryStore().import_rows(rows, datetime(2026, 10, 1, tzinfo=UTC))
+        put = aws.dynamodb.put_item
+        put(TableName=os.environ['KPI_TABLE'], Item={'pk': {'S': 'employee#E1'}, 'sk': {'S': '2026-10'}, 'sfr_met': {'N': '10'},
+                                                     'cs_n': {'N': '5'}, 'cs_g': {'N': '5'}})
+        put(TableName=os.environ['KPI_TABLE'], Item={'pk': {'S': 'employee#E2'}, 'sk': {'S': '2026-10'}, 'srs_br': {'N': '10'}})
+        for employee in ('E1', 'E2'):
+            put(TableName=os.environ['BALANCES_TABLE'], Item={'pk': {'S': f'EARN#support#{employee}#2026-10'},
+                                                              'r_resolution_within_sla': {'N': '10'}})
+        bands = [{'min': 0, 'max': 50, 'factor': 0.5}, {'min': 50, 'factor': 1.5}]
+        prog = program('support', [ACCELERATOR | {'bands': bands}, CSAT_BONUS, TEAM_BONUS], starts_on=date(2026, 10, 1))
+        with record_requests() as sent:
+            close_due(PeriodStore(), book((1, prog)), datetime(2026, 11, 4, tzinfo=UTC), timedelta(hours=72))
+            rerun(PeriodStore(), book((1, prog)), 'support', '2026-10', datetime(2026, 11, 4, tzinfo=UTC))
+        return sent
+
+
+def grant_problems(function: dict[str, Any]) -> list[str]:
+    need, granted = needed(recorded_calls()), dynamodb_grants(function)
+    problems = [f'the code calls {action} on {label}, not granted' for action, label in sorted(need - granted)]
+    problems += [f'granted {action} on {label}, never called' for action, label in sorted(granted - need)]
+    return problems
+
+
+def test_dynamodb_grants_are_exactly_the_calls_the_close_makes() -> None:
+    # Given: the DynamoDB requests of a close that pays, a deduction at the floor and a rerun (recorded on moto)
+    # When: comparing them with the function's grants
+    # Then: every call is granted and every grant is used; the recording is not vacuous
+    assert grant_problems(RESOURCES[FUNCTION]) == []
+    assert needed(recorded_calls()) >= {('dynamodb:Query', 'DirectoryTable/index/employees'), ('dynamodb:PutItem', 'LedgerTable'),
+                             ('dynamodb:UpdateItem', 'BalancesTable'), ('dynamodb:BatchGetItem', 'KpiTable')}
+
+
+def _with_statement(statement: dict[str, Any]) -> dict[str, Any]:
+    function = copy.deepcopy(RESOURCES[FUNCTION])
+    function['Properties']['Policies'][0]['Statement'].append(statement)
+    return function
+
+
+def _without(sid: str) -> dict[str, Any]:
+    function = copy.deepcopy(RESOURCES[FUNCTION])
+    policy = function['Properties']['Policies'][0]
+    policy['Statement'] = [s for s in policy['Statement'] if s.get('Sid') != sid]
+    return function
+
+
+@pytest.mark.parametrize(
+    'function',
+    [
+        _with_statement({'Effect': 'Allow', 'Action': 'dynamodb:Scan', 'Resource': {'Fn::GetAtt': ['KpiTable', 'Arn']}}),
+        _with_statement({'Effect': 'Allow', 'Action': 'dynamodb:PutItem', 'Resource': {'Fn::GetAtt': ['BalancesTable', 'Arn']}}),
+        _with_statement({'Effect': 'Allow', 'Action': 'dynamodb:Query', 'Resource': {'Fn::GetAtt': ['DirectoryTable', 'Arn']}}),
+        _without('AppendBonusEntries'),
+    ],
+    ids=['scan', 'put-balance', 'query-table', 'no-ledger-put'],
+)
+def test_grant_guard_catches_extra_and_missing_grants(function: dict[str, Any]) -> None:
+    # Given: the function with one grant added or removed
+    # When / Then: the guard reports it
+    assert grant_problems(function)
+
+
+def test_runs_hourly_with_the_templates_grace_period_and_time_to_finish() -> None:
+    # Given: the function's schedule, environment and timeout
+    props = RESOURCES[FUNCTION]['Properties']
+    (event,) = props['Events'].values()
+    # Then: every hour (each program closes within the hour after its period end plus grace, in its own zone)
+    assert event['Type'] == 'Schedule' and event['Properties']['Schedule'] == 'cron(10 * * * ? *)'
+    assert props['Environment']['Variables']['PERIOD_CLOSE_GRACE_HOURS'] == {'Ref': 'PeriodCloseGraceHours'}
+    assert TEMPLATE['Parameters']['PeriodCloseGraceHours']['MinValue'] == 0
+    # And: up to Lambda's 15 minutes, not the 30 s default, for thousands of sequential transactions
+    assert props['Timeout'] == 900
+
+
+def test_programs_are_read_only_under_their_path() -> None:
+    # Given: the function's SSM statements
+    ssm = [s for s in statements(RESOURCES[FUNCTION]) if any(str(a).startswith('ssm:') for a in _as_list(s['Action']))]
+    # Then: read actions only, on the programs path and below it
+    assert {str(a) for s in ssm for a in _as_list(s['Action'])} <= {'ssm:GetParametersByPath', 'ssm:GetParameter', 'ssm:GetParameterHistory'}
+    assert {_label(r) for s in ssm for r in _as_list(s['Resource'])} == {PROGRAMS_ARN, PROGRAMS_ARN + '/*'}
+    assert RESOURCES[FUNCTION]['Properties']['Environment']['Variables']['PROGRAMS_PATH'] == {'Fn::Sub': '/pitcrew/${Stage}/programs'}
