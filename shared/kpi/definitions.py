@@ -65,7 +65,16 @@ COUNTERS: dict[str, str] = {
     'up_n': 'upsell lines offered',
     'up_a': 'upsell lines accepted',
     'up_v': 'accepted upsell revenue, cents (sum)',
+    'tr_n': 'training enrolments (enrolled or assigned)',
+    'tr_c': 'trainings completed',
+    'qa_n': 'quality reviews',
+    'qa_sum': "quality review scores, percent of the scorecard's maximum (sum)",
+    'sf_n': 'safety compliance checks',
+    'sf_ok': 'safety compliance checks passed',
+    'hz': 'hazards reported',
 }
+# Items about a person rather than a customer contact: no channel, so they stay out of the channel splits.
+PEOPLE_KINDS = frozenset({Kind.TRAINING, Kind.QUALITY_REVIEW, Kind.SAFETY_REPORT})
 # SLA counters: '<metric>_met' / '<metric>_br' per target (next_response counts each customer turn).
 SLA_PREFIX = {Metric.FIRST_RESPONSE: 'sfr', Metric.NEXT_RESPONSE: 'snr', Metric.RESOLUTION: 'srs', Metric.TURNAROUND: 'sta'}
 for _metric, _prefix in SLA_PREFIX.items():
@@ -117,15 +126,14 @@ def _unpack_scope(packed: str) -> str:
 
 def scopes_for(state: TicketState, location: Location, employees: Sequence[Employee]) -> tuple[str, ...]:
     """The aggregates a ticket counts in: 'pk' for a scope's own figures, 'pk|channel' for its figures
-    on one channel (kept for the organisation and each location, where service levels are judged)."""
+    on one channel (kept for the organisation and each location, where service levels are judged; trainings,
+    quality reviews and safety reports have no channel and count in no channel split)."""
     channel = state.channel.value if state.channel else 'other'
-    scopes = [
-        'all',
-        f'all|{channel}',
-        f'location#{location.location_id}',
-        f'location#{location.location_id}|{channel}',
-        f'region#{location.region}',
-    ]
+    at_location = f'location#{location.location_id}'
+    if state.kind in PEOPLE_KINDS:
+        scopes = ['all', at_location, f'region#{location.region}']
+    else:
+        scopes = ['all', f'all|{channel}', at_location, f'{at_location}|{channel}', f'region#{location.region}']
     for employee in employees:
         scopes.append(f'employee#{_safe(employee.employee_id)}')
         if employee.team_id:
@@ -223,6 +231,20 @@ def contribution(
             _add(counters, 'ftf_n')
             _add(counters, 'ftf_ok', not repeated)
             _add(counters, 'zd', on_time and not repeated and state.reopen_count == 0)
+    elif state.kind is Kind.TRAINING and state.training is not None:
+        # An enrolment counts on the day it began; its completion, whenever it comes, completes that enrolment.
+        _add(counters, 'tr_n')
+        _add(counters, 'tr_c', state.training.status == 'completed')
+    elif state.kind is Kind.QUALITY_REVIEW and state.quality_review is not None:
+        _add(counters, 'qa_n')
+        _add(counters, 'qa_sum', round(state.quality_review.percent))  # whole percent points
+    elif state.kind is Kind.SAFETY_REPORT and state.safety_report is not None:
+        report = state.safety_report
+        if report.report_type == 'compliance_check':
+            _add(counters, 'sf_n')
+            _add(counters, 'sf_ok', report.outcome == 'passed')
+        else:
+            _add(counters, 'hz')
 
     if state.survey is not None:
         survey = state.survey.survey

@@ -116,6 +116,11 @@ def compute_kpis(counters: Mapping[str, int], settings: KpiSettings) -> dict[str
     ratio('repeat_complaint_rate', c('rc', 0), c('j', 0))
     ratio('zero_defect_rate', c('zd', 0), c('ta_n', 0))
     ratio('upsell_conversion', c('up_a', 0), c('up_n', 0))
+    # People figures (LMS, QA scorecards, manager-entered safety reports).
+    ratio('training_completion_rate', c('tr_c', 0), c('tr_n', 0))
+    ratio('average_quality_score', c('qa_sum', 0), c('qa_n', 0), '%', 1.0)
+    ratio('safety_pass_rate', c('sf_ok', 0), c('sf_n', 0))
+    kpis['hazards_reported'] = KpiValue('hazards_reported', c('hz', 0), c('hz', 0), c('hz', 0), 'count', True)
     kpis['upsell_revenue'] = KpiValue('upsell_revenue', c('up_v', 0) / 100, c('up_v', 0) / 100, c('up_a', 0), 'currency', True)
     kpis['tickets'] = KpiValue('tickets', c('t', 0), c('t', 0), c('t', 0), 'count', True)
     kpis['job_cards'] = KpiValue('job_cards', c('j', 0), c('j', 0), c('j', 0), 'count', True)
