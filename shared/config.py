@@ -20,6 +20,10 @@ class Settings(BaseModel):
     # holding JSON; empty = the built-in default (24x7, default policies).
     SERVICE_CONFIG_PARAMETER: str = Field(default='', max_length=2048)
     SERVICE_CONFIG_MAX_AGE_S: int = Field(default=300, ge=0)
+    # Incentive programs: one SSM String parameter (JSON) per program under this path, e.g. /pitcrew/dev/programs;
+    # empty = the built-in default program (shared/programs/default_program.json).
+    PROGRAMS_PATH: str = Field(default='', max_length=2048)
+    PROGRAMS_MAX_AGE_S: int = Field(default=300, ge=0)
     EVENTS_QUEUE_URL: str = Field(default='', description='SQS queue between acknowledging a webhook and processing it')
     EVENTS_MAX_RECEIVE_COUNT: int = Field(default=5, ge=1, description="The queue's redrive maxReceiveCount")
     SECRETS_PREFIX: str = Field(default='/pitcrew/dev/sources', pattern=r'^/')
