@@ -29,6 +29,9 @@ from shared.observability import logger, metrics
 
 @cache
 def conversations() -> Conversations:
+    from shared.directory.store import DirectoryStore
+    from shared.disputes.service import Disputes
+    from shared.disputes.store import DisputeStore
     from shared.ledger.store import LedgerStore
 
     settings = get_settings()
@@ -37,6 +40,7 @@ def conversations() -> Conversations:
         contacts=ContactBook(),
         queue=SqsEventQueue(settings.ALERTS_QUEUE_URL, boto3.client('sqs', region_name=settings.AWS_REGION)),
         ledger=LedgerStore(),
+        disputes=Disputes(disputes=DisputeStore(), directory=DirectoryStore(), alerts=AlertStore()),
     )
 
 

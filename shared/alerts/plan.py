@@ -31,6 +31,10 @@ class AlertKind(StrEnum):
     REPEAT_VISIT = 'repeat_visit'  # the DMS says this job card repeats an earlier one on the same vehicle
     UPSELL_FLAGGED = 'upsell_flagged'  # an upsell opportunity flagged at the service bay, not yet accepted
     DAILY_REMINDER = 'daily_reminder'
+    # Disputes (shared/disputes): a new dispute for the employee's manager, and its outcome for the employee.
+    DISPUTE_FILED = 'dispute_filed'
+    DISPUTE_ACCEPTED = 'dispute_accepted'
+    DISPUTE_REJECTED = 'dispute_rejected'
 
 
 class Recipient(StrEnum):

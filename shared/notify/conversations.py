@@ -4,7 +4,8 @@
   message that fails after Twilio accepted it (63016: outside the 24-hour window without a template, and the like)
   queues the SMS fallback once; 21610 records an opt-out and 21211 an invalid number on the person's record;
 - an inbound message from a number in the directory gets an answer in the person's language: POINTS (balance and
-  pending), RANK, TODAY (open items), HELP, STOP/START (recorded per channel). A number not in the directory, or
+  pending), RANK, TODAY (open items), DISPUTE <entry code> <text> (shared/disputes), HELP, STOP/START (recorded per
+  channel). A number not in the directory, or
   shared by several people, gets one fixed polite reply and nothing else: no data reaches an unknown phone.
 """
 
@@ -14,18 +15,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
 from shared.alerts.scan import AlertMessage, BodyQueue
 from shared.alerts.store import AlertStore, WorkItem
 from shared.directory.contacts import Contact, ContactBook
 from shared.notify.dispatch import PointsPort
-from shared.notify.messages import local_time, reply
+from shared.notify.messages import dispute_status, local_time, reply
 from shared.notify.messaging import INVALID_NUMBER, OPTED_OUT
 from shared.notify.twilio_webhooks import Command, InboundMessage, StatusUpdate
 
 FAILED = ('failed', 'undelivered')
 TODAY_ITEMS = 5
+# A refusal's reply; someone else's entry is answered as an unknown one (a code never tells whose entry it is).
+DISPUTE_REPLIES = {'usage': 'dispute_usage', 'no_comment': 'dispute_no_comment', 'unknown_entry': 'dispute_unknown_entry',
+                   'not_yours': 'dispute_unknown_entry', 'ambiguous': 'dispute_ambiguous',
+                   'already_disputed': 'dispute_already_disputed'}  # fmt: skip
+
+
+class DisputesPort(Protocol):
+    def file(self, employee_id: str, code: str, comment: str, channel: str, now: datetime) -> Any: ...
 
 
 def twiml(text: str | None) -> str:
@@ -40,6 +50,7 @@ class Conversations:
     contacts: ContactBook
     queue: BodyQueue
     ledger: PointsPort | None = None
+    disputes: DisputesPort | None = None
     wall: Callable[[], float] = time.time
 
     def status(self, alert_id: str, update: StatusUpdate, now: datetime) -> str:
@@ -77,7 +88,25 @@ class Conversations:
             return reply(language, 'points' if message.command is Command.POINTS else 'rank', available=available, pending=pending)
         if message.command is Command.TODAY:
             return self._today(person)
+        if message.command is Command.DISPUTE and self.disputes is not None:
+            return self._dispute(person, message.body, channel, now)
         return reply(language, 'help')
+
+    def _dispute(self, person: Contact, body: str, channel: str, now: datetime) -> str:
+        """File the dispute and answer in the person's language: its id, or why it was refused (nothing written)."""
+        from shared.disputes.model import DisputeRefused
+        from shared.disputes.workflow import parse_command
+
+        code, comment = parse_command(body)
+        assert self.disputes is not None
+        try:
+            dispute = self.disputes.file(person.employee_id, code, comment, channel, now)
+        except DisputeRefused as refused:
+            values = {'code': refused.details.get('entry_code', code.upper()), 'dispute': refused.details.get('dispute', ''),
+                      'status': dispute_status(person.language, str(refused.details.get('status', '')))}  # fmt: skip
+            return reply(person.language, DISPUTE_REPLIES.get(refused.code, 'dispute_usage'), **values)
+        points = f'{dispute.entry_amount:+d}'
+        return reply(person.language, 'dispute_filed', dispute=dispute.dispute_id, code=dispute.entry_code, points=points)
 
     def _today(self, person: Contact) -> str:
         work = self.alerts.worklist(person.employee_id)

@@ -33,6 +33,9 @@ ALERT_TEXTS = {
         'repeat_visit': '{name}, job card {ref} is a repeat visit of {threshold} on the same vehicle.',
         'upsell_flagged': '{name}, job card {ref}: an upsell opportunity ({threshold}) is waiting for the customer.',
         'manager': 'For your team ({owner}): ',
+        'dispute_filed': '{name}, dispute {threshold} of points entry {ref} waits for your decision (accept or reject it in Pitcrew).',
+        'dispute_accepted': '{name}, your dispute of points entry {ref} was accepted: a correction of {threshold} points.',
+        'dispute_rejected': '{name}, your dispute of points entry {ref} was rejected: {threshold}',
     },
     'es': {
         'sla_risk': '{name}, {ref}: se ha usado el {share} del objetivo de {metric}. Vence {due}.',
@@ -42,6 +45,10 @@ ALERT_TEXTS = {
         'repeat_visit': '{name}, la orden {ref} es una visita repetida de {threshold} del mismo vehículo.',
         'upsell_flagged': '{name}, orden {ref}: una venta adicional ({threshold}) espera al cliente.',
         'manager': 'Para su equipo ({owner}): ',
+        'dispute_filed': '{name}, la reclamación {threshold} del movimiento de puntos {ref} espera su decisión '
+        '(acéptela o recházela en Pitcrew).',
+        'dispute_accepted': '{name}, su reclamación del movimiento de puntos {ref} fue aceptada: una corrección de {threshold} puntos.',
+        'dispute_rejected': '{name}, su reclamación del movimiento de puntos {ref} fue rechazada: {threshold}',
     },
     'hi': {
         'sla_risk': '{name}, {ref}: {metric} लक्ष्य का {share} समय बीत चुका है। समय सीमा {due}।',
@@ -51,6 +58,9 @@ ALERT_TEXTS = {
         'repeat_visit': '{name}, जॉब कार्ड {ref} उसी गाड़ी की {threshold} के बाद दोबारा आई है।',
         'upsell_flagged': '{name}, जॉब कार्ड {ref}: अपसेल ({threshold}) ग्राहक के फ़ैसले का इंतज़ार कर रहा है।',
         'manager': 'आपकी टीम ({owner}) के लिए: ',
+        'dispute_filed': '{name}, अंक प्रविष्टि {ref} पर शिकायत {threshold} आपके निर्णय की प्रतीक्षा में है (Pitcrew में स्वीकार या अस्वीकार करें)।',
+        'dispute_accepted': '{name}, अंक प्रविष्टि {ref} पर आपकी शिकायत स्वीकार हुई: {threshold} अंकों का सुधार।',
+        'dispute_rejected': '{name}, अंक प्रविष्टि {ref} पर आपकी शिकायत अस्वीकार हुई: {threshold}',
     },
 }
 
@@ -72,9 +82,17 @@ REPLIES = {
         'today': 'Open: {open} ({jobs} job cards, {approvals} awaiting approval).{items}',
         'today_empty': 'Nothing open for you right now.',
         'approval_tag': 'awaiting approval',
-        'help': 'Pitcrew commands: POINTS, RANK, TODAY, HELP. STOP ends alerts on this channel, START resumes them.',
+        'help': 'Pitcrew commands: POINTS, RANK, TODAY, DISPUTE <entry code> <text>, HELP. STOP ends alerts on this channel, '
+        'START resumes them.',
         'stop': 'You will no longer receive Pitcrew alerts on {channel}. Reply START to resume.',
         'start': 'Pitcrew alerts on {channel} are on again.',
+        'dispute_filed': 'Dispute {dispute} recorded for entry {code} ({points} points). Your manager decides; the answer comes here.',
+        'dispute_usage': 'To dispute points send DISPUTE <entry code> <what is wrong>, e.g. DISPUTE E3F9A0C1 the customer rated 5. '
+        'Entry codes are on your statement.',
+        'dispute_no_comment': 'Say what is wrong after the code: DISPUTE {code} <what is wrong>.',
+        'dispute_unknown_entry': 'No entry {code} among your points entries. Check the code on your statement.',
+        'dispute_ambiguous': '{code} matches several of your entries: send more characters of the code.',
+        'dispute_already_disputed': 'Entry {code} is already disputed ({dispute}, {status}).',
         'unknown_sender': 'This number is not registered with Pitcrew. Please contact your administrator.',
     },
     'es': {
@@ -83,9 +101,18 @@ REPLIES = {
         'today': 'Abiertos: {open} ({jobs} órdenes, {approvals} esperan aprobación).{items}',
         'today_empty': 'No tiene nada abierto ahora.',
         'approval_tag': 'espera aprobación',
-        'help': 'Comandos de Pitcrew: PUNTOS, RANGO, HOY, AYUDA. STOP detiene las alertas en este canal, START las reanuda.',
+        'help': 'Comandos de Pitcrew: PUNTOS, RANGO, HOY, DISPUTA <código> <texto>, AYUDA. STOP detiene las alertas en este canal, '
+        'START las reanuda.',
         'stop': 'Ya no recibirá alertas de Pitcrew por {channel}. Responda START para reanudarlas.',
         'start': 'Las alertas de Pitcrew por {channel} están activas de nuevo.',
+        'dispute_filed': 'Reclamación {dispute} registrada para el movimiento {code} ({points} puntos). Su responsable decide; '
+        'la respuesta llegará aquí.',
+        'dispute_usage': 'Para reclamar puntos envíe DISPUTA <código> <qué está mal>, p. ej. DISPUTA E3F9A0C1 el cliente puntuó 5. '
+        'Los códigos están en su extracto.',
+        'dispute_no_comment': 'Indique qué está mal después del código: DISPUTA {code} <qué está mal>.',
+        'dispute_unknown_entry': 'Ningún movimiento {code} entre sus puntos. Revise el código en su extracto.',
+        'dispute_ambiguous': '{code} coincide con varios movimientos: envíe más caracteres del código.',
+        'dispute_already_disputed': 'El movimiento {code} ya está reclamado ({dispute}, {status}).',
         'unknown_sender': 'This number is not registered with Pitcrew. Please contact your administrator.',
     },
     'hi': {
@@ -94,12 +121,26 @@ REPLIES = {
         'today': 'खुले: {open} ({jobs} जॉब कार्ड, {approvals} मंज़ूरी की प्रतीक्षा में)।{items}',
         'today_empty': 'अभी आपके लिए कुछ खुला नहीं है।',
         'approval_tag': 'मंज़ूरी की प्रतीक्षा',
-        'help': 'Pitcrew आदेश: POINTS, RANK, TODAY, HELP. STOP से इस चैनल पर अलर्ट बंद, START से फिर शुरू।',
+        'help': 'Pitcrew आदेश: POINTS, RANK, TODAY, शिकायत <कोड> <विवरण>, HELP. STOP से इस चैनल पर अलर्ट बंद, START से फिर शुरू।',
         'stop': 'अब आपको {channel} पर Pitcrew अलर्ट नहीं मिलेंगे। फिर शुरू करने के लिए START भेजें।',
         'start': '{channel} पर Pitcrew अलर्ट फिर से चालू हैं।',
+        'dispute_filed': 'प्रविष्टि {code} ({points} अंक) पर शिकायत {dispute} दर्ज हुई। आपके मैनेजर निर्णय लेंगे; जवाब यहीं आएगा।',
+        'dispute_usage': 'अंकों पर शिकायत के लिए भेजें: शिकायत <प्रविष्टि कोड> <क्या गलत है>, जैसे शिकायत E3F9A0C1 ग्राहक ने 5 दिए। कोड आपके स्टेटमेंट में हैं।',
+        'dispute_no_comment': 'कोड के बाद बताइए क्या गलत है: शिकायत {code} <क्या गलत है>।',
+        'dispute_unknown_entry': 'आपकी अंक प्रविष्टियों में {code} नहीं है। स्टेटमेंट में कोड देखें।',
+        'dispute_ambiguous': '{code} आपकी कई प्रविष्टियों से मिलता है: कोड के और अक्षर भेजें।',
+        'dispute_already_disputed': 'प्रविष्टि {code} पर पहले से शिकायत है ({dispute}, {status})।',
         'unknown_sender': 'This number is not registered with Pitcrew. Please contact your administrator.',
     },
 }
+
+
+DISPUTE_STATUS = {'es': {'open': 'abierta', 'accepted': 'aceptada', 'rejected': 'rechazada'},
+                  'hi': {'open': 'खुली', 'accepted': 'स्वीकृत', 'rejected': 'अस्वीकृत'}}  # fmt: skip
+
+
+def dispute_status(language: str, status: str) -> str:
+    return DISPUTE_STATUS.get(language, {}).get(status, status)
 
 
 def _language(language: str) -> str:

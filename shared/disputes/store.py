@@ -1,0 +1,97 @@
+"""Where disputes are kept: one item per dispute in the ledger table, beside (never among) the ledger entries.
+
+Items: `pk = DISPUTE#<dispute_id>`, `sk = DISPUTE`, attributes `status`, `employee_id`, `entry_id`, `dispute` (the
+Dispute as JSON, history included), `updated_at`. The dispute id is derived from the entry id, so "one dispute per
+entry" is a conditional PutItem. A decision is a conditional update (`status = open`), so two managers cannot both
+decide it. Entries are found by their code with a prefix Query of the employee's own partition (`EMP#<id>`,
+`sk begins_with ENTRY#<code>`), which never reads anyone else's entries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.config import get_settings
+from shared.disputes.model import Dispute, DisputeStatus, id_prefix
+from shared.dynamo import dynamodb_client
+from shared.ledger.entries import LedgerEntry
+
+SK = 'DISPUTE'
+MAX_MATCHES = 5
+
+
+def dispute_pk(dispute_id: str) -> str:
+    return f'DISPUTE#{dispute_id}'
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    response = getattr(exc, 'response', None) or {}
+    return bool(response.get('Error', {}).get('Code') == 'ConditionalCheckFailedException')
+
+
+class DisputeStore:
+    def __init__(self, table_name: str | None = None, client: Any = None) -> None:
+        self.table = table_name or get_settings().LEDGER_TABLE
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = dynamodb_client()
+        return self._client
+
+    def entries_by_code(self, employee_id: str, code: str) -> list[LedgerEntry]:
+        """The employee's entries whose id starts with the code (at most a few: more means the code is too short)."""
+        response = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression='pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues={':pk': {'S': f'EMP#{employee_id}'}, ':prefix': {'S': f'ENTRY#{id_prefix(code)}'}},
+            ProjectionExpression='entry',
+            Limit=MAX_MATCHES,
+            ConsistentRead=True,
+        )
+        return [LedgerEntry.model_validate_json(item['entry']['S']) for item in response.get('Items', [])]
+
+    def get(self, dispute_id: str) -> Dispute | None:
+        key = {'pk': {'S': dispute_pk(dispute_id)}, 'sk': {'S': SK}}
+        item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get('Item')
+        return Dispute.model_validate_json(item['dispute']['S']) if item else None
+
+    def put_new(self, dispute: Dispute) -> bool:
+        """False when the entry already has a dispute (this filing, retried, or a second one)."""
+        item = {
+            'pk': {'S': dispute_pk(dispute.dispute_id)},
+            'sk': {'S': SK},
+            'status': {'S': dispute.status.value},
+            'employee_id': {'S': dispute.employee_id},
+            'entry_id': {'S': dispute.entry_id},
+            'dispute': {'S': dispute.model_dump_json()},
+            'updated_at': {'S': dispute.filed_at.isoformat()},
+        }
+        try:
+            self.client.put_item(TableName=self.table, Item=item, ConditionExpression='attribute_not_exists(pk)')
+        except Exception as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def save_decision(self, dispute: Dispute) -> bool:
+        """Store a decided dispute; False when it was decided meanwhile (only an open dispute is decided)."""
+        key = {'pk': {'S': dispute_pk(dispute.dispute_id)}, 'sk': {'S': SK}}
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression='SET #s = :s, #d = :d, updated_at = :u',
+                ConditionExpression='#s = :open',
+                ExpressionAttributeNames={'#s': 'status', '#d': 'dispute'},
+                ExpressionAttributeValues={':s': {'S': dispute.status.value}, ':d': {'S': dispute.model_dump_json()},
+                                           ':u': {'S': (dispute.decided_at or dispute.filed_at).isoformat()},
+                                           ':open': {'S': DisputeStatus.OPEN.value}},
+            )  # fmt: skip
+        except Exception as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
