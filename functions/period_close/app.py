@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.config import get_settings
 from shared.observability import logger, metrics
+from shared.programs.loader import ProgramBook, load_programs
 from shared.programs.period_close import RunReport, close_due, rerun
 from shared.programs.period_store import PeriodStore
 from shared.scheduled import scheduled_time
@@ -34,9 +35,8 @@ class RerunRequest(BaseModel):
     period: str = Field(pattern=r'^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$')
 
 
-def _book() -> Any:
-    from shared.programs.loader import load_programs
-
+def _book() -> ProgramBook:
+    """Every valid version of every program (the loader's cache, PROGRAMS_MAX_AGE_S per warm container)."""
     return load_programs()
 
 

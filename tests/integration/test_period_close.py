@@ -4,6 +4,7 @@ people and run again, deductions that stop at the floor, and the requests a clos
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -185,3 +186,40 @@ def test_a_bad_console_event_is_refused_naming_the_field(aws: LocalAws, monkeypa
     # Then: refused with the field named, nothing paid
     assert (answer['ok'], answer['field']) == (False, field)
     assert ledger_state(['E1'])['E1'] == (0, [])
+
+
+SUPPORT_DOCUMENT = {
+    'program_id': 'support',
+    'name': 'Support incentives',
+    'time_zone': 'America/New_York',
+    'currency': 'USD',
+    'points_per_currency_unit': 10,
+    'period': 'monthly',
+    'starts_on': '2026-10-01',
+    'effective_from': '2026-10-01T00:00:00-04:00',
+    'rules': [{'rule_id': 'resolution_within_sla', 'kind': 'resolution_within_sla', 'points': 10}],
+    'period_rules': [ACCELERATOR, CSAT_BONUS, TEAM_BONUS],
+}
+
+
+def test_the_scheduled_close_reads_programs_from_parameter_store(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given: the support program as an SSM parameter under PROGRAMS_PATH (the loader, not a local book)
+    import boto3
+
+    from shared.config import get_settings
+    from shared.programs.loader import clear_cache
+
+    path = '/pitcrew/test/programs'
+    boto3.client('ssm', region_name='us-east-1').put_parameter(Name=f'{path}/support', Value=json.dumps(SUPPORT_DOCUMENT), Type='String')
+    monkeypatch.setenv('PROGRAMS_PATH', path)
+    get_settings.cache_clear()
+    clear_cache()
+    # When: the schedule fires after October ended in New York plus the grace period
+    answer = app.lambda_handler(scheduled('2026-11-04T05:10:00Z'), lambda_context())
+    # Then: October is closed with version 1 of the document, paying what the local book paid
+    (report,) = answer['closed']
+    assert (report['program_id'], report['month'], report['version'], report['points']) == ('support', MONTH, 1, 220)
+    assert ledger_state(list(EXPECTED)) == EXPECTED
+    (entry, *_) = LedgerStore().entries_for('E2')
+    assert entry.reason.program_id == 'support@1'
+    clear_cache()

@@ -12,6 +12,7 @@ import copy
 import os
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from tests.support.counting import record_requests
 from tests.support.local_aws import local_aws
 from tests.support.period_programs import ACCELERATOR, CSAT_BONUS, TEAM_BONUS, book, program
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = template_document()
 RESOURCES: dict[str, Any] = TEMPLATE['Resources']
 FUNCTION = 'PeriodCloseFunction'
@@ -160,10 +162,76 @@ def test_runs_hourly_with_the_templates_grace_period_and_time_to_finish() -> Non
     assert props['Timeout'] == 900
 
 
-def test_programs_are_read_only_under_their_path() -> None:
-    # Given: the function's SSM statements
-    ssm = [s for s in statements(RESOURCES[FUNCTION]) if any(str(a).startswith('ssm:') for a in _as_list(s['Action']))]
-    # Then: read actions only, on the programs path and below it
-    assert {str(a) for s in ssm for a in _as_list(s['Action'])} <= {'ssm:GetParametersByPath', 'ssm:GetParameter', 'ssm:GetParameterHistory'}
-    assert {_label(r) for s in ssm for r in _as_list(s['Resource'])} == {PROGRAMS_ARN, PROGRAMS_ARN + '/*'}
+SERVICE_CONFIG_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${ServiceConfigParameter}'
+
+
+@lru_cache(maxsize=1)
+def recorded_ssm_grants() -> set[tuple[str, str]]:
+    """(IAM action, template resource) of every SSM request the program loader makes (recorded on moto, with a
+    program under the path and a service configuration, as the function runs in AWS)."""
+    import json
+
+    import boto3
+
+    from shared.config import get_settings
+    from shared.programs.loader import clear_cache, load_programs
+
+    path, config = '/pitcrew/test/programs', '/pitcrew/test/service-config'
+    document = {'program_id': 'support', 'name': 'Support', 'time_zone': 'UTC', 'currency': 'USD', 'points_per_currency_unit': 10,
+                'period': 'monthly', 'starts_on': '2026-10-01', 'effective_from': '2026-10-01T00:00:00Z',
+                'rules': [{'rule_id': 'resolution_within_sla', 'kind': 'resolution_within_sla', 'points': 10}], 'period_rules': [CSAT_BONUS]}
+    saved = {name: os.environ.get(name) for name in ('PROGRAMS_PATH', 'SERVICE_CONFIG_PARAMETER')}
+    with local_aws():
+        ssm = boto3.client('ssm', region_name='us-east-1')
+        ssm.put_parameter(Name=f'{path}/support', Value=json.dumps(document), Type='String')
+        ssm.put_parameter(Name=config, Value=(REPO_ROOT / 'events' / 'service_config.json').read_text(), Type='String')
+        os.environ.update({'PROGRAMS_PATH': path, 'SERVICE_CONFIG_PARAMETER': config})
+        get_settings.cache_clear()
+        clear_cache()
+        try:
+            with record_requests() as sent:
+                assert load_programs().programs['support']
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            get_settings.cache_clear()
+            clear_cache()
+    out = set()
+    for service, operation, params, _ in sent:
+        if service != 'ssm':
+            continue
+        name = params.get('Path') or params['Name']
+        resource = {path: PROGRAMS_ARN, config: SERVICE_CONFIG_ARN}.get(name) or (PROGRAMS_ARN + '/*' if name.startswith(path + '/') else name)
+        out.add((f'ssm:{operation}', resource))
+    return out
+
+
+def ssm_problems(function: dict[str, Any]) -> list[str]:
+    granted = {
+        (str(action), _label(resource))
+        for statement in statements(function)
+        for action in _as_list(statement['Action'])
+        if str(action).startswith('ssm:')
+        for resource in _as_list(statement['Resource'])
+    }
+    need = recorded_ssm_grants()
+    return [f'not granted: {a} on {r}' for a, r in sorted(need - granted)] + [f'never used: {a} on {r}' for a, r in sorted(granted - need)]
+
+
+def test_programs_and_service_config_are_read_exactly_as_the_loader_reads_them() -> None:
+    # Given: the SSM requests the loader makes (recorded), and the function's SSM grants
+    # When / Then: they are the same: list the programs path, each program's history, the service configuration
+    assert ssm_problems(RESOURCES[FUNCTION]) == []
+    assert {action for action, _ in recorded_ssm_grants()} == {'ssm:GetParametersByPath', 'ssm:GetParameterHistory', 'ssm:GetParameter'}
     assert RESOURCES[FUNCTION]['Properties']['Environment']['Variables']['PROGRAMS_PATH'] == {'Fn::Sub': '/pitcrew/${Stage}/programs'}
+
+
+def test_ssm_guard_catches_a_broad_grant() -> None:
+    # Given: the function allowed to read every parameter
+    function = _with_statement({'Effect': 'Allow', 'Action': 'ssm:GetParameter',
+                                'Resource': {'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/*'}})
+    # When / Then: the guard reports it
+    assert ssm_problems(function)
