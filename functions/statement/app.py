@@ -1,0 +1,70 @@
+"""One employee's points statement for one month, as JSON (run from the console; the people-facing API later).
+
+  {"employee_id": "E123", "month": "2026-11"}                    the statement (events/statement.json)
+  {"employee_id": "E123", "month": "2026-11", "format": "text"}   the same, plus the readable text as lines
+
+Every entry of the month (by the time its basis happened, in its program's time zone) with its dispute code,
+program@version, rule@version, ticket and basis, KPI inputs and notes (caps, clawbacks, late arrivals), grouped
+by rule; the pending awards with their release dates; the totals; and the reconciliation of the entries with
+the balance item (`reconciliation.reconciles`; a mismatch is also logged as an error and counted in the metric
+`StatementMismatches`). Reads only: a Query of the employee's entries, a Query of their pending view, the
+balance item, the directory profile (for the name) and the program documents (for their time zones).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.directory.store import DirectoryStore
+from shared.ledger.statement import program_time_zones, read_statement
+from shared.ledger.store import LedgerStore
+from shared.observability import logger, metrics
+
+
+class StatementRequest(BaseModel):
+    model_config = ConfigDict(extra='forbid')
+
+    employee_id: str = Field(min_length=1, max_length=100)
+    month: str = Field(pattern=r'^\d{4}-(0[1-9]|1[0-2])$')
+    format: Literal['json', 'text'] = 'json'
+
+
+def _time_zones() -> dict[str, str]:
+    """The programs' time zones; without them (SSM unreachable, no programs) the months are UTC months."""
+    try:
+        from shared.programs.loader import load_programs
+
+        return program_time_zones(load_programs())
+    except Exception:  # noqa: BLE001 - a statement in UTC beats no statement
+        logger.exception('program documents unreadable; statement months counted in UTC')
+        return {}
+
+
+def _name(employee_id: str) -> str | None:
+    profile = DirectoryStore().profile_of(employee_id)
+    return profile.name if profile is not None else None
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        request = StatementRequest.model_validate(event or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return {'ok': False, 'field': '.'.join(map(str, first['loc'])) or 'event', 'error': first['msg']}
+    statement = read_statement(LedgerStore(), request.employee_id, request.month, time_zones=_time_zones(),
+                               employee_name=_name(request.employee_id), now=datetime.now(UTC))
+    reconciliation = statement.reconciliation
+    if not reconciliation.reconciles:
+        logger.error('statement does not reconcile', extra={'employee_id': request.employee_id, **reconciliation.model_dump()})
+    metrics.add_metric(name='StatementMismatches', unit=MetricUnit.Count, value=0 if reconciliation.reconciles else 1)
+    out: dict[str, Any] = {'ok': True, 'statement': statement.as_dict()}
+    if request.format == 'text':
+        out['text'] = statement.to_text().splitlines()
+    return out
