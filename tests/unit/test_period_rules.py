@@ -277,3 +277,22 @@ def test_months_end_in_the_programs_zone_plus_grace() -> None:
     # When / Then: on 4 Nov 06:59 UTC October is not due yet; at 07:00 it is; September overlaps the program's dates
     assert ended_months(prog, datetime(2026, 11, 4, 6, 59, tzinfo=UTC), grace) == ['2026-09']
     assert ended_months(prog, datetime(2026, 11, 4, 7, 0, tzinfo=UTC), grace) == ['2026-09', '2026-10']
+
+
+def test_a_program_document_closes_like_the_local_program() -> None:
+    # Given: the support program as a real ProgramDocument (period rules validated inside it)
+    from shared.programs.document import ProgramDocument
+
+    document = ProgramDocument.model_validate({
+        'program_id': 'support', 'name': 'Support', 'time_zone': 'UTC', 'currency': 'USD', 'points_per_currency_unit': 10,
+        'period': 'monthly', 'starts_on': '2026-10-01', 'effective_from': '2026-10-01T00:00:00Z',
+        'rules': [{'rule_id': 'resolution_within_sla', 'kind': 'resolution_within_sla', 'points': 10}],
+        'period_rules': [ACCELERATOR, CSAT_BONUS], 'pilot': {'locations': ['NYC'], 'rollout_on': '2026-12-01'},
+    })
+    data = PeriodData({('employee#E1', MONTH): sla(19, 1) | {'cs_n': 5, 'cs_g': 5}, ('employee#E3', MONTH): {'cs_n': 5, 'cs_g': 5}},
+                      {'E1': {'r_resolution_within_sla': 200}})
+    # When: closing October (before the pilot's rollout)
+    entries = period_entries(document, 7, [ANA, CHANDRA], MONTH, data, NOW)
+    # Then: Ana (pilot location) gets the accelerator and the CSAT bonus; Chandra (BLR) nothing yet
+    assert [(e.employee_id, e.reason.rule_id, e.amount) for e in entries] == [('E1', 'csat-bonus', 50), ('E1', 'sla-accelerator', 100)]
+    assert entries[0].reason.program_id == 'support@7'
