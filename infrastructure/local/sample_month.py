@@ -6,7 +6,9 @@ Two customer types from the brief:
   Gorgias), Chicago on Salesforce Service Cloud;
 - a car dealer group with two workshops (Bengaluru, Pune) on a dealer-management system (DMS) sending job cards.
 Customer surveys arrive through the survey tool (late: hours to days after the ticket was solved), Zendesk's
-inline satisfaction rating and Gorgias' satisfaction score.
+inline satisfaction rating and Gorgias' satisfaction score. The people side comes from three senders of its own:
+the LMS (enrolments and completions for everyone), the QA tool (scorecard reviews of agents' tickets and of support
+staff) and the workshops' safety form (managers' compliance checks and hazard reports, mostly about technicians).
 
 What makes it realistic enough to test Pitcrew: tickets opened in each site's business hours and local time
 zone, weekday-heavy; channel and priority mixes; first replies and resolutions with long-tailed durations;
@@ -15,7 +17,8 @@ reopens; job cards waiting for approval, upsell lines, late deliveries, repeat v
 notifications, an agent missing from the HR export, and a few malformed or mis-signed payloads.
 
 `generate(seed)` is pure: the same seed gives the same directory and the same deliveries. Signing happens at
-send time (`Delivery.request`), because the senders sign with the current time.
+send time (`Delivery.request`), because the senders sign with the current time. The people senders draw from a
+random stream of their own, so adding them left every helpdesk, DMS and survey delivery as it was.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from zoneinfo import ZoneInfo
 from shared.sources.signing import signed_headers
 
 Expect = Literal['accepted', 'rejected']
+PITCREW_SIGNED = ('dms', 'survey', 'lms', 'quality', 'safety')  # senders using our HMAC scheme (shared.sources.signing)
 SF_ORG = '00D5g000000ABCDEAZ'
 
 
@@ -130,7 +134,7 @@ class Delivery:
         if self.source == 'zendesk':
             stamp = datetime.fromtimestamp(now, UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
             return path, zendesk_headers(self.body, secret, stamp)
-        if self.source in ('dms', 'survey'):
+        if self.source in PITCREW_SIGNED:
             return path, {'Content-Type': 'application/json', **signed_headers(secret, now, self.body)}
         if self.source == 'salesforce':
             return f'{path}?token={secret}', {'Content-Type': 'text/xml; charset=utf-8'}
@@ -211,6 +215,7 @@ def _iso(moment: datetime) -> str:
 class _Month:
     def __init__(self, seed: int, month: date, scale: float, clean: bool) -> None:
         self.rng = random.Random(seed)
+        self.seed = seed
         self.clean = clean
         self.month = month
         self.scale = scale
@@ -219,6 +224,7 @@ class _Month:
         self.tickets = 0
         self.job_cards = 0
         self.surveys: list[tuple[datetime, str, str, str]] = []  # (solved at, source, ticket id, agent key)
+        self.handled: dict[str, list[tuple[datetime, str, str]]] = {}  # employee id -> (solved at, source, ticket id)
 
     # --- people -------------------------------------------------------------------------------
     def hire(self) -> dict[str, list[Employee]]:
@@ -315,6 +321,8 @@ class _Month:
                 self.send(Delivery(self.deliver_at(moment), source, 'change', body))
             if rating is not None:
                 self.rating(source, ctx, changes[-1][0], rating)
+            external_id = f'500{int(ticket_id):012d}AAA' if source == 'salesforce' else ticket_id
+            self.handled.setdefault(agent.employee_id, []).append((changes[-1][0], source, external_id))
 
     def ticket_body(self, source: str, ctx: dict[str, Any], moment: datetime, status: str, solved: datetime | None) -> bytes:
         replied = ctx['replied'] if moment >= ctx['replied'] else None
@@ -519,6 +527,222 @@ def _salesforce_envelope(group: list[Delivery], keep: Delivery | None = None) ->
     return Delivery(first.at, 'salesforce', first.label, body, expect=first.expect, forged=first.forged, events=len(group))
 
 
+# Courses per role: (course id, name, certification, milestone). Everyone also takes the first of COMMON.
+COURSES: dict[str, tuple[tuple[str, str, bool, str | None], ...]] = {
+    'agent': (
+        ('CX-101', 'Writing replies customers understand', False, None),
+        ('CX-210', 'De-escalating difficult conversations', False, 'cx_level_2'),
+        ('PROD-300', 'Product specialist certification', True, 'product_specialist'),
+    ),
+    'support': (
+        ('SUP-110', 'Case notes that the next person can use', False, None),
+        ('SUP-220', 'Knowledge-base editor certification', True, 'kb_editor'),
+    ),
+    'service_advisor': (
+        ('SA-120', 'Explaining a repair estimate', False, None),
+        ('SA-240', 'Extended warranty and AMC advisor certification', True, 'advisor_certified'),
+    ),
+    'technician': (
+        ('EV-HV-101', 'EV high-voltage safety, level 1', True, 'ev_level_1'),
+        ('EV-HV-201', 'EV high-voltage systems, level 2', True, 'ev_level_2'),
+        ('ADAS-150', 'ADAS camera and radar calibration', True, None),
+        ('WS-130', 'Brake system diagnostics', False, None),
+    ),
+}
+COMMON = (('HS-001', 'Workplace health and safety refresher', False, None), ('DP-010', 'Customer data protection', False, None))
+SCORECARDS = {  # role -> (scorecard, max score)
+    'agent': (('Email and chat handling', 100), ('Phone call handling', 50), ('Case-note accuracy', 20)),
+    'support': (('Case-note accuracy', 20), ('Internal request handling', 100)),
+}
+CHECKS = ('PPE worn in the bay', 'Lift lock engaged before work', 'Lockout/tagout on EV high voltage', 'Chemicals stored and labelled')
+HAZARDS = (
+    ('Oil spill near bay {bay}, not yet cleaned', 'medium'),
+    ('Frayed air hose on the impact wrench at bay {bay}', 'medium'),
+    ('Lift {bay} arm pad cracked', 'high'),
+    ('Emergency exit partly blocked by tyres', 'high'),
+    ('Loose floor grating at the wash area', 'low'),
+    ('Battery charger cable run across the walkway at bay {bay}', 'low'),
+)
+
+
+class _People:
+    """The people senders: LMS enrolments and completions, QA reviews, workshop safety reports.
+
+    A random stream of its own (seeded from the month's seed), so the helpdesk, DMS and survey deliveries are the
+    same with or without it. Everything is sent once, a few seconds after it happened (also in the messy month: the
+    redeliveries and out-of-order arrivals are the helpdesks' and the DMS's); the messy month adds one mis-signed
+    and one malformed request per people sender, which the webhook quarantines. `scale` keeps that share of the
+    people work (at least a fifth), as it does for tickets.
+    """
+
+    def __init__(self, world: _Month, by_site: dict[str, list[Employee]]) -> None:
+        self.world = world
+        self.by_site = by_site
+        self.rng = random.Random(f'{world.seed}/people')
+        self.sites = {site.location_id: site for site in SITES}
+        self.keep = max(world.scale, 0.2)
+        self.sent: list[Delivery] = []
+
+    def generate(self) -> None:
+        for location_id, people in self.by_site.items():
+            site = self.sites[location_id]
+            manager = next(p for p in people if p.role == 'manager')
+            staff = [p for p in people if p.role != 'manager']
+            for person in staff:
+                self.training(site, person)
+            for person in staff:
+                if person.role in SCORECARDS:
+                    self.reviews(site, person, manager)
+            if 'dms' in site.sources:
+                for person in staff:
+                    self.safety(site, person, manager)
+        if not self.world.clean:
+            self.mistakes()
+        self.world.deliveries.extend(self.sent)
+
+    # --- when ---------------------------------------------------------------------------------------------------
+    def moment(self, site: Site, earliest: date | None = None) -> datetime:
+        """A working moment at the site (weekdays mostly, 9:00-18:00 local), on or after `earliest`."""
+        rng, month = self.rng, self.world.month
+        days = [month + timedelta(days=i) for i in range(31) if (month + timedelta(days=i)).month == month.month]
+        days = [d for d in days if earliest is None or d >= earliest] or days[-1:]
+        day = rng.choices(days, [1.0 if d.weekday() < 5 else 0.2 for d in days])[0]
+        minute = int(rng.triangular(9 * 60, 18 * 60, 11 * 60))
+        return datetime.combine(day, time(minute // 60, minute % 60), ZoneInfo(site.time_zone)).astimezone(UTC)
+
+    def local(self, site: Site, moment: datetime) -> str:
+        return moment.astimezone(ZoneInfo(site.time_zone)).isoformat()
+
+    def send(self, source: str, moment: datetime, body: dict[str, Any]) -> None:
+        delay = self.rng.randint(1, 20)  # drawn in the clean month too, so both months hold the same work
+        at = moment + timedelta(seconds=1 if self.world.clean else delay)
+        self.sent.append(Delivery(at, source, 'change', json.dumps(body, separators=(',', ':')).encode()))
+
+    # --- LMS ----------------------------------------------------------------------------------------------------
+    def training(self, site: Site, person: Employee) -> None:
+        rng = self.rng
+        courses = list(COURSES.get(person.role, ())) + [COMMON[0]]
+        taken = rng.sample(courses, k=min(len(courses), rng.choice([1, 1, 2, 2, 3])))
+        if rng.random() < 0.3:
+            taken.append(COMMON[1])
+        for course_id, name, certification, milestone in taken:
+            kept = rng.random() < self.keep
+            enrolment_id = f'ENR-{person.employee_id}-{course_id}'
+            enrolled = self.moment(site)
+            course = {'id': course_id, 'name': name, 'certification': certification}
+            enrolment = {'id': enrolment_id, 'employee_id': person.employee_id, 'course': course, 'enrolled_at': self.local(site, enrolled)}
+            # Most finish within days to two weeks; about a quarter are still in progress at the month's end.
+            completed = enrolled + timedelta(days=rng.lognormvariate(1.6, 0.7), hours=rng.uniform(0, 6))
+            next_month = datetime.combine(self.world.month.replace(day=28) + timedelta(days=4), time(), UTC).replace(day=1)
+            finishes = rng.random() < 0.8 and completed < next_month - timedelta(hours=12)  # in the month, in every zone
+            score = int(min(100, max(40, rng.gauss(84, 9)))) if certification or rng.random() < 0.5 else None
+            if not kept:
+                continue
+            self.send('lms', enrolled, self.lms_body(f'lms-{enrolment_id}-enrolled', 'enrolled', enrolled, site, enrolment))
+            if finishes:
+                done = {**enrolment, 'completed_at': self.local(site, completed), 'score': score, 'milestone': milestone}
+                self.send('lms', completed, self.lms_body(f'lms-{enrolment_id}-completed', 'completed', completed, site, done))
+
+    def lms_body(self, event_id: str, event_type: str, moment: datetime, site: Site, enrolment: dict[str, Any]) -> dict[str, Any]:
+        return {
+            'schema': 'pitcrew.lms.training/v1',
+            'event_id': event_id,
+            'event_type': event_type,
+            'occurred_at': self.local(site, moment + timedelta(seconds=4)),
+            'enrolment': {key: value for key, value in enrolment.items() if value is not None},
+        }
+
+    # --- QA reviews ---------------------------------------------------------------------------------------------
+    def reviews(self, site: Site, person: Employee, manager: Employee) -> None:
+        """Four reviews a month per agent, of tickets they solved; two of each support-staff member's work."""
+        rng = self.rng
+        handled = sorted(self.world.handled.get(person.employee_id, []))
+        count = 4 if person.role == 'agent' else 2
+        picks = rng.sample(handled, k=min(count, len(handled))) if handled else [None] * count
+        for n, pick in enumerate(picks, start=1):
+            scorecard, max_score = rng.choice(SCORECARDS[person.role])
+            share = min(1.0, max(0.3, rng.gauss(0.84, 0.1)))
+            score = round(share * max_score * 2) / 2  # half points
+            solved_at = pick[0] if pick else self.moment(site)
+            reviewed = max(solved_at, datetime.combine(self.world.month, time(), UTC)) + timedelta(days=rng.uniform(1, 6))
+            if reviewed.month != self.world.month.month or rng.random() >= self.keep:
+                continue
+            review: dict[str, Any] = {
+                'id': f'QA-{person.employee_id}-{n:02d}',
+                'employee_id': person.employee_id,
+                'reviewer_id': manager.employee_id,
+                'scorecard': scorecard,
+                'score': f'{score:.1f}' if score % 1 else int(score),
+                'max_score': max_score,
+                'reviewed_at': _iso(reviewed),
+            }
+            if pick:
+                review['ticket'] = {'source': pick[1], 'id': pick[2]}
+            occurred = _iso(reviewed + timedelta(seconds=3))
+            body = {'schema': 'pitcrew.quality.review/v1', 'event_id': f'qa-{review["id"]}', 'occurred_at': occurred, 'review': review}
+            self.send('quality', reviewed, body)
+
+    # --- safety -------------------------------------------------------------------------------------------------
+    def safety(self, site: Site, person: Employee, manager: Employee) -> None:
+        """Weekly compliance checks of each technician (monthly for advisors and support), and hazard reports."""
+        rng = self.rng
+        checks = 4 if person.role == 'technician' else 1
+        hazards = rng.choice([0, 0, 1, 1, 2]) if person.role == 'technician' else int(rng.random() < 0.3)
+        for n in range(1, checks + 1):
+            week_start = self.world.month + timedelta(days=7 * (n - 1))
+            moment = self.moment(site, earliest=week_start)
+            passed = rng.random() < (0.9 if person.role == 'technician' else 0.95)
+            check = rng.choice(CHECKS)
+            report: dict[str, Any] = {
+                'id': f'SC-{site.location_id}-{person.employee_id}-{n}',
+                'type': 'compliance_check',
+                'employee_id': person.employee_id,
+                'reported_by': manager.employee_id,
+                'outcome': 'passed' if passed else 'failed',
+                'description': check if passed else f'{check}: not followed, corrected on the spot',
+                'location_id': site.location_id,
+            }
+            if not passed:
+                report['severity'] = rng.choice(['low', 'medium', 'medium', 'high'])
+            if rng.random() < self.keep:
+                self.send('safety', moment, self.safety_body(report, moment, site))
+        for n in range(1, hazards + 1):
+            moment = self.moment(site)
+            text, severity = rng.choice(HAZARDS)
+            report = {
+                'id': f'HZ-{site.location_id}-{person.employee_id}-{n}',
+                'type': 'hazard_report',
+                'employee_id': person.employee_id,
+                'reported_by': manager.employee_id,
+                'outcome': 'reported',
+                'severity': severity,
+                'description': text.format(bay=rng.randint(1, 8)),
+                'location_id': site.location_id,
+            }
+            if rng.random() < self.keep:
+                self.send('safety', moment, self.safety_body(report, moment, site))
+
+    def safety_body(self, report: dict[str, Any], moment: datetime, site: Site) -> dict[str, Any]:
+        return {
+            'schema': 'pitcrew.safety.report/v1',
+            'event_id': f'sf-{report["id"]}',
+            'occurred_at': self.local(site, moment),
+            'report': report,
+        }
+
+    # --- what goes wrong ----------------------------------------------------------------------------------------
+    def mistakes(self) -> None:
+        """Per people sender: one request signed with the wrong secret, one the sender garbled (a field renamed)."""
+        for source, field_name in (('lms', b'"employee_id"'), ('quality', b'"max_score"'), ('safety', b'"reported_by"')):
+            originals = [d for d in self.sent if d.source == source]
+            if not originals:
+                continue
+            forged, garbled = self.rng.choice(originals), self.rng.choice(originals)
+            self.sent.append(Delivery(forged.at + timedelta(seconds=30), source, 'mis-signed', forged.body, expect='rejected', forged=True))
+            broken = garbled.body.replace(field_name, field_name[:-1] + b'_id"', 1)
+            self.sent.append(Delivery(garbled.at + timedelta(seconds=30), source, 'malformed', broken, expect='rejected'))
+
+
 def generate(seed: int = 2026, month: date = date(2026, 10, 1), scale: float = 1.0, *, clean: bool = False) -> SampleMonth:
     """The sample month. `scale` shrinks the ticket counts (the tests' short form); people stay the same.
 
@@ -536,6 +760,7 @@ def generate(seed: int = 2026, month: date = date(2026, 10, 1), scale: float = 1
             world.helpdesk(site, agents, 'new.hire@us-nyc.example.com' if site.location_id == 'US-NYC' else None)
     if not clean:
         world.mistakes()
+    _People(world, by_site).generate()
     world.batch_salesforce()
     world.deliveries.sort(key=lambda d: d.at)
     return SampleMonth(month, world.employees, world.deliveries, world.tickets, world.job_cards)

@@ -29,7 +29,7 @@ def test_month_covers_both_customer_types_at_realistic_size(month: SampleMonth) 
     assert len(month.employees) >= 40
     assert {'agent', 'service_advisor', 'technician', 'support', 'manager'} <= set(roles)
     assert month.tickets + month.job_cards >= 2000
-    assert sources == {'zendesk', 'freshdesk', 'salesforce', 'gorgias', 'dms', 'survey'}
+    assert sources == {'zendesk', 'freshdesk', 'salesforce', 'gorgias', 'dms', 'survey', 'lms', 'quality', 'safety'}
 
 
 def test_month_holds_what_goes_wrong_in_life(month: SampleMonth) -> None:
@@ -94,3 +94,39 @@ def test_same_seed_same_month_and_the_clean_month_is_the_same_work_without_the_m
     clean_changes = {d.body for d in clean.deliveries if d.source != 'salesforce'}
     assert messy_changes == clean_changes
     assert {d.label for d in clean.deliveries} <= {'change', 'late survey'}
+
+
+def test_people_senders_cover_training_reviews_and_workshop_safety(month: SampleMonth) -> None:
+    # Given the month's good LMS, QA and safety deliveries, parsed by their adapters
+    from datetime import UTC, datetime
+
+    people = {e.employee_id: e for e in month.employees}
+    seen: Counter[tuple[str, str, str]] = Counter()
+    for d in month.deliveries:
+        if d.source in ('lms', 'quality', 'safety') and d.expect == 'accepted':
+            event = get_adapter(d.source).parse(WebhookRequest(body=d.body, headers={}, query={}), datetime.now(UTC)).events[0]
+            person = people[event.assignees[0].agent_key.upper()]  # named by employee id
+            seen[(d.source, event.raw_status or 'review', person.role)] += 1
+    by_role = Counter((source, role) for (source, _, role), n in seen.items() for _ in range(n))
+    completions = sum(n for (source, status, _), n in seen.items() if source == 'lms' and status == 'completed')
+    enrolments = sum(n for (source, status, _), n in seen.items() if source == 'lms' and status == 'enrolled')
+
+    # Then every role trains and most enrolments are completed within the month, agents and support staff are
+    # reviewed, and the workshops' safety reports are mostly about technicians: checks passed and failed, and hazards
+    assert {role for source, role in by_role if source == 'lms'} == {'agent', 'support', 'service_advisor', 'technician'}
+    assert 0.5 * enrolments <= completions < enrolments
+    assert by_role[('quality', 'agent')] >= 80 and by_role[('quality', 'support')] >= 4
+    assert by_role[('safety', 'technician')] > by_role[('safety', 'service_advisor')] + by_role[('safety', 'support')]
+    assert {status for source, status, _ in seen if source == 'safety'} == {'passed', 'failed', 'reported'}
+
+
+def test_the_clean_month_holds_the_same_people_work_and_only_the_messy_one_has_their_bad_requests() -> None:
+    # Given the messy and the clean month of one seed
+    messy, clean = generate(seed=11, scale=0.1), generate(seed=11, scale=0.1, clean=True)
+    people = [d for d in messy.deliveries if d.source in ('lms', 'quality', 'safety')]
+
+    # Then both carry the same trainings, reviews and safety reports; the messy month adds a mis-signed and a
+    # malformed request per people sender, which must be rejected
+    assert {d.body for d in people if d.label == 'change'} == {d.body for d in clean.deliveries if d.source in ('lms', 'quality', 'safety')}
+    bad = Counter((d.source, d.label) for d in people if d.expect == 'rejected')
+    assert bad == Counter({(source, label): 1 for source in ('lms', 'quality', 'safety') for label in ('mis-signed', 'malformed')})
