@@ -116,5 +116,7 @@ build-DailyRemindersFunction:
 	$(call FUNCTION_BUILD,daily_reminders)
 build-PeriodCloseFunction:
 	$(call FUNCTION_BUILD,period_close)
+build-StatementFunction:
+	$(call FUNCTION_BUILD,statement)
 build-HoldReleaseFunction:
 	$(call FUNCTION_BUILD,hold_release)
