@@ -79,6 +79,11 @@ def sample_requests() -> list[tuple[str, str, bytes, dict[str, str]]]:
             {'Content-Type': 'application/json', **signed_headers(LOCAL_SECRETS['survey']['secret'], now, sv)},
         )
     )
+    people = (('lms', 'lms_training_completed.json'), ('quality', 'quality_review.json'), ('safety', 'safety_hazard_report.json'))
+    for source, sample in people:
+        body = (SAMPLES / sample).read_bytes()
+        headers = {'Content-Type': 'application/json', **signed_headers(LOCAL_SECRETS[source]['secret'], now, body)}
+        requests.append((source, f'/webhooks/{source}', body, headers))
     forged = requests[0][2]
     requests.append(('zendesk (forged signature)', '/webhooks/zendesk', forged, zendesk_headers(forged, 'not-the-secret')))
     broken = b'{"source": "zendesk", "ticket": {"id": '
