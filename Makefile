@@ -100,6 +100,8 @@ build-QuarantineReplayFunction:
 	$(call FUNCTION_BUILD,quarantine_replay)
 build-LedgerAdjustFunction:
 	$(call FUNCTION_BUILD,ledger_adjust)
+build-DisputeDecideFunction:
+	$(call FUNCTION_BUILD,dispute_decide)
 build-LedgerAuditFunction:
 	$(call FUNCTION_BUILD,ledger_audit)
 build-KpiAggregatorFunction:

@@ -95,9 +95,8 @@ class Disputes:
         """An alert item the scan queues at once and the sender delivers (to the employee, or to their manager)."""
         if self.alerts is None:
             return
-        profile = self.directory.profile_of(dispute.employee_id)
         key = f'dispute#{dispute.dispute_id}|{kind.value}'
         alert = PendingAlert(alert_id=alert_id(key, role), ticket_key=f'dispute#{dispute.dispute_id}', ref=dispute.entry_code, kind=kind,
                              metric='dispute', threshold=' '.join(detail.split())[:300], role=role, subject=dispute.employee_id,
-                             due_at=now, location_id=profile.location_id if profile else None)  # fmt: skip
+                             due_at=now)  # fmt: skip
         self.alerts.upsert(alert, now, only_new=True)

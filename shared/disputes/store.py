@@ -1,6 +1,7 @@
-"""Where disputes are kept: one item per dispute in the ledger table, beside (never among) the ledger entries.
+"""Where disputes are kept: one item per dispute in the balances table (beside the balances and the requested
+adjustments; the ledger table stays append-only entries), and how a code finds its entry in the ledger.
 
-Items: `pk = DISPUTE#<dispute_id>`, `sk = DISPUTE`, attributes `status`, `employee_id`, `entry_id`, `dispute` (the
+Items: `pk = DISPUTE#<dispute_id>`, attributes `status`, `employee_id`, `entry_id`, `dispute` (the
 Dispute as JSON, history included), `updated_at`. The dispute id is derived from the entry id, so "one dispute per
 entry" is a conditional PutItem. A decision is a conditional update (`status = open`), so two managers cannot both
 decide it. Entries are found by their code with a prefix Query of the employee's own partition (`EMP#<id>`,
@@ -16,7 +17,6 @@ from shared.disputes.model import Dispute, DisputeStatus, id_prefix
 from shared.dynamo import dynamodb_client
 from shared.ledger.entries import LedgerEntry
 
-SK = 'DISPUTE'
 MAX_MATCHES = 5
 
 
@@ -30,8 +30,10 @@ def _conditional_failed(exc: Exception) -> bool:
 
 
 class DisputeStore:
-    def __init__(self, table_name: str | None = None, client: Any = None) -> None:
-        self.table = table_name or get_settings().LEDGER_TABLE
+    def __init__(self, table_name: str | None = None, ledger_table: str | None = None, client: Any = None) -> None:
+        settings = get_settings()
+        self.table = table_name or settings.BALANCES_TABLE
+        self.ledger_table = ledger_table or settings.LEDGER_TABLE
         self._client = client
 
     @property
@@ -43,7 +45,7 @@ class DisputeStore:
     def entries_by_code(self, employee_id: str, code: str) -> list[LedgerEntry]:
         """The employee's entries whose id starts with the code (at most a few: more means the code is too short)."""
         response = self.client.query(
-            TableName=self.table,
+            TableName=self.ledger_table,
             KeyConditionExpression='pk = :pk AND begins_with(sk, :prefix)',
             ExpressionAttributeValues={':pk': {'S': f'EMP#{employee_id}'}, ':prefix': {'S': f'ENTRY#{id_prefix(code)}'}},
             ProjectionExpression='entry',
@@ -53,7 +55,7 @@ class DisputeStore:
         return [LedgerEntry.model_validate_json(item['entry']['S']) for item in response.get('Items', [])]
 
     def get(self, dispute_id: str) -> Dispute | None:
-        key = {'pk': {'S': dispute_pk(dispute_id)}, 'sk': {'S': SK}}
+        key = {'pk': {'S': dispute_pk(dispute_id)}}
         item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get('Item')
         return Dispute.model_validate_json(item['dispute']['S']) if item else None
 
@@ -61,7 +63,6 @@ class DisputeStore:
         """False when the entry already has a dispute (this filing, retried, or a second one)."""
         item = {
             'pk': {'S': dispute_pk(dispute.dispute_id)},
-            'sk': {'S': SK},
             'status': {'S': dispute.status.value},
             'employee_id': {'S': dispute.employee_id},
             'entry_id': {'S': dispute.entry_id},
@@ -78,7 +79,7 @@ class DisputeStore:
 
     def save_decision(self, dispute: Dispute) -> bool:
         """Store a decided dispute; False when it was decided meanwhile (only an open dispute is decided)."""
-        key = {'pk': {'S': dispute_pk(dispute.dispute_id)}, 'sk': {'S': SK}}
+        key = {'pk': {'S': dispute_pk(dispute.dispute_id)}}
         try:
             self.client.update_item(
                 TableName=self.table,

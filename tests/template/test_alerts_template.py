@@ -35,8 +35,12 @@ from shared.alerts.store import AlertStore, alert_pk, iso
 from shared.alerts.sync import AlertChanges, Breach, PendingAlert
 from shared.config import Settings
 from shared.directory.contacts import ContactBook
+from shared.directory.store import DirectoryStore
+from shared.disputes.service import Disputes
+from shared.disputes.store import DisputeStore
 from shared.events import Kind
 from shared.ingest.queue import SqsEventQueue
+from shared.ledger.entries import EntryKind, EntryReason, EntryStatus, LedgerEntry
 from shared.notify import EmailContent
 from shared.notify.conversations import Conversations
 from shared.notify.dispatch import AlertDispatcher
@@ -420,7 +424,27 @@ def twilio_calls() -> list[Call]:
     for command in (Command.TODAY, Command.POINTS, Command.STOP, Command.START):
         message = InboundMessage(message_sid='SM9', sender='+15550000001', channel='whatsapp', body=command.value, command=command)
         conversations.inbound(message, NOW)
+    conversations.disputes = _disputes(calls, world)
+    body = f'DISPUTE {DISPUTED.entry_id[:8]} the customer reopened by mistake'
+    conversations.inbound(InboundMessage(message_sid='SM10', sender='+15550000001', channel='whatsapp', body=body, command=Command.DISPUTE), NOW)
     return calls
+
+
+DISPUTED = LedgerEntry(entry_id='E1234abcd' + '0' * 24, employee_id='e1', amount=-10, kind=EntryKind.REVERSAL, status=EntryStatus.AVAILABLE,
+                       reason=EntryReason(ticket_key='t', source_event_id='s', basis_event_id='b', rule_id='r', rule_version=1),
+                       occurred_at=NOW, recorded_at=NOW)  # fmt: skip
+
+
+def _disputes(calls: list[Call], world: World) -> Disputes:
+    """DISPUTE <code> <text>: the ledger finds the sender's entry, no dispute exists yet, the manager's message is an
+    alert item (the ledger and balances calls are checked in test_disputes_template.py)."""
+
+    def answer(operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {'Items': [{'entry': _s(DISPUTED.model_dump_json())}], 'Count': 1} if operation == 'query' else {}
+
+    elsewhere: list[Call] = []  # ledger and balances: not this test's resources
+    store = DisputeStore(table_name='BalancesTable', ledger_table='LedgerTable', client=RecordingClient('dynamodb', elsewhere, answer))
+    return Disputes(disputes=store, directory=DirectoryStore(table_name='DirectoryTable'), alerts=_store(calls, world))
 
 
 def _due_index_answer(max_late_minutes: float) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
