@@ -121,7 +121,7 @@ def recorded() -> dict[str, Calls]:
         calls['TwilioWebhooksFunction'] = list(sent)
         with record_requests() as sent:
             route = 'POST /admin/disputes/{dispute_id}/decide'
-            bodies = [{'decision': 'accept', 'reason': 'Agreed, reopened by mistake'},
+            bodies: list[dict[str, Any]] = [{'decision': 'accept', 'reason': 'Agreed, reopened by mistake'},
                       {'decision': 'accept', 'points': 900, 'reason': 'Agreed, and the overtime too'},
                       {'decision': 'reject', 'reason': 'The reopen was real'}]  # fmt: skip
             for entry, body in zip(entries, bodies, strict=True):
