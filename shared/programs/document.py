@@ -242,9 +242,7 @@ class ProgramDocument(_Model):
     period_rules: list[PeriodRule] = Field(default_factory=list, max_length=100)
     adjustments: Adjustments = Field(default_factory=Adjustments)
     floor: int = Field(default=0, description='penalties never take a balance below this')
-    _zone: ZoneInfo = PrivateAttr()
-    _index: dict[str, tuple[CompiledRule, ...]] = PrivateAttr(default_factory=dict)
-    _scope: CompiledScope = PrivateAttr()
+    _compiled: CompiledProgram = PrivateAttr()
 
     @field_validator('effective_from')
     @classmethod
@@ -285,29 +283,19 @@ class ProgramDocument(_Model):
         return self
 
     def model_post_init(self, context: Any) -> None:
-        self._zone = ZoneInfo(self.time_zone)
-        self._scope = CompiledScope.of(self.scope)
-        by_subject: dict[str, list[CompiledRule]] = {}
-        for rule in self.rules:
-            compiled = CompiledRule.of(rule)
-            for subject in compiled.kind.subjects:
-                by_subject.setdefault(subject, []).append(compiled)
-        self._index = {subject: tuple(rules) for subject, rules in by_subject.items()}
+        self._compiled = CompiledProgram.of(self)
 
     @property
-    def zone(self) -> ZoneInfo:
-        return self._zone
-
-    @property
-    def compiled_scope(self) -> CompiledScope:
-        return self._scope
+    def compiled(self) -> CompiledProgram:
+        """The document as the engine reads it for every event (built once, at validation)."""
+        return self._compiled
 
     def rules_for(self, subject: str) -> tuple[CompiledRule, ...]:
         """The event rules that can earn on a state of this kind ('ticket', 'job_card', 'training', ...)."""
-        return self._index.get(subject, ())
+        return self._compiled.index.get(subject, ())
 
     def local_date(self, at: datetime) -> date:
-        return at.astimezone(self._zone).date()
+        return at.astimezone(self._compiled.zone).date()
 
     def cost(self, points: int) -> float:
         """What `points` cost in the program's currency."""
@@ -332,11 +320,54 @@ class CompiledScope:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledProgram:
+    """Plain attributes (no pydantic attribute lookups on the hot path) and the rules by subject."""
+
+    program_id: str
+    time_zone: str
+    zone: ZoneInfo
+    currency: str
+    points_per_currency_unit: float
+    effective_from: datetime
+    starts_on: date
+    ends_on: date | None
+    pilot_locations: frozenset[str] | None
+    rollout_on: date | None
+    scope: CompiledScope
+    index: Mapping[str, tuple[CompiledRule, ...]]
+
+    @classmethod
+    def of(cls, document: ProgramDocument) -> CompiledProgram:
+        by_subject: dict[str, list[CompiledRule]] = {}
+        for rule in document.rules:
+            compiled = CompiledRule.of(rule)
+            for subject in compiled.kind.subjects:
+                by_subject.setdefault(subject, []).append(compiled)
+        pilot = document.pilot
+        return cls(
+            program_id=document.program_id,
+            time_zone=document.time_zone,
+            zone=ZoneInfo(document.time_zone),
+            currency=document.currency,
+            points_per_currency_unit=document.points_per_currency_unit,
+            effective_from=document.effective_from,
+            starts_on=document.starts_on,
+            ends_on=document.ends_on,
+            pilot_locations=frozenset(pilot.locations) if pilot is not None else None,
+            rollout_on=pilot.rollout_on if pilot is not None else None,
+            scope=CompiledScope.of(document.scope),
+            index={subject: tuple(rules) for subject, rules in by_subject.items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledRule:
     """An event rule as the engine reads it for every event: sets instead of lists, the kind resolved, the
     params validated once."""
 
     rule: EventRule
+    rule_id: str
+    version: int
     kind: RuleKind
     params: BaseModel
     points: int
@@ -360,6 +391,8 @@ class CompiledRule:
         conditions = rule.conditions
         return cls(
             rule=rule,
+            rule_id=rule.rule_id,
+            version=rule.version,
             kind=kind,
             params=kind.Params.model_validate(rule.params),
             points=abs(rule.points) if kind.penalty else rule.points,

@@ -33,7 +33,7 @@ from datetime import datetime
 
 from shared.events import Assignee
 from shared.programs.awards import Award, Scalar
-from shared.programs.document import CompiledRule, ProgramDocument
+from shared.programs.document import CompiledProgram, CompiledRule
 from shared.programs.kinds.base import Earning, KindContext, earliest, tier
 from shared.programs.loader import ProgramBook, ProgramVersion
 from shared.rules.program import Employee
@@ -73,20 +73,20 @@ def evaluate(
                     break
             candidates = reachable
         for version in candidates:
-            document = version.document
-            rules = document.rules_for(subject)
+            program = version.document.compiled
+            rules = program.index.get(subject)
             if not rules:
                 continue
-            ctx = KindContext(employees, sla, document.currency, document.points_per_currency_unit)
+            ctx = KindContext(employees, sla, program.currency, program.points_per_currency_unit)
             for rule in rules:
                 if not _item_matches(rule, state, customer_tier):
                     continue
                 for earning in rule.kind.earnings(state, ctx, rule.params):
-                    if earning.basis_at < document.effective_from:
+                    if earning.basis_at < program.effective_from:
                         continue
                     if len(candidates) > 1 and book.for_basis(program_id, earning.basis_at) is not version:
                         continue
-                    _award(awards, version, document, rule, state, earning, employees, location)
+                    _award(awards, version.version, program, rule, state, earning, employees, location)
     return [awards[key] for key in sorted(awards)]
 
 
@@ -115,28 +115,28 @@ def _round(value: float) -> int:
 
 def _award(
     awards: dict[str, Award],
-    version: ProgramVersion,
-    document: ProgramDocument,
+    version: int,
+    program: CompiledProgram,
     rule: CompiledRule,
     state: TicketState,
     earning: Earning,
     employees: Mapping[str, Employee],
     location: Location | None,
 ) -> None:
-    day = document.local_date(earning.basis_at)
-    if day < document.starts_on or (document.ends_on is not None and day > document.ends_on):
+    day = earning.basis_at.astimezone(program.zone).date()
+    if day < program.starts_on or (program.ends_on is not None and day > program.ends_on):
         return
-    scope = document.compiled_scope
+    scope = program.scope
     if scope.channels is not None and state.channel is not None and state.channel.value not in scope.channels:
         return
     base = (rule.points if earning.points is None else earning.points) + earning.extra
-    pilot = document.pilot if document.pilot is not None and day < document.pilot.rollout_on else None
+    pilot = program.pilot_locations if program.rollout_on is not None and day < program.rollout_on else None
     for assignee, share in _recipients(rule, state, earning):
         employee = employees.get(assignee.agent_key)
         if employee is None or not employee.active:
             continue
         location_id = state.location_id or employee.location_id
-        if pilot is not None and location_id not in pilot.locations:
+        if pilot is not None and location_id not in pilot:
             continue
         if not _person_in(scope.roles, scope.job_grades, employee) or not _person_in(rule.roles, rule.job_grades, employee):
             continue
@@ -166,10 +166,10 @@ def _award(
         if applied:
             inputs['multipliers'] = ','.join(applied)
         award = Award(
-            program_id=document.program_id,
-            program_version=version.version,
-            rule_id=rule.rule.rule_id,
-            rule_version=rule.rule.version,
+            program_id=program.program_id,
+            program_version=version,
+            rule_id=rule.rule_id,
+            rule_version=rule.version,
             employee_id=employee.employee_id,
             points=points,
             basis_key=earning.basis_key,
@@ -179,7 +179,7 @@ def _award(
             clawback=rule.clawback,
             clawback_days=rule.clawback_days,
             caps=rule.caps,
-            time_zone=document.time_zone,
+            time_zone=program.time_zone,
         )
         earlier = awards.get(award.key)
         # One person in two roles on one item (advisor and technician): one award with both shares.

@@ -71,3 +71,83 @@ def period_close_requests_per_employee(employees: int = 5_000) -> dict[str, Any]
         'period_close_rru_per_employee': round(meter.read_units / employees, 3),
         'period_close_seconds_moto': round(seconds, 1),
     }
+
+
+def rule_eval_us_100_rules(repeats: int = 2_000) -> float:
+    """Median µs for the program engine to evaluate one ticket's state against 100 active event rules.
+
+    Self-contained: one program document whose 100 rules span the ticket kinds (SLA, FCR, one-touch, surveys,
+    reviews, callbacks, support SLA, upsell, penalties) with realistic conditions (channels, priorities, customer
+    tiers, roles, job grades), multipliers and holds; a resolved, surveyed ticket of a senior agent with met SLA
+    clocks. About half the rules pay. Timed with the document already validated (the loader does that once per
+    version per container).
+    """
+    import statistics
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from shared.events import Assignee, Channel, Priority, Source, Status, Survey, TicketEvent
+    from shared.programs.document import parse_program
+    from shared.programs.engine import evaluate
+    from shared.programs.loader import ProgramBook
+    from shared.rules.program import Employee
+    from shared.sla.clock import ClockState, SlaReport, TargetClock
+    from shared.sla.config import Location
+    from shared.sla.policy import Metric
+    from shared.tickets.state import fold
+
+    t0 = datetime(2026, 10, 5, 14, tzinfo=UTC)
+    fast = {'name': 'fast', 'factor': 1.5, 'input': 'sla_used_pct', 'max': 50}
+    variants: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+        ('resolution_within_sla', {}, {'multipliers': [fast], 'hold_hours': 72}),
+        ('first_response_within_sla', {}, {'multipliers': [fast]}),
+        ('fcr', {}, {'hold_hours': 168}),
+        ('one_touch', {}, {}),
+        ('csat_positive', {}, {'multipliers': [{'name': 'delighted', 'factor': 1.5, 'input': 'csat', 'min': 5}]}),
+        ('nps_promoter', {}, {}),
+        ('positive_review', {}, {}),
+        ('callback_within', {'within_minutes': 60}, {}),
+        ('support_sla', {}, {}),
+        ('upsell', {'mode': 'percent_of_revenue', 'percent': 2}, {'caps': {'month': 3000}}),
+        ('sla_breach', {}, {}),
+        ('reopen', {}, {}),
+    ]
+    conditions: list[dict[str, Any]] = [{}, {'channels': ['chat', 'email']}, {'priorities': ['high', 'urgent']}, {'customer_tiers': ['vip']},
+                  {'roles': ['agent']}, {'job_grades': ['senior']}, {'channels': ['phone']}, {'locations': ['US-NYC', 'US-CHI']}]
+    rules = []
+    for n in range(100):
+        kind, params, extra = variants[n % len(variants)]
+        rules.append({'rule_id': f'r{n:03d}', 'kind': kind, 'points': 5 + n % 7, 'params': params,
+                      'conditions': conditions[n % len(conditions)], **extra})
+    doc = parse_program({'program_id': 'bench', 'name': 'Bench', 'time_zone': 'America/New_York', 'currency': 'USD',
+                         'points_per_currency_unit': 10, 'starts_on': '2026-01-01', 'effective_from': '2026-01-01T00:00:00Z',
+                         'scope': {'roles': ['agent', 'support']}, 'rules': rules})
+    book = ProgramBook.of(doc)
+    agent = Assignee(agent_key='ana@example.com')
+    events = [
+        TicketEvent(source=Source.ZENDESK, external_id='1', event_id='1', occurred_at=t0, created_at=t0, status=Status.OPEN,
+                    channel=Channel.CHAT, priority=Priority.HIGH, assignees=(agent,), location_id='US-NYC', tags=('tier:vip',)),
+        TicketEvent(source=Source.ZENDESK, external_id='1', event_id='2', occurred_at=t0 + timedelta(minutes=9), status=Status.PENDING,
+                    first_response_at=t0 + timedelta(minutes=9), reply_count=1, agent_touches=1),
+        TicketEvent(source=Source.ZENDESK, external_id='1', event_id='3', occurred_at=t0 + timedelta(hours=2), status=Status.SOLVED),
+        TicketEvent(source=Source.SURVEY, external_id='1', event_id='4', occurred_at=t0 + timedelta(hours=5),
+                    survey=Survey(response_id='R1', csat=5, nps=10, comment='Quick, kind and the refund was there the same day.')),
+    ]
+    state = fold(events)
+    clocks = {
+        Metric.FIRST_RESPONSE: TargetClock(metric=Metric.FIRST_RESPONSE, target_minutes=60, business_hours=True, state=ClockState.MET,
+                                           started_at=t0, completed_at=t0 + timedelta(minutes=9), elapsed_s=540),
+        Metric.RESOLUTION: TargetClock(metric=Metric.RESOLUTION, target_minutes=480, business_hours=True, state=ClockState.MET,
+                                       started_at=t0, completed_at=t0 + timedelta(hours=2), elapsed_s=7200),
+    }
+    sla = SlaReport(policy_id='standard', policy_version=1, calendar_id='hours-us-nyc', priority=Priority.HIGH, clocks=clocks)
+    employees = {'ana@example.com': Employee('E1', role='agent', job_grade='senior', location_id='US-NYC')}
+    location = Location(location_id='US-NYC', region='US-East', calendar_id='hours-us-nyc')
+    awards = evaluate(book, state, employees, sla, location)
+    assert 30 <= len(awards) <= 80, len(awards)  # a realistic share of the rules pays
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        evaluate(book, state, employees, sla, location)
+        samples.append(time.perf_counter() - started)
+    return round(statistics.median(samples) * 1e6, 1)
