@@ -66,6 +66,9 @@ def evaluate(
         if len(versions) > 1:
             if not floor_known:
                 floor, floor_known = earliest(state), True
+                starts = [clock.started_at for clock in sla.clocks.values()] if sla is not None else []
+                if starts and floor is not None:
+                    floor = min(floor, *starts)  # an SLA breach is based at its clock's breach, after its start
             reachable: list[ProgramVersion] = []
             for version in versions:  # newest first; older ones only while a basis could still select them
                 reachable.append(version)

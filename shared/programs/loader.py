@@ -3,8 +3,9 @@
 One String parameter per program (`/pitcrew/<stage>/programs/<program_id>`, JSON); the parameter's version
 is the program's version, and SSM keeps the history, so every version is read back (GetParametersByPath, then
 GetParameterHistory for a parameter whose version changed). A version that does not validate is never used:
-it is logged with each field and reason and counted in the metric `ProgramRejected` (dimension `program`; the
-template's alarm fires on it), and the last valid version keeps running.
+it is logged with each field and reason and counted in the metric `ProgramRejected` (once by `service` alone, which
+the template's alarm watches, and once with the `program` dimension), and the last valid version keeps running;
+while the newest version stays invalid, every refresh counts it again, so the alarm stays up until it is fixed.
 
 Read once per warm container every `PROGRAMS_MAX_AGE_S` seconds, as the service configuration is. Empty
 `PROGRAMS_PATH`: the built-in book (`default_program.json`, the five rules Pitcrew always had).
@@ -119,6 +120,10 @@ def _reject(name: str, program_id: str, version: int, errors: Sequence[str], new
         'program version refused; the last valid version keeps running',
         extra={'parameter': name, 'program': program_id, 'version': version, 'newest': newest, 'errors': list(errors)[:50]},
     )
+    # Two datapoints: by service only (what the template's alarm watches: one alarm for every program) and by
+    # service and program (which program it was).
+    with single_metric(name='ProgramRejected', unit=MetricUnit.Count, value=1, namespace=NAMESPACE):
+        pass
     with single_metric(name='ProgramRejected', unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
         metric.add_dimension(name='program', value=program_id)
 

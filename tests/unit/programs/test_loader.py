@@ -88,7 +88,8 @@ def test_an_invalid_newest_version_is_refused_with_the_field_and_a_metric_and_th
     logged = ' '.join(f'{r.getMessage()} {getattr(r, "errors", "")}' for r in caplog.records)
     assert 'rules.0.caps.day: must be >= 1' in logged
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"ProgramRejected"' in line]
-    assert metrics and metrics[0]['program'] == 'support' and metrics[0]['ProgramRejected'] == [1.0]
+    assert [m.get('program') for m in metrics] == [None, 'support'] and all(m['ProgramRejected'] == [1.0] for m in metrics)
+    assert [sorted(d) for m in metrics for d in m['_aws']['CloudWatchMetrics'][0]['Dimensions']] == [['service'], ['program', 'service']]
 
     # And while the newest version stays invalid, every refresh emits the metric again (the alarm stays up)
     load_programs()
