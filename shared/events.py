@@ -37,6 +37,11 @@ class Kind(StrEnum):
     QUALITY_REVIEW = 'quality_review'  # one QA scorecard review of an agent's handling of a ticket
     SAFETY_REPORT = 'safety_report'  # one manager-entered compliance check or hazard report
 
+    @property
+    def is_about_a_person(self) -> bool:
+        """Trainings, quality reviews and safety reports: no customer, no channel, no lifecycle to work on."""
+        return self in (Kind.TRAINING, Kind.QUALITY_REVIEW, Kind.SAFETY_REPORT)
+
 
 class Channel(StrEnum):
     EMAIL = 'email'

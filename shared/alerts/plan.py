@@ -92,8 +92,8 @@ def plan(
     state: TicketState, points: Sequence[Checkpoint], sla: SlaReport | None, calendar: BusinessCalendar, rules: AlertRules
 ) -> list[AlertCheckpoint]:
     """Every alert checkpoint the ticket has now, in time order (past ones included: the sender decides
-    whether a late checkpoint still goes out)."""
-    if state.is_resolved:
+    whether a late checkpoint still goes out). Trainings, QA reviews and safety reports have none."""
+    if state.is_resolved or state.kind.is_about_a_person:
         return []
     found: list[AlertCheckpoint] = []
     for clock in sla.clocks.values() if sla is not None else ():
@@ -248,7 +248,7 @@ def ticket_alerts(
         ref=state.external_id,
         owner=owner,
         location_id=location_id,
-        open=not state.is_resolved,
+        open=not state.is_resolved and not state.kind.is_about_a_person,  # a training or a QA review is no worklist item
         status=state.status.value if state.status else None,
         priority=state.priority.value if state.priority else None,
         promised_at=state.promised_at,

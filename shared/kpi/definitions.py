@@ -73,8 +73,7 @@ COUNTERS: dict[str, str] = {
     'sf_ok': 'safety compliance checks passed',
     'hz': 'hazards reported',
 }
-# Items about a person rather than a customer contact: no channel, so they stay out of the channel splits.
-PEOPLE_KINDS = frozenset({Kind.TRAINING, Kind.QUALITY_REVIEW, Kind.SAFETY_REPORT})
+
 # SLA counters: '<metric>_met' / '<metric>_br' per target (next_response counts each customer turn).
 SLA_PREFIX = {Metric.FIRST_RESPONSE: 'sfr', Metric.NEXT_RESPONSE: 'snr', Metric.RESOLUTION: 'srs', Metric.TURNAROUND: 'sta'}
 for _metric, _prefix in SLA_PREFIX.items():
@@ -130,7 +129,7 @@ def scopes_for(state: TicketState, location: Location, employees: Sequence[Emplo
     quality reviews and safety reports have no channel and count in no channel split)."""
     channel = state.channel.value if state.channel else 'other'
     at_location = f'location#{location.location_id}'
-    if state.kind in PEOPLE_KINDS:
+    if state.kind.is_about_a_person:  # no channel: no channel split
         scopes = ['all', at_location, f'region#{location.region}']
     else:
         scopes = ['all', f'all|{channel}', at_location, f'{at_location}|{channel}', f'region#{location.region}']
