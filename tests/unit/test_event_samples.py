@@ -70,3 +70,14 @@ def test_service_configuration_example_validates_and_is_the_one_the_readme_shows
     assert config.calendar_for('IN-BLR-01').timezone == 'Asia/Kolkata'
     assert [policy.policy_id for policy in config.sla_policies] == ['vip-chat', 'standard']
     assert shown is not None and json.loads(shown.group(1)) == example
+
+
+def test_dispute_decision_event_validates() -> None:
+    # Given the dispute_decide console event
+    from functions.dispute_decide.app import DisputeDecision
+
+    # When it is parsed by the function's request model
+    decision = DisputeDecision.model_validate(load('dispute_decide.json'))
+
+    # Then it is an acceptance with a correction and a reason
+    assert decision.decision == 'accept' and decision.points == 20 and len(decision.reason) >= 5
