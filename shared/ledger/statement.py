@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.disputes.model import entry_codes
 from shared.ledger.entries import AwardRecord, EntryKind, LedgerEntry
 from shared.programs.awards import Scalar
 
@@ -37,14 +38,6 @@ if TYPE_CHECKING:
 ADJUSTMENT_RULES = {'admin_adjustment'}
 ACRONYMS = {'sla', 'csat', 'nps', 'fcr', 'kpi', 'qa', 'frt', 'id', 'lms'}
 PERIOD_PREFIX = 'period#'
-
-
-def local_entry_code(entry_id: str) -> str:
-    """The short code an employee quotes to dispute an entry: the id's kind letter and its first 7 digits."""
-    return (entry_id[:1] + entry_id[1:8]).upper()
-
-
-entry_code: Callable[[str], str] = local_entry_code  # until shared/disputes/model.py's entry_code lands
 
 
 # --- months and zones -----------------------------------------------------------------------------
@@ -104,7 +97,7 @@ def _basis(basis_key: str) -> str:
 class StatementLine(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    code: str  # quote it to dispute the entry
+    code: str  # DISPUTE <code> <comment> disputes the entry (shared.disputes.model.entry_codes)
     entry_id: str
     date: str  # the local date the basis happened (YYYY-MM-DD)
     amount: int
@@ -140,7 +133,7 @@ class RuleGroup(BaseModel):
 class PendingLine(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    code: str
+    code: str  # the code the award's entry will carry once released (disputable from then on)
     entry_id: str
     points: int
     program: str
@@ -241,7 +234,8 @@ def build_statement(
     `time_zones`: program id -> IANA zone (from the program documents); `pending`: the pending view as
     (ticket key, award); `balance`: the balance item (`available`) and the pending view's total.
     """
-    code = code or entry_code
+    ids = [entry.entry_id for entry in entries] + [record.entry_id for _, record in pending]
+    codes = {i: code(i) for i in ids} if code is not None else entry_codes(ids)  # what DISPUTE <code> accepts
     zones = dict(time_zones or {})
     bounds: dict[str, tuple[datetime, datetime]] = {}
 
@@ -251,7 +245,6 @@ def build_statement(
             bounds[zone] = month_bounds(month, zone)
         return bounds[zone]
 
-    codes = {entry.entry_id: code(entry.entry_id) for entry in entries}
     before = after = 0
     in_month: list[LedgerEntry] = []
     for entry in entries:
@@ -276,7 +269,7 @@ def build_statement(
     for ticket_key, record in sorted(pending, key=lambda p: (p[1].release_at or now, p[1].entry_id)):
         zone = zones.get(record.program_id, record.time_zone or default_time_zone)
         start, end = window(record.program)
-        pending_lines.append(_pending_line(ticket_key, record, code, zone, start, end))
+        pending_lines.append(_pending_line(ticket_key, record, codes[record.entry_id], zone, start, end))
     pending_total = sum(line.points for line in pending_lines)
 
     total = sum(entry.amount for entry in entries)
@@ -402,16 +395,14 @@ def _groups(lines: Sequence[StatementLine]) -> list[RuleGroup]:
     return sorted(out, key=lambda g: (g.title == 'Adjustments', g.program_id, -abs(g.points), g.rule_id))
 
 
-def _pending_line(
-    ticket_key: str, record: AwardRecord, code: Callable[[str], str], zone: str, start: datetime, end: datetime
-) -> PendingLine:
+def _pending_line(ticket_key: str, record: AwardRecord, code: str, zone: str, start: datetime, end: datetime) -> PendingLine:
     tz = ZoneInfo(zone)
     basis_local = record.basis_at.astimezone(tz) if record.basis_at else None
     release_local = record.release_at.astimezone(tz) if record.release_at else None
     title = rule_title(record.rule_id)
     when = f', available from {release_local:%Y-%m-%d %H:%M}' if release_local else ''
     return PendingLine(
-        code=code(record.entry_id),
+        code=code,
         entry_id=record.entry_id,
         points=record.points,
         program=record.program,

@@ -13,9 +13,9 @@ import pytest
 
 from shared.directory.employees import parse_export
 from shared.directory.store import DirectoryStore
+from shared.disputes.model import entry_code
 from shared.events import Status
 from shared.ledger.adjustments import AdjustmentRequest, apply_adjustment
-from shared.ledger.statement import local_entry_code
 from shared.ledger.store import LedgerStore, employee_pk
 from shared.tickets.processing import TicketProcessor
 from shared.tickets.store import TicketStore
@@ -74,7 +74,7 @@ def test_the_function_returns_a_statement_that_reconciles_with_the_balance(aws: 
     # And every entry is listed once, under its rule, with its code, program and rule versions and source
     lines = [line for group in s['groups'] for line in group['lines']]
     assert sorted(line['entry_id'] for line in lines) == sorted(e.entry_id for e in entries)
-    assert {line['code'] for line in lines} == {local_entry_code(e.entry_id) for e in entries}
+    assert {line['code'] for line in lines} == {entry_code(e.entry_id) for e in entries}
     rules = {group['rule_id'] for group in s['groups']}
     assert {'resolved_within_sla', 'csat_positive', 'admin_adjustment'} <= rules
     award = next(line for line in lines if line['rule'].startswith('resolved_within_sla@') and line['ticket_key'] == 'zendesk#1001')
@@ -91,8 +91,11 @@ def test_an_award_released_after_its_month_is_late_and_pending_awards_show_their
     assert late == {'zendesk#1003'} and s['late_entries'] == sum(1 for line in lines if line['late'])
     assert all(any('recorded 2024-06-03' in note for note in line['notes']) for line in lines if line['late'])
     # And 1005's award is pending, with its release date and the May basis
+    [(ticket_key, award)] = LedgerStore().pending_awards('E1')
+    assert award.release_at is not None and award.basis_at is not None
     [pending] = s['pending']
-    assert pending['ticket_key'] == 'zendesk#1005' and pending['release_date'] == '2024-05-14' and pending['in_month'] is True
+    assert pending['ticket_key'] == ticket_key == 'zendesk#1005' and pending['in_month'] is True
+    assert (pending['release_date'], pending['basis_date']) == (f'{award.release_at:%Y-%m-%d}', f'{award.basis_at:%Y-%m-%d}')
 
 
 def test_text_format_and_a_balance_changed_behind_the_ledger_is_flagged(aws: LocalAws) -> None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from shared.disputes.model import entry_code
 from shared.ledger.entries import AwardRecord, AwardState, EntryKind, EntryReason, EntryStatus, LedgerEntry, reversal_id_for
-from shared.ledger.statement import build_statement, local_entry_code, rule_title
+from shared.ledger.statement import build_statement, rule_title
 
 NOW = datetime(2026, 12, 10, 12, 0, tzinfo=UTC)
 ZONES = {'support': 'America/New_York', 'workshop': 'Asia/Kolkata'}
@@ -112,7 +113,7 @@ def test_pending_awards_are_listed_with_their_release_date_in_the_program_zone()
     s = build_statement(employee_id='E1', month='2026-11', entries=[], pending=waiting, balance=Bal(0, 13), time_zones=ZONES, now=NOW)
     # Then both are listed, soonest release first, with local release dates; the month's share is told apart
     first, second = s.pending
-    assert (first.code, first.release_date, first.basis_date, first.in_month) == (local_entry_code('E0000030'), '2026-12-01',
+    assert (first.code, first.release_date, first.basis_date, first.in_month) == (entry_code('E0000030'), '2026-12-01',
                                                                                   '2026-11-28', True)
     assert (second.release_date, second.in_month) == ('2026-12-08', False)
     assert s.totals.pending == 13 and s.totals.pending_from_month == 5
@@ -136,7 +137,7 @@ def test_entries_are_grouped_by_rule_with_one_readable_line_each() -> None:
     assert award.explanation == '+10 for "Resolved within SLA" on zendesk#1001 (resolution)'
     assert (award.program, award.rule, award.date) == ('support@2', 'resolved_within_sla@3', '2026-11-10')
     assert award.inputs_text == 'elapsed minutes 42.5 · target minutes 240 · business hours yes'
-    assert reversal.reverses == local_entry_code('E0000003') and reversal.kind == 'reversal'
+    assert reversal.reverses == entry_code('E0000003') and reversal.kind == 'reversal'
     assert reversal.explanation == '-10 clawed back: zendesk#1003 no longer qualifies for "Resolved within SLA" (ticket now open)'
     assert by_rule['sla_breach'].lines[0].explanation.startswith('-3 penalty "SLA breach"')
     assert by_rule['admin_adjustment'].lines[0].explanation == '+25 adjustment by an administrator: Spot award for cover'
