@@ -250,7 +250,7 @@ def render_text(p: Preview) -> str:
     out.append(f'per location, role and rule ({currency})')
     out.append(header)
     out += [line(r) for r in p.rows] or ['  (no awards in the month under either version)']
-    for dimension, title in (('location_id', 'per location'), ('role', 'per role'), ('rule_id', 'per rule')):
+    for dimension, title in (('location_id', 'per location'), ('role', 'per role'), ('rule_id', 'per rule')) if p.rows else ():
         out += ['', title, header]
         out += [line(r) for r in p.by(dimension)]
     total = p.total()
