@@ -131,3 +131,16 @@ def test_the_local_command_prints_the_statement(aws: LocalAws, capsys: pytest.Ca
     assert code == 0
     assert 'Points statement for E1 (Ana Agent) - May 2024' in text and 'balance check OK' in text
     assert 'Resolved within SLA:' in text and 'Adjustments: +15 points' in text and 'LATE' in text
+
+
+def test_make_run_prints_the_statement_of_the_first_employee_of_a_role_with_points(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given E1 (agent) has points; M1 (manager) has none
+    from infrastructure.statement import print_sample_statement
+
+    # When the summary asks for an agent's statement, then a manager's
+    print_sample_statement('2024-05', role='agent')
+    print_sample_statement('2024-05', role='manager')
+    # Then E1's statement is printed, and for managers a line saying there is none
+    text = capsys.readouterr().out
+    assert 'Points statement for E1 (Ana Agent) - May 2024' in text and 'balance check OK' in text
+    assert 'no manager has points in 2024-05' in text
