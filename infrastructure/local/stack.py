@@ -44,6 +44,8 @@ LOCAL_SECRETS = {
 }
 SECRETS_PREFIX = '/pitcrew/local/sources'
 SERVICE_CONFIG_PARAMETER = '/pitcrew/local/service-config'
+PROGRAMS_PATH = '/pitcrew/local/programs'
+PROGRAM_DOCUMENTS = tuple(Path(__file__).resolve().parents[2] / 'events' / name for name in ('program_support.json', 'program_workshop.json'))
 TWILIO_PARAMETER = '/pitcrew/local/twilio'
 LOCAL_WHATSAPP_FROM = 'whatsapp:+14155238886'  # Twilio's sandbox sender, as in Twilio's docs
 LOCAL_SMS_FROM = '+15005550006'  # Twilio's magic test number
@@ -269,6 +271,11 @@ class LocalStack:
             ssm.put_parameter(Name=f'{SECRETS_PREFIX}/{source}', Value=json.dumps(value), Type='SecureString', Overwrite=True)
         ssm.put_parameter(Name=SERVICE_CONFIG_PARAMETER, Value=json.dumps(service_config()), Type='String', Overwrite=True)
         os.environ['SERVICE_CONFIG_PARAMETER'] = SERVICE_CONFIG_PARAMETER
+        # The two incentive programs of the brief, as shipped in events/ (one parameter each, versioned by SSM).
+        for document in PROGRAM_DOCUMENTS:
+            program = json.loads(document.read_text())
+            ssm.put_parameter(Name=f'{PROGRAMS_PATH}/{program["program_id"]}', Value=json.dumps(program), Type='String', Overwrite=True)
+        os.environ['PROGRAMS_PATH'] = PROGRAMS_PATH
         boto3.client('sesv2', region_name=REGION).create_email_identity(EmailIdentity=LOCAL_AUDIT_EMAIL_FROM)
         from infrastructure.local.fake_twilio import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
 

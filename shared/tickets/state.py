@@ -157,7 +157,9 @@ def fold(events: Iterable[TicketEvent]) -> TicketState:
             agent_touches = max(agent_touches, event.agent_touches)
         if event.reopen_count:
             reported_reopens = max(reported_reopens, event.reopen_count)
-        if event.survey is not None:
+        if event.survey is not None and (survey is None or survey.survey != event.survey):
+            # The same answer repeated on later updates (a helpdesk that sends the rating with every change)
+            # keeps the time it was first seen: the survey's basis does not move.
             survey = SurveyState(event_id=event.event_id, submitted_at=event.occurred_at, survey=event.survey)
         for line in event.upsell_lines:
             upsells[line.line_id] = (line, event.event_id)
