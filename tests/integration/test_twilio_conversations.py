@@ -261,10 +261,12 @@ def test_sms_stop_records_the_opt_out_and_leaves_the_reply_to_twilio(env: Env) -
 
 
 def test_points_replies_with_the_balance_in_the_persons_language(env: Env) -> None:
-    # Given Lucía has 120 points available and 30 pending
+    # Given Lucía has 120 points available and 30 pending (two awards in her pending view)
     env.aws.dynamodb.put_item(TableName=get_settings().BALANCES_TABLE, Item={
-        'pk': {'S': 'EMP#E7'}, 'available': {'N': '120'}, 'pending': {'N': '30'}, 'lifetime_earned': {'N': '150'},
-        'entry_count': {'N': '4'}})  # fmt: skip
+        'pk': {'S': 'EMP#E7'}, 'available': {'N': '120'}, 'lifetime_earned': {'N': '150'}, 'entry_count': {'N': '4'}})  # fmt: skip
+    for entry_id, amount in (('Ea', '10'), ('Eb', '20')):
+        env.aws.dynamodb.put_item(TableName=get_settings().PENDING_TABLE, Item={
+            'pk': {'S': 'EMP#E7'}, 'sk': {'S': entry_id}, 'amount': {'N': amount}, 'ticket_key': {'S': 'zendesk#1'}, 'award': {'S': '{}'}})  # fmt: skip
 
     # When she asks for her points, in English and in Spanish
     english_keyword, spanish_keyword = inbound(f'whatsapp:{LUCIA}', 'points'), inbound(f'whatsapp:{LUCIA}', 'PUNTOS')
