@@ -33,11 +33,11 @@ def run_preview(candidate_text: str, month: str, book: Any = None) -> Any:
     against `book` (default: the programs in force, read from SSM)."""
     from datetime import timedelta
 
+    from shared.directory.people import Employee
     from shared.directory.store import DirectoryStore
     from shared.programs.document import parse_program
     from shared.programs.loader import _validation_context, load_programs
     from shared.programs.preview import build_cases, month_window, preview
-    from shared.rules.program import Employee
     from shared.sla.clock import SlaReport
     from shared.sla.config import Location, load_config
     from shared.tickets.processing import service_figures

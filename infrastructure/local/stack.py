@@ -45,7 +45,9 @@ LOCAL_SECRETS = {
 SECRETS_PREFIX = '/pitcrew/local/sources'
 SERVICE_CONFIG_PARAMETER = '/pitcrew/local/service-config'
 PROGRAMS_PATH = '/pitcrew/local/programs'
-PROGRAM_DOCUMENTS = tuple(Path(__file__).resolve().parents[2] / 'events' / name for name in ('program_support.json', 'program_workshop.json'))
+PROGRAM_DOCUMENTS = tuple(
+    Path(__file__).resolve().parents[2] / 'events' / name for name in ('program_support.json', 'program_workshop.json')
+)
 TWILIO_PARAMETER = '/pitcrew/local/twilio'
 LOCAL_WHATSAPP_FROM = 'whatsapp:+14155238886'  # Twilio's sandbox sender, as in Twilio's docs
 LOCAL_SMS_FROM = '+15005550006'  # Twilio's magic test number

@@ -20,9 +20,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from shared.config import get_settings
+from shared.directory.people import Employee
 from shared.dynamo import meta_for
 from shared.events import Source
-from shared.rules.program import Employee
 
 if TYPE_CHECKING:  # the HR-export model is needed by the import path only, not by the hot path
     from shared.directory.employees import EmployeeRow

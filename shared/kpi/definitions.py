@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from shared.directory.people import Employee
 from shared.events import Kind
 from shared.kpi.settings import KpiSettings
-from shared.rules.program import Employee
 from shared.sla.calendar import BusinessCalendar
 from shared.sla.clock import WALL_CLOCK, Checkpoint, ClockState, SlaReport, reply_cycles
 from shared.sla.config import Location

@@ -31,12 +31,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from shared.directory.people import Employee
 from shared.events import Assignee
 from shared.programs.awards import Award, Scalar
 from shared.programs.document import CompiledProgram, CompiledRule
 from shared.programs.kinds.base import Earning, KindContext, earliest, tier
 from shared.programs.loader import ProgramBook, ProgramVersion
-from shared.rules.program import Employee
 from shared.sla.clock import SlaReport
 from shared.sla.config import Location
 from shared.tickets.state import TicketState

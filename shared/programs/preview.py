@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.directory.people import Employee
 from shared.ledger.earnings import plan_counters
 from shared.ledger.entries import AwardRecord
 from shared.programs.awards import Award
 from shared.programs.document import ProgramDocument
 from shared.programs.engine import evaluate
 from shared.programs.loader import ProgramBook, ProgramVersion
-from shared.rules.program import Employee
 from shared.sla.clock import SlaReport
 from shared.sla.config import Location
 from shared.tickets.state import TicketState

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from shared.alerts.plan import TicketAlerts, ticket_alerts
+from shared.directory.people import Employee
 from shared.directory.store import DirectoryStore
 from shared.errors import ConcurrentUpdate
 from shared.events import Kind, QueueMessage, TicketEvent
@@ -23,7 +24,6 @@ from shared.ledger.entries import LedgerEntry, Scalar, due_awards, plan_awards, 
 from shared.ledger.store import LedgerStore
 from shared.programs.engine import evaluate as evaluate_programs
 from shared.programs.loader import ProgramBook, load_programs
-from shared.rules.program import Employee
 from shared.sla.clock import SlaReport, checkpoints, evaluate
 from shared.sla.config import Location, ServiceConfig, load_config
 from shared.sla.policy import PolicySubject, first_matching

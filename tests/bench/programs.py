@@ -86,11 +86,11 @@ def rule_eval_us_100_rules(repeats: int = 2_000) -> float:
     import time
     from datetime import UTC, datetime, timedelta
 
+    from shared.directory.people import Employee
     from shared.events import Assignee, Channel, Priority, Source, Status, Survey, TicketEvent
     from shared.programs.document import parse_program
     from shared.programs.engine import evaluate
     from shared.programs.loader import ProgramBook
-    from shared.rules.program import Employee
     from shared.sla.clock import ClockState, SlaReport, TargetClock
     from shared.sla.config import Location
     from shared.sla.policy import Metric

@@ -7,8 +7,10 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.directory.people import Employee
 from shared.events import Status
-from shared.rules.program import DEFAULT_PROGRAM, Employee, RuleContext
+from shared.programs.engine import evaluate
+from shared.programs.loader import builtin_book
 from shared.tickets.state import fold
 from tests.support.factories import T0, survey_event, ticket_event
 
@@ -36,7 +38,8 @@ def ticket_histories(draw: st.DrawFn) -> list:
     return events
 
 
-CONTEXT = RuleContext({'agent1@example.com': Employee('E1'), 'agent2@example.com': Employee('E2')})
+PEOPLE = {'agent1@example.com': Employee('E1'), 'agent2@example.com': Employee('E2')}
+BOOK = builtin_book()
 
 
 @settings(max_examples=200, deadline=None)
@@ -50,7 +53,7 @@ def test_any_order_and_any_duplicates_give_the_same_state_and_awards(history: li
 
     # Then the state and the awards it deserves are identical
     assert actual == expected
-    assert DEFAULT_PROGRAM.evaluate(actual, CONTEXT) == DEFAULT_PROGRAM.evaluate(expected, CONTEXT)
+    assert evaluate(BOOK, actual, PEOPLE, None, None) == evaluate(BOOK, expected, PEOPLE, None, None)
 
 
 def test_reopen_is_counted_from_status_transitions() -> None:

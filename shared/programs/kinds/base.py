@@ -23,9 +23,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from shared.directory.people import Employee
 from shared.events import Assignee, AssigneeRole, Status
 from shared.programs.awards import Scalar
-from shared.rules.program import Employee
 from shared.sla.clock import SlaReport, TargetClock
 from shared.tickets.state import TicketState
 

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from shared.directory.people import Employee
 from shared.events import Assignee, AssigneeRole, Channel, Kind, Source, Status, TicketEvent, UpsellLine
 from shared.kpi.definitions import COUNTERS, Contribution, category_key, contribution, month_end, scopes_for
 from shared.kpi.settings import KpiSettings
-from shared.rules.program import Employee
 from shared.sla.calendar import WEEKDAYS, BusinessCalendar
 from shared.sla.clock import checkpoints, evaluate
 from shared.sla.config import Location

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from shared.directory.people import Employee
 from shared.events import Assignee, Kind, QualityReview, SafetyReport, Source, TicketEvent, Training
 from shared.kpi.definitions import COUNTERS, Contribution, contribution
 from shared.kpi.report import build_report, compute_kpis
 from shared.kpi.settings import KpiSettings
 from shared.kpi.store import KpiItem
-from shared.rules.program import Employee
 from shared.sla.calendar import WEEKDAYS, BusinessCalendar
 from shared.sla.clock import checkpoints
 from shared.sla.config import Location

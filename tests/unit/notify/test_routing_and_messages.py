@@ -247,7 +247,8 @@ def test_a_manager_alert_names_the_owner_first() -> None:
 def test_every_alert_kind_has_a_text_in_every_language(kind: AlertKind, language: str) -> None:
     # Given an alert of this kind about job card JC-9 (thresholds as the planner writes them)
     threshold = {'sla_risk': '75%', 'sla_breach': 'level-1', 'promise_missed': 'promised', 'approval_waiting': '120m@20261123T1000',
-                 'repeat_visit': 'JC-1', 'upsell_flagged': 'U-BRAKES'}[kind.value]  # fmt: skip
+                 'repeat_visit': 'JC-1', 'upsell_flagged': 'U-BRAKES', 'dispute_filed': 'D-1', 'dispute_accepted': '+20',
+                 'dispute_rejected': 'the award was correct'}[kind.value]  # fmt: skip
 
     # When its text is composed
     text = alert_text(kind=kind.value, language=language, name='Ana', ref='JC-9', metric='turnaround', threshold=threshold, due_at=DUE,

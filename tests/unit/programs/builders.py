@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.directory.people import Employee
 from shared.events import Assignee, AssigneeRole, Channel, Kind, Priority, Source, Status, TicketEvent
 from shared.programs.document import ProgramDocument, parse_program
 from shared.programs.loader import ProgramBook, ProgramVersion
-from shared.rules.program import Employee
 from shared.sla.clock import ClockState, SlaReport, TargetClock
 from shared.sla.policy import Metric
 from shared.tickets.state import TicketState, fold

@@ -7,10 +7,10 @@ import random
 from datetime import timedelta
 from typing import Any
 
+from shared.directory.people import Employee
 from shared.events import Channel, Kind, Priority, Source, Status, Survey
 from shared.programs.awards import ClawbackPolicy
 from shared.programs.engine import evaluate
-from shared.rules.program import Employee
 from shared.sla.config import Location
 from shared.tickets.state import fold
 from tests.unit.programs.builders import (

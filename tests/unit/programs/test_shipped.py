@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from infrastructure.local.sample_month import SITES, generate
+from shared.directory.people import Employee
 from shared.events import Assignee, Kind, Source, Status, TicketEvent, Training
 from shared.programs.document import ProgramDocument, parse_program
 from shared.programs.engine import evaluate
 from shared.programs.loader import ProgramBook, builtin_book
-from shared.rules.program import Employee
 from shared.sources.dms import JobCardEvent, to_event
 from shared.tickets.state import REPEAT_VISIT_TAG, fold
 from tests.unit.programs.builders import EMPLOYEES, MET_BOTH, T0, job_card, solved_ticket
