@@ -16,6 +16,10 @@ class Settings(BaseModel):
     DIRECTORY_TABLE: str = Field(default='pitcrew-directory', min_length=3)
     QUARANTINE_TABLE: str = Field(default='pitcrew-quarantine', min_length=3)
     KPI_TABLE: str = Field(default='pitcrew-kpi', min_length=3)
+    # The pending view: awards inside their hold window, one item per (employee, award); and how many
+    # partitions the tickets table's sparse `holds` index (tickets with pending awards, by release time) has.
+    PENDING_TABLE: str = Field(default='pitcrew-pending', min_length=3)
+    HOLD_SHARDS: int = Field(default=4, ge=1, le=64)
     # The service configuration (locations, calendars, SLA policies, KPI settings): an SSM parameter
     # holding JSON; empty = the built-in default (24x7, default policies).
     SERVICE_CONFIG_PARAMETER: str = Field(default='', max_length=2048)
