@@ -207,6 +207,9 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
     }
     print_summary(summary, result)
     print_kpis(kpis)
+    from infrastructure.statement import print_sample_statement
+
+    print_sample_statement(f'{month.month:%Y-%m}')
     return figures
 
 
