@@ -7,7 +7,10 @@
   and whether the two ledgers are the same entries (ids, amounts, rules).
 - hold_release_read_ratio: holds-index items the release read ÷ awards it released, over the same clean month
   (goal ≤ 1.2).
-- hold_release_write_units_per_award: write units (capacity.py's sizing) of the release's transactions per award.
+- hold_release_wru_per_award: write units (capacity.py's sizing) of the release's transactions per award released
+  (the ticket rewritten, the pending item deleted, the entry, the balance and the earnings counter).
+- sample_month_people_with_zero_points_by_role: people who end the clean month with no available points, by role
+  (managers are outside both programs).
 """
 
 from __future__ import annotations
@@ -66,13 +69,14 @@ def _setup_stack(month: Any, now: datetime) -> None:
     DirectoryStore().import_rows(parse_export(month.directory_csv(), 'csv'), now)
 
 
-def _replay(arrivals: list[tuple[datetime, Any]], month: Any) -> dict[str, Any]:
+def _replay(arrivals: list[tuple[datetime, Any]], month: Any, meter_release: bool = False) -> dict[str, Any]:
     """Process (arrival time, event) in arrival order on a simulated clock, releasing every RELEASE_EVERY; then
     release everything still pending after the month. Returns the ledger entries and the release's read count."""
     from shared.directory.store import DirectoryStore
     from shared.ledger.holds import release_due
     from shared.ledger.store import LedgerStore
     from shared.tickets.processing import TicketProcessor
+    from tests.bench.capacity import metered
     from tests.support.local_aws import local_aws
 
     arrivals = sorted(arrivals, key=lambda pair: pair[0])
@@ -81,19 +85,30 @@ def _replay(arrivals: list[tuple[datetime, Any]], month: Any) -> dict[str, Any]:
         _setup_stack(month, start)
         processor = TicketProcessor(tickets=_tickets(), directory=DirectoryStore(), ledger=LedgerStore())
         read = released = 0
+        release_wru = 0.0
         next_release = start + RELEASE_EVERY
+
+        def release(at: datetime) -> None:
+            nonlocal read, released, release_wru
+            if meter_release:
+                with metered() as meter:
+                    run = release_due(processor.tickets, processor, at)
+                release_wru += meter.write_units
+            else:
+                run = release_due(processor.tickets, processor, at)
+            read, released = read + run.index_items_read, released + run.awards_released
+
         for at, event in arrivals:
             while at >= next_release:
-                run = release_due(processor.tickets, processor, next_release)
-                read, released = read + run.index_items_read, released + run.awards_released
+                release(next_release)
                 next_release += RELEASE_EVERY
             processor.apply(event, at)
-        final = release_due(processor.tickets, processor, arrivals[-1][0] + timedelta(days=120))
-        read, released = read + final.index_items_read, released + final.awards_released
+        release(arrivals[-1][0] + timedelta(days=120))
         entries = [entry for person in month.employees for entry in processor.ledger.entries_for(person.employee_id)]
         pending = sum(processor.ledger.pending_points(person.employee_id) for person in month.employees)
         points = {person.employee_id: processor.ledger.balance(person.employee_id).available for person in month.employees}
-    return {'entries': entries, 'index_items_read': read, 'awards_released': released, 'pending_left': pending, 'points': points}
+    return {'entries': entries, 'index_items_read': read, 'awards_released': released, 'pending_left': pending, 'points': points,
+            'release_wru': release_wru}
 
 
 def _tickets() -> Any:
@@ -130,8 +145,10 @@ def _signature(entries: list[Any]) -> list[tuple[str, str, int, str, str]]:
 
 
 def figures(scale: float = 0.5) -> dict[str, Any]:
+    import tests.conftest  # noqa: F401  (test environment: dummy credentials, Powertools settings)
+
     month, events = canonical_events(scale)
-    clean = _replay([(event.occurred_at, event) for event in events], month)
+    clean = _replay([(event.occurred_at, event) for event in events], month, meter_release=True)
     shuffled = _replay(shuffled_arrivals(events), month)
     roles: dict[str, int] = defaultdict(int)
     zero_roles: dict[str, int] = defaultdict(int)
@@ -147,6 +164,8 @@ def figures(scale: float = 0.5) -> dict[str, Any]:
         'sample_events': len(events),
         'hold_release_read_ratio': round(clean['index_items_read'] / max(clean['awards_released'], 1), 4),
         'hold_release_awards': clean['awards_released'],
+        'hold_release_wru_per_award': round(clean['release_wru'] / max(clean['awards_released'], 1), 2),
+        'sample_month_pending_left_after_release': clean['pending_left'],
         'sample_month_people_with_zero_points_by_role': dict(zero_roles),
         'sample_month_people_by_role': dict(roles),
     }

@@ -151,3 +151,15 @@ def rule_eval_us_100_rules(repeats: int = 2_000) -> float:
         evaluate(book, state, employees, sla, location)
         samples.append(time.perf_counter() - started)
     return round(statistics.median(samples) * 1e6, 1)
+
+
+def figures() -> dict[str, Any]:
+    """The issue-11 figures for `make bench`'s JSON line (tests/bench/run.py's EXTRA_FIGURE_MODULES hook)."""
+    import os
+
+    from tests.bench import holds
+
+    out: dict[str, Any] = {'rule_eval_us_100_rules': round(rule_eval_us_100_rules(), 1)}
+    out |= period_close_requests_per_employee()
+    out |= holds.figures(float(os.environ.get('BENCH_HOLDS_SCALE', '0.25')))
+    return out
