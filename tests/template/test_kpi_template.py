@@ -515,21 +515,24 @@ def test_the_kpi_store_action_mapping_can_see_a_missing_grant() -> None:
 
 
 SERVICE_CONFIG_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${ServiceConfigParameter}'
+PROGRAMS_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/pitcrew/${Stage}/programs'
+# The processor reads the service configuration, lists the programs under their path and reads each one's versions.
+PROCESSOR_SSM = sorted([
+    (('ssm:GetParameter',), (SERVICE_CONFIG_ARN,)),
+    (('ssm:GetParametersByPath',), (PROGRAMS_ARN,)),
+    (('ssm:GetParameterHistory',), (PROGRAMS_ARN + '/*',)),
+])
 
 
 def processor_config_and_queue_problems(function: dict[str, Any], resources: dict[str, Any]) -> list[str]:
     problems = []
     statements = list(_statements(function))
     ssm = [s for s in statements if any(str(a).lower().startswith('ssm:') for a in _as_list(s.get('Action', [])))]
-    if len(ssm) != 1:
-        problems.append(f'expected one ssm statement, found {len(ssm)}')
-    for statement in ssm:
-        if statement.get('Effect') != 'Allow' or _as_list(statement.get('Action')) != ['ssm:GetParameter']:
-            problems.append(f'{statement.get("Sid")}: actions {statement.get("Action")} (only ssm:GetParameter)')
-        resources_ = _as_list(statement.get('Resource', []))
-        texts = [_sub_text(r) for r in resources_]
-        if texts != [SERVICE_CONFIG_ARN]:
-            problems.append(f'{statement.get("Sid")}: resource {resources_} is not exactly the service-config parameter')
+    granted = sorted((tuple(_as_list(s.get('Action'))), tuple(_sub_text(r) for r in _as_list(s.get('Resource', [])))) for s in ssm)
+    if any(s.get('Effect') != 'Allow' for s in ssm):
+        problems.append('an ssm statement is not an Allow')
+    if granted != PROCESSOR_SSM:
+        problems.append(f'ssm grants {granted} are not exactly {PROCESSOR_SSM}')
     sqs = [s for s in statements if any(str(a).lower().startswith('sqs:') for a in _as_list(s.get('Action', [])))]
     if not sqs:
         problems.append('the processor cannot send to EventsQueue')
@@ -550,10 +553,12 @@ def processor_config_and_queue_problems(function: dict[str, Any], resources: dic
 def test_processor_reads_exactly_the_service_config_and_sends_only_to_the_events_queue() -> None:
     # Given / When: the ticket processor's ssm and sqs statements, and the parameter
     problems = processor_config_and_queue_problems(RESOURCES[PROCESSOR], RESOURCES)
-    # Then: GetParameter on the ARN built from ServiceConfigParameter only; SendMessage on EventsQueue only
+    # Then: GetParameter on the ARN built from ServiceConfigParameter, the programs' path listed and their versions
+    # read, nothing else; SendMessage on EventsQueue only
     assert problems == []
-    # And: the name the code reads is the parameter granted
+    # And: the names the code reads are the ones granted
     assert GLOBAL_ENV['SERVICE_CONFIG_PARAMETER'] == {'Ref': 'ServiceConfigParameter'}
+    assert GLOBAL_ENV['PROGRAMS_PATH'] == {'Fn::Sub': '/pitcrew/${Stage}/programs'}
     assert {s['Sid'] for s in _statements(RESOURCES[PROCESSOR])} >= {'ReadServiceConfig', 'QueueRepeatVisits'}
 
 

@@ -226,7 +226,7 @@ def test_programs_and_service_config_are_read_exactly_as_the_loader_reads_them()
     # When / Then: they are the same: list the programs path, each program's history, the service configuration
     assert ssm_problems(RESOURCES[FUNCTION]) == []
     assert {action for action, _ in recorded_ssm_grants()} == {'ssm:GetParametersByPath', 'ssm:GetParameterHistory', 'ssm:GetParameter'}
-    assert RESOURCES[FUNCTION]['Properties']['Environment']['Variables']['PROGRAMS_PATH'] == {'Fn::Sub': '/pitcrew/${Stage}/programs'}
+    assert template_document()['Globals']['Function']['Environment']['Variables']['PROGRAMS_PATH'] == {'Fn::Sub': '/pitcrew/${Stage}/programs'}  # every function's
 
 
 def test_ssm_guard_catches_a_broad_grant() -> None:

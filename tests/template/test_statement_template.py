@@ -118,7 +118,7 @@ def test_ssm_reads_only_the_programs_and_the_service_configuration() -> None:
     for _, resource in granted:
         assert resource.endswith(('parameter/pitcrew/${Stage}/programs', 'parameter/pitcrew/${Stage}/programs/*',
                                   'parameter${ServiceConfigParameter}')), resource
-    assert RESOURCES[FUNCTION]['Properties']['Environment']['Variables']['PROGRAMS_PATH'] == {'Fn::Sub': '/pitcrew/${Stage}/programs'}
+    assert template_document()['Globals']['Function']['Environment']['Variables']['PROGRAMS_PATH'] == {'Fn::Sub': '/pitcrew/${Stage}/programs'}  # every function's
 
 
 def test_console_event_is_a_valid_request() -> None:
