@@ -294,6 +294,8 @@ class LocalStack:
                 'ALERT_SCANS_PER_MINUTE': '1',
                 # One partition of the due index: moto reads a whole table per index query (DynamoDB reads the partition).
                 'ALERT_DUE_SHARDS': '1',
+                # Likewise one partition of the tickets table's holds index (the hold release's Query).
+                'HOLD_SHARDS': '1',
             }
         )
         from shared.config import get_settings
