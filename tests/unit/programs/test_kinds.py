@@ -91,6 +91,18 @@ def test_on_time_delivery_is_paid_at_delivery_never_at_work_done() -> None:
     assert run(job_card(tags=('repeat_of:dms#JC-0',)), rule('on_time_delivery', 40)) == []
 
 
+def test_on_time_delivery_with_a_repeat_window_is_undone_by_a_repeat_visit_within_it() -> None:
+    # Given on-time deliveries, one repeated 10 days later, one 40 days later; the rule looks 30 days ahead
+    ruled = rule('on_time_delivery', 40, params={'repeat_window_days': 30})
+    soon = event(9, 60 * 24 * 10, kind=Kind.JOB_CARD, source=Source.DMS, external_id='JC-1', tags=('repeat_visit:dms#JC-9',))
+    late = event(9, 60 * 24 * 40, kind=Kind.JOB_CARD, source=Source.DMS, external_id='JC-1', tags=('repeat_visit:dms#JC-9',))
+    # When each is evaluated
+    # Then the one repeated within the window earns nothing; the other still earns (and so would both without the window)
+    assert run(job_card(extra_events=(soon,)), ruled) == []
+    assert [points for _, _, points, _ in run(job_card(extra_events=(late,)), ruled)] == [40]
+    assert [points for _, _, points, _ in run(job_card(extra_events=(soon,)), rule('on_time_delivery', 40))] == [40]
+
+
 def test_first_time_fix_pays_technicians_unless_a_repeat_visit_comes_within_the_window() -> None:
     both = (ADVISOR, TECH_1, TECH_2)
     assert run(job_card(assignees=both), rule('first_time_fix', 20)) == [
