@@ -160,8 +160,6 @@ class Clawback(_Model):
         return self
 
 
-class Adjustments(_Model):
-    approval_above_points: int = Field(default=500, ge=0, description="manual adjustments above this need a second person's approval")
 
 
 class EventRule(_Model):
@@ -240,7 +238,6 @@ class ProgramDocument(_Model):
     effective_from: AwareDatetime = Field(description='this version prices awards whose basis happened at or after this instant')
     rules: list[EventRule] = Field(default_factory=list, max_length=500)
     period_rules: list[PeriodRule] = Field(default_factory=list, max_length=100)
-    adjustments: Adjustments = Field(default_factory=Adjustments)
     floor: int = Field(default=0, description='penalties never take a balance below this')
     _compiled: CompiledProgram = PrivateAttr()
 
