@@ -13,6 +13,7 @@
   the senders' process, processed by the local stack, schedules fired) and its wall time to a drained queue.
 - cold_import_ratio_max: the largest, over all handler modules, of import time in a fresh process
   divided by `import boto3` in a fresh process; medians of repeated runs, measured in the same run.
+- bench_wall_s: the bench's own wall time (budget: 20 minutes), with each drill's in bench_drill_wall_s.
 
 Each drill is sized to what its figure needs (a ratio or median stops moving long before a drill is long);
 where a drill was cut down, its docstring says from what and why the figure means the same.
@@ -632,20 +633,59 @@ def alerts_drill() -> dict[str, Any]:
     return figures
 
 
+# --- HOOK: figures of drills kept in other files ----------------------------------------------------------------------
+# Each module named here that exists and defines `figures() -> dict[str, Any]` is run by main() after the drills
+# above (the test environment and moto loaded), timed as a drill of its own (so it counts toward bench_wall_s), and
+# what it returns is printed in the table and merged into the JSON line. A name already in the JSON line is not
+# overwritten (the table says so). Issue 11: tests/bench/programs.py.
+EXTRA_FIGURE_MODULES = ('tests.bench.programs',)
+
+
+def extra_figures(walls: dict[str, float]) -> dict[str, Any]:
+    """The figures of EXTRA_FIGURE_MODULES (see above); each module's wall time goes into `walls` under its name."""
+    import importlib
+    import importlib.util
+
+    merged: dict[str, Any] = {}
+    for name in EXTRA_FIGURE_MODULES:
+        if importlib.util.find_spec(name) is None:
+            continue
+        module = importlib.import_module(name)
+        figures = getattr(module, 'figures', None)
+        if figures is None:
+            continue
+        started = time.perf_counter()
+        merged.update(figures())
+        walls[name.rsplit('.', 1)[-1]] = round(time.perf_counter() - started, 1)
+    return merged
+
+
 def main() -> None:
-    replay = replay_month()  # first, in a process of its own, before this one loads moto
-    without_alerts = replay_month('--no-alerts')  # the same month without the alerting functions: what they cost locally
-    alerts = alerts_drill()
+    began = time.perf_counter()
+    walls: dict[str, float] = {}  # wall seconds per drill, in the order run
+
+    def timed(name: str, drill: Any, *args: Any) -> Any:
+        started = time.perf_counter()
+        result = drill(*args)
+        walls[name] = round(time.perf_counter() - started, 1)
+        print(f'  {name}: {walls[name]:.1f} s', file=sys.stderr, flush=True)  # progress; the table has them too
+        return result
+
+    replay = timed('replay_month', replay_month)  # first, in a process of its own, before this one loads moto
+    # the same month without the alerting functions: what they cost locally
+    without_alerts = timed('replay_month_without_alerts', replay_month, '--no-alerts')
+    alerts = timed('alerts', alerts_drill)
     import tests.conftest  # noqa: F401  (test environment: dummy credentials, Powertools settings)
 
-    imports = cold_imports()
-    hot = hot_path()
+    imports = timed('cold_imports', cold_imports)
+    hot = timed('hot_path', hot_path)
     cost = cost_per_million(hot)
-    warm = warm_ingest()
-    reads = {label: kpi_reads(n) for label, n in (('1k', 1_000), ('100k', 100_000))}
-    business = business_time()
-    dispersed = kpi_write_units_dispersed()
-    month_kpi = sample_month_kpi_units()
+    warm = timed('warm_ingest', warm_ingest)
+    reads = timed('kpi_reads', lambda: {label: kpi_reads(n) for label, n in (('1k', 1_000), ('100k', 100_000))})
+    business = timed('business_time', business_time)
+    dispersed = timed('kpi_dispersed', kpi_write_units_dispersed)
+    month_kpi = timed('sample_month_kpi', sample_month_kpi_units)
+    extra = extra_figures(walls)  # HOOK (see EXTRA_FIGURE_MODULES)
     counter, meter, events, settings = hot['counter'], hot['meter'], hot['events'], hot['settings']
     boto3_s = imports['boto3']
     ratios = {name: imports[name] / boto3_s for name in HANDLERS}
@@ -816,6 +856,21 @@ def main() -> None:
         'alert_planner_wru_per_event': round(planner['wru'] / events, 3),
         'replay_alerts': replay.get('alerts'),
     }
+    if extra:
+        print('-- more drills (extra_figures: ' + ', '.join(name for name in EXTRA_FIGURE_MODULES if name.rsplit('.', 1)[-1] in walls) + ')')
+    for name, value in extra.items():
+        taken = name in figures or name.startswith('bench_')
+        shown = json.dumps(value, separators=(',', ':')) if isinstance(value, (dict, list)) else value
+        row(name, shown, 'NOT in the JSON line: the name is taken' if taken else '')
+        if not taken:
+            figures[name] = value
+    bench_wall_s = round(time.perf_counter() - began, 1)
+    print('-- wall time per drill (seconds; budget for the whole bench: 20 minutes)')
+    for name, seconds in walls.items():
+        row(name, f'{seconds:.1f}', ', '.join(f'{phase} {value}' for phase, value in alerts['phases_s'].items()) if name == 'alerts' else '')
+    row('bench_wall_s', f'{bench_wall_s:.1f}', f'{bench_wall_s / 60:.1f} min')
+    figures['bench_wall_s'] = bench_wall_s
+    figures['bench_drill_wall_s'] = walls
     print(json.dumps(figures, separators=(',', ':')))
 
 
