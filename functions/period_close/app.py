@@ -35,6 +35,17 @@ class RerunRequest(BaseModel):
     period: str = Field(pattern=r'^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$')
 
 
+_store: PeriodStore | None = None
+
+
+def _period_store() -> PeriodStore:
+    """One store (and its DynamoDB client) per warm container: an hourly run usually finds nothing due."""
+    global _store
+    if _store is None:
+        _store = PeriodStore()
+    return _store
+
+
 def _book() -> ProgramBook:
     """Every valid version of every program (the loader's cache, PROGRAMS_MAX_AGE_S per warm container)."""
     return load_programs()
@@ -48,7 +59,7 @@ def _grace() -> timedelta:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     event = event or {}
-    store = PeriodStore()
+    store = _period_store()
     if 'program_id' in event or 'period' in event:
         try:
             request = RerunRequest.model_validate(event)

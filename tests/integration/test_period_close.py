@@ -52,6 +52,7 @@ def ledger_state(employee_ids: list[str]) -> dict[str, tuple[int, list[int]]]:
 @pytest.fixture()
 def aws() -> Iterator[LocalAws]:
     with local_aws() as local:
+        app._store = None  # the handler's store is per warm container: bind it to this test's tables
         DirectoryStore().import_rows([row('E1'), row('E2'), row('E3', manager='M2'), row('M1', manager=None, role='manager')], BUILT_AT)
         # E1: SLA 95% (x1.5 on 200 points) and a perfect CSAT month; E2: SLA 92% (x1.2 on 100); E3: no KPIs
         put_kpi(local, 'employee#E1', {'sfr_met': 19, 'srs_br': 1, 'cs_n': 6, 'cs_g': 6, 'cs_sum': 30})
