@@ -1,9 +1,12 @@
-"""The points ledger's entries and how a change in deserved awards becomes new entries.
+"""The points ledger's entries, and how a change in deserved awards becomes pending awards and entries.
 
-Pure: no storage here. Entries are append-only. An award that is no longer deserved is undone by a
-new reversal entry that points at it; the original is never edited or deleted. Entry ids are
-deterministic (derived from the ticket, the rule, the employee and the event that made the award
-due), so a retried write of the same entry is recognised and never counted twice.
+Pure: no storage here. Entries are append-only. An award first waits in the ticket's pending view (and the
+person's PendingAwardsTable items) until its rule's hold window closes; only then is it written, once, as an
+available entry (`plan_release`). Inside the window a change in what the ticket deserves moves the pending view
+only. After it, an award the ticket no longer deserves is kept or clawed back by a reversal entry that points at
+it, as the rule's clawback policy says (`plan_awards`); the original is never edited or deleted. Entry ids are
+deterministic (the ticket and the award's stable key: program, rule, employee and a basis the state names), so
+a retried write of the same entry is recognised and never counted twice.
 """
 
 from __future__ import annotations

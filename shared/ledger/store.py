@@ -1,9 +1,15 @@
-"""Where points are written: ledger entries and balances, atomically with the ticket that caused them.
+"""Where points are written: ledger entries, the pending view and balances, atomically with the ticket that
+caused them.
 
-One DynamoDB request per event on the hot path: when no points change, a conditional PutItem of the
-ticket; when points change, one TransactWriteItems holding the ticket (version-checked), every new
-entry (`attribute_not_exists`, so an entry can never be written twice) and one balance update per
-employee (debits conditioned on `available >= amount`, so no debit takes a balance below zero).
+One DynamoDB request per event on the hot path: when neither the pending view nor the ledger changes, a
+conditional PutItem of the ticket; otherwise one TransactWriteItems holding the ticket (version-checked), the
+pending items put or deleted, any clawback entry (`attribute_not_exists`, so an entry can never be written
+twice) and one balance update per employee (debits conditioned on `available >= amount`, so no debit takes a
+balance below zero). The hold release writes due awards the same way: ticket, pending items removed, entries,
+balances and earnings counters in one transaction.
+
+Transactions go through the low-level client (pynamodb's TransactWrite cannot express the earnings counters'
+dynamic attribute names); the items themselves are still the pynamodb models' serialisation.
 """
 
 from __future__ import annotations
