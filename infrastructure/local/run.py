@@ -200,6 +200,7 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
         'alerts': summary['alerts'],
         'points_digest': summary['digest'],
         'points_not_recovered': summary['not_recovered'],
+        'points_by_role': summary['points_by_role'],
         'kpi_digest': kpi_digest(kpis),
         'kpi_tickets': sum(int(report.kpis['tickets'].value or 0) for report in kpis),
         'kpi_job_cards': sum(int(report.kpis['job_cards'].value or 0) for report in kpis),
@@ -298,6 +299,7 @@ def summarize(stack: LocalStack) -> dict[str, Any]:
     reconcile = True
     entries_total = not_recovered = 0
     digest = hashlib.sha256()
+    by_role: dict[str, dict[str, int]] = {}  # the programs' reach: people per role, and how many earned nothing
     for profile in sorted(directory.profile.employees_index.query('EMPLOYEE'), key=lambda p: p.employee_id):
         entries = ledger.entries_for(profile.employee_id)
         amounts = [entry.amount for entry in entries]
@@ -307,6 +309,11 @@ def summarize(stack: LocalStack) -> dict[str, Any]:
         reconcile &= balance.available == sum(amounts)
         digest.update(f'{profile.employee_id}={balance.available};'.encode())
         rows.append((profile.location_id or '-', profile.employee_id, profile.name or '', balance.available, len(amounts)))
+        role = by_role.setdefault(profile.role or '-', {'people': 0, 'without_points': 0, 'available': 0, 'pending': 0})
+        role['people'] += 1
+        role['without_points'] += int(balance.available + balance.pending <= 0)
+        role['available'] += balance.available
+        role['pending'] += balance.pending
     quarantine = QuarantineStore()
     quarantined = [item for day in stack.quarantine_days() for item in quarantine.list_day(day)]
     tickets = TicketStore()
@@ -324,6 +331,7 @@ def summarize(stack: LocalStack) -> dict[str, Any]:
         'ledger_entries': entries_total,
         'reconcile': reconcile,
         'not_recovered': not_recovered,
+        'points_by_role': dict(sorted(by_role.items())),
         'distinct_events': distinct_events,
         'digest': digest.hexdigest()[:16],
         'emails': stack.sent_emails(),
@@ -373,6 +381,10 @@ def print_summary(summary: dict[str, Any], result: Any) -> None:
         print(f'  {location}')
         for _, employee_id, name, points, entries in rows[:10]:
             print(f'    {employee_id:6} {name:22} {points:>6} pts  {entries:>4} entries')
+    print('\npoints per role (available + pending; managers are outside both programs)')
+    for role, figures in summary['points_by_role'].items():
+        print(f'  {role:16} {figures["people"]:>3} people  {figures["without_points"]:>3} without points  '
+              f'{figures["available"]:>7} available  {figures["pending"]:>7} pending')
     waiting = ', '.join(f'{source} {count}' for source, count in summary['unmapped'].items() if count) or 'none'
     print(f'\ntickets waiting for a directory mapping (index "unmapped"): {waiting}')
     print(

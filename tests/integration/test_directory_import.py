@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -107,7 +107,9 @@ def test_import_requeues_tickets_waiting_for_a_new_mapping(aws: LocalAws) -> Non
     for message in messages:
         processor.reconcile(json.loads(message['Body'])['reconcile'], NOW)
 
-    # Then the ticket was re-queued and its owner now holds the award
+    # Then the ticket was re-queued and its owner now holds the award (pending until its hold window closes)
     assert report['tickets_requeued'] == 1
     assert [json.loads(m['Body']) for m in messages] == [{'reconcile': 'zendesk#W1'}]
-    assert LedgerStore().balance('E1').available == 10
+    assert LedgerStore().balance('E1').pending == 10
+    processor.release('zendesk#W1', NOW + timedelta(days=30))
+    assert (LedgerStore().balance('E1').available, LedgerStore().balance('E1').pending) == (10, 0)
