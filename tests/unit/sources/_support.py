@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import strategies as st
 
-from shared.errors import InvalidPayload
+from shared.errors import AuthenticationFailed, InvalidPayload, StaleTimestamp
 from shared.sources import signing
-from shared.sources.base import SourceAdapter, WebhookRequest
+from shared.sources.base import SourceAdapter, SourceSecret, WebhookRequest
 
 FIXTURES = Path(__file__).resolve().parents[2] / 'fixtures' / 'wire_samples'
 RECEIVED_AT = datetime(2024, 5, 14, 12, 0, 0, tzinfo=UTC)
@@ -43,6 +43,35 @@ def make_request(
 def signed_request(body: bytes | dict[str, Any], secret: str, signed_at: datetime) -> WebhookRequest:
     raw = to_bytes(body)
     return WebhookRequest(body=raw, headers=signing.signed_headers(secret, int(signed_at.timestamp()), raw))
+
+
+def authenticated_event(adapter: SourceAdapter, sample_name: str, secret: SourceSecret) -> Any:
+    """The wire sample `sample_name`, signed with `secret` five seconds before RECEIVED_AT, authenticated and parsed: its one event."""
+    request = signed_request(sample_bytes(sample_name), secret.secret, RECEIVED_AT - timedelta(seconds=5))
+    adapter.authenticate(request, secret, RECEIVED_AT)
+    return adapter.parse(request, RECEIVED_AT).events[0]
+
+
+def refused(adapter: SourceAdapter, request: WebhookRequest, secret: SourceSecret, at: datetime = RECEIVED_AT) -> AuthenticationFailed:
+    """Authenticate `request`, which must be refused; the refusal (its `field` names the header at fault)."""
+    with pytest.raises(AuthenticationFailed) as caught:
+        adapter.authenticate(request, secret, at)
+    return caught.value
+
+
+def tampered(request: WebhookRequest, old: bytes, new: bytes) -> WebhookRequest:
+    """`request` with `old` replaced by `new` in its body after signing, its signature headers unchanged."""
+    result = WebhookRequest(body=request.body.replace(old, new), headers=request.headers)
+    assert result.body != request.body
+    return result
+
+
+def stale_but_replayable(adapter: SourceAdapter, request: WebhookRequest, secret: SourceSecret, at: datetime) -> StaleTimestamp:
+    """Check `request` at `at`: it must be refused as stale, yet authenticate as an admin replay (check_freshness=False)."""
+    with pytest.raises(StaleTimestamp) as caught:
+        adapter.authenticate(request, secret, at)
+    adapter.authenticate(request, secret, at, check_freshness=False)
+    return caught.value
 
 
 def parse_one(adapter: SourceAdapter, body: bytes | dict[str, Any], received_at: datetime = RECEIVED_AT) -> Any:
@@ -160,3 +189,9 @@ def adapter_accepts(adapter: SourceAdapter, body: dict[str, Any]) -> bool:
     except InvalidPayload:
         return False
     return True
+
+
+def assert_schema_and_adapter_agree(adapter: SourceAdapter, schema: str, body: dict[str, Any], valid: bool) -> None:
+    """The published `schema` and the adapter judge `body` alike, and as `valid` says."""
+    schema_valid, adapter_valid = schema_validator(schema).is_valid(body), adapter_accepts(adapter, body)
+    assert schema_valid == adapter_valid == valid
