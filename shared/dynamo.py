@@ -24,10 +24,28 @@ def connection_kwargs() -> dict[str, Any]:
     return kwargs
 
 
-
 def dynamodb_client() -> Any:
     """A low-level DynamoDB client, for the stores whose expressions pynamodb does not model (each store keeps its own)."""
     import boto3
 
     settings = get_settings()
     return boto3.client('dynamodb', region_name=settings.AWS_REGION, endpoint_url=settings.AWS_ENDPOINT_URL)
+
+
+class LowLevelClient:
+    """Mixin for the stores that talk to DynamoDB through the low-level client: `client`, created on first use (so a
+    cold import stays cheap) unless the store was given one (tests inject theirs as `_client`)."""
+
+    _client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = dynamodb_client()
+        return self._client
+
+
+def conditional_check_failed(exc: Exception) -> bool:
+    """Whether a low-level client error is DynamoDB's refusal of a condition (ConditionalCheckFailedException)."""
+    response = getattr(exc, 'response', None) or {}
+    return bool(response.get('Error', {}).get('Code') == 'ConditionalCheckFailedException')

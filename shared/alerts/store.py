@@ -26,7 +26,7 @@ from typing import Any
 from shared.alerts.plan import TicketAlerts
 from shared.alerts.sync import AlertChanges, Breach, PendingAlert
 from shared.config import get_settings
-from shared.dynamo import dynamodb_client
+from shared.dynamo import LowLevelClient, conditional_check_failed
 
 ALERT_SK = 'A'
 ALERT_TTL = timedelta(days=180)
@@ -145,23 +145,12 @@ class ScanStats:
     due: list[DueAlert] = field(default_factory=list)
 
 
-def _conditional_failed(exc: Exception) -> bool:
-    response = getattr(exc, 'response', None) or {}
-    return bool(response.get('Error', {}).get('Code') == 'ConditionalCheckFailedException')
-
-
-class AlertStore:
+class AlertStore(LowLevelClient):
     def __init__(self, table_name: str | None = None, client: Any = None, shards: int | None = None) -> None:
         settings = get_settings()
         self.table = table_name or settings.ALERTS_TABLE
         self.shards = shards or settings.ALERT_DUE_SHARDS
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamodb_client()
-        return self._client
 
     def _update_if(self, alert_id: str, **kwargs: Any) -> dict[str, Any] | None:
         """UpdateItem on one alert with a condition: the response, or None when the condition did not hold."""
@@ -169,7 +158,7 @@ class AlertStore:
         try:
             return dict(self.client.update_item(TableName=self.table, Key=key, **kwargs))
         except Exception as exc:
-            if _conditional_failed(exc):
+            if conditional_check_failed(exc):
                 return None
             raise
 
@@ -218,7 +207,7 @@ class AlertStore:
         try:
             self.client.put_item(TableName=self.table, Item=item, **condition)
         except Exception as exc:
-            if _conditional_failed(exc):
+            if conditional_check_failed(exc):
                 return False
             raise
         return True
@@ -235,7 +224,7 @@ class AlertStore:
             try:
                 self.client.put_item(TableName=self.table, Item=item, ExpressionAttributeValues=states, **guard)
             except Exception as exc:
-                if _conditional_failed(exc):
+                if conditional_check_failed(exc):
                     return False
                 raise
             return True

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.config import get_settings
-from shared.dynamo import dynamodb_client
+from shared.dynamo import LowLevelClient
 
 CONTACT_SK = 'CONTACT'
 
@@ -69,16 +69,10 @@ def contact_from_items(profile: dict[str, Any], record: dict[str, Any] | None) -
     )
 
 
-class ContactBook:
+class ContactBook(LowLevelClient):
     def __init__(self, table_name: str | None = None, client: Any = None) -> None:
         self.table = table_name or get_settings().DIRECTORY_TABLE
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamodb_client()
-        return self._client
 
     def contact(self, employee_id: str) -> Contact | None:
         """The profile and the contact record in one BatchGetItem; None for someone not in the directory."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.disputes.model import Dispute, DisputeStatus, id_prefix
-from shared.dynamo import dynamodb_client
+from shared.dynamo import LowLevelClient, conditional_check_failed
 from shared.ledger.entries import LedgerEntry
 
 MAX_MATCHES = 5
@@ -24,23 +24,12 @@ def dispute_pk(dispute_id: str) -> str:
     return f'DISPUTE#{dispute_id}'
 
 
-def _conditional_failed(exc: Exception) -> bool:
-    response = getattr(exc, 'response', None) or {}
-    return bool(response.get('Error', {}).get('Code') == 'ConditionalCheckFailedException')
-
-
-class DisputeStore:
+class DisputeStore(LowLevelClient):
     def __init__(self, table_name: str | None = None, ledger_table: str | None = None, client: Any = None) -> None:
         settings = get_settings()
         self.table = table_name or settings.BALANCES_TABLE
         self.ledger_table = ledger_table or settings.LEDGER_TABLE
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamodb_client()
-        return self._client
 
     def entries_by_code(self, employee_id: str, code: str) -> list[LedgerEntry]:
         """The employee's entries whose id starts with the code (at most a few: more means the code is too short)."""
@@ -72,7 +61,7 @@ class DisputeStore:
         try:
             self.client.put_item(TableName=self.table, Item=item, ConditionExpression='attribute_not_exists(pk)')
         except Exception as exc:
-            if _conditional_failed(exc):
+            if conditional_check_failed(exc):
                 return False
             raise
         return True
@@ -92,7 +81,7 @@ class DisputeStore:
                                            ':open': {'S': DisputeStatus.OPEN.value}},
             )  # fmt: skip
         except Exception as exc:
-            if _conditional_failed(exc):
+            if conditional_check_failed(exc):
                 return False
             raise
         return True

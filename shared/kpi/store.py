@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.config import get_settings
-from shared.dynamo import dynamodb_client
+from shared.dynamo import LowLevelClient
 from shared.kpi.aggregate import ItemDelta, ItemKey, TicketChange, change_deltas, total
 
 MAX_ITEMS_PER_RUN = 99  # + the marker = DynamoDB's 100 actions per transaction
@@ -56,17 +56,11 @@ class KpiItem:
         return self.sk.split('#', 1)[1] if '#' in self.sk else None
 
 
-class KpiStore:
+class KpiStore(LowLevelClient):
     def __init__(self, table_name: str | None = None, client: Any = None) -> None:
         settings = get_settings()
         self.table_name = table_name or settings.KPI_TABLE
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamodb_client()
-        return self._client
 
     # -- writing ---------------------------------------------------------------------------------
 

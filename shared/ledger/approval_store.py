@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.config import get_settings
-from shared.dynamo import dynamodb_client
+from shared.dynamo import LowLevelClient, conditional_check_failed
 from shared.ledger.approvals import Decision, RequestedAdjustment, RequestStatus
 
 
@@ -19,21 +19,10 @@ def request_pk(adjustment_id: str) -> str:
     return f'ADJREQ#{adjustment_id}'
 
 
-def _conditional_failed(exc: Exception) -> bool:
-    response = getattr(exc, 'response', None) or {}
-    return bool(response.get('Error', {}).get('Code') == 'ConditionalCheckFailedException')
-
-
-class ApprovalStore:
+class ApprovalStore(LowLevelClient):
     def __init__(self, table_name: str | None = None, client: Any = None) -> None:
         self.table = table_name or get_settings().BALANCES_TABLE
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamodb_client()
-        return self._client
 
     def _key(self, adjustment_id: str) -> dict[str, Any]:
         return {'pk': {'S': request_pk(adjustment_id)}}
@@ -56,7 +45,7 @@ class ApprovalStore:
         try:
             self.client.put_item(TableName=self.table, Item=item, ConditionExpression='attribute_not_exists(pk)')
         except Exception as exc:
-            if _conditional_failed(exc):
+            if conditional_check_failed(exc):
                 return False
             raise
         return True
@@ -83,7 +72,7 @@ class ApprovalStore:
         try:
             self.client.update_item(TableName=self.table, **update)
         except Exception as exc:
-            if _conditional_failed(exc):
+            if conditional_check_failed(exc):
                 return False
             raise
         return True

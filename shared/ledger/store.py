@@ -28,7 +28,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
 from shared.config import get_settings
-from shared.dynamo import connection_kwargs, dynamodb_client, meta_for
+from shared.dynamo import LowLevelClient, connection_kwargs, meta_for
 from shared.errors import ConcurrentUpdate
 from shared.ledger.earnings import CounterUpdate
 from shared.ledger.entries import AwardRecord, EntryKind, LedgerEntry, ReleasePlan, TicketAwardsPlan, _balance_changes
@@ -93,7 +93,7 @@ class InsufficientBalance(Exception):
         self.available = available
 
 
-class LedgerStore:
+class LedgerStore(LowLevelClient):
     def __init__(self, ledger_table: str | None = None, balances_table: str | None = None, pending_table: str | None = None) -> None:
         settings = get_settings()
         self.entries = entry_model(ledger_table or settings.LEDGER_TABLE)
@@ -107,12 +107,6 @@ class LedgerStore:
         if self._connection is None:
             self._connection = Connection(**connection_kwargs())
         return self._connection
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamodb_client()
-        return self._client
 
     # --- writes ---------------------------------------------------------------------------------
     def commit(self, ticket: TicketRecord, ticket_condition: Condition, plan: TicketAwardsPlan) -> TicketAwardsPlan:

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.config import get_settings
-from shared.dynamo import dynamodb_client
+from shared.dynamo import LowLevelClient
 from shared.ledger.entries import LedgerEntry
 from shared.programs.period import KpiKey, PeriodData, Person, Reads
 
@@ -58,7 +58,7 @@ def _numbers(item: dict[str, Any], skip: frozenset[str] = frozenset({'pk', 'sk'}
     return {name: int(value['N']) for name, value in item.items() if name not in skip and 'N' in value}
 
 
-class PeriodStore:
+class PeriodStore(LowLevelClient):
     def __init__(self, client: Any = None, *, kpi_table: str | None = None, balances_table: str | None = None,
                  ledger_table: str | None = None, directory_table: str | None = None) -> None:
         settings = get_settings()
@@ -67,12 +67,6 @@ class PeriodStore:
         self.ledger_table = ledger_table or settings.LEDGER_TABLE
         self.directory_table = directory_table or settings.DIRECTORY_TABLE
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamodb_client()
-        return self._client
 
     # --- reads -----------------------------------------------------------------------------------
     def people(self) -> list[Person]:
