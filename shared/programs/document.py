@@ -41,18 +41,9 @@ from shared.events import AssigneeRole, Channel, Priority
 from shared.programs.awards import ClawbackPolicy
 from shared.programs.kinds import REGISTRY, RuleKind
 from shared.programs.kinds.base import invalid
-from shared.programs.period_rules import PERIOD_RULE_KINDS, RULE_ID, PeriodRule
+from shared.programs.period_rules import PERIOD_RULE_KINDS, RULE_ID, Locations, PeriodRule, Roles
 
 PROGRAM_ID = RULE_ID  # lower-case slug: it is part of SSM parameter names, ledger reasons and award keys
-
-
-def _known(values: Sequence[str], info: ValidationInfo, key: str, what: str) -> None:
-    known = info.context.get(key) if isinstance(info.context, Mapping) else None
-    if known is None:
-        return
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ValueError(f'unknown {what} {", ".join(unknown)} (known: {", ".join(sorted(known)) or "none"})')
 
 
 class _Model(BaseModel):
@@ -62,60 +53,30 @@ class _Model(BaseModel):
 class Scope(_Model):
     """Who and what the program covers; an empty list means any."""
 
-    locations: list[str] = Field(default_factory=list)
+    locations: Locations = Field(default_factory=list)
     regions: list[str] = Field(default_factory=list)
-    roles: list[str] = Field(default_factory=list)
+    roles: Roles = Field(default_factory=list)
     channels: list[Channel] = Field(default_factory=list)
     job_grades: list[str] = Field(default_factory=list)
-
-    @field_validator('locations')
-    @classmethod
-    def _locations(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        _known(value, info, 'locations', 'location')
-        return value
-
-    @field_validator('roles')
-    @classmethod
-    def _roles(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        _known(value, info, 'roles', 'role')
-        return value
 
 
 class Pilot(_Model):
     """Before `rollout_on` (a date in the program's time zone) only these locations earn."""
 
-    locations: list[str] = Field(min_length=1)
+    locations: Locations = Field(min_length=1)
     rollout_on: date
-
-    @field_validator('locations')
-    @classmethod
-    def _locations(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        _known(value, info, 'locations', 'location')
-        return value
 
 
 class Conditions(_Model):
     """When a rule applies: the recipient's role and job grade; the ticket's channel, priority, location and
     customer tier (ticket tag 'tier:<name>'). An empty list means any."""
 
-    roles: list[str] = Field(default_factory=list)
+    roles: Roles = Field(default_factory=list)
     job_grades: list[str] = Field(default_factory=list)
     channels: list[Channel] = Field(default_factory=list)
     priorities: list[Priority] = Field(default_factory=list)
-    locations: list[str] = Field(default_factory=list)
+    locations: Locations = Field(default_factory=list)
     customer_tiers: list[str] = Field(default_factory=list)
-
-    @field_validator('locations')
-    @classmethod
-    def _locations(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        _known(value, info, 'locations', 'location')
-        return value
-
-    @field_validator('roles')
-    @classmethod
-    def _roles(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        _known(value, info, 'roles', 'role')
-        return value
 
 
 class Multiplier(_Model):

@@ -19,10 +19,11 @@ or location the validation context does not know are rejected with the field nam
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 RULE_ID = r'^[a-z0-9][a-z0-9_-]{0,62}$'
 
@@ -56,15 +57,23 @@ def report_kpi_name(name: str) -> str:
     return KPI_ALIASES.get(name, name)
 
 
-def _known(values: list[str], info: ValidationInfo, key: str, what: str) -> list[str]:
-    """Check values against the validation context (`context={'roles': {...}, 'locations': {...}}`);
+def _known(key: str, what: str) -> AfterValidator:
+    """Check a list of names against the validation context (`context={'roles': {...}, 'locations': {...}}`);
     without a context nothing is checked."""
-    known = (info.context or {}).get(key) if isinstance(info.context, dict) else None
-    if known is not None:
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(f'unknown {what} {", ".join(unknown)} (known: {", ".join(sorted(known)) or "none"})')
-    return values
+
+    def check(values: list[str], info: ValidationInfo) -> list[str]:
+        known = info.context.get(key) if isinstance(info.context, Mapping) else None
+        if known is not None:
+            unknown = sorted(set(values) - set(known))
+            if unknown:
+                raise ValueError(f'unknown {what} {", ".join(unknown)} (known: {", ".join(sorted(known)) or "none"})')
+        return values
+
+    return AfterValidator(check)
+
+
+Roles = Annotated[list[str], _known('roles', 'role')]  # role names, checked against the context's `roles`
+Locations = Annotated[list[str], _known('locations', 'location')]  # location ids, checked against its `locations`
 
 
 class PeriodConditions(BaseModel):
@@ -72,19 +81,9 @@ class PeriodConditions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra='forbid')
 
-    roles: list[str] = Field(default_factory=list)
+    roles: Roles = Field(default_factory=list)
     job_grades: list[str] = Field(default_factory=list)
-    locations: list[str] = Field(default_factory=list)
-
-    @field_validator('roles')
-    @classmethod
-    def _roles(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        return _known(value, info, 'roles', 'role')
-
-    @field_validator('locations')
-    @classmethod
-    def _locations(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        return _known(value, info, 'locations', 'location')
+    locations: Locations = Field(default_factory=list)
 
     def admits(self, role: str | None, job_grade: str | None, location_id: str | None) -> bool:
         return (
