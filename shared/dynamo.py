@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shared.config import get_settings
@@ -49,3 +50,15 @@ def conditional_check_failed(exc: Exception) -> bool:
     """Whether a low-level client error is DynamoDB's refusal of a condition (ConditionalCheckFailedException)."""
     response = getattr(exc, 'response', None) or {}
     return bool(response.get('Error', {}).get('Code') == 'ConditionalCheckFailedException')
+
+
+def conditionally(write: Callable[..., Any], **request: Any) -> bool:
+    """Make a conditional write (`client.put_item`, `client.update_item`): True when written, False when DynamoDB
+    refused its condition; any other error is raised."""
+    try:
+        write(**request)
+    except Exception as exc:
+        if conditional_check_failed(exc):
+            return False
+        raise
+    return True

@@ -26,7 +26,7 @@ from typing import Any
 from shared.alerts.plan import TicketAlerts
 from shared.alerts.sync import AlertChanges, Breach, PendingAlert
 from shared.config import get_settings
-from shared.dynamo import LowLevelClient, conditional_check_failed
+from shared.dynamo import LowLevelClient, conditional_check_failed, conditionally
 
 ALERT_SK = 'A'
 ALERT_TTL = timedelta(days=180)
@@ -204,13 +204,7 @@ class AlertStore(LowLevelClient):
                 'ExpressionAttributeValues': {':pending': {'S': 'pending'}, ':queued': {'S': 'queued'}, ':cancelled': {'S': 'cancelled'}},
             }
         )
-        try:
-            self.client.put_item(TableName=self.table, Item=item, **condition)
-        except Exception as exc:
-            if conditional_check_failed(exc):
-                return False
-            raise
-        return True
+        return conditionally(self.client.put_item, TableName=self.table, Item=item, **condition)
 
     def cancel(self, alert_id: str, now: datetime, reason: str = 'no longer pending', previous: PendingAlert | None = None) -> bool:
         """Resolved, paused, reassigned away or target completed: the alert will not go out (if it has not). With the
@@ -221,13 +215,7 @@ class AlertStore(LowLevelClient):
             item = self._item(previous, now)
             del item['due_shard']
             item.update(status={'S': 'cancelled'}, reason={'S': reason}, cancelled_at={'S': iso(now)})
-            try:
-                self.client.put_item(TableName=self.table, Item=item, ExpressionAttributeValues=states, **guard)
-            except Exception as exc:
-                if conditional_check_failed(exc):
-                    return False
-                raise
-            return True
+            return conditionally(self.client.put_item, TableName=self.table, Item=item, ExpressionAttributeValues=states, **guard)
         return self._update_if(
             alert_id,
             UpdateExpression='SET #s = :cancelled, reason = :reason, cancelled_at = :now REMOVE due_shard',

@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.disputes.model import Dispute, DisputeStatus, id_prefix
-from shared.dynamo import LowLevelClient, conditional_check_failed
+from shared.dynamo import LowLevelClient, conditionally
 from shared.ledger.entries import LedgerEntry
 
 MAX_MATCHES = 5
@@ -58,30 +58,19 @@ class DisputeStore(LowLevelClient):
             'dispute': {'S': dispute.model_dump_json()},
             'updated_at': {'S': dispute.filed_at.isoformat()},
         }
-        try:
-            self.client.put_item(TableName=self.table, Item=item, ConditionExpression='attribute_not_exists(pk)')
-        except Exception as exc:
-            if conditional_check_failed(exc):
-                return False
-            raise
-        return True
+        return conditionally(self.client.put_item, TableName=self.table, Item=item, ConditionExpression='attribute_not_exists(pk)')
 
     def save_decision(self, dispute: Dispute) -> bool:
         """Store a decided dispute; False when it was decided meanwhile (only an open dispute is decided)."""
         key = {'pk': {'S': dispute_pk(dispute.dispute_id)}}
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=key,
-                UpdateExpression='SET #s = :s, #d = :d, updated_at = :u',
-                ConditionExpression='#s = :open',
-                ExpressionAttributeNames={'#s': 'status', '#d': 'dispute'},
-                ExpressionAttributeValues={':s': {'S': dispute.status.value}, ':d': {'S': dispute.model_dump_json()},
-                                           ':u': {'S': (dispute.decided_at or dispute.filed_at).isoformat()},
-                                           ':open': {'S': DisputeStatus.OPEN.value}},
-            )  # fmt: skip
-        except Exception as exc:
-            if conditional_check_failed(exc):
-                return False
-            raise
-        return True
+        return conditionally(
+            self.client.update_item,
+            TableName=self.table,
+            Key=key,
+            UpdateExpression='SET #s = :s, #d = :d, updated_at = :u',
+            ConditionExpression='#s = :open',
+            ExpressionAttributeNames={'#s': 'status', '#d': 'dispute'},
+            ExpressionAttributeValues={':s': {'S': dispute.status.value}, ':d': {'S': dispute.model_dump_json()},
+                                       ':u': {'S': (dispute.decided_at or dispute.filed_at).isoformat()},
+                                       ':open': {'S': DisputeStatus.OPEN.value}},
+        )  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.config import get_settings
-from shared.dynamo import LowLevelClient, conditional_check_failed
+from shared.dynamo import LowLevelClient, conditionally
 from shared.ledger.approvals import Decision, RequestedAdjustment, RequestStatus
 
 
@@ -42,13 +42,7 @@ class ApprovalStore(LowLevelClient):
             'requested_at': {'S': request.requested_at.isoformat()},
             'updated_at': {'S': request.requested_at.isoformat()},
         }
-        try:
-            self.client.put_item(TableName=self.table, Item=item, ConditionExpression='attribute_not_exists(pk)')
-        except Exception as exc:
-            if conditional_check_failed(exc):
-                return False
-            raise
-        return True
+        return conditionally(self.client.put_item, TableName=self.table, Item=item, ConditionExpression='attribute_not_exists(pk)')
 
     def decision_update(self, request: RequestedAdjustment, decision: Decision) -> dict[str, Any]:
         """The conditional update (requested -> approved/rejected), as a TransactWriteItems item."""
@@ -69,10 +63,4 @@ class ApprovalStore(LowLevelClient):
         """Record a rejection; False when the request was decided meanwhile."""
         update = self.decision_update(request, decision)['Update']
         update.pop('TableName')
-        try:
-            self.client.update_item(TableName=self.table, **update)
-        except Exception as exc:
-            if conditional_check_failed(exc):
-                return False
-            raise
-        return True
+        return conditionally(self.client.update_item, TableName=self.table, **update)
