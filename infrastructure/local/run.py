@@ -281,6 +281,7 @@ def replay_samples(stack: LocalStack, started: float) -> dict[str, Any]:
         'rejected': sum(answers.values()) - answers[200],
         'quarantined': summary['quarantined_total'],
         'ledger_entries': summary['ledger_entries'],
+        'points_pending': sum(role['pending'] for role in summary['points_by_role'].values()),
         'balances_reconcile': summary['reconcile'],
         'queue_drained': drained,
         'wall_s': round(time.perf_counter() - started, 1),

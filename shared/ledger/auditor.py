@@ -40,7 +40,7 @@ class EmployeeLister(Protocol):
 
 
 class LedgerReader(Protocol):
-    def balance(self, employee_id: str) -> Balance: ...
+    def balance(self, employee_id: str, *, with_pending: bool = True) -> Balance: ...
 
     def entry_amounts(self, employee_id: str) -> list[int]: ...
 
@@ -69,10 +69,10 @@ def audit_employee(
     Reads: balance, entries, balance; on a change, entries and balance again (the last balance read
     opens the next attempt), at most `retries` times.
     """
-    before = ledger.balance(employee_id)
+    before = ledger.balance(employee_id, with_pending=False)  # the audit compares available points only
     for attempt in range(retries + 1):
         amounts = ledger.entry_amounts(employee_id)
-        after = ledger.balance(employee_id)
+        after = ledger.balance(employee_id, with_pending=False)
         if _unchanged(before, after):
             return reconcile(employee_id, after.available, amounts)
         logger.info('balance changed while auditing; reading again', extra={'employee_id': employee_id, 'attempt': attempt + 1})

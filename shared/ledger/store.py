@@ -265,12 +265,13 @@ class LedgerStore(LowLevelClient):
         return True
 
     # --- reads (admin and reconciliation paths) --------------------------------------------------
-    def balance(self, employee_id: str) -> Balance:
+    def balance(self, employee_id: str, *, with_pending: bool = True) -> Balance:
+        """The balance item, with pending points summed from the pending view (one Query) unless not wanted."""
+        pending = self.pending_points(employee_id) if with_pending else 0
         try:
             record = self.balances.get(employee_pk(employee_id), consistent_read=True)
         except self.balances.DoesNotExist:
-            return Balance(employee_id, 0, self.pending_points(employee_id), 0, 0)
-        pending = self.pending_points(employee_id)
+            return Balance(employee_id, 0, pending, 0, 0)
         return Balance(employee_id, int(record.available), pending, int(record.lifetime_earned), int(record.entry_count))
 
     def pending_awards(self, employee_id: str) -> list[tuple[str, AwardRecord]]:

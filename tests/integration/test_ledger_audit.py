@@ -21,13 +21,14 @@ from shared.directory.store import DirectoryStore
 from shared.events import Status
 from shared.ledger.adjustments import AdjustmentRequest, apply_adjustment
 from shared.ledger.auditor import LedgerAuditor
+from shared.ledger.holds import release_due
 from shared.ledger.store import LedgerStore
 from shared.quarantine.store import QuarantineStore
 from shared.tickets.processing import TicketProcessor
 from shared.tickets.store import TicketStore
 from tests.support.apigw import lambda_context
 from tests.support.counting import count_requests, record_requests
-from tests.support.factories import DIRECTORY_CSV, job_card_event, survey_event, ticket_event
+from tests.support.factories import DIRECTORY_CSV, T0, job_card_event, survey_event, ticket_event
 from tests.support.local_aws import LocalAws, local_aws
 
 BUILT_AT = datetime(2024, 5, 19, 12, 0, tzinfo=UTC)
@@ -62,12 +63,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
             survey_event('1001', 5, response='r1'),
             ticket_event('1002', 0, status=Status.OPEN, agent='agent2@example.com'),
             ticket_event('1002', 1, status=Status.SOLVED, minutes=60, agent='agent2@example.com'),
-            ticket_event('1002', 2, status=Status.OPEN, minutes=90, agent='agent2@example.com'),
             ticket_event('1003', 0, status=Status.SOLVED, minutes=30, agent='agent2@example.com'),
             job_card_event('JC-1', 0, Status.OPEN, minutes=0), job_card_event('JC-1', 1, Status.CLOSED, minutes=180),
             ticket_event('1004', 0, status=Status.SOLVED, minutes=20, agent='new.hire@example.com'),
         ]:
             processor.apply(event, BUILT_AT)
+        # The holds close (the default program: 72 h), then 1002 is reopened: a clawback within 30 days
+        release_due(processor.tickets, processor, T0 + timedelta(days=4))
+        processor.apply(ticket_event('1002', 2, status=Status.OPEN, minutes=5 * 24 * 60, agent='agent2@example.com'), BUILT_AT)
         apply_adjustment(AdjustmentRequest(adjustment_id='adj-1', employee_id='M1', points=25, reason='Spot award for cover',
                                            requested_by='maria@example.com'), ledger=LedgerStore(), directory=directory, now=BUILT_AT)
         QuarantineStore().keep_rejected(source='zendesk', body=b'{}', headers={}, query={}, reason='signature mismatch', field=None,
@@ -147,11 +150,13 @@ def test_the_audit_queries_and_never_scans(aws: LocalAws) -> None:
         summary = run_audit()
 
     # Then DynamoDB saw only Queries and GetItems: one Query for the employees, one per employee's
-    # entries, one per quarantine day (7) and per source's unmapped tickets (6); two balance reads
-    # per employee (nothing was writing); and SES one SendEmail
+    # entries, one per quarantine day (7) and per source's unmapped tickets (one per source); two balance
+    # reads per employee (nothing was writing; pending points are not read); and SES one SendEmail
+    from shared.events import Source
+
     assert counter.dynamodb({'Scan'}) == 0
     assert {op for (service, op) in counter.calls if service == 'dynamodb'} == {'Query', 'GetItem'}
-    assert counter.calls[('dynamodb', 'Query')] == 1 + len(EMPLOYEES) + 7 + 6
+    assert counter.calls[('dynamodb', 'Query')] == 1 + len(EMPLOYEES) + 7 + len(Source)
     assert counter.calls[('dynamodb', 'GetItem')] == 2 * len(EMPLOYEES)
     assert counter.calls[('sesv2', 'SendEmail')] == 1 and summary['email_sent']
 

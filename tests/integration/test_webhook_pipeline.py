@@ -57,6 +57,17 @@ def process_queue(aws: LocalAws) -> dict[str, Any]:
     return lambda_handler(sqs_event(messages), lambda_context()) if messages else {'batchItemFailures': []}
 
 
+def release_holds() -> dict[str, Any]:
+    """Run the hold release as if a month had passed: every pending award's window has closed."""
+    from datetime import UTC, datetime, timedelta
+
+    from functions.hold_release import app
+
+    app._processor = None  # bound to this test's tables
+    later = datetime.now(UTC) + timedelta(days=31)
+    return app.lambda_handler({'time': later.strftime('%Y-%m-%dT%H:%M:%SZ')}, lambda_context())
+
+
 def quarantined(answer: dict[str, Any]) -> Any:
     return QuarantineStore().get(json.loads(answer['body'])['quarantine_id'])
 
@@ -69,10 +80,12 @@ def test_signed_zendesk_webhook_flows_to_points(aws: LocalAws) -> None:
     answer = post('zendesk', body, zendesk_headers(body))
     failures = process_queue(aws)
 
-    # Then it is accepted, processed without failure, and the agent holds the CSAT and the
-    # resolution awards (High priority, solved in 2 h 28 min against an 8 h target)
+    # Then it is accepted, processed without failure, and the agent has the CSAT and the resolution awards
+    # pending (High priority, solved in 2 h 28 min against an 8 h target), in the ledger once released
     assert answer['statusCode'] == 200
     assert failures == {'batchItemFailures': []}
+    assert LedgerStore().balance('E1').pending == 15
+    assert release_holds()['awards_released'] == 2
     entries = LedgerStore().entries_for('E1')
     assert sorted(e.reason.rule_id for e in entries) == ['csat_positive', 'resolved_within_sla']
     assert LedgerStore().balance('E1').available == 15
@@ -84,8 +97,9 @@ def test_redelivered_webhook_awards_nothing_more(aws: LocalAws) -> None:
     for _ in range(3):
         assert post('zendesk', body, zendesk_headers(body))['statusCode'] == 200
 
-    # When the queue is processed
+    # When the queue is processed and the holds released
     process_queue(aws)
+    release_holds()
 
     # Then each award exists once
     assert len(LedgerStore().entries_for('E1')) == 2
@@ -154,6 +168,7 @@ def test_quarantined_stale_webhook_replays_with_its_signature_rechecked(aws: Loc
 
     outcome = replay({'quarantine_id': quarantine_id}, lambda_context())
     process_queue(aws)
+    release_holds()
 
     # Then it is accepted and processed, and the item is marked replayed
     assert outcome == {'ok': True, 'result': 'accepted 1 events'}

@@ -216,7 +216,7 @@ class ScriptedLedger:
     amounts: list[int]  # the amounts of the entries on the employee's ledger partition
     reads: list[str] = field(default_factory=list)
 
-    def balance(self, employee_id: str) -> Balance:
+    def balance(self, employee_id: str, *, with_pending: bool = True) -> Balance:
         self.reads.append('balance')
         available, count = self.balances.pop(0) if len(self.balances) > 1 else self.balances[0]
         return Balance(employee_id, available, 0, available, count)
@@ -290,7 +290,7 @@ class Directory:
 class PerEmployeeLedger:
     ledgers: dict[str, ScriptedLedger]
 
-    def balance(self, employee_id: str) -> Balance:
+    def balance(self, employee_id: str, *, with_pending: bool = True) -> Balance:
         return self.ledgers[employee_id].balance(employee_id)
 
     def entry_amounts(self, employee_id: str) -> list[int]:
