@@ -7,7 +7,7 @@
   and whether the two ledgers are the same entries (ids, amounts, rules).
 - hold_release_read_ratio: holds-index items the release read ÷ awards it released, over the same clean month
   (goal ≤ 1.2).
-- hold_release_wru_per_award: write units (capacity.py's sizing) of the release's transactions per award released
+- hold_release_wru_per_award, hold_release_wru_per_event: write units (capacity.py's sizing) of the release's transactions per award released
   (the ticket rewritten, the pending item deleted, the entry, the balance and the earnings counter).
 - sample_month_people_with_zero_points_by_role: people who end the clean month with no available points, by role
   (managers are outside both programs).
@@ -165,6 +165,7 @@ def figures(scale: float = 0.5) -> dict[str, Any]:
         'hold_release_read_ratio': round(clean['index_items_read'] / max(clean['awards_released'], 1), 4),
         'hold_release_awards': clean['awards_released'],
         'hold_release_wru_per_award': round(clean['release_wru'] / max(clean['awards_released'], 1), 2),
+        'hold_release_wru_per_event': round(clean['release_wru'] / max(len(events), 1), 3),
         'sample_month_pending_left_after_release': clean['pending_left'],
         'sample_month_people_with_zero_points_by_role': dict(zero_roles),
         'sample_month_people_by_role': dict(roles),

@@ -55,6 +55,10 @@ HANDLERS = {
     'alert_sender': 'functions.alert_sender.app',
     'twilio_webhooks': 'functions.twilio_webhooks.app',
     'daily_reminders': 'functions.daily_reminders.app',
+    'hold_release': 'functions.hold_release.app',
+    'period_close': 'functions.period_close.app',
+    'statement': 'functions.statement.app',
+    'dispute_decide': 'functions.dispute_decide.app',
 }
 KPI_ATTRIBUTES = frozenset({'kpi', 'sla', 'sla_due_at'})  # what keeping KPIs and SLA clocks adds to a ticket item
 KPI_BATCH_SIZES = (1, 10, 200)  # stream batches: one change per invocation (thin traffic), a few, a full batch
