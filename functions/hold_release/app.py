@@ -1,4 +1,4 @@
-"""Scheduled every 5 minutes: release the pending awards whose hold window has closed (shared/ledger/holds.py).
+"""Scheduled every 15 minutes: release the pending awards whose hold window has closed (shared/ledger/holds.py).
 
 The event's `time` is the release clock (the local replay fast-forwards it); `{}` releases as of now.
 """
