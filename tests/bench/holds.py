@@ -173,4 +173,4 @@ def figures(scale: float = 0.5) -> dict[str, Any]:
 
 
 if __name__ == '__main__':
-    print(json.dumps(figures(float(os.environ.get('BENCH_HOLDS_SCALE', '0.5')))))
+    print(json.dumps(figures(float(os.environ.get('BENCH_HOLDS_SCALE', '0.15')))))

@@ -161,5 +161,5 @@ def figures() -> dict[str, Any]:
 
     out: dict[str, Any] = {'rule_eval_us_100_rules': round(rule_eval_us_100_rules(), 1)}
     out |= period_close_requests_per_employee()
-    out |= holds.figures(float(os.environ.get('BENCH_HOLDS_SCALE', '0.25')))
+    out |= holds.figures(float(os.environ.get('BENCH_HOLDS_SCALE', '0.15')))
     return out
