@@ -63,6 +63,7 @@ def apply() -> bool:
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     for name in _DYNAMODB_OPERATIONS:
         setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
+    _serialize_dynamodb_responses()
     Queue.delete_message = _under_queue_lock(Queue.delete_message)  # type: ignore[method-assign]
     Queue.pending_message_groups = property(_pending_message_groups)  # type: ignore[method-assign,assignment]
     Queue.attributes = property(_LazyQueueAttributes)  # type: ignore[method-assign,assignment]
@@ -76,6 +77,21 @@ _DYNAMODB_LOCK = threading.RLock()
 # The batch operations are implemented in moto's responses layer on top of these; each item is then atomic,
 # as in DynamoDB.
 _DYNAMODB_OPERATIONS = ('get_item', 'put_item', 'update_item', 'delete_item', 'query', 'scan', 'transact_write_items')
+
+
+def _serialize_dynamodb_responses() -> None:
+    """moto's responses layer reads the live item a backend call returned after the call has let go of the lock
+    (`update_item` deep-copies the item before updating and renders it after; `get_item` renders it): a concurrent
+    UpdateItem adding attributes then fails with 'dictionary changed size during iteration' (seen in the alerts drill,
+    where Twilio's callbacks and the sender update the same alert). DynamoDB serialises writes per item; here every
+    DynamoDB request, its rendering included, holds the same reentrant lock as the backend operations."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.call_action, '_pitcrew_serialized', False):
+        return
+    serialized = _serialized(DynamoHandler.call_action)
+    serialized._pitcrew_serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = serialized  # type: ignore[method-assign]
 
 
 def _serialized(operation: Callable[..., Any]) -> Callable[..., Any]:

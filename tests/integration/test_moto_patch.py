@@ -139,6 +139,47 @@ def test_concurrent_adds_on_one_item_lose_no_update() -> None:
         assert dynamodb.get_item(TableName='balances', Key=key)['Item']['available'] == {'N': '1200'}
 
 
+def test_items_updated_with_new_attributes_while_read_render_whole() -> None:
+    import threading
+
+    with local_aws():
+        # Given one alert item; writers each adding new attributes to it (as Twilio's callbacks and the sender do) while
+        # readers read it and updaters read it back (moto renders the item after its backend call)
+        dynamodb = boto3.client('dynamodb', region_name='us-east-1')
+        _table(dynamodb, 'alerts')
+        key = {'pk': {'S': 'ALERT#1'}, 'sk': {'S': 'A'}}
+        dynamodb.put_item(TableName='alerts', Item=key)
+        errors: list[BaseException] = []
+
+        def write(n: int) -> None:
+            client = boto3.client('dynamodb', region_name='us-east-1')
+            try:
+                for i in range(150):
+                    client.update_item(TableName='alerts', Key=key, UpdateExpression='SET #a = :v', ExpressionAttributeNames={'#a': f'w{n}_{i}'},
+                                       ExpressionAttributeValues={':v': {'S': 'x'}}, ReturnValues='ALL_NEW')
+            except BaseException as exc:  # noqa: BLE001 - the thread's failure is the test's
+                errors.append(exc)
+
+        def read() -> None:
+            client = boto3.client('dynamodb', region_name='us-east-1')
+            try:
+                for _ in range(300):
+                    client.get_item(TableName='alerts', Key=key)
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(3)] + [threading.Thread(target=read) for _ in range(3)]
+        # When they all run at once
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        # Then no request failed and every attribute landed
+        assert errors == []
+        assert len(dynamodb.get_item(TableName='alerts', Key=key)['Item']) == 2 + 3 * 150
+
+
 @pytest.mark.skipif(moto.__version__ not in moto_patches.PINNED_MOTO_VERSIONS, reason='patch inactive on this moto version')
 def test_messages_sent_while_others_are_deleted_are_not_lost() -> None:
     import sys
