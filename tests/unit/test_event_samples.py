@@ -81,3 +81,43 @@ def test_dispute_decision_event_validates() -> None:
 
     # Then it is an acceptance with a correction and a reason
     assert decision.decision == 'accept' and decision.points == 20 and len(decision.reason) >= 5
+
+
+def test_stream_samples_carry_a_ticket_change_with_its_kpis_and_alerts() -> None:
+    # Given the console samples of the tickets stream's two readers
+    from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
+
+    from shared.kpi.definitions import Contribution
+
+    for name in ('kpi_aggregator_stream.json', 'alert_planner_stream.json'):
+        # When parsed as Lambda hands them over
+        [record] = list(DynamoDBStreamEvent(load(name)).records)
+        # Then each is a change of one ticket with its old and new KPI contribution and its alert checkpoints
+        assert record.event_name is not None and record.event_name.name == 'MODIFY'
+        new, old = record.dynamodb.new_image, record.dynamodb.old_image  # type: ignore[union-attr]
+        assert new['pk'] == 'zendesk#35436' and Contribution.from_json(new['kpi']) is not None and old['kpi'] != new['kpi']
+        assert 'alerts' in new
+
+
+def test_scheduled_samples_and_the_alert_queue_sample_validate() -> None:
+    # Given the scanner's and the reminders' scheduled samples and the alert sender's SQS sample
+    from shared.alerts.scan import AlertMessage
+
+    scanner, reminders = (ScheduledEvent.model_validate(load(name)) for name in ('alert_scanner_scheduled.json', 'daily_reminders_scheduled.json'))
+    message = AlertMessage.model_validate_json(load('alert_sender_sqs.json')['Records'][0]['body'])
+
+    # Then the schedules carry their clocks and the message names an alert of ticket 35436
+    assert scanner.time == datetime(2024, 5, 20, 14, 31, tzinfo=UTC) and reminders.time == datetime(2024, 5, 20, 12, 5, tzinfo=UTC)
+    assert message.alert.startswith('zendesk#35436|sla_breach|')
+
+
+def test_twilio_inbound_sample_is_a_signed_form_post_of_a_command() -> None:
+    # Given Twilio's inbound sample
+    from urllib.parse import parse_qs
+
+    event = load('twilio_webhooks_inbound.json')
+    # When its body is read as Twilio sends it (form-encoded)
+    form = {key: values[0] for key, values in parse_qs(event['body']).items()}
+    # Then it is POINTS from a WhatsApp number, on the inbound route, signed (with a sample token: the console shows the refusal)
+    assert event['routeKey'] == 'POST /twilio/inbound' and event['headers']['x-twilio-signature']
+    assert form['Body'] == 'POINTS' and form['From'].startswith('whatsapp:+')
