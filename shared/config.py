@@ -19,6 +19,8 @@ class Settings(BaseModel):
     # The pending view: awards inside their hold window, one item per (employee, award); and how many
     # partitions the tickets table's sparse `holds` index (tickets with pending awards, by release time) has.
     PENDING_TABLE: str = Field(default='pitcrew-pending', min_length=3)
+    # Leagues: live scores, histograms, close markers and snapshots, levels and badges (shared/leagues).
+    LEAGUES_TABLE: str = Field(default='pitcrew-leagues', min_length=3)
     HOLD_SHARDS: int = Field(default=4, ge=1, le=64)
     # The service configuration (locations, calendars, SLA policies, KPI settings): an SSM parameter
     # holding JSON; empty = the built-in default (24x7, default policies).

@@ -276,7 +276,8 @@ class LocalStack:
         # The two incentive programs of the brief, as shipped in events/ (one parameter each, versioned by SSM).
         for document in PROGRAM_DOCUMENTS:
             program = json.loads(document.read_text())
-            ssm.put_parameter(Name=f'{PROGRAMS_PATH}/{program["program_id"]}', Value=json.dumps(program), Type='String', Overwrite=True)
+            ssm.put_parameter(Name=f'{PROGRAMS_PATH}/{program["program_id"]}', Value=json.dumps(program), Type='String',
+                              Tier='Intelligent-Tiering', Overwrite=True)
         os.environ['PROGRAMS_PATH'] = PROGRAMS_PATH
         boto3.client('sesv2', region_name=REGION).create_email_identity(EmailIdentity=LOCAL_AUDIT_EMAIL_FROM)
         from infrastructure.local.fake_twilio import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN

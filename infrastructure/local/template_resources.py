@@ -20,6 +20,7 @@ TABLE_ENV = {
     'KpiTable': ('KPI_TABLE', 'pitcrew-kpi'),
     'AlertsTable': ('ALERTS_TABLE', 'pitcrew-alerts'),
     'PendingAwardsTable': ('PENDING_TABLE', 'pitcrew-pending'),
+    'LeaguesTable': ('LEAGUES_TABLE', 'pitcrew-leagues'),
 }
 
 

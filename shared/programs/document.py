@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from shared.events import AssigneeRole, Channel, Priority
+from shared.leagues.config import LeagueConfig
 from shared.programs.awards import ClawbackPolicy
 from shared.programs.kinds import REGISTRY, RuleKind
 from shared.programs.kinds.base import invalid
@@ -200,6 +201,7 @@ class ProgramDocument(_Model):
     rules: list[EventRule] = Field(default_factory=list, max_length=500)
     period_rules: list[PeriodRule] = Field(default_factory=list, max_length=100)
     floor: int = Field(default=0, description='penalties never take a balance below this')
+    league: LeagueConfig | None = Field(default=None, description='the monthly league on this program\'s points (shared.leagues)')
     _compiled: CompiledProgram = PrivateAttr()
 
     @field_validator('effective_from')
@@ -238,6 +240,10 @@ class ProgramDocument(_Model):
             missing = sorted(set(getattr(period_rule, 'applies_to', ())) - event_rules)
             if missing:
                 raise invalid(('period_rules', index, 'applies_to'), f'no event rule {", ".join(missing)} in this program', missing)
+        if self.league is not None:
+            for index, badge in enumerate(self.league.badges):
+                if badge.rule_id is not None and badge.rule_id not in seen:
+                    raise invalid(('league', 'badges', index, 'rule_id'), f'no rule {badge.rule_id!r} in this program', badge.rule_id)
         return self
 
     def model_post_init(self, context: Any) -> None:
