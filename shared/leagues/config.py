@@ -27,7 +27,8 @@ from shared.programs.period_rules import RULE_ID, Roles, _report_kpis
 
 # Directory profile attributes a division can be made of (`shared.directory.employees.EmployeeRow`).
 DIRECTORY_ATTRIBUTES = ('role', 'region', 'location_id', 'job_grade', 'manager_id', 'language', 'time_zone')
-TIE_BREAKS = ('csat', 'fewer_breaches', 'earliest')
+TieBreak = Literal['csat', 'fewer_breaches', 'earliest']
+TIE_BREAKS: tuple[TieBreak, ...] = ('csat', 'fewer_breaches', 'earliest')
 LOWER_IS_BETTER_UNITS = ('min', 'h')
 
 
@@ -199,7 +200,7 @@ class LeagueConfig(_Model):
     divisions: Divisions
     scoring: Scoring = Field(default_factory=Scoring)
     counts: Literal['earned', 'released'] = 'earned'
-    tie_breaks: list[Literal['csat', 'fewer_breaches', 'earliest']] = Field(default_factory=lambda: list(TIE_BREAKS))
+    tie_breaks: list[TieBreak] = Field(default_factory=lambda: list(TIE_BREAKS))
     prizes: list[int] = Field(default_factory=list, max_length=20, description='bonus points for ranks 1..N of each division')
     trophies: list[Trophy] = Field(default_factory=list, max_length=20)
     challenges: list[Challenge] = Field(default_factory=list, max_length=50)
@@ -209,7 +210,7 @@ class LeagueConfig(_Model):
 
     @field_validator('tie_breaks')
     @classmethod
-    def _tie_breaks(cls, value: list[str]) -> list[str]:
+    def _tie_breaks(cls, value: list[TieBreak]) -> list[TieBreak]:
         if len(set(value)) != len(value):
             raise ValueError('a tie-break is listed twice')
         return value
