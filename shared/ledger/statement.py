@@ -17,6 +17,10 @@ A month is a month of the program's time zone: each entry is placed by `occurred
 happened) in the time zone of the program it names (`program_id@version`); entries of no known program
 (adjustments) use the statement's default zone (UTC unless told). The same rule places the earnings
 counters and the period close, so a statement agrees with the bonuses computed on that month.
+
+One exception, the league's: an entry recorded after the league of its month closed (`league_closed_at`,
+from the close markers) never rewrites the closed league; it scores in the month it arrived in
+(`shared.leagues.live`), and the statement places it there too, listed as late with the day it was earned.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
 ADJUSTMENT_RULES = {'admin_adjustment'}
 ACRONYMS = {'sla', 'csat', 'nps', 'fcr', 'kpi', 'qa', 'frt', 'id', 'lms'}
 PERIOD_PREFIX = 'period#'
+LEAGUE_RULE_PREFIX = 'league_'  # prizes, trophies and challenge rewards paid by a league's close
 
 
 # --- months and zones -----------------------------------------------------------------------------
@@ -228,11 +233,13 @@ def build_statement(
     employee_name: str | None = None,
     now: datetime,
     code: Callable[[str], str] | None = None,
+    league_closed_at: Mapping[tuple[str, str], datetime] | None = None,
 ) -> Statement:
     """The month's statement of one employee from everything the ledger holds for them.
 
     `time_zones`: program id -> IANA zone (from the program documents); `pending`: the pending view as
-    (ticket key, award); `balance`: the balance item (`available`) and the pending view's total.
+    (ticket key, award); `balance`: the balance item (`available`) and the pending view's total;
+    `league_closed_at`: (program id, YYYY-MM) -> when that month's league closed (see the module docstring).
     """
     ids = [entry.entry_id for entry in entries] + [record.entry_id for _, record in pending]
     codes = {i: code(i) for i in ids} if code is not None else entry_codes(ids)  # what DISPUTE <code> accepts
@@ -245,18 +252,32 @@ def build_statement(
             bounds[zone] = month_bounds(month, zone)
         return bounds[zone]
 
+    closes = dict(league_closed_at or {})
+
+    def after_league(entry: LedgerEntry) -> bool:
+        """Recorded after the league of its month closed: it counts in the month it arrived in."""
+        if not closes or entry.reason.rule_id.startswith(LEAGUE_RULE_PREFIX) or entry.reason.ticket_key.startswith(PERIOD_PREFIX):
+            return False
+        program = program_of(entry.reason.program_id)
+        zone = ZoneInfo(zones.get(program, default_time_zone))
+        closed_at = closes.get((program, f'{entry.occurred_at.astimezone(zone):%Y-%m}'))
+        return closed_at is not None and entry.recorded_at >= closed_at
+
+    moved = {entry.entry_id for entry in entries if after_league(entry)}
     before = after = 0
     in_month: list[LedgerEntry] = []
     for entry in entries:
         start, end = window(entry.reason.program_id)
-        if entry.occurred_at < start:
+        placed = entry.recorded_at if entry.entry_id in moved else entry.occurred_at
+        if placed < start:
             before += entry.amount
-        elif entry.occurred_at >= end:
+        elif placed >= end:
             after += entry.amount
         else:
             in_month.append(entry)
 
-    lines = [_line(entry, codes, window(entry.reason.program_id), zones.get(program_of(entry.reason.program_id), default_time_zone))
+    lines = [_line(entry, codes, window(entry.reason.program_id), zones.get(program_of(entry.reason.program_id), default_time_zone),
+                   entry.entry_id in moved)
              for entry in sorted(in_month, key=lambda e: (e.occurred_at, e.entry_id))]
     groups = _groups(lines)
 
@@ -311,7 +332,8 @@ def build_statement(
     )
 
 
-def _line(entry: LedgerEntry, codes: Mapping[str, str], window: tuple[datetime, datetime], zone: str) -> StatementLine:
+def _line(entry: LedgerEntry, codes: Mapping[str, str], window: tuple[datetime, datetime], zone: str,
+          after_league: bool = False) -> StatementLine:
     reason = entry.reason
     _, end = window
     local = entry.occurred_at.astimezone(ZoneInfo(zone))
@@ -325,8 +347,12 @@ def _line(entry: LedgerEntry, codes: Mapping[str, str], window: tuple[datetime, 
     if reverses_code and not any(reverses_code in n for n in notes):
         notes.append(f'claws back entry {reverses_code}')
     is_period = reason.ticket_key.startswith(PERIOD_PREFIX)
-    late = entry.recorded_at >= end and not is_period  # a period bonus is paid at the close, after the month, by design
-    if late:
+    # A period bonus or a league prize is paid at the close, after the month, by design.
+    late = entry.recorded_at >= end and not is_period and not reason.rule_id.startswith(LEAGUE_RULE_PREFIX)
+    if after_league:
+        late = True
+        notes.append(f'late: earned {local:%Y-%m-%d}, arrived after the {local:%B %Y} league closed; counts in this month')
+    elif late:
         recorded = entry.recorded_at.astimezone(ZoneInfo(zone))
         notes.append(f'late: recorded {recorded:%Y-%m-%d}, after {local:%B %Y} had ended')
     inputs = dict(reason.inputs)
@@ -443,8 +469,8 @@ def render_text(statement: Statement, *, inputs: bool = True) -> str:
                                                                              if t.pending_from_month != t.pending else ''))
     out.append(r.message)
     if statement.late_entries:
-        out.append(f'{statement.late_entries} entr{"y was" if statement.late_entries == 1 else "ies were"} recorded after the month '
-                   f'had ended (marked late)')
+        out.append(f'{statement.late_entries} entr{"y" if statement.late_entries == 1 else "ies"} arrived late (marked LATE; '
+                   f'each note says when it was earned and why it is listed here)')
     out.append('')
     if not statement.groups:
         out.append(f'No entries in {month_name}.')
@@ -495,6 +521,7 @@ def read_statement(
     employee_name: str | None = None,
     default_time_zone: str = 'UTC',
     now: datetime,
+    league_closed_at: Mapping[tuple[str, str], datetime] | None = None,
 ) -> Statement:
     """Read what one statement needs (a Query of the entries, a Query of the pending view, the balance item)
     and build it. A write landing between the reads (a release, a clawback) can make the figures disagree for
@@ -505,7 +532,8 @@ def read_statement(
         pending = ledger.pending_awards(employee_id)
         balance = ledger.balance(employee_id)
         statement = build_statement(employee_id=employee_id, month=month, entries=entries, pending=pending, balance=balance,
-                                    time_zones=time_zones, default_time_zone=default_time_zone, employee_name=employee_name, now=now)
+                                    time_zones=time_zones, default_time_zone=default_time_zone, employee_name=employee_name, now=now,
+                                    league_closed_at=league_closed_at)
         if statement.reconciliation.reconciles:
             break
     assert statement is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from shared.disputes.model import entry_code
 from shared.ledger.entries import AwardRecord, AwardState, EntryKind, EntryReason, EntryStatus, LedgerEntry, reversal_id_for
@@ -101,7 +102,36 @@ def test_an_entry_recorded_after_its_month_ended_is_marked_late_but_a_period_bon
     assert not lines['E0000021'].late and not lines['P0000001'].late
     assert s.late_entries == 1
     assert lines['P0000001'].explanation == '+50 SLA accelerator bonus for 2026-11'
-    assert 'LATE' in s.to_text() and '1 entry was recorded after the month had ended' in s.to_text()
+    assert 'LATE' in s.to_text() and '1 entry arrived late' in s.to_text()
+
+
+def test_an_entry_that_arrived_after_its_months_league_closed_is_listed_late_in_the_next_statement() -> None:
+    # Given the support league of November closed on Dec 1 at 00:05 New York time, an award earned on Nov 29 released
+    # on Dec 2 (after the close), one released on Nov 30 (before it), and a league prize for November paid at the close
+    closed = {('support', '2026-11'): datetime(2026, 12, 1, 5, 5, tzinfo=UTC)}
+    after = entry('E0000040', 15, datetime(2026, 11, 29, 15, tzinfo=UTC), recorded=datetime(2026, 12, 2, 15, tzinfo=UTC))
+    before = entry('E0000041', 10, datetime(2026, 11, 28, 15, tzinfo=UTC), recorded=datetime(2026, 11, 30, 15, tzinfo=UTC))
+    prize = entry('L0000001', 500, datetime(2026, 12, 1, 4, 59, 59, tzinfo=UTC), rule='league_prize', ticket='league#support#2026-11',
+                  recorded=datetime(2026, 12, 1, 5, 6, tzinfo=UTC))
+    ledger = [after, before, prize]
+
+    # When the November and December statements are built
+    def statement(month: str) -> Any:
+        return build_statement(employee_id='E1', month=month, entries=ledger, pending=[], balance=Bal(525), time_zones=ZONES,
+                               now=NOW, league_closed_at=closed)
+
+    november, december = statement('2026-11'), statement('2026-12')
+
+    # Then November holds the on-time award and the prize (not late); the late award is in December, marked late with
+    # the day it was earned, and no month counts it twice
+    nov_lines = {line.entry_id: line for group in november.groups for line in group.lines}
+    dec_lines = {line.entry_id: line for group in december.groups for line in group.lines}
+    assert set(nov_lines) == {'E0000041', 'L0000001'} and not any(line.late for line in nov_lines.values())
+    assert set(dec_lines) == {'E0000040'} and dec_lines['E0000040'].late and december.late_entries == 1
+    assert any('earned 2026-11-29' in note and 'league closed' in note for note in dec_lines['E0000040'].notes)
+    assert november.totals.closing_available == 510 and november.totals.after_month == 15
+    assert december.totals.opening_available == 510 and december.totals.closing_available == 525
+    assert november.reconciliation.reconciles and december.reconciliation.reconciles
 
 
 def test_pending_awards_are_listed_with_their_release_date_in_the_program_zone() -> None:
