@@ -35,6 +35,9 @@ class AlertKind(StrEnum):
     DISPUTE_FILED = 'dispute_filed'
     DISPUTE_ACCEPTED = 'dispute_accepted'
     DISPUTE_REJECTED = 'dispute_rejected'
+    # Leagues (shared/leagues): a level reached and a badge earned, written once by the league scorer.
+    LEVEL_UP = 'level_up'
+    BADGE_EARNED = 'badge_earned'
 
 
 class Recipient(StrEnum):

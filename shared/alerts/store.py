@@ -190,6 +190,11 @@ class AlertStore(LowLevelClient):
             item['location_id'] = {'S': alert.location_id}
         return item
 
+    def new_alert_action(self, alert: PendingAlert, now: datetime) -> dict[str, Any]:
+        """A TransactWriteItems `Put` of a new pending alert, refused when it exists: for a writer whose message must go
+        out exactly once with its own change (the league scorer's level-up and badge notices)."""
+        return {'Put': {'TableName': self.table, 'Item': self._item(alert, now), 'ConditionExpression': 'attribute_not_exists(pk)'}}
+
     def upsert(self, alert: PendingAlert, now: datetime, *, only_new: bool = False) -> bool:
         """Add a pending alert, or move one that has not gone out yet (a PutItem of the whole item: nothing of a pending,
         queued or cancelled alert is worth keeping). False when it already went out or is being sent, or, with

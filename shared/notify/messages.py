@@ -16,12 +16,12 @@ from shared.notify import EmailContent
 METRIC_NAMES = {
     'en': {'first_response': 'first response', 'next_response': 'next response', 'resolution': 'resolution',
            'turnaround': 'turnaround', 'promise': 'promised delivery', 'approval': 'customer approval',
-           'vehicle': 'repeat visit', 'upsell': 'upsell'},
+           'vehicle': 'repeat visit', 'upsell': 'upsell', 'league': ''},
     'es': {'first_response': 'primera respuesta', 'next_response': 'siguiente respuesta', 'resolution': 'resolución',
            'turnaround': 'tiempo de entrega', 'promise': 'entrega prometida', 'approval': 'aprobación del cliente',
-           'vehicle': 'visita repetida', 'upsell': 'venta adicional'},
+           'vehicle': 'visita repetida', 'upsell': 'venta adicional', 'league': ''},
     'hi': {'first_response': 'पहला जवाब', 'next_response': 'अगला जवाब', 'resolution': 'समाधान', 'turnaround': 'टर्नअराउंड',
-           'promise': 'वादा की गई डिलीवरी', 'approval': 'ग्राहक की मंज़ूरी', 'vehicle': 'दोबारा आई गाड़ी', 'upsell': 'अपसेल'},
+           'promise': 'वादा की गई डिलीवरी', 'approval': 'ग्राहक की मंज़ूरी', 'vehicle': 'दोबारा आई गाड़ी', 'upsell': 'अपसेल', 'league': ''},
 }  # fmt: skip
 
 ALERT_TEXTS = {
@@ -36,6 +36,8 @@ ALERT_TEXTS = {
         'dispute_filed': '{name}, dispute {threshold} of points entry {ref} waits for your decision (accept or reject it in Pitcrew).',
         'dispute_accepted': '{name}, your dispute of points entry {ref} was accepted: a correction of {threshold} points.',
         'dispute_rejected': '{name}, your dispute of points entry {ref} was rejected: {threshold}',
+        'level_up': '{name}, you reached level {threshold} in {ref}. Well done!',
+        'badge_earned': '{name}, you earned the badge "{threshold}" in {ref}.',
     },
     'es': {
         'sla_risk': '{name}, {ref}: se ha usado el {share} del objetivo de {metric}. Vence {due}.',
@@ -49,6 +51,8 @@ ALERT_TEXTS = {
         '(acéptela o recházela en Pitcrew).',
         'dispute_accepted': '{name}, su reclamación del movimiento de puntos {ref} fue aceptada: una corrección de {threshold} puntos.',
         'dispute_rejected': '{name}, su reclamación del movimiento de puntos {ref} fue rechazada: {threshold}',
+        'level_up': '{name}, ha alcanzado el nivel {threshold} en {ref}. ¡Enhorabuena!',
+        'badge_earned': '{name}, ha conseguido la insignia «{threshold}» en {ref}.',
     },
     'hi': {
         'sla_risk': '{name}, {ref}: {metric} लक्ष्य का {share} समय बीत चुका है। समय सीमा {due}।',
@@ -61,6 +65,8 @@ ALERT_TEXTS = {
         'dispute_filed': '{name}, अंक प्रविष्टि {ref} पर शिकायत {threshold} आपके निर्णय की प्रतीक्षा में है (Pitcrew में स्वीकार या अस्वीकार करें)।',
         'dispute_accepted': '{name}, अंक प्रविष्टि {ref} पर आपकी शिकायत स्वीकार हुई: {threshold} अंकों का सुधार।',
         'dispute_rejected': '{name}, अंक प्रविष्टि {ref} पर आपकी शिकायत अस्वीकार हुई: {threshold}',
+        'level_up': '{name}, आप {ref} में {threshold} स्तर पर पहुँच गए। बधाई!',
+        'badge_earned': '{name}, आपको {ref} में "{threshold}" बैज मिला।',
     },
 }
 
@@ -79,6 +85,11 @@ REPLIES = {
     'en': {
         'points': 'You have {available} points available and {pending} pending.',
         'rank': 'Leagues have not started yet. You have {available} points available.',
+        'rank_line': '{ordinal}{tied} of {of} in {division}{gap}.',
+        'rank_gap': ', {gap} {unit} behind {next}',
+        'rank_tied': ' (tied)',
+        'rank_unqualified': 'Not ranked yet in {division}: {missing} more {items} to qualify ({have} of {need}). {points} points so far.',
+        'rank_no_points': 'No points in {league} yet this month: your first points put you on the board.',
         'today': 'Open: {open} ({jobs} job cards, {approvals} awaiting approval).{items}',
         'today_empty': 'Nothing open for you right now.',
         'approval_tag': 'awaiting approval',
@@ -98,6 +109,12 @@ REPLIES = {
     'es': {
         'points': 'Tiene {available} puntos disponibles y {pending} pendientes.',
         'rank': 'Las ligas aún no han empezado. Tiene {available} puntos disponibles.',
+        'rank_line': '{ordinal}{tied} de {of} en {division}{gap}.',
+        'rank_gap': ', a {gap} {unit} del {next}',
+        'rank_tied': ' (empatado)',
+        'rank_unqualified': 'Aún sin clasificar en {division}: le faltan {missing} {items} para clasificarse ({have} de {need}). '
+        'Lleva {points} puntos.',
+        'rank_no_points': 'Aún no tiene puntos en {league} este mes: sus primeros puntos le pondrán en la clasificación.',
         'today': 'Abiertos: {open} ({jobs} órdenes, {approvals} esperan aprobación).{items}',
         'today_empty': 'No tiene nada abierto ahora.',
         'approval_tag': 'espera aprobación',
@@ -118,6 +135,11 @@ REPLIES = {
     'hi': {
         'points': 'आपके पास {available} अंक उपलब्ध हैं और {pending} लंबित हैं।',
         'rank': 'लीग अभी शुरू नहीं हुई है। आपके पास {available} अंक उपलब्ध हैं।',
+        'rank_line': '{division} में {of} में से {ordinal} स्थान{tied}{gap}।',
+        'rank_gap': ', {next} स्थान से {gap} {unit} पीछे',
+        'rank_tied': ' (बराबरी पर)',
+        'rank_unqualified': '{division} में अभी रैंक नहीं: योग्य होने के लिए {missing} और {items} चाहिए ({have}/{need})। अब तक {points} अंक।',
+        'rank_no_points': 'इस महीने {league} में अभी आपके अंक नहीं हैं: पहले अंक आते ही आप सूची में होंगे।',
         'today': 'खुले: {open} ({jobs} जॉब कार्ड, {approvals} मंज़ूरी की प्रतीक्षा में)।{items}',
         'today_empty': 'अभी आपके लिए कुछ खुला नहीं है।',
         'approval_tag': 'मंज़ूरी की प्रतीक्षा',
@@ -182,7 +204,7 @@ def alert_text(
                               threshold=threshold)  # fmt: skip
     if owner_name:
         body = texts['manager'].format(owner=owner_name) + body
-    detail = f'{metric_name} {threshold}'
+    detail = f'{metric_name} {threshold}'.strip()
     return AlertText(
         body=body, variables={'1': name, '2': ref, '3': detail, '4': due}, subject=f'Pitcrew: {ref} {kind.replace("_", " ")} ({detail})'
     )
@@ -213,6 +235,83 @@ def reminder_text(language: str, name: str, figures: ReminderFigures) -> AlertTe
 
 def reply(language: str, key: str, **values: object) -> str:
     return REPLIES[_language(language)][key].format(**values)
+
+
+# --- RANK: a person's live place in each league they are in -------------------------------------------------------
+# What the gap to the next place is counted in, by the league's scoring; what the workload items are called.
+SCORE_UNITS = {
+    'en': {'points': 'points', 'points_per_item': 'points per item', 'percent_of_expected': 'percentage points'},
+    'es': {'points': 'puntos', 'points_per_item': 'puntos por unidad', 'percent_of_expected': 'puntos porcentuales'},
+    'hi': {'points': 'अंक', 'points_per_item': 'अंक प्रति काम', 'percent_of_expected': 'प्रतिशत अंक'},
+}
+WORKLOAD_NAMES = {
+    'en': {'job_cards': 'job cards', 'tickets': 'tickets', '': 'items'},
+    'es': {'job_cards': 'órdenes', 'tickets': 'tickets', '': 'unidades'},
+    'hi': {'job_cards': 'जॉब कार्ड', 'tickets': 'टिकट', '': 'काम'},
+}
+_HI_ORDINALS = {1: ('पहला', 'पहले'), 2: ('दूसरा', 'दूसरे'), 3: ('तीसरा', 'तीसरे'), 4: ('चौथा', 'चौथे'), 6: ('छठा', 'छठे')}
+
+
+def ordinal(language: str, n: int, *, oblique: bool = False) -> str:
+    """1st, 2nd, 3rd, 11th, 21st; 1.º, 2.º; पहला, दूसरा ... 5वाँ (`oblique`: पहले, दूसरे ... 5वें, as in 'दूसरे स्थान से')."""
+    lang = _language(language)
+    if lang == 'es':
+        return f'{n}.º'
+    if lang == 'hi':
+        if n in _HI_ORDINALS:
+            return _HI_ORDINALS[n][1 if oblique else 0]
+        return f'{n}वें' if oblique else f'{n}वाँ'
+    suffix = 'th' if 11 <= n % 100 <= 13 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')
+    return f'{n}{suffix}'
+
+
+@dataclass(frozen=True)
+class RankLine:
+    """One league's answer to RANK (built from the live standings, `shared.leagues.standings`)."""
+
+    league: str
+    division: str = ''
+    has_points: bool = True  # False: no points in this league this month yet
+    qualified: bool = True
+    rank: int | None = None
+    of: int = 0
+    tied: bool = False
+    next_rank: int | None = None
+    behind: float | None = None  # the gap to the next better score, in the scoring's unit
+    scoring: str = 'points'
+    points: int = 0
+    items: int = 0
+    min_items: int = 0
+    workload_kpi: str | None = None
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f'{value:.2f}'.rstrip('0').rstrip('.')
+
+
+def rank_line(language: str, line: RankLine) -> str:
+    lang = _language(language)
+    texts = REPLIES[lang]
+    if not line.has_points:
+        return texts['rank_no_points'].format(league=line.league)
+    if not line.qualified or line.rank is None:
+        items = WORKLOAD_NAMES[lang].get(line.workload_kpi or '', WORKLOAD_NAMES[lang][''])
+        return texts['rank_unqualified'].format(division=line.division, missing=max(line.min_items - line.items, 0), items=items,
+                                                have=line.items, need=line.min_items, points=line.points)  # fmt: skip
+    gap = ''
+    if line.next_rank is not None and line.behind is not None:
+        unit = SCORE_UNITS[lang].get(line.scoring, SCORE_UNITS[lang]['points'])
+        behind = _number(line.behind).replace('.', ',') if lang == 'es' else _number(line.behind)  # 4,5 puntos
+        gap = texts['rank_gap'].format(gap=behind, unit=unit, next=ordinal(lang, line.next_rank, oblique=True))
+    return texts['rank_line'].format(ordinal=ordinal(lang, line.rank), tied=texts['rank_tied'] if line.tied else '', of=line.of,
+                                     division=line.division, gap=gap)  # fmt: skip
+
+
+def rank_text(language: str, lines: list[RankLine]) -> str:
+    """The RANK reply: one line per league (named when there are several)."""
+    if len(lines) == 1:
+        return rank_line(language, lines[0])
+    return '\n'.join(f'{line.league}: {rank_line(language, line)}' for line in lines)
 
 
 def email_content(text: AlertText) -> EmailContent:
