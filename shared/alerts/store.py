@@ -502,6 +502,20 @@ class AlertStore(LowLevelClient):
                 return total
             kwargs['ExclusiveStartKey'] = page['LastEvaluatedKey']
 
+    def last_breach(self, employee_id: str, start: datetime, end: datetime) -> datetime | None:
+        """The latest SLA breach of the employee's tickets in [start, end), or None: ONE Query, newest first, one item
+        read (the streak badges' daily judgement, `shared.leagues.streak_run`)."""
+        page = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression='pk = :pk AND sk BETWEEN :lo AND :hi',
+            ExpressionAttributeValues={':pk': {'S': f'BREACH#{employee_id}'}, ':lo': {'S': iso(start)}, ':hi': {'S': iso(end)}},
+            ProjectionExpression='sk',
+            ScanIndexForward=False,
+            Limit=1,
+        )
+        items = page.get('Items', [])
+        return parse_iso(items[0]['sk']['S'].split('|', 1)[0]) if items else None
+
     def _pages(self, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
         while True:
             page = self.client.query(**kwargs)
