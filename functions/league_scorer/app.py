@@ -1,0 +1,67 @@
+"""DynamoDB stream consumer of the ledger: keeps the live league standings, lifetimes, levels and badges in step with
+every new ledger entry (shared/leagues/scorer.py). Thin: parse the records, delegate, report.
+
+Partial batch failures are written by hand rather than with Powertools' BatchProcessor: the batch is scored together
+(ONE BatchGetItem round for everyone in it, then one transaction per person), whereas the BatchProcessor calls a
+handler once per record. A person whose write fails is reported by the lowest sequence number among their records;
+Lambda retries the stream from there (FunctionResponseTypes: ReportBatchItemFailures), and the `seq` on every item
+makes the records already written no-ops. A record that cannot be read (not a ledger entry) is logged and skipped, so
+one bad item never blocks the stream.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from shared.leagues.live import StreamEntry, parse_record
+from shared.leagues.scorer import LeagueScorer
+from shared.observability import logger, metrics
+
+
+@cache
+def scorer() -> LeagueScorer:
+    from shared.alerts.store import AlertStore
+    from shared.leagues.live_store import LiveStore
+
+    return LeagueScorer(store=LiveStore(), alerts=AlertStore())
+
+
+def entries_of(records: list[dict[str, Any]]) -> tuple[list[StreamEntry], int]:
+    """The new ledger entries among the records, and how many records could not be read."""
+    entries: list[StreamEntry] = []
+    unreadable = 0
+    for record in records:
+        try:
+            parsed = parse_record(record)
+        except (ValidationError, KeyError, TypeError, ValueError) as exc:
+            unreadable += 1
+            logger.error('unreadable ledger stream record skipped', extra={'event_id': record.get('eventID'), 'error': repr(exc)})
+            continue
+        if parsed is not None:
+            entries.append(parsed)
+    return entries, unreadable
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    records = event.get('Records', [])
+    entries, unreadable = entries_of(records)
+    result = scorer().apply(entries, datetime.now(UTC))
+    metrics.add_metric(name='LeagueEntriesScored', unit=MetricUnit.Count, value=result.applied)
+    metrics.add_metric(name='LeagueLateEntries', unit=MetricUnit.Count, value=result.late)
+    metrics.add_metric(name='LeagueAchievements', unit=MetricUnit.Count, value=len(result.achievements))
+    if result.failed or unreadable:
+        metrics.add_metric(name='LeagueScoringFailures', unit=MetricUnit.Count, value=len(result.failed) + unreadable)
+    logger.info('league standings updated', extra={'records': len(records), 'entries': len(entries), 'applied': result.applied,
+                                                   'skipped': result.skipped, 'late': result.late, 'people': result.people,
+                                                   'achievements': len(result.achievements), 'failed_people': len(result.failed),
+                                                   'unreadable': unreadable})  # fmt: skip
+    first = result.first_failure
+    return {'batchItemFailures': [{'itemIdentifier': first}] if first is not None else []}
