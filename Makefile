@@ -118,6 +118,10 @@ build-DailyRemindersFunction:
 	$(call FUNCTION_BUILD,daily_reminders)
 build-PeriodCloseFunction:
 	$(call FUNCTION_BUILD,period_close)
+build-LeagueCloseFunction:
+	$(call FUNCTION_BUILD,league_close)
+build-LeagueCloseDivisionFunction:
+	$(call FUNCTION_BUILD,league_close_division)
 build-StatementFunction:
 	$(call FUNCTION_BUILD,statement)
 build-HoldReleaseFunction:

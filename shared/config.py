@@ -21,6 +21,9 @@ class Settings(BaseModel):
     PENDING_TABLE: str = Field(default='pitcrew-pending', min_length=3)
     # Leagues: live scores, histograms, close markers and snapshots, levels and badges (shared/leagues).
     LEAGUES_TABLE: str = Field(default='pitcrew-leagues', min_length=3)
+    # The league close's fan-out: one message per division (LeagueCloseQueue), and the payments in flight per division.
+    LEAGUE_CLOSE_QUEUE_URL: str = Field(default='')
+    LEAGUE_PAY_THREADS: int = Field(default=8, ge=1, le=64)
     HOLD_SHARDS: int = Field(default=4, ge=1, le=64)
     # The service configuration (locations, calendars, SLA policies, KPI settings): an SSM parameter
     # holding JSON; empty = the built-in default (24x7, default policies).

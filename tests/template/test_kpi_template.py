@@ -675,6 +675,9 @@ def known_metric_names() -> set[str]:
     names = kpi_metric_names()
     if processor_metric_dimensions('LedgerEntriesWritten') is not None:
         names.add('LedgerEntriesWritten')
+    # The league close's participation per division (its EMF is checked in tests/integration/test_league_close.py).
+    if "single_metric(name='LeagueParticipation'" in (REPO_ROOT / 'shared' / 'leagues' / 'close_run.py').read_text():
+        names.add('LeagueParticipation')
     return names
 
 
@@ -767,10 +770,29 @@ def _search_params() -> list[Any]:
     return params
 
 
+def league_metric_dimensions(metric: str) -> set[frozenset[str]]:
+    """Dimension sets the league close emits `metric` with (publish_participation's EMF for one division, captured)."""
+    import contextlib
+    import io
+
+    from shared.leagues.close_run import DivisionSummary, LeagueOutcome, publish_participation
+
+    printed = io.StringIO()
+    outcome = LeagueOutcome('pitstop', '2026-10', 1, '', (DivisionSummary('technician', 'Technicians', 10, 5, 50.0, (), {}, 0, 0, ''),))
+    with contextlib.redirect_stdout(printed):
+        publish_participation(outcome, 'test')
+    found: set[frozenset[str]] = set()
+    for line in printed.getvalue().splitlines():
+        for directive in json.loads(line)['_aws']['CloudWatchMetrics']:
+            if any(m['Name'] == metric for m in directive['Metrics']):
+                found |= {frozenset(dimensions) for dimensions in directive['Dimensions']}
+    return found
+
+
 def emitted_dimension_sets(metric: str, emitted: EmittedEmf) -> set[frozenset[str]]:
     if metric in emitted.metrics:
         return set(emitted.dimension_sets)
-    return processor_metric_dimensions(metric) or set()
+    return processor_metric_dimensions(metric) or league_metric_dimensions(metric)
 
 
 def search_dimension_problems(search: Search, emitted: EmittedEmf) -> list[str]:
