@@ -53,7 +53,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -69,18 +69,13 @@ AwardKind = Literal['prize', 'trophy', 'challenge']
 RULE_IDS: dict[str, str] = {'prize': 'league_prize', 'trophy': 'league_trophy', 'challenge': 'league_challenge'}
 
 
-@dataclass(frozen=True)
-class Profile:
-    """One person as the directory lists them at the close: the attributes a division can be made of."""
+class ProfileLike(Protocol):
+    """One person as the directory lists them at the close (`shared.leagues.roster.RosterPerson`)."""
 
-    employee_id: str
-    attributes: Mapping[str, str | None]
-    active: bool = True
-
-    def person(self) -> Person:
-        get = self.attributes.get
-        return Person(employee_id=self.employee_id, role=get('role'), job_grade=get('job_grade'), location_id=get('location_id'),
-                      region=get('region'), team_id=get('manager_id'), active=self.active)
+    @property
+    def employee_id(self) -> str: ...
+    def attributes(self) -> dict[str, str | None]: ...
+    def person(self) -> Person: ...
 
 
 @dataclass(frozen=True)
@@ -128,15 +123,16 @@ class DivisionClose(BaseModel):
 
 
 # --- divisions -------------------------------------------------------------------------------------------------
-def plan_divisions(config: LeagueConfig, program: ProgramLike, profiles: Iterable[Profile], month: str) -> dict[str, list[Member]]:
+def plan_divisions(config: LeagueConfig, program: ProgramLike, profiles: Iterable[ProfileLike], month: str) -> dict[str, list[Member]]:
     """The eligible people of each division (key -> members sorted by employee id); divisions without anyone
     eligible do not exist."""
     divisions: dict[str, list[Member]] = {}
     for profile in profiles:
         if not in_program(program, profile.person(), month):
             continue
-        key = config.division_of(dict(profile.attributes))
-        member = Member(profile.employee_id, profile.attributes.get('role'), profile.attributes.get('location_id'))
+        attributes = profile.attributes()
+        key = config.division_of(attributes)
+        member = Member(profile.employee_id, attributes.get('role'), attributes.get('location_id'))
         divisions.setdefault(key, []).append(member)
     return {key: sorted(members, key=lambda m: m.employee_id) for key, members in sorted(divisions.items())}
 

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.leagues.close import DivisionClose, league_entries, plan_divisions, rank_division
 from shared.leagues.close_store import LeagueCloseStore, Marker
 from shared.leagues.config import LeagueConfig
+from shared.leagues.roster import Roster
 from shared.ledger.entries import LedgerEntry
 from shared.programs.document import ProgramDocument
 from shared.programs.loader import ProgramBook
@@ -252,7 +253,7 @@ def start_close(store: LeagueCloseStore, send: Callable[[Sequence[DivisionMessag
     if marker.divisions is None:
         # The version recorded on the marker (in force when the close started) is used throughout the close.
         program = target.program if marker.version == target.version else program_version(book, target.program_id, marker.version)
-        divisions = plan_divisions(target.config, program, store.profiles(), target.month)
+        divisions = plan_divisions(target.config, program, Roster(client=store.client).people(), target.month)
         store.write_roster(target.program_id, target.month, divisions)
         marker = store.set_divisions(target.program_id, target.month, list(divisions), sum(len(m) for m in divisions.values()))
     answer.people, answer.divisions = marker.people, len(marker.divisions or ())

@@ -13,9 +13,9 @@ Items (LeaguesTable, pk `CLOSE#<program>#<month>`):
   `DIV#<division>#<body hash>#<nnnn>`, written first (content-addressed: the same key always holds the same
   bytes), and the head names them; a crash before the head leaves unread pages and the next run freezes anew.
 
-Reads: the directory's `employees` index (ONE paged Query, ~2,500 profiles a page); each division's roster (one
-Query); the people's score items (`S#<program>#<employee>`, sk month; LeaguesTable) and KPI month items
-(`employee#<id>`, KpiTable) by BatchGetItem, 100 keys a request across both tables (`PeriodStore._batch_get`).
+Reads: each division's roster (one Query; the directory itself is listed once, by `shared.leagues.roster.Roster`);
+the people's score items (`S#<program>#<employee>`, sk month; LeaguesTable) and KPI month items (`employee#<id>`,
+KpiTable) by BatchGetItem, 100 keys a request across both tables (`PeriodStore._batch_get`).
 Writes: the payments go through `PeriodStore.pay` (per person: entries `attribute_not_exists` + balance in one
 transaction; an entry already written is skipped), then one UpdateItem per division (`done`, `stats`) and one
 conditional UpdateItem to finalize.
@@ -33,8 +33,8 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.dynamo import conditionally
-from shared.leagues.close import DivisionClose, Figures, Member, Profile
-from shared.leagues.config import DIRECTORY_ATTRIBUTES
+from shared.leagues.close import DivisionClose, Figures, Member
+from shared.leagues.live_store import month_from_item
 from shared.programs.period import employee_kpi_key
 from shared.programs.period_store import PeriodStore
 
@@ -42,7 +42,6 @@ MARKER_SK = 'MARKER'
 CHUNK_BYTES = 300 * 1024  # per item, under DynamoDB's 400 KB
 ROSTER_PREFIX = 'ROSTER#'
 SNAPSHOT_PREFIX = 'DIV#'
-_PROFILE = ('employee_id', 'active', *DIRECTORY_ATTRIBUTES)
 
 
 def close_pk(program_id: str, month: str) -> str:
@@ -157,30 +156,7 @@ class LeagueCloseStore(PeriodStore):
             ExpressionAttributeValues={':now': {'S': now.isoformat()}, ':closed': {'S': 'closed'}},
         )
 
-    # --- people ----------------------------------------------------------------------------------------------
-    def profiles(self) -> list[Profile]:
-        """Everyone on the directory (active or not) with the attributes a division can be made of: ONE paged
-        Query of the `employees` index."""
-        names = {f'#p{i}': name for i, name in enumerate(_PROFILE)}
-        params: dict[str, Any] = {
-            'TableName': self.directory_table,
-            'IndexName': 'employees',
-            'KeyConditionExpression': 'gsi1pk = :employee',
-            'ExpressionAttributeValues': {':employee': {'S': 'EMPLOYEE'}},
-            'ProjectionExpression': ', '.join(names),
-            'ExpressionAttributeNames': names,
-        }
-        profiles = []
-        while True:
-            response = self.client.query(**params)
-            for item in response.get('Items', []):
-                text = {name: value['S'] for name, value in item.items() if 'S' in value}
-                attributes = {name: text.get(name) for name in DIRECTORY_ATTRIBUTES}
-                profiles.append(Profile(text['employee_id'], attributes, bool(item.get('active', {}).get('BOOL', True))))
-            if 'LastEvaluatedKey' not in response:
-                return profiles
-            params['ExclusiveStartKey'] = response['LastEvaluatedKey']
-
+    # --- division rosters -------------------------------------------------------------------------------------
     def write_roster(self, program_id: str, month: str, divisions: Mapping[str, Sequence[Member]]) -> int:
         """Each division's people, in items of at most CHUNK_BYTES; returns the items written."""
         written = 0
@@ -289,15 +265,7 @@ _KPI_META = frozenset({'pk', 'sk', 'updated_at', 'late', 'changes', 'expires_at'
 
 
 def _figures(item: Mapping[str, Any]) -> Figures:
-    def number(name: str) -> int:
-        return int(item.get(name, {}).get('N', 0))
-
-    return Figures(
-        points=number('points'),
-        items=number('items'),
-        score_x100=number('score_x100'),
-        entries=number('entries'),
-        digest=item.get('digest', {}).get('S', ''),
-        reached_at=item.get('reached_at', {}).get('S', ''),
-        qualified=bool(item.get('qualified', {}).get('BOOL', False)),
-    )
+    """A score item as the scorer writes it (`shared.leagues.live_store.month_from_item`)."""
+    month = month_from_item(item)
+    return Figures(points=month.points, items=month.items, score_x100=month.score_x100, entries=month.entries, digest=month.digest,
+                   reached_at=month.reached_at, qualified=month.qualified)
