@@ -116,6 +116,8 @@ build-TwilioWebhooksFunction:
 	$(call FUNCTION_BUILD,twilio_webhooks)
 build-DailyRemindersFunction:
 	$(call FUNCTION_BUILD,daily_reminders)
+build-LeagueStreaksFunction:
+	$(call FUNCTION_BUILD,league_streaks)
 build-PeriodCloseFunction:
 	$(call FUNCTION_BUILD,period_close)
 build-LeagueCloseFunction:
