@@ -55,6 +55,7 @@ HANDLERS = {
     'alert_sender': 'functions.alert_sender.app',
     'twilio_webhooks': 'functions.twilio_webhooks.app',
     'daily_reminders': 'functions.daily_reminders.app',
+    'league_streaks': 'functions.league_streaks.app',
     'hold_release': 'functions.hold_release.app',
     'period_close': 'functions.period_close.app',
     'statement': 'functions.statement.app',
