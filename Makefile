@@ -120,6 +120,8 @@ build-LeagueStreaksFunction:
 	$(call FUNCTION_BUILD,league_streaks)
 build-PeriodCloseFunction:
 	$(call FUNCTION_BUILD,period_close)
+build-LeagueScorerFunction:
+	$(call FUNCTION_BUILD,league_scorer)
 build-LeagueCloseFunction:
 	$(call FUNCTION_BUILD,league_close)
 build-LeagueCloseDivisionFunction:

@@ -32,6 +32,8 @@ def conversations() -> Conversations:
     from shared.directory.store import DirectoryStore
     from shared.disputes.service import Disputes
     from shared.disputes.store import DisputeStore
+    from shared.leagues.live_store import LiveStore
+    from shared.leagues.standings import LeagueStandings
     from shared.ledger.store import LedgerStore
 
     settings = get_settings()
@@ -41,6 +43,7 @@ def conversations() -> Conversations:
         queue=SqsEventQueue(settings.ALERTS_QUEUE_URL, boto3.client('sqs', region_name=settings.AWS_REGION)),
         ledger=LedgerStore(),
         disputes=Disputes(disputes=DisputeStore(), directory=DirectoryStore(), alerts=AlertStore()),
+        leagues=LeagueStandings(LiveStore()),
     )
 
 

@@ -152,6 +152,11 @@ class League:
     config: LeagueConfig
     zone: ZoneInfo
     roles: frozenset[str] | None = None  # the program's scope roles (None: every role)
+    locations: frozenset[str] | None = None  # the program's scope locations (None: every location)
+
+    def admits(self, role: str | None, location_id: str | None) -> bool:
+        """Whether a person of this role and location is in the program's scope (so in its league)."""
+        return (self.roles is None or role in self.roles) and (self.locations is None or location_id in self.locations)
 
     @property
     def name(self) -> str:

@@ -56,8 +56,8 @@ def leagues_of(book: ProgramBook) -> dict[str, League]:
     for program_id, versions in book.programs.items():
         document = versions[0].document
         if document.league is not None:
-            roles = frozenset(document.scope.roles) or None
-            found[program_id] = League(program_id, document.league, ZoneInfo(document.time_zone), roles)
+            roles, locations = frozenset(document.scope.roles) or None, frozenset(document.scope.locations) or None
+            found[program_id] = League(program_id, document.league, ZoneInfo(document.time_zone), roles, locations)
     return found
 
 

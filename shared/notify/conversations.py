@@ -4,9 +4,9 @@
   message that fails after Twilio accepted it (63016: outside the 24-hour window without a template, and the like)
   queues the SMS fallback once; 21610 records an opt-out and 21211 an invalid number on the person's record;
 - an inbound message from a number in the directory gets an answer in the person's language: POINTS (balance and
-  pending), RANK, TODAY (open items), DISPUTE <entry code> <text> (shared/disputes), HELP, STOP/START (recorded per
-  channel). A number not in the directory, or
-  shared by several people, gets one fixed polite reply and nothing else: no data reaches an unknown phone.
+  pending), RANK (their live place in each league they are in: shared/leagues/standings.py), TODAY (open items),
+  DISPUTE <entry code> <text> (shared/disputes), HELP, STOP/START (recorded per channel). A number not in the directory,
+  or shared by several people, gets one fixed polite reply and nothing else: no data reaches an unknown phone.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from shared.alerts.scan import AlertMessage, BodyQueue
 from shared.alerts.store import AlertStore, WorkItem
 from shared.directory.contacts import Contact, ContactBook
 from shared.notify.dispatch import PointsPort
-from shared.notify.messages import dispute_status, local_time, reply
+from shared.notify.messages import RankLine, dispute_status, local_time, rank_text, reply
 from shared.notify.messaging import INVALID_NUMBER, OPTED_OUT
 from shared.notify.twilio_webhooks import Command, InboundMessage, StatusUpdate
 
@@ -38,6 +38,10 @@ class DisputesPort(Protocol):
     def file(self, employee_id: str, code: str, comment: str, channel: str, now: datetime) -> Any: ...
 
 
+class LeaguesPort(Protocol):
+    def rank_lines(self, employee_id: str, role: str | None, location_id: str | None, now: datetime) -> list[RankLine]: ...
+
+
 def twiml(text: str | None) -> str:
     """A TwiML answer: one reply message, or none."""
     inner = f'<Message>{escape(text)}</Message>' if text else ''
@@ -51,6 +55,7 @@ class Conversations:
     queue: BodyQueue
     ledger: PointsPort | None = None
     disputes: DisputesPort | None = None
+    leagues: LeaguesPort | None = None
     wall: Callable[[], float] = time.time
 
     def status(self, alert_id: str, update: StatusUpdate, now: datetime) -> str:
@@ -81,6 +86,10 @@ class Conversations:
         if message.command is Command.START:
             self.contacts.record_opt_in(person.employee_id, channel, now)
             return None if channel == 'sms' else reply(language, 'start', channel='WhatsApp')
+        if message.command is Command.RANK and self.leagues is not None:
+            lines = self.leagues.rank_lines(person.employee_id, person.role, person.location_id, now)
+            if lines:  # else: no league admits the person (the reply below says leagues have not started)
+                return rank_text(language, lines)
         if message.command is Command.POINTS or message.command is Command.RANK:
             balance = self.ledger.balance(person.employee_id) if self.ledger is not None else None
             available = int(balance.available) if balance is not None else 0

@@ -1219,12 +1219,27 @@ def test_the_status_callback_the_sender_gives_twilio_is_a_twilio_webhooks_route(
     assert 'WebhooksApi' in _referenced_ids(base)
 
 
+# The programs' documents (not secrets), read as every program reader reads them: listed by their path, their versions.
+PROGRAM_READS = {('ssm:GetParametersByPath', PARAMETER_ARN + '/pitcrew/${Stage}/programs'),
+                 ('ssm:GetParameterHistory', PARAMETER_ARN + '/pitcrew/${Stage}/programs/*')}  # fmt: skip
+
+
+def _program_reads(statement: dict[str, Any]) -> bool:
+    """Exactly one of PROGRAM_READS: one action on its one resource, allowed, no NotAction/NotResource."""
+    actions = [str(a) for a in _as_list(statement.get('Action', []))]
+    resources = [_sub_text(r) if isinstance(r, dict) else str(r) for r in _as_list(statement.get('Resource', []))]
+    return (statement.get('Effect') == 'Allow' and not set(statement) & {'NotAction', 'NotResource'} and len(actions) == 1
+            and len(resources) == 1 and (actions[0], resources[0]) in PROGRAM_READS)  # fmt: skip
+
+
 def ssm_problems(function: dict[str, Any], allowed: set[str], required: str) -> list[str]:
-    """ssm: only GetParameter, only on the allowed parameter ARNs (no wildcard), the required one among them; kms:
-    only Decrypt, only through SSM."""
+    """ssm: only GetParameter, only on the allowed parameter ARNs (no wildcard), the required one among them, besides the
+    programs' documents (PROGRAM_READS); kms: only Decrypt, only through SSM."""
     problems = []
     granted = set()
     for statement in _function_statements(function):
+        if _program_reads(statement):
+            continue
         actions = [str(a) for a in _as_list(statement.get('Action', statement.get('NotAction', [])))]
         touches_ssm = any(a == '*' or a.lower().startswith('ssm:') for a in actions)
         touches_kms = any(a.lower().startswith('kms:') for a in actions)
@@ -1254,14 +1269,15 @@ def _twilio_arn() -> str:
     return PARAMETER_ARN + path
 
 
-@pytest.mark.parametrize(('function', 'allowed'), [(TWILIO, set()), (SENDER, {SERVICE_CONFIG_ARN})])
+# The webhooks also read the service configuration and the programs (RANK answers from the programs' leagues).
+@pytest.mark.parametrize(('function', 'allowed'), [(TWILIO, {SERVICE_CONFIG_ARN}), (SENDER, {SERVICE_CONFIG_ARN})])
 def test_twilio_account_is_read_from_exactly_its_parameter(function: str, allowed: set[str]) -> None:
     # Given: TWILIO_PARAMETER in Globals (the name load_account() reads), and the function's ssm and kms statements
     assert _sub_text(GLOBAL_ENV['TWILIO_PARAMETER']) == TWILIO_PATH
     # When: checking the statements
     problems = ssm_problems(RESOURCES[function], allowed | {_twilio_arn()}, _twilio_arn())
-    # Then: GetParameter on exactly parameter/pitcrew/${Stage}/twilio (plus the service config for the sender), no
-    # wildcard, and kms:Decrypt only through SSM (the SecureString)
+    # Then: GetParameter on exactly parameter/pitcrew/${Stage}/twilio (plus the service config), no wildcard besides the
+    # programs' versions, and kms:Decrypt only through SSM (the SecureString)
     assert problems == []
 
 
