@@ -36,6 +36,7 @@ from shared.leagues.close_run import MONTH_PATTERN, CloseRefused, DivisionMessag
 from shared.leagues.close_store import LeagueCloseStore
 from shared.observability import logger, metrics
 from shared.programs.loader import ProgramBook, load_programs
+from shared.scheduled import scheduled_time
 
 SQS_BATCH = 10
 
@@ -90,7 +91,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     stage = get_settings().STAGE
     book = _book()
     if _is_schedule_without_program(event):
-        targets = leagues_due(book, now)
+        when_or_error = scheduled_time(event)  # the scheduled run's own time decides which month just ended
+        if isinstance(when_or_error, dict):
+            return when_or_error
+        targets = leagues_due(book, when_or_error)
     else:
         try:
             request = CloseRequest.model_validate(event)
