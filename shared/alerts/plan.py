@@ -38,6 +38,9 @@ class AlertKind(StrEnum):
     # Leagues (shared/leagues): a level reached and a badge earned, written once by the league scorer.
     LEVEL_UP = 'level_up'
     BADGE_EARNED = 'badge_earned'
+    # The close's announcement to a prize, trophy or challenge winner (shared/leagues/announce.py): the result line is
+    # composed in the person's language when the league closes and travels as the threshold.
+    LEAGUE_RESULT = 'league_result'
 
 
 class Recipient(StrEnum):

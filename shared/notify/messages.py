@@ -38,6 +38,7 @@ ALERT_TEXTS = {
         'dispute_rejected': '{name}, your dispute of points entry {ref} was rejected: {threshold}',
         'level_up': '{name}, you reached level {threshold} in {ref}. Well done!',
         'badge_earned': '{name}, you earned the badge "{threshold}" in {ref}.',
+        'league_result': '{name}, {ref}: {threshold}',
     },
     'es': {
         'sla_risk': '{name}, {ref}: se ha usado el {share} del objetivo de {metric}. Vence {due}.',
@@ -53,6 +54,7 @@ ALERT_TEXTS = {
         'dispute_rejected': '{name}, su reclamación del movimiento de puntos {ref} fue rechazada: {threshold}',
         'level_up': '{name}, ha alcanzado el nivel {threshold} en {ref}. ¡Enhorabuena!',
         'badge_earned': '{name}, ha conseguido la insignia «{threshold}» en {ref}.',
+        'league_result': '{name}, {ref}: {threshold}',
     },
     'hi': {
         'sla_risk': '{name}, {ref}: {metric} लक्ष्य का {share} समय बीत चुका है। समय सीमा {due}।',
@@ -67,6 +69,7 @@ ALERT_TEXTS = {
         'dispute_rejected': '{name}, अंक प्रविष्टि {ref} पर आपकी शिकायत अस्वीकार हुई: {threshold}',
         'level_up': '{name}, आप {ref} में {threshold} स्तर पर पहुँच गए। बधाई!',
         'badge_earned': '{name}, आपको {ref} में "{threshold}" बैज मिला।',
+        'league_result': '{name}, {ref}: {threshold}',
     },
 }
 

@@ -248,7 +248,8 @@ def test_every_alert_kind_has_a_text_in_every_language(kind: AlertKind, language
     # Given an alert of this kind about job card JC-9 (thresholds as the planner writes them)
     threshold = {'sla_risk': '75%', 'sla_breach': 'level-1', 'promise_missed': 'promised', 'approval_waiting': '120m@20261123T1000',
                  'repeat_visit': 'JC-1', 'upsell_flagged': 'U-BRAKES', 'dispute_filed': 'D-1', 'dispute_accepted': '+20',
-                 'dispute_rejected': 'the award was correct', 'level_up': 'Pit crew', 'badge_earned': 'First 5-star CSAT'}[kind.value]  # fmt: skip
+                 'dispute_rejected': 'the award was correct', 'level_up': 'Pit crew', 'badge_earned': 'First 5-star CSAT',
+                 'league_result': 'you finished 1st of 5 in Workshop technicians · South with 1,240 points: +1,000 points.'}[kind.value]  # fmt: skip
 
     # When its text is composed
     text = alert_text(kind=kind.value, language=language, name='Ana', ref='JC-9', metric='turnaround', threshold=threshold, due_at=DUE,
