@@ -309,7 +309,7 @@ class LocalStack:
             load_handler(route.handler)
         self._sqs_functions = [f for f in self._sqs_handlers() if self.alerts or not is_alerting(f[0])]
         self._stream_functions = [f for f in self._stream_handlers() if self.alerts or not is_alerting(f[0])]
-        for handler_path, *_ in [*self._sqs_functions, *self._stream_functions]:
+        for handler_path in [f[0] for f in self._sqs_functions] + [f[0] for f in self._stream_functions]:
             load_handler(handler_path)
         for _name, handler_path, _ in scheduled_functions():
             load_handler(handler_path)
@@ -323,8 +323,8 @@ class LocalStack:
         for handler_path, batch_size, queue_id in self._sqs_functions:
             for _ in range(self.pollers if queue_id == 'EventsQueue' else 1):
                 self._spawn(functools.partial(self._poll_queue, handler_path, batch_size, self.queue_urls[queue_id]))
-        for handler_path, batch_size, window_s in self._stream_functions:
-            self._spawn(functools.partial(self._poll_ticket_stream, handler_path, batch_size, window_s))
+        for handler_path, batch_size, window_s, table_id in self._stream_functions:
+            self._spawn(functools.partial(self._poll_stream, handler_path, batch_size, window_s, table_id))
 
     def _spawn(self, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, daemon=True)
@@ -390,8 +390,10 @@ class LocalStack:
             raise RuntimeError('no SQS-triggered function in template.yaml')
         return found
 
-    def _stream_handlers(self) -> list[tuple[str, int, float]]:
-        """(handler, batch size, batching window) of every function reading the tickets table's stream."""
+    def _stream_handlers(self) -> list[tuple[str, int, float, str]]:
+        """(handler, batch size, batching window, table logical id) of every DynamoDB-stream-triggered function: the
+        tickets table's readers (KPI aggregator, alert planner) and the ledger's (league scorer), each from the table its
+        event names (`Stream: !GetAtt <Table>.StreamArn`)."""
         found = []
         for resource in template_document()['Resources'].values():
             for event in (resource.get('Properties', {}).get('Events') or {}).values():
@@ -399,22 +401,23 @@ class LocalStack:
                     props = event['Properties']
                     # The template's batching window, capped at 5 s so that a local run shows KPIs promptly.
                     window = min(float(props.get('MaximumBatchingWindowInSeconds', 0)), STREAM_WINDOW_CAP_S)
-                    found.append((resource['Properties']['Handler'], int(props.get('BatchSize', 100)), window))
+                    table_id = props['Stream']['Fn::GetAtt'][0]
+                    found.append((resource['Properties']['Handler'], int(props.get('BatchSize', 100)), window, table_id))
         if not found:
             raise RuntimeError('no DynamoDB-stream-triggered function in template.yaml')
         return found
 
-    def _stream_shard(self) -> Any:
+    def _stream_shard(self, table_id: str = 'TicketsTable') -> Any:
         from moto.dynamodb.models import dynamodb_backends
 
-        return dynamodb_backends['123456789012'][REGION].get_table(os.environ['TICKETS_TABLE']).stream_shard
+        return dynamodb_backends['123456789012'][REGION].get_table(os.environ[TABLE_ENV[table_id][0]]).stream_shard
 
-    def _poll_ticket_stream(self, handler_path: str, batch_size: int, window_s: float) -> None:
+    def _poll_stream(self, handler_path: str, batch_size: int, window_s: float, table_id: str) -> None:
         """Lambda's DynamoDB-stream poller: batches in order from the table's one local shard (read from moto's
         in-process store); a failed batch is retried from the same record until it succeeds (MaximumRetryAttempts
         -1). Records are the Lambda event's shape: eventID, eventName, dynamodb {Keys, NewImage, OldImage, ...}."""
-        shard = self._stream_shard()
-        arn = f'arn:aws:dynamodb:{REGION}:123456789012:table/{os.environ["TICKETS_TABLE"]}/stream/local'
+        shard = self._stream_shard(table_id)
+        arn = f'arn:aws:dynamodb:{REGION}:123456789012:table/{os.environ[TABLE_ENV[table_id][0]]}/stream/local'
         waiting_since: float | None = None
         while not self._stop.is_set():
             available = len(shard.items) - self.stream_applied[handler_path]
@@ -448,8 +451,10 @@ class LocalStack:
             self.stream_applied[handler_path] += len(records)
 
     def stream_backlog(self) -> int:
-        """Ticket changes some stream reader (KPI aggregator, alert planner) has not yet applied."""
-        return len(self._stream_shard().items) - min(self.stream_applied.values())
+        """Stream records some reader has not yet applied: the most any reader (KPI aggregator, alert planner, league
+        scorer) is behind on its own table's stream."""
+        return max((len(self._stream_shard(table_id).items) - self.stream_applied[handler_path]
+                    for handler_path, _, _, table_id in self._stream_functions), default=0)  # fmt: skip
 
     def _poll_queue(self, handler_path: str, batch_size: int, queue_url: str) -> None:
         arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
