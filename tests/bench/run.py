@@ -56,6 +56,7 @@ HANDLERS = {
     'twilio_webhooks': 'functions.twilio_webhooks.app',
     'daily_reminders': 'functions.daily_reminders.app',
     'league_streaks': 'functions.league_streaks.app',
+    'league_scorer': 'functions.league_scorer.app',
     'hold_release': 'functions.hold_release.app',
     'period_close': 'functions.period_close.app',
     'statement': 'functions.statement.app',
