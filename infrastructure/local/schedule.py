@@ -1,5 +1,6 @@
 """EventBridge schedule expressions, evaluated locally: when would `cron(...)` or `rate(...)` fire between two
-moments (UTC)? The local stack uses this to fire the template's scheduled functions on the replay's clock.
+moments (UTC; the cron fields read in a time zone, as EventBridge Scheduler's ScheduleExpressionTimezone says)?
+The local stack uses this to fire the template's scheduled functions on the replay's clock.
 
 Supported, as EventBridge defines them: `rate(N minute|minutes|hour|hours|day|days)`, and `cron(minutes hours
 day-of-month month day-of-week year)` with `*`, `?`, numbers, names (JAN-DEC, SUN-SAT), lists `a,b`, ranges
@@ -9,11 +10,13 @@ with a clear error rather than guessed.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 MONTHS = {name: n for n, name in enumerate(['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'], start=1)}
 DAYS = {name: n for n, name in enumerate(['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'], start=1)}
@@ -57,8 +60,11 @@ def _value(text: str, names: dict[str, int] | None) -> int:
     return int(text)
 
 
-def fire_times(expression: str, start: datetime, end: datetime) -> Iterator[datetime]:
-    """Every moment in [start, end] at which the schedule fires (UTC, whole minutes)."""
+def fire_times(expression: str, start: datetime, end: datetime, time_zone: str = 'UTC') -> Iterator[datetime]:
+    """Every moment in [start, end] at which the schedule fires (UTC, whole minutes). `time_zone`: the IANA zone the
+    cron fields are read in (EventBridge Scheduler's ScheduleExpressionTimezone; EventBridge rules are UTC), so
+    `cron(5 0 1 * ? *)` in Asia/Kolkata fires at 18:35 UTC on the last day of the previous month. A local time that
+    a daylight-saving change skips or repeats is taken as zoneinfo resolves it (fold 0: once). A rate ignores it."""
     start = start.astimezone(UTC).replace(second=0, microsecond=0)
     end = end.astimezone(UTC)
     rate = _RATE.fullmatch(expression.strip())
@@ -83,8 +89,9 @@ def fire_times(expression: str, start: datetime, end: datetime) -> Iterator[date
         _field(fields[3], 1, 12, MONTHS),
     )
     weekdays, years = _field(fields[4], 1, 7, DAYS), _field(fields[5], 1970, 2199)
-    day = start.replace(hour=0, minute=0)
-    while day <= end:
+    zone = ZoneInfo(time_zone)
+    day = start.astimezone(zone).date()  # the cron's fields are local dates and times of `zone`
+    while day <= end.astimezone(zone).date():
         weekday = day.isoweekday() % 7 + 1  # EventBridge: 1 = Sunday
         if (
             (months is None or day.month in months)
@@ -94,10 +101,19 @@ def fire_times(expression: str, start: datetime, end: datetime) -> Iterator[date
         ):
             for hour in sorted(hours) if hours is not None else range(24):
                 for minute in sorted(minutes) if minutes is not None else range(60):
-                    moment = day.replace(hour=hour, minute=minute)
+                    moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).astimezone(UTC)
                     if start <= moment <= end:
                         yield moment
         day += timedelta(days=1)
+
+
+SCHEDULED_TIME = '<aws.scheduler.scheduled-time>'
+
+
+def scheduler_input(template: str, moment: datetime) -> dict[str, Any]:
+    """What EventBridge Scheduler gives a Lambda target: the schedule's Input as-is, its context attributes filled in
+    (only `<aws.scheduler.scheduled-time>` is used here)."""
+    return dict(json.loads(template.replace(SCHEDULED_TIME, moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ'))))
 
 
 def scheduled_event(moment: datetime, rule_arn: str) -> dict[str, Any]:

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from infrastructure.local import moto_patches
 from infrastructure.local.replay import Schedule
 from infrastructure.local.sample_month import service_config
-from infrastructure.local.schedule import fire_times, scheduled_event
+from infrastructure.local.schedule import fire_times, scheduled_event, scheduler_input
 from infrastructure.local.template_resources import TABLE_ENV, create_queues, create_tables, template_document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,18 +99,41 @@ def is_alerting(handler: str) -> bool:
     return handler.startswith(ALERT_HANDLERS)
 
 
-def scheduled_functions() -> list[tuple[str, str, str]]:
-    """(logical id, handler, schedule expression) for every Schedule / ScheduleV2 event in the template."""
+class Scheduled(NamedTuple):
+    """A scheduled invocation of a function: `time_zone` reads the cron fields (EventBridge Scheduler's
+    ScheduleExpressionTimezone; rules are UTC); `input`: the Scheduler target's Input (sent as-is, its scheduled
+    time filled in), None for an EventBridge rule (which sends its Scheduled Event)."""
+
+    name: str
+    handler: str
+    expression: str
+    time_zone: str = 'UTC'
+    input: str | None = None
+
+
+def scheduled_functions() -> list[Scheduled]:
+    """Every Schedule / ScheduleV2 event of a function, and every AWS::Scheduler::Schedule whose target is one."""
     found = []
-    for logical_id, resource in template_document()['Resources'].items():
+    resources = template_document()['Resources']
+    for logical_id, resource in resources.items():
         if resource.get('Type') != 'AWS::Serverless::Function':
             continue
         for event in (resource['Properties'].get('Events') or {}).values():
             properties = event.get('Properties', {})
             if event.get('Type') == 'Schedule' and properties.get('Enabled', True) is not False:
-                found.append((logical_id, resource['Properties']['Handler'], properties['Schedule']))
+                found.append(Scheduled(logical_id, resource['Properties']['Handler'], properties['Schedule']))
             elif event.get('Type') == 'ScheduleV2' and properties.get('State', 'ENABLED') == 'ENABLED':
-                found.append((logical_id, resource['Properties']['Handler'], properties['ScheduleExpression']))
+                found.append(Scheduled(logical_id, resource['Properties']['Handler'], properties['ScheduleExpression'],
+                                       properties.get('ScheduleExpressionTimezone', 'UTC')))
+    for logical_id, resource in resources.items():
+        properties = resource.get('Properties', {})
+        if resource.get('Type') != 'AWS::Scheduler::Schedule' or properties.get('State', 'ENABLED') != 'ENABLED':
+            continue
+        target = properties['Target']
+        function = target['Arn'].get('Fn::GetAtt', [None])[0] if isinstance(target['Arn'], dict) else None
+        if function in resources and resources[function].get('Type') == 'AWS::Serverless::Function':
+            found.append(Scheduled(logical_id, resources[function]['Properties']['Handler'], properties['ScheduleExpression'],
+                                   properties.get('ScheduleExpressionTimezone', 'UTC'), target.get('Input', '{}')))
     return found
 
 
@@ -268,6 +291,7 @@ class LocalStack:
         self.queue_urls = queues
         os.environ['EVENTS_QUEUE_URL'] = self.queue_url
         os.environ['ALERTS_QUEUE_URL'] = queues['AlertsQueue']
+        os.environ['LEAGUE_CLOSE_QUEUE_URL'] = queues['LeagueCloseQueue']
         ssm = boto3.client('ssm', region_name=REGION)
         for source, value in LOCAL_SECRETS.items():
             ssm.put_parameter(Name=f'{SECRETS_PREFIX}/{source}', Value=json.dumps(value), Type='SecureString', Overwrite=True)
@@ -311,8 +335,8 @@ class LocalStack:
         self._stream_functions = [f for f in self._stream_handlers() if self.alerts or not is_alerting(f[0])]
         for handler_path in [f[0] for f in self._sqs_functions] + [f[0] for f in self._stream_functions]:
             load_handler(handler_path)
-        for _name, handler_path, _ in scheduled_functions():
-            load_handler(handler_path)
+        for scheduled in scheduled_functions():
+            load_handler(scheduled.handler)
         self.stream_applied = {handler_path: 0 for handler_path, *_ in self._stream_functions}
         from infrastructure.local.fake_twilio import FakeTwilio
 
@@ -526,14 +550,18 @@ class LocalStack:
     def schedules(self, start: datetime, end: datetime) -> list[Schedule]:
         """Every scheduled function of the template with its fire times in [start, end] (see schedule.py)."""
         found: list[Schedule] = []
-        for name, handler, expression in scheduled_functions():
-            if self.alerts or not is_alerting(handler):
-                found.append((name, self._scheduled_invoker(name, handler), list(fire_times(expression, start, end))))
+        for scheduled in scheduled_functions():
+            if self.alerts or not is_alerting(scheduled.handler):
+                times = list(fire_times(scheduled.expression, start, end, scheduled.time_zone))
+                found.append((scheduled.name, self._scheduled_invoker(scheduled.name, scheduled.handler, scheduled.input), times))
         return found
 
-    def _scheduled_invoker(self, name: str, handler_path: str) -> Callable[[datetime], Any]:
+    def _scheduled_invoker(self, name: str, handler_path: str, payload: str | None = None) -> Callable[[datetime], Any]:
         def fire(moment: datetime) -> Any:
-            event = scheduled_event(moment, f'arn:aws:events:{REGION}:123456789012:rule/pitcrew-local-{name}')
+            if payload is not None:  # EventBridge Scheduler: the target's Input
+                event = scheduler_input(payload, moment)
+            else:
+                event = scheduled_event(moment, f'arn:aws:events:{REGION}:123456789012:rule/pitcrew-local-{name}')
             try:
                 return invoke(handler_path, event)
             except Exception as error:  # EventBridge would retry; locally the failure is reported in the summary
@@ -544,15 +572,16 @@ class LocalStack:
 
     def keep_schedules_on_real_time(self) -> None:
         """After the replay (`make run` keeps serving): fire the schedules as real time reaches them."""
-        schedules = [(n, h, e) for n, h, e in scheduled_functions() if self.alerts or not is_alerting(h)]
+        schedules = [s for s in scheduled_functions() if self.alerts or not is_alerting(s.handler)]
 
         def tick() -> None:
             last = datetime.now(UTC)
             while not self._stop.wait(15):
                 now = datetime.now(UTC)
-                for name, handler, expression in schedules:
-                    for moment in fire_times(expression, last + timedelta(seconds=1), now):
-                        print(f'schedule {name} at {moment:%Y-%m-%d %H:%M} UTC: {self._scheduled_invoker(name, handler)(moment)}')
+                for s in schedules:
+                    for moment in fire_times(s.expression, last + timedelta(seconds=1), now, s.time_zone):
+                        answer = self._scheduled_invoker(s.name, s.handler, s.input)(moment)
+                        print(f'schedule {s.name} at {moment:%Y-%m-%d %H:%M} UTC: {answer}')
                 last = now
 
         self._spawn(tick)

@@ -60,3 +60,34 @@ def test_scheduled_event_carries_the_fire_time() -> None:
     # Then it has EventBridge's shape and the time of the schedule, not of the replay
     assert event['detail-type'] == 'Scheduled Event' and event['source'] == 'aws.events'
     assert event['time'] == '2026-10-05T02:15:00Z'
+
+
+def test_cron_fields_are_local_time_in_the_schedules_time_zone() -> None:
+    # Given the league close's schedule, 00:05 on the 1st, read in Asia/Kolkata (UTC+5:30, no daylight saving)
+    window = (datetime(2026, 10, 15, tzinfo=UTC), datetime(2026, 12, 15, tzinfo=UTC))
+    # When its fire times are listed
+    times = list(fire_times('cron(5 0 1 * ? *)', *window, 'Asia/Kolkata'))
+    # Then it fires at 18:35 UTC on the last day of the previous month (00:05 on the 1st in Kolkata)
+    assert times == [datetime(2026, 10, 31, 18, 35, tzinfo=UTC), datetime(2026, 11, 30, 18, 35, tzinfo=UTC)]
+    # And the same expression without a time zone stays UTC, as EventBridge rules are
+    assert list(fire_times('cron(5 0 1 * ? *)', *window)) == [datetime(2026, 11, 1, 0, 5, tzinfo=UTC), datetime(2026, 12, 1, 0, 5, tzinfo=UTC)]
+
+
+def test_a_zone_with_daylight_saving_keeps_the_local_time_across_the_change() -> None:
+    # Given New York, which leaves daylight saving on 1 November 2026 at 02:00 (EDT UTC-4, then EST UTC-5)
+    window = (datetime(2026, 9, 15, tzinfo=UTC), datetime(2026, 12, 15, tzinfo=UTC))
+    # When the 00:05-on-the-1st schedule is listed
+    times = list(fire_times('cron(5 0 1 * ? *)', *window, 'America/New_York'))
+    # Then it fires at 00:05 local each time: 04:05 UTC while on EDT (1 Oct, 1 Nov, before 02:00), 05:05 UTC on EST
+    assert times == [datetime(2026, 10, 1, 4, 5, tzinfo=UTC), datetime(2026, 11, 1, 4, 5, tzinfo=UTC), datetime(2026, 12, 1, 5, 5, tzinfo=UTC)]
+
+
+def test_a_scheduler_target_gets_its_input_with_the_scheduled_time_filled_in() -> None:
+    # Given a schedule's Input with EventBridge Scheduler's context attribute
+    from infrastructure.local.schedule import scheduler_input
+
+    template = '{"program_id": "pitstop", "scheduled_time": "<aws.scheduler.scheduled-time>"}'
+    # When it fires at 00:05 on 1 November in Kolkata
+    event = scheduler_input(template, datetime(2026, 10, 31, 18, 35, tzinfo=UTC))
+    # Then the function receives the Input as-is, the time in UTC
+    assert event == {'program_id': 'pitstop', 'scheduled_time': '2026-10-31T18:35:00Z'}
