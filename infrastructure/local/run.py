@@ -411,7 +411,7 @@ def print_summary(summary: dict[str, Any], result: Any) -> None:
         for name, moment, outcome in result.schedule_runs:
             if name in ('AlertScannerFunction', 'DailyRemindersFunction'):
                 continue
-            keys = ('employees_audited', 'entries_checked', 'mismatches', 'email_sent', 'error')
+            keys = ('employees_audited', 'entries_checked', 'mismatches', 'email_sent', 'people_judged', 'streak_badges', 'error')
             brief = {k: outcome[k] for k in keys if k in outcome} if isinstance(outcome, dict) else outcome
             print(f'  schedule {name} at {moment:%Y-%m-%d %H:%M} UTC: {brief or outcome}')
 

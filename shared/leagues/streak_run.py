@@ -80,7 +80,8 @@ class StreakRun:
         return sum(program.badges for program in self.programs)
 
     def as_dict(self) -> dict[str, Any]:
-        return {'ok': True, 'programs': [program.as_dict() for program in self.programs]}
+        return {'ok': True, 'people_judged': sum(program.judged for program in self.programs), 'streak_badges': self.badges,
+                'programs': [program.as_dict() for program in self.programs]}
 
 
 def programs_with_streaks(book: ProgramBook) -> list[ProgramVersion]:
