@@ -242,3 +242,16 @@ def test_requests_per_person_are_constant(env: Env) -> None:
     assert counter.dynamodb({'Query'}) == 1 + people
     assert counter.dynamodb({'BatchGetItem'}) == 2
     assert counter.ddb_writes == 3 and counter.dynamodb({'Scan'}) == 0
+
+
+def test_the_latest_breach_of_a_window_is_read_with_its_bounds_half_open(env: Env) -> None:
+    # Given breaches at midnight IST on the 6th (the window's start), at 15:00 that day, and at midnight on the 7th (its end)
+    start, end = ist(date(2026, 10, 6), 0), ist(date(2026, 10, 7), 0)
+    for at, ticket in ((start, 'dms#JC-1'), (start + timedelta(hours=15), 'dms#JC-2'), (end, 'dms#JC-3')):
+        breach('E1', at, ticket)
+
+    # When the latest breach of [start, end) and of [start, start + 1 s) are asked
+    # Then the 15:00 one is the latest inside the day, the start is inside its window, the end is not
+    assert AlertStore().last_breach('E1', start, end) == start + timedelta(hours=15)
+    assert AlertStore().last_breach('E1', start, start + timedelta(seconds=1)) == start
+    assert AlertStore().last_breach('E2', start, end) is None
