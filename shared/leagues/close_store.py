@@ -35,6 +35,7 @@ from shared.config import get_settings
 from shared.dynamo import conditionally
 from shared.leagues.close import DivisionClose, Figures, Member
 from shared.leagues.live_store import month_from_item
+from shared.leagues.results import DivisionResult
 from shared.programs.period import employee_kpi_key
 from shared.programs.period_store import PeriodStore
 
@@ -229,6 +230,11 @@ class LeagueCloseStore(PeriodStore):
             page = self.client.get_item(TableName=self.leagues_table, Key=key, ConsistentRead=True)['Item']
             body += bytes(page['body']['B'])
         return DivisionClose.model_validate_json(zlib.decompress(body))
+
+    def results(self, marker: Marker) -> list[DivisionResult]:
+        """Every frozen division of a close, in the marker's order (what `shared.leagues.announce.announce` takes)."""
+        found = [self.snapshot(marker.program_id, marker.month, division) for division in marker.divisions or ()]
+        return [close.result for close in found if close is not None]
 
     def freeze(self, close: DivisionClose) -> tuple[DivisionClose, bool]:
         """Write the snapshot unless one exists; returns (the snapshot in force, whether this call froze it)."""

@@ -123,6 +123,7 @@ def test_the_scheduled_close_freezes_each_division_and_pays_prizes_trophies_and_
     marker = LeagueCloseStore().marker('pitstop', MONTH)
     assert marker is not None and marker.finalized_at is not None
     assert {d: marker.stats[d]['participation_pct'] for d in marker.divisions or ()} == {TECHS: 100.0, ADVISORS: 66.7}
+    assert [(r.division, r.eligible, r.scored) for r in LeagueCloseStore().results(marker)] == [(ADVISORS, 3, 2), (TECHS, 4, 4)]
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"LeagueParticipation"' in line]
     assert sorted((m['division'], m['program'], m['LeagueParticipation']) for m in emitted) == [
         ('Service advisors · South', 'pitstop', [66.7]), ('Workshop technicians · South', 'pitstop', [100.0])]
