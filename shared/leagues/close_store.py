@@ -85,7 +85,7 @@ class Marker:
         )
 
 
-def _chunks(data: bytes, size: int = CHUNK_BYTES) -> list[bytes]:
+def _chunks(data: bytes, size: int) -> list[bytes]:
     return [data[start : start + size] for start in range(0, len(data), size)] or [b'']
 
 
@@ -241,7 +241,7 @@ class LeagueCloseStore(PeriodStore):
         result = close.result
         data = zlib.compress(close.model_dump_json().encode(), 6)
         body_hash = hashlib.sha256(data).hexdigest()[:16]
-        chunks = _chunks(data)
+        chunks = _chunks(data, CHUNK_BYTES)
         head_sk = f'{SNAPSHOT_PREFIX}{result.division}'
         for number, chunk in enumerate(chunks[1:], start=1):
             item = self._key(result.program_id, result.month, f'{head_sk}#{body_hash}#{number:04d}') | {'body': {'B': chunk}}

@@ -259,6 +259,23 @@ def test_points_that_change_after_the_close_never_change_its_standings(aws: Loca
     assert paid() == expected_paid()
 
 
+def test_standings_and_rosters_larger_than_an_item_are_paged_and_read_back_whole(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given: items limited to 64 bytes (instead of ~300 KB), so that each roster and snapshot spans several items
+    from shared.leagues import close_store
+
+    monkeypatch.setattr(close_store, 'CHUNK_BYTES', 64)
+    # When: October is closed
+    drive(SCHEDULED, aws.sqs, queue(aws))
+    # Then: the snapshots and rosters took several items each, and read back whole: the same standings and payments
+    head = aws.dynamodb.get_item(TableName=os.environ['LEAGUES_TABLE'], Key={'pk': {'S': 'CLOSE#pitstop#2026-10'}, 'sk': {'S': f'DIV#{TECHS}'}})
+    assert int(head['Item']['pages']['N']) > 1
+    rosters = aws.dynamodb.query(TableName=os.environ['LEAGUES_TABLE'], KeyConditionExpression='pk = :pk AND begins_with(sk, :r)',
+                                 ExpressionAttributeValues={':pk': {'S': 'CLOSE#pitstop#2026-10'}, ':r': {'S': f'ROSTER#{TECHS}#'}})
+    assert rosters['Count'] > 1
+    assert standings(TECHS) == EXPECTED[TECHS] and standings(ADVISORS) == EXPECTED[ADVISORS]
+    assert paid() == expected_paid()
+
+
 def _league_table_items(aws: LocalAws) -> int:
     from moto.dynamodb.models import dynamodb_backends
 
