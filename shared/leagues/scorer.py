@@ -50,11 +50,13 @@ if TYPE_CHECKING:
 MAX_ATTEMPTS = 6
 
 
-def leagues_of(book: ProgramBook) -> dict[str, League]:
-    """Each program's league, from its newest valid version (programs without a league are absent)."""
+def leagues_of(book: ProgramBook, now: datetime | None = None) -> dict[str, League]:
+    """Each program's league, from the version in force at `now` (the newest valid one whose effective_from has come;
+    the newest valid one when `now` is not given or none has come yet); programs without a league are absent."""
     found: dict[str, League] = {}
     for program_id, versions in book.programs.items():
-        document = versions[0].document
+        version = (book.for_basis(program_id, now) if now is not None else None) or versions[0]
+        document = version.document
         if document.league is not None:
             roles, locations = frozenset(document.scope.roles) or None, frozenset(document.scope.locations) or None
             found[program_id] = League(program_id, document.league, ZoneInfo(document.time_zone), roles, locations)
@@ -62,9 +64,11 @@ def leagues_of(book: ProgramBook) -> dict[str, League]:
 
 
 def leagues_in_force() -> dict[str, League]:
+    from datetime import UTC
+
     from shared.programs.loader import load_programs
 
-    return leagues_of(load_programs())
+    return leagues_of(load_programs(), datetime.now(UTC))
 
 
 @dataclass

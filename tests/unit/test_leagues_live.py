@@ -374,3 +374,23 @@ def test_competition_ranks_share_a_place_and_skip_the_next() -> None:
     # Given scores listed best first, two tied
     # Then they rank 1, 2, 2, 4
     assert competition_ranks([900, 500, 500, 100]) == [1, 2, 2, 4]
+
+
+def test_the_league_in_force_is_the_one_of_the_version_in_force() -> None:
+    # Given the workshop program's version 1 in force and a version 2, published with a renamed league, from December
+    from pathlib import Path
+
+    from shared.leagues.scorer import leagues_of
+    from shared.programs.document import parse_program
+    from shared.programs.loader import ProgramBook, ProgramVersion
+
+    v1 = parse_program((Path(__file__).resolve().parents[2] / 'events' / 'program_workshop.json').read_text())
+    assert v1.league is not None
+    v2 = v1.model_copy(update={'effective_from': datetime(2026, 12, 1, tzinfo=UTC), 'league': v1.league.model_copy(update={'name': 'Winter Cup'})})
+    book = ProgramBook({'pitstop': [ProgramVersion(1, v1), ProgramVersion(2, v2)]})
+
+    # When the leagues are read in November, and in December
+    # Then November scores the Pitstop League and December the Winter Cup, each in the program's time zone and scope
+    november, december = leagues_of(book, datetime(2026, 11, 20, tzinfo=UTC))['pitstop'], leagues_of(book, datetime(2026, 12, 2, tzinfo=UTC))['pitstop']
+    assert (november.name, december.name) == ('Pitstop League', 'Winter Cup')
+    assert november.zone == KOLKATA and november.admits('technician', 'IN-BLR-01') and not november.admits('agent', 'IN-BLR-01')
