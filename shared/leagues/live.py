@@ -10,7 +10,10 @@ Which month an entry scores in (the product's rule):
   `points` and in `late_points_in`; the original month's item keeps it in `late_points` (points earned that month
   that arrived after its close and count elsewhere), so the statement can list it. A closed league never changes.
   An entry recorded after its earned month ended but before the close started scores in its earned month, and the
-  write is conditioned on the marker still being absent (a close that starts meanwhile makes it late instead).
+  write is conditioned on the marker still being absent (a close that starts meanwhile makes it late instead). The
+  same holds for an entry recorded before its month ended but scored after it ended (the stream's lag across
+  midnight): its write is conditioned on the marker too, and if the close has started it scores, late, in the month
+  after its earned month.
 - `counts: released`: the month of `recorded_at` (when the points became available), never late.
 - Entries whose rule id starts with `league_` (prizes, trophies, challenge rewards paid by the close) never score in
   a league, but count towards lifetime points and levels.
@@ -138,6 +141,17 @@ def local_month(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime('%Y-%m')
 
 
+def following_month(month: str) -> str:
+    year, number = (int(part) for part in month.split('-'))
+    return f'{year + number // 12}-{number % 12 + 1:02d}'
+
+
+def late_month(earned: str, recorded: str) -> str:
+    """Where a late entry scores: the month it was recorded in, or, recorded inside its earned month but scored after
+    that month's close started, the month after (deterministic: it depends on the entry alone)."""
+    return recorded if recorded > earned else following_month(earned)
+
+
 def program_of(entry: LedgerEntry) -> str:
     """The program an entry belongs to: its reason's `program_id@version` (or a bare id)."""
     return entry.reason.program_id.split('@', 1)[0]
@@ -199,17 +213,18 @@ class Placement:
     close_check: str | None = None  # the earned month whose close marker must still be absent when this is written
 
 
-def place(entry: LedgerEntry, league: League, closed: Collection[str]) -> Placement:
-    """The month an entry scores in (module docstring); `closed`: the program's months whose close has started."""
+def place(entry: LedgerEntry, league: League, closed: Collection[str], now: datetime | None = None) -> Placement:
+    """The month an entry scores in (module docstring); `closed`: the program's months whose close has started;
+    `now`: when it is being scored (None: as if at `recorded_at`)."""
     earned = local_month(entry.occurred_at, league.zone)
     recorded = local_month(entry.recorded_at, league.zone)
     if entry.reason.rule_id.startswith(LEAGUE_PAYOUT_PREFIX):
         return Placement(None, earned)
     if league.config.counts == 'released':
         return Placement(recorded, earned)
-    if earned < recorded:  # its month had ended when it was recorded
+    if earned < max(recorded, local_month(now, league.zone) if now is not None else recorded):  # its month has ended
         if earned in closed:
-            return Placement(recorded, earned, late=True)
+            return Placement(late_month(earned, recorded), earned, late=True)
         return Placement(earned, earned, close_check=earned)
     return Placement(earned, earned)
 
@@ -332,6 +347,7 @@ class PersonInputs:
     profile: Mapping[str, str | None] | None  # directory attributes (None: not in the directory)
     kpi_months: Mapping[str, Mapping[str, int]]  # month -> the KPI month item's counters
     closed: Collection[tuple[str, str]]  # (program, month) whose close has started
+    now: datetime | None = None  # when the batch is scored (a month that has ended by then needs its marker checked)
 
 
 def plan_person(employee_id: str, records: Sequence[StreamEntry], leagues: Mapping[str, League], inputs: PersonInputs) -> PersonPlan:
@@ -355,7 +371,7 @@ def plan_person(employee_id: str, records: Sequence[StreamEntry], leagues: Mappi
             plan.skipped += 1
             continue
         closed = {month for program, month in inputs.closed if program == program_id}
-        placement = place(entry, league, closed)
+        placement = place(entry, league, closed, inputs.now)
         changed = False
         life = lives.get(program_id) or inputs.lives.get(program_id) or Lifetime(program_id, employee_id)
         if record.seq > life.seq:

@@ -29,6 +29,7 @@ from shared.leagues.live import (
     PersonInputs,
     PersonPlan,
     StreamEntry,
+    late_month,
     local_month,
     plan_person,
     program_of,
@@ -105,7 +106,7 @@ class LeagueScorer:
                 result.skipped += 1
         if not by_person:
             return result
-        snapshot = self.store.read(wants_of(by_person, leagues))
+        snapshot = self.store.read(wants_of(by_person, leagues, now))
         for employee_id, person_records in by_person.items():
             result.people += 1
             try:
@@ -122,7 +123,7 @@ class LeagueScorer:
                 now: datetime, result: ScoreResult) -> None:  # fmt: skip
         skip: set[tuple[str, str]] = set()
         for _ in range(MAX_ATTEMPTS):
-            plan = plan_person(employee_id, records, leagues, inputs_of(snapshot, employee_id))
+            plan = plan_person(employee_id, records, leagues, inputs_of(snapshot, employee_id, now))
             if plan.empty:
                 result.skipped += plan.skipped
                 return
@@ -138,7 +139,7 @@ class LeagueScorer:
                 snapshot.closed |= started.months
                 continue
             except StaleItems:
-                snapshot.update(self.store.read(wants_of({employee_id: records}, leagues)))
+                snapshot.update(self.store.read(wants_of({employee_id: records}, leagues, now)))
                 continue
             except AchievementsExist as exist:
                 skip |= exist.keys
@@ -176,9 +177,9 @@ def notice_of(achievement: Achievement, league_name: str) -> Any:
                         subject=achievement.employee_id, due_at=achievement.at)  # fmt: skip
 
 
-def wants_of(by_person: Mapping[str, Sequence[StreamEntry]], leagues: Mapping[str, League]) -> Wants:
-    """The keys a batch reads: for each entry its earned month, and when that month had ended when it was recorded,
-    the recorded month (where it goes if late) and the earned month's close marker."""
+def wants_of(by_person: Mapping[str, Sequence[StreamEntry]], leagues: Mapping[str, League], now: datetime | None = None) -> Wants:
+    """The keys a batch reads: for each entry its earned month, and when that month had ended when it was recorded
+    or has ended by `now`, the month where it goes if late and the earned month's close marker."""
     wants = Wants()
     for employee_id, records in by_person.items():
         wants.profiles.add(employee_id)
@@ -192,8 +193,9 @@ def wants_of(by_person: Mapping[str, Sequence[StreamEntry]], leagues: Mapping[st
             if entry.reason.rule_id.startswith(LEAGUE_PAYOUT_PREFIX):
                 continue
             earned, recorded = local_month(entry.occurred_at, league.zone), local_month(entry.recorded_at, league.zone)
-            months = {recorded} if league.config.counts == 'released' else {earned} | ({recorded} if earned < recorded else set())
-            if league.config.counts == 'earned' and earned < recorded:
+            ended = earned < max(recorded, local_month(now, league.zone) if now is not None else recorded)
+            months = {recorded} if league.config.counts == 'released' else {earned} | ({late_month(earned, recorded)} if ended else set())
+            if league.config.counts == 'earned' and ended:
                 wants.markers.add((program_id, earned))
             for month in months:
                 wants.months.add((program_id, employee_id, month))
@@ -201,11 +203,12 @@ def wants_of(by_person: Mapping[str, Sequence[StreamEntry]], leagues: Mapping[st
     return wants
 
 
-def inputs_of(snapshot: Snapshot, employee_id: str) -> PersonInputs:
+def inputs_of(snapshot: Snapshot, employee_id: str, now: datetime | None = None) -> PersonInputs:
     return PersonInputs(
         months={(program_id, month): score for (program_id, who, month), score in snapshot.months.items() if who == employee_id},
         lives={program_id: life for (program_id, who), life in snapshot.lives.items() if who == employee_id},
         profile=snapshot.profiles.get(employee_id),
         kpi_months={month: counters for (who, month), counters in snapshot.kpi_months.items() if who == employee_id},
         closed=snapshot.closed,
+        now=now,
     )

@@ -4,7 +4,7 @@ lifetime from their stream records, histogram moves, levels and badges once, and
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -102,6 +102,23 @@ def test_an_entry_recorded_after_its_month_ended_scores_there_until_the_close_st
     # Then before the close it counts for October, on condition the marker is still absent; after it, for November, late
     assert (before_close.month, before_close.late, before_close.close_check) == ('2026-10', False, '2026-10')
     assert (after_close.month, after_close.late, after_close.close_check, after_close.earned_month) == ('2026-11', True, None, '2026-10')
+
+
+def test_an_entry_recorded_just_before_midnight_but_scored_after_the_month_ended_is_checked_against_the_close() -> None:
+    # Given an award earned and recorded on Oct 31 at 23:58 Kolkata time, scored by the stream reader at 00:07 on Nov 1
+    recorded = datetime(2026, 10, 31, 18, 28, tzinfo=UTC)
+    award = entry('E1', 10, recorded - timedelta(hours=1), recorded)
+    scored_at = datetime(2026, 10, 31, 18, 37, tzinfo=UTC)
+
+    # When it is placed before and after October's close started (at 00:05), and as if scored at once
+    open_month = place(award, league(), closed=set(), now=scored_at)
+    closed_month = place(award, league(), closed={'2026-10'}, now=scored_at)
+    at_once = place(award, league(), closed={'2026-10'}, now=recorded)
+
+    # Then its write is conditioned on October's marker; once the close started it scores, late, in November
+    assert (open_month.month, open_month.close_check) == ('2026-10', '2026-10')
+    assert (closed_month.month, closed_month.late, closed_month.close_check) == ('2026-11', True, None)
+    assert (at_once.month, at_once.late, at_once.close_check) == ('2026-10', False, None)
 
 
 def test_a_released_league_counts_the_month_of_release_and_a_league_payout_never_scores() -> None:
