@@ -11,6 +11,7 @@ maxReceiveCount, moves to LeagueCloseDLQ; redrive it from the SQS console, or re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.config import get_settings
 from shared.leagues.close_run import DivisionMessage, close_division, program_version
 from shared.leagues.close_store import LeagueCloseStore
+from shared.leagues.config import LeagueConfig
+from shared.leagues.results import DivisionResult
 from shared.observability import logger, metrics
 from shared.programs.loader import ProgramBook, load_programs
 
@@ -40,12 +43,21 @@ def _book() -> ProgramBook:
     return load_programs()
 
 
+def announce(results: Sequence[DivisionResult], league: LeagueConfig, now: datetime) -> None:
+    """Winners' notices and managers' summaries, once (imported here: only the last division of a close needs it)."""
+    from shared.leagues.announce import announce as announce_close
+
+    report = announce_close(results, league=league, now=now)
+    logger.info('league announced', extra=report.as_dict())
+
+
 def handle_record(record: SQSRecord) -> None:
     message = DivisionMessage.model_validate_json(record.body)
     logger.append_keys(program_id=message.program_id, month=message.month, division=message.division)
     settings = get_settings()
     program = program_version(_book(), message.program_id, message.version)
-    answer = close_division(_close_store(), program, message, datetime.now(UTC), stage=settings.STAGE, threads=settings.LEAGUE_PAY_THREADS)
+    answer = close_division(_close_store(), program, message, datetime.now(UTC), stage=settings.STAGE, threads=settings.LEAGUE_PAY_THREADS,
+                            announce=announce)
     metrics.add_metric(name='LeagueAwardEntriesWritten', unit=MetricUnit.Count, value=answer.entries_written)
     logger.info('league division closed', extra=answer.as_dict())
     if answer.outcome is not None:

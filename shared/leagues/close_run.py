@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.leagues.close import DivisionClose, league_entries, plan_divisions, rank_division
 from shared.leagues.close_store import LeagueCloseStore, Marker
 from shared.leagues.config import LeagueConfig
+from shared.leagues.results import DivisionResult
 from shared.leagues.roster import Roster
 from shared.ledger.entries import LedgerEntry
 from shared.programs.document import ProgramDocument
@@ -208,10 +209,22 @@ def publish_participation(outcome: LeagueOutcome, stage: str) -> None:
             metric.add_dimension(name='division', value=summary.name)
 
 
-def _finalize(store: LeagueCloseStore, marker: Marker, now: datetime, stage: str) -> LeagueOutcome | None:
-    """Finalize a close whose divisions are all done; the outcome for the one call that finalized it."""
+# Announces a closed program month (shared.leagues.announce.announce: winners' notices, managers' summaries, each
+# exactly once): called with every frozen division before the close is marked finalized, so a failed announcement
+# fails the division message and SQS retries it (the announcement's own markers keep what went out from going twice).
+Announce = Callable[[Sequence[DivisionResult], LeagueConfig, datetime], Any]
+
+
+def _finalize(store: LeagueCloseStore, marker: Marker, now: datetime, stage: str, league: LeagueConfig | None = None,
+              announce: Announce | None = None) -> LeagueOutcome | None:  # fmt: skip
+    """Finalize a close whose divisions are all done (announcing it first when given `announce`); the outcome for
+    the one call that finalized it."""
     if not marker.all_done or marker.finalized_at is not None:
         return None
+    if announce is not None and league is not None:
+        results = store.results(marker)
+        if results:
+            announce(results, league, now)
     if not store.finalize(marker.program_id, marker.month, now):
         return None
     outcome = outcome_of(marker)
@@ -261,7 +274,11 @@ def start_close(store: LeagueCloseStore, send: Callable[[Sequence[DivisionMessag
     if pending:
         send([DivisionMessage(program_id=marker.program_id, month=marker.month, version=marker.version, division=d) for d in pending])
         answer.queued = len(pending)
-    else:  # nothing eligible, or a crash after the last division was done
+    elif marker.divisions:  # a crash after the last division was done: its worker finalizes (and announces) again
+        last = marker.divisions[-1]
+        send([DivisionMessage(program_id=marker.program_id, month=marker.month, version=marker.version, division=last)])
+        answer.queued = 1
+    else:  # nothing eligible: nothing to announce
         outcome = _finalize(store, marker, now, stage)
         answer.finalized, answer.outcome = True, outcome or outcome_of(marker)
     return answer
@@ -308,7 +325,7 @@ def pay_all(store: LeagueCloseStore, entries: Mapping[str, Sequence[LedgerEntry]
 
 
 def close_division(store: LeagueCloseStore, program: ProgramDocument, message: DivisionMessage, now: datetime, *, stage: str = '',
-                   threads: int = PAY_THREADS) -> DivisionAnswer:
+                   threads: int = PAY_THREADS, announce: Announce | None = None) -> DivisionAnswer:
     """Freeze (or read back) one division's standings, pay its awards once, mark it done; finalize when last."""
     answer = DivisionAnswer(message.program_id, message.month, message.division)
     marker = store.marker(message.program_id, message.month)
@@ -316,7 +333,7 @@ def close_division(store: LeagueCloseStore, program: ProgramDocument, message: D
         raise LookupError(f'no close of {message.program_id} {message.month} was started')
     if message.division in marker.done:
         answer.already_done = True
-        answer.outcome = _finalize(store, marker, now, stage)
+        answer.outcome = _finalize(store, marker, now, stage, program.league, announce)
         return answer
     assert program.league is not None
     close = store.snapshot(message.program_id, message.month, message.division)
@@ -330,5 +347,5 @@ def close_division(store: LeagueCloseStore, program: ProgramDocument, message: D
     answer.rows = len(close.result.rows)
     pay_all(store, league_entries(close, program.time_zone, now), now, answer, threads)
     marker = store.division_done(message.program_id, message.month, message.division, division_stats(close, len(program.league.prizes)))
-    answer.outcome = _finalize(store, marker, now, stage)
+    answer.outcome = _finalize(store, marker, now, stage, program.league, announce)
     return answer

@@ -326,3 +326,45 @@ def test_the_schedule_without_a_program_closes_every_league_whose_month_ended(aw
     assert set(closes) == {'pitstop', 'ecommerce_support'}
     assert closes['ecommerce_support']['finalized'] is True and closes['ecommerce_support']['divisions'] == 0
     assert closes['pitstop']['month'] == closes['ecommerce_support']['month']
+
+
+def league_notices(aws: LocalAws) -> list[dict[str, Any]]:
+    """The winners' notices waiting for the alert sender (the test reads the whole small table)."""
+    table = os.environ['ALERTS_TABLE']
+    items = aws.dynamodb.scan(TableName=table)['Items']
+    return [item for item in items if item['pk']['S'].startswith('ALERT#') and 'league_result' in json.dumps(item)]
+
+
+def test_the_last_division_announces_the_close_once_even_when_finalizing_it_failed(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given: the close of October, whose last step (marking it finalized) fails after the announcement went out, every
+    # time, until the last division's message is given up (moved to the dead-letter queue by the redrive policy)
+    real_finalize = LeagueCloseStore.finalize
+    broken = [True]
+
+    def finalize(self: LeagueCloseStore, program_id: str, month: str, now: datetime) -> bool:
+        if broken[0]:
+            raise RuntimeError('injected: crashed before the close was marked finalized')
+        return real_finalize(self, program_id, month, now)
+
+    monkeypatch.setattr(LeagueCloseStore, 'finalize', finalize)
+    from functions.league_close import app as coordinator
+    from tests.support.apigw import lambda_context
+
+    coordinator.lambda_handler(SCHEDULED, lambda_context())
+    _, failures = deliver(aws.sqs, queue(aws))
+    announced = league_notices(aws)
+    marker = LeagueCloseStore().marker('pitstop', MONTH)
+    assert marker is not None and marker.all_done and marker.finalized_at is None and failures >= 2
+
+    # When: the cause is fixed and an admin re-runs the close from the console
+    broken[0] = False
+    again = drive(CONSOLE, aws.sqs, queue(aws))
+
+    # Then: the coordinator hands the last division to the worker again, which finalizes the close; each winner (a
+    # prize, a trophy or a challenge) has exactly one notice although the announcement ran on every attempt
+    winners = {e for e, (points, _) in expected_paid().items() if points > 0}
+    assert again.started['queued'] == 1 and again.failures == 0
+    assert len(announced) == len(winners) == len(league_notices(aws))
+    marker = LeagueCloseStore().marker('pitstop', MONTH)
+    assert marker is not None and marker.finalized_at is not None
+    assert paid() == expected_paid()

@@ -50,7 +50,16 @@ def _label(resource: Any) -> str:
 
 
 def statements(function: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for policy in function['Properties'].get('Policies', []) if isinstance(policy, dict) for s in policy.get('Statement', [])]
+    """Every statement of the function's policies; a conditional one (`!If [condition, statement, ...]`) counts as
+    granted, each branch that is a statement (the stack grants it when its condition holds)."""
+
+    def unfold(statement: Any) -> list[dict[str, Any]]:
+        if isinstance(statement, dict) and 'Fn::If' in statement:
+            return [found for branch in statement['Fn::If'][1:] for found in unfold(branch)]
+        return [statement] if isinstance(statement, dict) and 'Action' in statement else []
+
+    return [found for policy in function['Properties'].get('Policies', []) if isinstance(policy, dict)
+            for statement in policy.get('Statement', []) for found in unfold(statement)]
 
 
 def dynamodb_grants(function: dict[str, Any]) -> set[tuple[str, str]]:
