@@ -64,8 +64,11 @@ def statement_of(employee_id: str, month: str) -> Any:
     from shared.ledger.store import LedgerStore
 
     profile = DirectoryStore().profile_of(employee_id)
+    from shared.leagues.markers import league_closes
+
     return read_statement(LedgerStore(), employee_id, month, time_zones=time_zones(),
-                          employee_name=profile.name if profile is not None else None, now=datetime.now(UTC))
+                          employee_name=profile.name if profile is not None else None, now=datetime.now(UTC),
+                          league_closed_at=league_closes(month))
 
 
 def print_sample_statement(month: str, role: str = 'service_advisor') -> None:

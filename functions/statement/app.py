@@ -45,6 +45,18 @@ def _time_zones() -> dict[str, str]:
         return {}
 
 
+def _league_closes(month: str) -> dict[tuple[str, str], datetime]:
+    """When the leagues of the statement's month and the two before it closed (an entry that arrived after its month's
+    league closed is listed, late, in the month it arrived in). One BatchGetItem; none without leagues."""
+    try:
+        from shared.leagues.markers import league_closes
+
+        return league_closes(month)
+    except Exception:  # noqa: BLE001 - a statement placing entries by their basis month beats no statement
+        logger.exception('league close markers unreadable; entries placed by the month they were earned')
+        return {}
+
+
 def _name(employee_id: str) -> str | None:
     profile = DirectoryStore().profile_of(employee_id)
     return profile.name if profile is not None else None
@@ -59,7 +71,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         first = exc.errors()[0]
         return {'ok': False, 'field': '.'.join(map(str, first['loc'])) or 'event', 'error': first['msg']}
     statement = read_statement(LedgerStore(), request.employee_id, request.month, time_zones=_time_zones(),
-                               employee_name=_name(request.employee_id), now=datetime.now(UTC))
+                               employee_name=_name(request.employee_id), now=datetime.now(UTC),
+                               league_closed_at=_league_closes(request.month))
     reconciliation = statement.reconciliation
     if not reconciliation.reconciles:
         logger.error('statement does not reconcile', extra={'employee_id': request.employee_id, **reconciliation.model_dump()})

@@ -368,3 +368,15 @@ def test_the_last_division_announces_the_close_once_even_when_finalizing_it_fail
     marker = LeagueCloseStore().marker('pitstop', MONTH)
     assert marker is not None and marker.finalized_at is not None
     assert paid() == expected_paid()
+
+
+def test_the_statement_learns_when_each_league_closed_from_the_markers(aws: LocalAws) -> None:
+    # Given: October's close of Pitstop has started (its marker exists); September's never ran
+    from shared.leagues.markers import LeagueMarkers, months_back
+
+    marker, _ = LeagueCloseStore().open('pitstop', MONTH, 3, datetime(2026, 10, 31, 18, 35, tzinfo=UTC))
+    # When: the statement asks when the leagues of November and the two months before closed
+    closes = LeagueMarkers().closed_at(('pitstop', m) for m in months_back('2026-11', 3))
+    # Then: only October's close is known, at the instant its marker was written
+    assert months_back('2026-11', 3) == ['2026-09', '2026-10', '2026-11'] and months_back('2026-01', 2) == ['2025-12', '2026-01']
+    assert closes == {('pitstop', MONTH): datetime.fromisoformat(marker.closed_at)}

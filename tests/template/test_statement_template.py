@@ -72,11 +72,32 @@ def recorded_dynamodb_calls() -> frozenset[tuple[str, str]]:
         apply_adjustment(AdjustmentRequest(adjustment_id='adj-1', employee_id='E1', points=5, reason='Spot award', requested_by='m@example.com'),
                          ledger=LedgerStore(), directory=directory, now=at)
         logical = {os.environ[env]: logical_id for logical_id, (env, _) in TABLE_ENV.items()}
-        with record_requests() as sent:
-            out = lambda_handler({'employee_id': 'E1', 'month': '2024-05'}, lambda_context())
+        # Programs with a league in force: the statement reads when their leagues closed
+        import boto3
+
+        from shared.config import get_settings
+        from shared.programs.loader import clear_cache
+
+        boto3.client('ssm', region_name=os.environ['AWS_DEFAULT_REGION']).put_parameter(
+            Name='/pitcrew/test/programs/pitstop', Value=(REPO_ROOT / 'events' / 'program_workshop.json').read_text(), Type='String',
+            Tier='Intelligent-Tiering')
+        previous = os.environ.get('PROGRAMS_PATH')
+        os.environ['PROGRAMS_PATH'] = '/pitcrew/test/programs'
+        get_settings.cache_clear()
+        clear_cache()
+        try:
+            with record_requests() as sent:
+                out = lambda_handler({'employee_id': 'E1', 'month': '2024-05'}, lambda_context())
+        finally:
+            os.environ.pop('PROGRAMS_PATH')
+            if previous is not None:
+                os.environ['PROGRAMS_PATH'] = previous
+            get_settings.cache_clear()
+            clear_cache()
         assert out['ok'] and out['statement']['pending'] and out['statement']['groups']
-        return frozenset((f'dynamodb:{operation}', logical[params['TableName']])
-                         for service, operation, params, _ in sent if service == 'dynamodb')
+        return frozenset((f'dynamodb:{operation}', logical[table])
+                         for service, operation, params, _ in sent if service == 'dynamodb'
+                         for table in ([params['TableName']] if 'TableName' in params else params['RequestItems']))
 
 
 def problems(function: dict[str, Any]) -> list[str]:
@@ -93,7 +114,8 @@ def test_dynamodb_grants_are_exactly_the_reads_the_statement_makes() -> None:
     # Then: every call is granted, every grant used, every grant a read; the recording is not vacuous
     assert problems(RESOURCES[FUNCTION]) == []
     assert recorded_dynamodb_calls() >= {('dynamodb:Query', 'LedgerTable'), ('dynamodb:Query', 'PendingAwardsTable'),
-                                         ('dynamodb:GetItem', 'BalancesTable'), ('dynamodb:GetItem', 'DirectoryTable')}
+                                         ('dynamodb:GetItem', 'BalancesTable'), ('dynamodb:GetItem', 'DirectoryTable'),
+                                         ('dynamodb:BatchGetItem', 'LeaguesTable')}
 
 
 def _with(statement: dict[str, Any]) -> dict[str, Any]:
