@@ -208,8 +208,10 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
     }
     print_summary(summary, result)
     print_kpis(kpis)
+    from infrastructure.leagues import close_and_report
     from infrastructure.statement import print_sample_statement
 
+    figures['leagues'] = close_and_report(f'{month.month:%Y-%m}', invoke)
     print_sample_statement(f'{month.month:%Y-%m}')
     return figures
 
