@@ -57,6 +57,8 @@ HANDLERS = {
     'daily_reminders': 'functions.daily_reminders.app',
     'league_streaks': 'functions.league_streaks.app',
     'league_scorer': 'functions.league_scorer.app',
+    'league_close': 'functions.league_close.app',
+    'league_close_division': 'functions.league_close_division.app',
     'hold_release': 'functions.hold_release.app',
     'period_close': 'functions.period_close.app',
     'statement': 'functions.statement.app',
