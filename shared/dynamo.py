@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from shared.config import get_settings
@@ -62,3 +64,30 @@ def conditionally(write: Callable[..., Any], **request: Any) -> bool:
             return False
         raise
     return True
+
+
+BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
+BATCH_GET_ATTEMPTS = 8
+
+
+def batch_get(client: Any, keys: Sequence[tuple[str, dict[str, Any]]], options: Mapping[str, Mapping[str, Any]] | None = None,
+              attempts: int = BATCH_GET_ATTEMPTS) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(table, item) for every key found, 100 keys a request across tables; `options` per table (ConsistentRead,
+    ProjectionExpression, ExpressionAttributeNames). Unprocessed keys are asked again with jittered backoff; after
+    `attempts` retries it raises rather than report keys as absent."""
+    for start in range(0, len(keys), BATCH_GET_KEYS):
+        request: dict[str, Any] = {}
+        for table, key in keys[start : start + BATCH_GET_KEYS]:
+            request.setdefault(table, {'Keys': [], **(options or {}).get(table, {})})['Keys'].append(key)
+        attempt = 0
+        while request:
+            response = client.batch_get_item(RequestItems=request)
+            for table, items in response.get('Responses', {}).items():
+                for item in items:
+                    yield table, item
+            request = response.get('UnprocessedKeys') or {}
+            if request:
+                if attempt >= attempts:
+                    raise RuntimeError(f'BatchGetItem left keys unprocessed after {attempts} retries')
+                time.sleep(min(0.05 * 2**attempt, 1.0) * random.random())  # noqa: S311 - jitter
+                attempt += 1

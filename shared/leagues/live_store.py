@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.config import get_settings
-from shared.dynamo import LowLevelClient
+from shared.dynamo import LowLevelClient, batch_get
 from shared.leagues.config import DIRECTORY_ATTRIBUTES, LeagueConfig
 from shared.leagues.live import (
     TOP_SK,
@@ -56,7 +56,6 @@ from shared.leagues.live import (
     person_pk,
 )
 
-BATCH_GET_KEYS = 100
 MAX_TRANSACTION_ITEMS = 100
 MAX_CONFLICT_RETRIES = 8
 LIFE_SK = 'LIFE'
@@ -248,29 +247,12 @@ class LiveStore(LowLevelClient):
         return snapshot
 
     def _batch_get(self, keys: Sequence[tuple[str, dict[str, Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
-        for start in range(0, len(keys), BATCH_GET_KEYS):
-            request: dict[str, Any] = {}
-            for table, key in keys[start : start + BATCH_GET_KEYS]:
-                entry = request.setdefault(table, {'Keys': []})
-                entry['Keys'].append(key)
-                if table == self.table:
-                    entry['ConsistentRead'] = True  # the seq conditions would refuse a stale read anyway
-                elif table == self.directory_table:
-                    names = {f'#a{i}': name for i, name in enumerate(('pk', 'employee_id', *DIRECTORY_ATTRIBUTES))}
-                    entry['ProjectionExpression'] = ', '.join(names)
-                    entry['ExpressionAttributeNames'] = names
-            attempt = 0
-            while request:
-                response = self.client.batch_get_item(RequestItems=request)
-                for table, items in response.get('Responses', {}).items():
-                    for item in items:
-                        yield table, item
-                request = response.get('UnprocessedKeys') or {}
-                if request:
-                    if attempt >= MAX_CONFLICT_RETRIES:
-                        raise RuntimeError(f'BatchGetItem left keys unprocessed after {MAX_CONFLICT_RETRIES} retries')
-                    _backoff(attempt)
-                    attempt += 1
+        names = {f'#a{i}': name for i, name in enumerate(('pk', 'employee_id', *DIRECTORY_ATTRIBUTES))}
+        options: dict[str, dict[str, Any]] = {
+            self.table: {'ConsistentRead': True},  # the seq conditions would refuse a stale read anyway
+            self.directory_table: {'ProjectionExpression': ', '.join(names), 'ExpressionAttributeNames': names},
+        }
+        return batch_get(self.client, keys, options, attempts=MAX_CONFLICT_RETRIES)
 
     # --- the scorer's writes ------------------------------------------------------------------------------------------
     def actions(self, plan: PersonPlan, now: datetime, notices: Mapping[tuple[str, str], dict[str, Any]] | None = None,

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.config import get_settings
-from shared.dynamo import LowLevelClient
+from shared.dynamo import LowLevelClient, batch_get
 
 MARKER_SK = 'MARKER'  # shared.leagues.close_store writes it; shared.leagues.live checks it
 
@@ -37,15 +37,9 @@ class LeagueMarkers(LowLevelClient):
             return {}
         keys: list[dict[str, Any]] = [{'pk': {'S': f'CLOSE#{p}#{m}'}, 'sk': {'S': MARKER_SK}} for p, m in wanted]
         found: dict[tuple[str, str], datetime] = {}
-        request: dict[str, Any] = {self.table: {'Keys': keys, 'ProjectionExpression': 'program_id, #m, closed_at',
-                                                'ExpressionAttributeNames': {'#m': 'month'}}}
-        for _ in range(8):
-            response = self.client.batch_get_item(RequestItems=request)
-            for item in response.get('Responses', {}).get(self.table, []):
-                found[(item['program_id']['S'], item['month']['S'])] = datetime.fromisoformat(item['closed_at']['S'])
-            request = response.get('UnprocessedKeys') or {}
-            if not request:
-                break
+        options = {self.table: {'ProjectionExpression': 'program_id, #m, closed_at', 'ExpressionAttributeNames': {'#m': 'month'}}}
+        for _, item in batch_get(self.client, [(self.table, key) for key in keys], options):
+            found[(item['program_id']['S'], item['month']['S'])] = datetime.fromisoformat(item['closed_at']['S'])
         return found
 
 

@@ -23,10 +23,9 @@ from datetime import date, datetime
 from typing import Any
 
 from shared.config import get_settings
-from shared.dynamo import LowLevelClient, conditionally
+from shared.dynamo import LowLevelClient, batch_get, conditionally
 from shared.leagues.streaks import StreakState
 
-BATCH_GET_KEYS = 100
 MAX_ATTEMPTS = 8
 STATE_SK = 'STREAK'
 
@@ -85,20 +84,8 @@ class StreakStore(LowLevelClient):
         return found
 
     def _batch_get(self, keys: Sequence[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for start in range(0, len(keys), BATCH_GET_KEYS):
-            request: dict[str, Any] = {
-                self.table: {'Keys': list(keys[start : start + BATCH_GET_KEYS]), 'ProjectionExpression': 'pk, since, judged, awarded'}
-            }
-            attempt = 0
-            while request:
-                response = self.client.batch_get_item(RequestItems=request)
-                yield from response.get('Responses', {}).get(self.table, [])
-                request = response.get('UnprocessedKeys') or {}
-                if request:
-                    if attempt >= MAX_ATTEMPTS:
-                        raise RuntimeError(f'BatchGetItem left keys unprocessed after {MAX_ATTEMPTS} retries')
-                    _backoff(attempt)
-                    attempt += 1
+        options = {self.table: {'ProjectionExpression': 'pk, since, judged, awarded'}}
+        return (item for _, item in batch_get(self.client, [(self.table, key) for key in keys], options, attempts=MAX_ATTEMPTS))
 
     # --- writes ----------------------------------------------------------------------------------------------------
     def save(self, program_id: str, employee_id: str, state: StreakState, now: datetime,

@@ -29,11 +29,10 @@ from datetime import datetime
 from typing import Any
 
 from shared.config import get_settings
-from shared.dynamo import LowLevelClient
+from shared.dynamo import LowLevelClient, batch_get
 from shared.ledger.entries import LedgerEntry
 from shared.programs.period import KpiKey, PeriodData, Person, Reads
 
-BATCH_GET_KEYS = 100
 MAX_ATTEMPTS = 8
 PROFILE_ATTRIBUTES = ('employee_id', 'role', 'job_grade', 'location_id', 'region', 'manager_id', 'active')
 _KPI_META = frozenset({'pk', 'sk', 'updated_at', 'late', 'changes', 'expires_at', 'last', 'at'})
@@ -122,22 +121,7 @@ class PeriodStore(LowLevelClient):
         return {wanted[item['pk']['S']] for _, item in found}
 
     def _batch_get(self, keys: Sequence[tuple[str, dict[str, Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
-        for start in range(0, len(keys), BATCH_GET_KEYS):
-            request: dict[str, Any] = {}
-            for table, key in keys[start : start + BATCH_GET_KEYS]:
-                request.setdefault(table, {'Keys': []})['Keys'].append(key)
-            attempt = 0
-            while request:
-                response = self.client.batch_get_item(RequestItems=request)
-                for table, items in response.get('Responses', {}).items():
-                    for item in items:
-                        yield table, item
-                request = response.get('UnprocessedKeys') or {}
-                if request:
-                    if attempt >= MAX_ATTEMPTS:
-                        raise RuntimeError(f'BatchGetItem left keys unprocessed after {MAX_ATTEMPTS} retries')
-                    _backoff(attempt)
-                    attempt += 1
+        return batch_get(self.client, keys, attempts=MAX_ATTEMPTS)
 
     # --- writes ----------------------------------------------------------------------------------
     def pay(self, employee_id: str, entries: Sequence[LedgerEntry], now: datetime, floor: int = 0) -> Payment:
