@@ -105,13 +105,16 @@ def figures() -> dict[str, Any]:
             seconds = time.perf_counter() - started
             with count_requests() as rerun:
                 again = coordinator.lambda_handler({'program_id': 'pitstop', 'month': MONTH}, lambda_context())
+            announced = _winner_notices(aws.dynamodb)
     finally:
         monkeypatch.undo()
 
     def total(c: Any, services: tuple[str, ...] = ('dynamodb', 'sqs')) -> int:
         return sum(n for (service, _), n in c.calls.items() if service in services)
 
-    payments = worker_counter.calls[('dynamodb', 'TransactWriteItems')]
+    # The worker's transactions: one per person paid (8 in flight) and, for the announcement, one per winner's notice
+    # (written one after another: counted with the worker's sequential requests).
+    payments = worker_counter.calls[('dynamodb', 'TransactWriteItems')] - announced
     c = total(coordinator_counter) / EMPLOYEES
     w = (total(worker_counter) - payments) / EMPLOYEES
     p = payments / EMPLOYEES
@@ -129,8 +132,25 @@ def figures() -> dict[str, Any]:
                                             'pay_threads': PAY_THREADS},
         'league_close_divisions': answer['divisions'],
         'league_close_people_paid': payments,
+        'league_close_winner_notices': announced,
         'league_close_seconds_moto': round(seconds, 1),
     }
+
+
+def _winner_notices(dynamodb: Any) -> int:
+    """Winners' notices the announcement wrote (their sent markers `SENT#<employee>#result` in the close's partition)."""
+    import os
+
+    params: dict[str, Any] = {'TableName': os.environ['LEAGUES_TABLE'], 'KeyConditionExpression': 'pk = :pk AND begins_with(sk, :sent)',
+                              'ExpressionAttributeValues': {':pk': {'S': f'CLOSE#pitstop#{MONTH}'}, ':sent': {'S': 'SENT#'}},
+                              'ProjectionExpression': 'sk'}
+    found = 0
+    while True:
+        page = dynamodb.query(**params)
+        found += sum(1 for item in page['Items'] if item['sk']['S'].endswith('#result'))
+        if 'LastEvaluatedKey' not in page:
+            return found
+        params['ExclusiveStartKey'] = page['LastEvaluatedKey']
 
 
 if __name__ == '__main__':
