@@ -203,6 +203,40 @@ class SafetyReport(BaseModel):
         return self
 
 
+MAX_EVENT_TAGS = 50  # tags one event keeps (the first, after normalising)
+MAX_TAG_LENGTH = 64  # characters of a free tag (longer ones are cut)
+MAX_STRUCTURED_TAG_LENGTH = 300  # a structured tag holds an id (up to 256 characters)
+STRUCTURED_TAG_PREFIXES = ('job_type:', 'repeat_of:', 'repeat_visit:')  # set by Pitcrew; their values keep their case
+
+
+def normalise_tags(tags: Any) -> tuple[tuple[str, ...], int]:
+    """Tags as a ticket keeps them, and how many were cut or dropped: trimmed, inner whitespace collapsed, free
+    tags lower-cased and cut to MAX_TAG_LENGTH, duplicates and empty ones removed, at most MAX_EVENT_TAGS (structured
+    tags first: they are never dropped for free ones)."""
+    if not isinstance(tags, list | tuple):
+        return tags, 0  # pydantic reports the type
+    cut = 0
+    structured: dict[str, None] = {}
+    free: dict[str, None] = {}
+    for raw in tags:
+        if not isinstance(raw, str):
+            return tags, 0
+        tag = ' '.join(raw.split())
+        if tag.startswith(STRUCTURED_TAG_PREFIXES):
+            if len(tag) > MAX_STRUCTURED_TAG_LENGTH:
+                tag, cut = tag[:MAX_STRUCTURED_TAG_LENGTH], cut + 1
+            structured[tag] = None
+            continue
+        tag = tag.lower()
+        if len(tag) > MAX_TAG_LENGTH:
+            tag, cut = tag[:MAX_TAG_LENGTH], cut + 1
+        if tag:
+            free[tag] = None
+    kept = list(structured) + list(free)
+    cut += max(0, len(kept) - MAX_EVENT_TAGS)
+    return tuple(kept[:MAX_EVENT_TAGS]), cut
+
+
 class TicketEvent(BaseModel):
     """One change to one ticket, job card, survey, training enrolment, quality review or safety report, as the sender
     reported it."""
@@ -233,9 +267,21 @@ class TicketEvent(BaseModel):
     customer_key: str | None = Field(default=None, max_length=256)
     complaint_code: str | None = Field(default=None, max_length=64)
     tags: tuple[str, ...] = ()
+    tags_truncated: int = Field(default=0, ge=0, description='Tags cut or dropped by the caps (normalise_tags)')
     training: Training | None = None
     quality_review: QualityReview | None = None
     safety_report: SafetyReport | None = None
+
+    @model_validator(mode='before')
+    @classmethod
+    def _bounded_tags(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get('tags'):
+            tags, cut = normalise_tags(data['tags'])
+            if cut:
+                data = data | {'tags': tags, 'tags_truncated': int(data.get('tags_truncated') or 0) + cut}
+            else:
+                data = data | {'tags': tags}
+        return data
 
     @property
     def ticket_key(self) -> str:

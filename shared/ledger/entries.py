@@ -12,7 +12,7 @@ a retried write of the same entry is recognised and never counted twice.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -284,16 +284,18 @@ def hold_due(awards: Mapping[str, AwardRecord]) -> datetime | None:
 
 
 def plan_release(
-    *, ticket_key: str, awards: Mapping[str, AwardRecord], now: datetime, amounts: Mapping[str, int] | None = None
+    *, ticket_key: str, awards: Mapping[str, AwardRecord], now: datetime, amounts: Mapping[str, int] | None = None,
+    only: Collection[str] | None = None,
 ) -> ReleasePlan:
-    """Release every pending award due by `now`. `amounts` (entry id -> points) overrides the points of
-    an award a cap cut down; the cut is stated on the entry."""
+    """Release every pending award due by `now` (or only those of them whose entry ids are in `only`: one step of
+    a release too large for one transaction). `amounts` (entry id -> points) overrides the points of an award a cap
+    cut down; the cut is stated on the entry."""
     amounts = amounts or {}
     out = dict(awards)
     released: list[AwardRecord] = []
     entries: list[LedgerEntry] = []
     for key, record in sorted(awards.items()):
-        if record not in due_awards({key: record}, now):
+        if record not in due_awards({key: record}, now) or (only is not None and record.entry_id not in only):
             continue
         amount = amounts.get(record.entry_id, record.points)
         inputs = dict(record.inputs)
@@ -327,3 +329,74 @@ def plan_release(
         out[key] = released_record
         released.append(released_record)
     return ReleasePlan(awards=out, released=tuple(released), entries=tuple(entries))
+
+
+# --- plans larger than one transaction ----------------------------------------------------------------------
+
+MAX_STEP_ITEMS = 100  # DynamoDB's limit per TransactWriteItems (the ticket item counts as one)
+
+
+def _items_for(puts: int, deletes: int, entries: Sequence[LedgerEntry], extra: int = 0) -> int:
+    """Items one transaction needs: the ticket, the pending-view puts and deletes, the entries, one balance update
+    per employee with an entry, and `extra` (earnings counters)."""
+    return 1 + puts + deletes + len(entries) + len({entry.employee_id for entry in entries}) + extra
+
+
+def split_plan(current: Mapping[str, AwardRecord], plan: TicketAwardsPlan, max_items: int = MAX_STEP_ITEMS) -> list[TicketAwardsPlan]:
+    """The plan as steps that each fit one transaction. Every step is a complete plan from the awards the previous
+    step left: its award map is the one the ticket holds once the step is written, so a crash between steps leaves
+    a ticket whose awards match the ledger and the pending view exactly, and planning again from it yields the
+    remaining steps (each award key changes in one step only; entry ids are deterministic).
+
+    A plan that fits is returned as is (one step)."""
+    if _items_for(len(plan.pending_put), len(plan.pending_delete), plan.entries) <= max_items:
+        return [plan]
+    puts = {record.entry_id: record for record in plan.pending_put}
+    deletes = {record.entry_id: record for record in plan.pending_delete}
+    reversals = {entry.reverses: entry for entry in plan.entries if entry.reverses}
+    changed = sorted(key for key in set(current) | set(plan.awards) if current.get(key) != plan.awards.get(key))
+    steps: list[TicketAwardsPlan] = []
+    awards = dict(current)
+    step_puts: list[AwardRecord] = []
+    step_deletes: list[AwardRecord] = []
+    step_entries: list[LedgerEntry] = []
+
+    def close_step() -> None:
+        steps.append(TicketAwardsPlan(awards=dict(awards), pending_put=tuple(step_puts), pending_delete=tuple(step_deletes),
+                                      entries=tuple(step_entries)))
+        step_puts.clear()
+        step_deletes.clear()
+        step_entries.clear()
+
+    for key in changed:
+        before, after = current.get(key), plan.awards.get(key)
+        put = puts.get(after.entry_id) if after is not None else None
+        delete = deletes.get(before.entry_id) if before is not None and after is None else None
+        entry = reversals.get(before.entry_id) if before is not None and after is not None and after.state is AwardState.REVERSED else None
+        adds = ([put] if put else [], [delete] if delete else [], [entry] if entry else [])
+        if _items_for(len(step_puts) + len(adds[0]), len(step_deletes) + len(adds[1]), step_entries + adds[2]) > max_items:
+            close_step()
+        step_puts.extend(adds[0])
+        step_deletes.extend(adds[1])
+        step_entries.extend(adds[2])
+        if after is None:
+            awards.pop(key, None)
+        else:
+            awards[key] = after
+    close_step()
+    steps[-1] = steps[-1].model_copy(update={'awards': dict(plan.awards)})
+    return steps
+
+
+def release_limit(due: Sequence[AwardRecord], counters_for: Callable[[Sequence[AwardRecord]], int],
+                  max_items: int = MAX_STEP_ITEMS) -> int:
+    """How many of the due awards (in order) one release transaction can take: the ticket, an entry and a pending
+    delete per award, a balance update per employee and `counters_for(awards)` earnings counters."""
+    count = len(due)
+    while count > 1:
+        chosen = due[:count]
+        employees = len({record.employee_id for record in chosen})
+        if 1 + 2 * count + employees + counters_for(chosen) <= max_items:
+            break
+        count -= max(1, (1 + 2 * count + employees + counters_for(chosen) - max_items) // 2)
+    return max(count, 1)

@@ -111,10 +111,14 @@ class Checkpoint:
     resolved_at: datetime | None = None  # the solve time the sender reported with this event, if any
 
 
-def checkpoints(events: Iterable[TicketEvent]) -> list[Checkpoint]:
+def checkpoints(events: Iterable[TicketEvent], before: Sequence[Checkpoint] = ()) -> list[Checkpoint]:
+    """The ticket after each non-survey event, in order; `before`: the checkpoints of earlier events the ticket
+    keeps only as checkpoints (its compacted history), continued by these events."""
     unique = {event.event_id: event for event in events if event.kind is not Kind.SURVEY}
     status, priority, replies = Status.OPEN, Priority.NORMAL, 0
-    points = []
+    if before:
+        status, priority, replies = before[-1].status, before[-1].priority, before[-1].replies
+    points = list(before)
     for event in sorted(unique.values(), key=lambda e: (e.occurred_at, e.event_id)):
         status = event.status or status
         priority = event.priority or priority

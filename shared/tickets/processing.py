@@ -20,14 +20,15 @@ from shared.errors import ConcurrentUpdate
 from shared.events import Kind, QueueMessage, TicketEvent
 from shared.kpi.definitions import Contribution, contribution
 from shared.ledger.earnings import cap_keys, plan_counters
-from shared.ledger.entries import LedgerEntry, Scalar, due_awards, plan_awards, plan_release
+from shared.ledger.entries import LedgerEntry, Scalar, due_awards, plan_awards, plan_release, release_limit, split_plan
 from shared.ledger.store import LedgerStore
 from shared.programs.engine import evaluate as evaluate_programs
 from shared.programs.loader import ProgramBook, load_programs
-from shared.sla.clock import SlaReport, checkpoints, evaluate
+from shared.sla.clock import Checkpoint, SlaReport, evaluate
 from shared.sla.config import Location, ServiceConfig, load_config
 from shared.sla.policy import PolicySubject, first_matching
-from shared.tickets.state import REPEAT_VISIT_TAG, TicketState, fold
+from shared.tickets.history import TicketHistory
+from shared.tickets.state import REPEAT_VISIT_TAG, TicketState
 from shared.tickets.store import TicketStore
 
 MAX_ATTEMPTS = 5
@@ -50,6 +51,12 @@ class ApplyResult:
     unmapped: list[str] = field(default_factory=list)
     attempts: int = 1
     pending_changes: int = 0  # awards added, re-priced or dropped in the pending view
+    steps: int = 1  # transactions the ledger change took (more than one for a change too large for one)
+    more: bool = False  # a release step left due awards for the next step
+
+
+def _no_hook(step: int) -> None:
+    return None
 
 
 class EventQueue(Protocol):
@@ -84,7 +91,7 @@ def policy_subject(state: TicketState, location_id: str | None) -> PolicySubject
 
 def service_figures(
     state: TicketState,
-    events: Sequence[TicketEvent],
+    points: Sequence[Checkpoint],
     keys: Sequence[str],
     employees: Mapping[str, Employee],
     config: ServiceConfig,
@@ -97,8 +104,7 @@ def service_figures(
     location = config.location(state.location_id or (owner.location_id if owner else None))
     calendar = config.calendar(location.calendar_id)
     policy = first_matching(config.sla_policies, policy_subject(state, location.location_id))
-    points = checkpoints(events)
-    sla = evaluate(state, events, policy, calendar, points) if policy is not None else None
+    sla = evaluate(state, (), policy, calendar, points) if policy is not None else None
     people = list({employees[key].employee_id: employees[key] for key in keys if key in employees}.values())
     kpi = contribution(state, points, sla, calendar, location, people, config.kpi, changed_at)
     alerts = ticket_alerts(state, points, sla, calendar, config.alerts.rules, owner.employee_id if owner else None, location.location_id)
@@ -124,6 +130,7 @@ class TicketProcessor:
     programs: Callable[[], ProgramBook] = load_programs
     config: Callable[[], ServiceConfig] = load_config
     queue: EventQueue | None = None  # for repeat-visit events; None: repeat visits are not linked
+    after_step: Callable[[int], None] = _no_hook  # called between the write steps of a large change (tests inject crashes)
 
     def apply(self, event: TicketEvent, now: datetime | None = None) -> ApplyResult:
         """Apply a new event (a redelivered one changes nothing and writes nothing)."""
@@ -146,22 +153,30 @@ class TicketProcessor:
 
     def _apply_once(self, ticket_key: str, event: TicketEvent | None, now: datetime) -> ApplyResult:
         stored = self.tickets.get(ticket_key)
-        if event is not None and stored is not None and stored.has_event(event.event_id):
-            return ApplyResult(Outcome.DUPLICATE, ticket_key)
         if event is None and stored is None:
             return ApplyResult(Outcome.NOT_FOUND, ticket_key)
-        previous_events = stored.events if stored else []
-        events = previous_events + ([event] if event is not None else [])
-        state = fold(events)
+        if stored is not None and event is not None:
+            history = stored.history.with_event(event)
+            if history is None:
+                if not stored.unsettled:
+                    return ApplyResult(Outcome.DUPLICATE, ticket_key)
+                # The event is recorded but its ledger change was cut short between steps: finish it.
+                event, history = None, stored.history
+        elif stored is not None:
+            history = stored.history
+        else:
+            assert event is not None
+            history = TicketHistory.of([event])
+        state = history.state()
 
         keys = [assignee.agent_key for assignee in state.assignees]
         employees = self.directory.lookup(state.source, keys) if keys else {}
         unmapped = sorted(key for key in keys if key not in employees)
 
-        trigger = event or max(events, key=lambda e: (e.occurred_at, e.event_id))
-        sla, kpi, alerts, location = service_figures(state, events, keys, employees, self.config(), trigger.occurred_at)
+        trigger = event or history.latest
+        sla, kpi, alerts, location = service_figures(state, history.checkpoints(), keys, employees, self.config(), trigger.occurred_at)
         desired = evaluate_programs(self.programs(), state, employees, sla, location)
-        if event is not None and self.queue is not None and _newly_repeating(state, previous_events):
+        if event is not None and self.queue is not None and _newly_repeating(state, stored.history if stored else None):
             repeat = repeat_visit_event(state)
             if repeat is not None:
                 self.queue.send([QueueMessage(event=repeat)])  # before the write: at least once, deduplicated by id
@@ -175,20 +190,51 @@ class TicketProcessor:
             facts=undo_facts(state),
             now=now,
         )
+        # A change too large for one transaction is written in steps, the event with the first: until the last
+        # step the ticket is `unsettled`, and a redelivery (or any later event) plans again from the awards the
+        # ticket holds, so a crash between steps is finished by the next attempt and nothing is written twice.
+        steps = split_plan(current, plan)
         employee_ids = sorted({employee.employee_id for employee in employees.values()})
         record, condition = self.tickets.build(
-            stored, events, state, plan.awards, employee_ids, unmapped, now, sla=sla, kpi=kpi, alerts=alerts
+            stored, history, state, steps[0].awards, employee_ids, unmapped, now, sla=sla, kpi=kpi, alerts=alerts,
+            unsettled=len(steps) > 1,
         )
-        written = self.ledger.commit(record, condition, plan)
+        written = [self.ledger.commit(record, condition, steps[0])]
+        for number, step in enumerate(steps[1:], start=1):
+            self.after_step(number)
+            record, condition = self.tickets.with_awards(record, step.awards, now, unsettled=number < len(steps) - 1)
+            written.append(self.ledger.commit(record, condition, step))
         outcome = Outcome.APPLIED if event is not None else Outcome.RECONCILED
         changes = len(plan.pending_put) + len(plan.pending_delete)
-        return ApplyResult(outcome, ticket_key, list(written.entries), unmapped, pending_changes=changes)
+        entries = [entry for step in written for entry in step.entries]
+        return ApplyResult(outcome, ticket_key, entries, unmapped, pending_changes=changes, steps=len(steps))
 
     def release(self, ticket_key: str, now: datetime | None = None) -> ApplyResult:
-        """Release the ticket's pending awards whose hold window has closed (the hold release's work)."""
+        """Release the ticket's pending awards whose hold window has closed (the hold release's work). Many due
+        awards are released in steps of one transaction each: each step a consistent ticket, so a crash between
+        steps leaves the rest pending and due, for the next run."""
+        at = now or datetime.now(UTC)
+        entries: list[LedgerEntry] = []
+        outcome = Outcome.NOTHING_DUE
+        steps = 0
+        while True:
+            if steps:
+                self.after_step(steps)
+            result = self._release_step(ticket_key, at)
+            if result.outcome is Outcome.NOT_FOUND:
+                return result
+            if result.outcome is Outcome.NOTHING_DUE:
+                break
+            outcome, steps = Outcome.RELEASED, steps + 1
+            entries += result.entries
+            if not result.more:
+                break
+        return ApplyResult(outcome, ticket_key, entries, steps=steps)
+
+    def _release_step(self, ticket_key: str, now: datetime) -> ApplyResult:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                result = self._release_once(ticket_key, now or datetime.now(UTC))
+                result = self._release_once(ticket_key, now)
                 result.attempts = attempt
                 return result
             except ConcurrentUpdate:
@@ -200,19 +246,21 @@ class TicketProcessor:
         stored, record = self.tickets.get_record(ticket_key)
         if stored is None or record is None:
             return ApplyResult(Outcome.NOT_FOUND, ticket_key)
-        due = due_awards(stored.awards, now)
+        due = sorted(due_awards(stored.awards, now), key=lambda r: (r.basis_at or datetime.min.replace(tzinfo=UTC), r.entry_id))
         if not due:
             return ApplyResult(Outcome.NOTHING_DUE, ticket_key)
-        keys = cap_keys(due)
-        amounts, counters = plan_counters(due, self.ledger.counters(keys) if keys else {})
-        plan = plan_release(ticket_key=ticket_key, awards=stored.awards, now=now, amounts=amounts)
-        updated, condition = self.tickets.with_awards(record, plan.awards, now)
+        chosen = due[: release_limit(due, lambda records: len(plan_counters(records, {})[1]))]
+        keys = cap_keys(chosen)
+        amounts, counters = plan_counters(chosen, self.ledger.counters(keys) if keys else {})
+        plan = plan_release(ticket_key=ticket_key, awards=stored.awards, now=now, amounts=amounts,
+                            only={record.entry_id for record in chosen})
+        updated, condition = self.tickets.with_awards(record, plan.awards, now, unsettled=stored.unsettled)
         written = self.ledger.commit_release(updated, condition, plan, counters)
-        return ApplyResult(Outcome.RELEASED, ticket_key, list(written.entries))
+        return ApplyResult(Outcome.RELEASED, ticket_key, list(written.entries), more=len(chosen) < len(due))
 
 
-def _newly_repeating(state: TicketState, previous: Sequence[TicketEvent]) -> bool:
+def _newly_repeating(state: TicketState, previous: TicketHistory | None) -> bool:
     if state.repeat_of is None:
         return False
-    marker = f'repeat_of:{state.repeat_of}'
-    return not any(marker in event.tags for event in previous)
+    return previous is None or f'repeat_of:{state.repeat_of}' not in previous.tags()
+

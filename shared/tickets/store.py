@@ -1,9 +1,11 @@
 """Where a ticket's events, derived state and awards are kept (DynamoDB, one item per ticket).
 
-The item holds every distinct event the ticket received (zlib-compressed JSON), so its state can be
-re-derived from the full set whatever the arrival order; the awards it caused, so a change can be
-reversed; a version number for optimistic concurrency; and readable copies of the main state fields
-for admins browsing the table in the console.
+The item holds the ticket's history (`shared.tickets.history`: its most recent events whole and the fold of the
+older ones, zlib-compressed JSON), so its state can be re-derived whatever the arrival order; the awards it caused
+(compressed), so a change can be reversed; a version number for optimistic concurrency; `unsettled` while a ledger
+change too large for one transaction is still being written in steps; and readable copies of the main state fields
+for admins browsing the table in the console. Its size is bounded: at most KEEP_EVENTS events, a capped set of
+tags, a capped SLA history (about 64 KB however many events the ticket receives; the awards add about 60 bytes each).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from shared.events import TicketEvent
 from shared.kpi.definitions import Contribution
 from shared.ledger.entries import AwardRecord, hold_due
 from shared.sla.clock import SlaReport
+from shared.tickets.history import CompactedHistory, TicketHistory
 from shared.tickets.state import TicketState
 
 
@@ -59,8 +62,11 @@ class TicketRecord(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     version = NumberAttribute()
-    events = BinaryAttribute(legacy_encoding=False)
-    awards = UnicodeAttribute(default='{}')
+    events = BinaryAttribute(legacy_encoding=False)  # the most recent events (shared/tickets/history.py)
+    history = BinaryAttribute(legacy_encoding=False, null=True)  # the fold of the older events, once there are any
+    awards = UnicodeAttribute(null=True)  # items written before the awards were compressed
+    awards_z = BinaryAttribute(legacy_encoding=False, null=True)  # the awards (zlib-compressed JSON)
+    unsettled = NumberAttribute(null=True)  # 1 while a large ledger change is written in steps (shared/ledger/entries.py)
     state = UnicodeAttribute(default='{}')
     status = UnicodeAttribute(null=True)
     location_id = UnicodeAttribute(null=True)
@@ -89,9 +95,14 @@ def hold_shard(ticket_key: str, shards: int) -> str:
     return str(int(hashlib.sha256(ticket_key.encode()).hexdigest()[:8], 16) % shards)
 
 
-def _pack_awards(awards: dict[str, AwardRecord]) -> str:
+def _pack_awards(awards: dict[str, AwardRecord]) -> bytes:
     packed = {key: value.model_dump(mode='json', exclude_defaults=True) for key, value in sorted(awards.items())}
-    return json.dumps(packed, separators=(',', ':'))
+    return zlib.compress(json.dumps(packed, separators=(',', ':')).encode(), 6)
+
+
+def _unpack_awards(record: TicketRecord) -> dict[str, AwardRecord]:
+    raw = zlib.decompress(record.awards_z) if record.awards_z else (record.awards or '{}')
+    return {key: AwardRecord.model_validate(value) for key, value in json.loads(raw).items()}
 
 
 def _pack_events(events: list[TicketEvent]) -> bytes:
@@ -103,15 +114,30 @@ def _unpack_events(blob: bytes) -> list[TicketEvent]:
     return [TicketEvent.model_validate(item) for item in json.loads(zlib.decompress(blob))]
 
 
+def _pack_history(history: TicketHistory) -> bytes | None:
+    return zlib.compress(history.base.model_dump_json(exclude_defaults=True).encode(), 6) if history.base is not None else None
+
+
+def _unpack_history(record: TicketRecord) -> TicketHistory:
+    base = CompactedHistory.model_validate_json(zlib.decompress(record.history)) if record.history else None
+    return TicketHistory.of(_unpack_events(record.events), base)
+
+
 @dataclass
 class StoredTicket:
     ticket_key: str
     version: int
-    events: list[TicketEvent]
+    history: TicketHistory
     awards: dict[str, AwardRecord] = field(default_factory=dict)
+    unsettled: bool = False  # a ledger change is still being written in steps: apply its remaining steps first
+
+    @property
+    def events(self) -> list[TicketEvent]:
+        """The events kept whole (the most recent ones)."""
+        return self.history.events
 
     def has_event(self, event_id: str) -> bool:
-        return any(event.event_id == event_id for event in self.events)
+        return self.history.has_event(event_id)
 
 
 class TicketStore:
@@ -129,16 +155,23 @@ class TicketStore:
             record = self.model.get(ticket_key, consistent_read=True)
         except self.model.DoesNotExist:
             return None, None
-        awards = {key: AwardRecord.model_validate(value) for key, value in json.loads(record.awards).items()}
-        return StoredTicket(ticket_key, int(record.version), _unpack_events(record.events), awards), record
+        stored = StoredTicket(ticket_key, int(record.version), _unpack_history(record), _unpack_awards(record), bool(record.unsettled))
+        return stored, record
 
-    def with_awards(self, record: TicketRecord, awards: dict[str, AwardRecord], now: datetime) -> tuple[TicketRecord, Condition]:
+    def state_of(self, stored: StoredTicket) -> TicketState:
+        return stored.history.state()
+
+    def with_awards(
+        self, record: TicketRecord, awards: dict[str, AwardRecord], now: datetime, *, unsettled: bool = False
+    ) -> tuple[TicketRecord, Condition]:
         """The same item with its awards (and hold index fields) replaced, and the version check that
         makes the rewrite safe against the processor writing the ticket meanwhile."""
         previous = int(record.version)
         due = hold_due(awards)
         record.version = previous + 1
-        record.awards = _pack_awards(awards)
+        record.awards = None
+        record.awards_z = _pack_awards(awards)
+        record.unsettled = 1 if unsettled else None
         record.hold_shard = hold_shard(record.pk, self.shards) if due is not None else None
         record.hold_due = f'{due:%Y-%m-%dT%H:%M:%SZ}' if due is not None else None
         record.updated_at = now.isoformat()
@@ -147,7 +180,7 @@ class TicketStore:
     def build(
         self,
         previous: StoredTicket | None,
-        events: list[TicketEvent],
+        history: TicketHistory,
         state: TicketState,
         awards: dict[str, AwardRecord],
         employee_ids: list[str],
@@ -156,6 +189,7 @@ class TicketStore:
         sla: SlaReport | None = None,
         kpi: Contribution | None = None,
         alerts: TicketAlerts | None = None,
+        unsettled: bool = False,
     ) -> tuple[TicketRecord, Condition]:
         """The item to write and the condition that makes the write safe against a concurrent writer."""
         version = 1 if previous is None else previous.version + 1
@@ -163,9 +197,12 @@ class TicketStore:
         record = self.model(
             state.ticket_key,
             version=version,
-            events=_pack_events(events),
-            awards=_pack_awards(awards),
-            state=state.model_dump_json(exclude_none=True, exclude={'upsell_events'}),
+            events=_pack_events(history.events),
+            history=_pack_history(history),
+            awards_z=_pack_awards(awards),
+            unsettled=1 if unsettled else None,
+            # The readable copy leaves out the upsell lines (a card may have a thousand; the events hold them).
+            state=state.model_copy(update={'upsell_lines': ()}).model_dump_json(exclude_none=True, exclude={'upsell_events'}),
             status=str(state.status) if state.status else None,
             location_id=state.location_id,
             employee_ids=employee_ids or None,
