@@ -21,7 +21,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ def run_preview(candidate_text: str, month: str, book: Any = None) -> Any:
     from shared.programs.preview import build_cases, month_window, preview
     from shared.sla.clock import SlaReport
     from shared.sla.config import Location, load_config
+    from shared.tickets.history import TicketHistory
     from shared.tickets.processing import service_figures
     from shared.tickets.scan import tickets_written_since
     from shared.tickets.state import TicketState
@@ -54,14 +55,13 @@ def run_preview(candidate_text: str, month: str, book: Any = None) -> Any:
         keys = [assignee.agent_key for assignee in state.assignees]
         return directory.lookup(state.source, keys) if keys else {}
 
-    def figures(state: TicketState, events: Sequence[Any], employees: Mapping[str, Employee]) -> tuple[SlaReport | None, Location | None]:
+    def figures(state: TicketState, history: TicketHistory, employees: Mapping[str, Employee]) -> tuple[SlaReport | None, Location | None]:
         keys = [assignee.agent_key for assignee in state.assignees]
-        changed_at = max(event.occurred_at for event in events)
-        sla, _, _, location = service_figures(state, events, keys, employees, config, changed_at)
+        sla, _, _, location = service_figures(state, history.checkpoints(), keys, employees, config, history.latest.occurred_at)
         return sla, location
 
     stored = tickets_written_since(TicketStore(), start - timedelta(days=1))
-    cases = build_cases(((ticket.ticket_key, ticket.events) for ticket in stored), lookup, figures)
+    cases = build_cases(((ticket.ticket_key, ticket.history) for ticket in stored), lookup, figures)
     return preview(book, candidate, cases, month)
 
 

@@ -209,7 +209,7 @@ MAX_STRUCTURED_TAG_LENGTH = 300  # a structured tag holds an id (up to 256 chara
 STRUCTURED_TAG_PREFIXES = ('job_type:', 'repeat_of:', 'repeat_visit:')  # set by Pitcrew; their values keep their case
 
 
-def normalise_tags(tags: Any) -> tuple[tuple[str, ...], int]:
+def normalise_tags(tags: Any) -> tuple[Any, int]:
     """Tags as a ticket keeps them, and how many were cut or dropped: trimmed, inner whitespace collapsed, free
     tags lower-cased and cut to MAX_TAG_LENGTH, duplicates and empty ones removed, at most MAX_EVENT_TAGS (structured
     tags first: they are never dropped for free ones)."""
@@ -277,10 +277,7 @@ class TicketEvent(BaseModel):
     def _bounded_tags(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get('tags'):
             tags, cut = normalise_tags(data['tags'])
-            if cut:
-                data = data | {'tags': tags, 'tags_truncated': int(data.get('tags_truncated') or 0) + cut}
-            else:
-                data = data | {'tags': tags}
+            data = data | {'tags': tags, 'tags_truncated': int(data.get('tags_truncated') or 0) + cut}
         return data
 
     @property

@@ -206,21 +206,20 @@ def preview(book: ProgramBook, candidate: ProgramDocument, cases: Sequence[Ticke
 
 
 def build_cases(
-    tickets: Iterable[tuple[str, Sequence[Any]]],
+    tickets: Iterable[tuple[str, Any]],
     lookup: Callable[[TicketState], Mapping[str, Employee]],
-    figures: Callable[[TicketState, Sequence[Any], Mapping[str, Employee]], tuple[SlaReport | None, Location | None]],
+    figures: Callable[[TicketState, Any, Mapping[str, Employee]], tuple[SlaReport | None, Location | None]],
 ) -> list[TicketCase]:
-    """Cases from stored tickets ((ticket key, events)): the state folded from the events, the people from `lookup`,
-    the SLA clocks and location from `figures` (the processor's `service_figures` over the current configuration)."""
-    from shared.tickets.state import fold
-
+    """Cases from stored tickets ((ticket key, history: `shared.tickets.history.TicketHistory`)): the state folded
+    from the history, the people from `lookup`, the SLA clocks and location from `figures(state, history, people)`
+    (the processor's `service_figures` over the current configuration)."""
     cases = []
-    for ticket_key, events in tickets:
-        if not events:
+    for ticket_key, history in tickets:
+        if not history.events:
             continue
-        state = fold(list(events))
+        state = history.state()
         employees = lookup(state)
-        sla, location = figures(state, events, employees)
+        sla, location = figures(state, history, employees)
         cases.append(TicketCase(ticket_key, state, employees, sla, location))
     return cases
 

@@ -162,6 +162,8 @@ class Fold(BaseModel):
             self.head_is_survey = event.kind is Kind.SURVEY
 
     def _tags(self, event: TicketEvent) -> None:
+        """Add the event's tags; free tags beyond MAX_TICKET_TAGS keep the smallest in sort order (so the kept set does
+        not depend on arrival order), and every occurrence of a tag not kept is counted in `tags_dropped`."""
         self.tags_dropped += event.tags_truncated
         for tag in event.tags:
             if tag.startswith(REPEAT_VISIT_TAG):
@@ -180,7 +182,8 @@ class Fold(BaseModel):
         if event.created_at is not None:
             self.created_at = event.created_at if self.created_at is None else min(self.created_at, event.created_at)
         if event.first_response_at is not None:
-            self.first_response = event.first_response_at if self.first_response is None else min(self.first_response, event.first_response_at)
+            first = event.first_response_at
+            self.first_response = first if self.first_response is None else min(self.first_response, first)
         if event.reply_count is not None or event.agent_touches is not None:
             self.replies_reported = True
         if event.reply_count:
@@ -244,8 +247,9 @@ class Fold(BaseModel):
         the order-independent facts (first times, maximum counts, tags, upsell lines not seen since); a field a
         later event already set keeps that value, as the ordered fold would; its status change is not replayed
         into the reopen count or the SLA history. Returns whether it changed anything: absorbing the same event
-        twice changes nothing the second time, so a late duplicate is recognised without its id."""
-        before = self.model_dump()
+        twice changes nothing the second time, so a late duplicate is recognised without its id (an event whose only
+        news is a tag the cap drops adds nothing either)."""
+        before, dropped = self.model_dump(exclude={'tags_dropped'}), self.tags_dropped
         self._head(event)
         self.first_at = min(self.first_at, event.occurred_at) if self.first_at else event.occurred_at
         self._tags(event)
@@ -264,10 +268,11 @@ class Fold(BaseModel):
                     setattr(self, name, getattr(event, name))
             if not self.assignees and event.assignees:
                 self.assignees, self.assigned_by = event.assignees, event.event_id
-        changed = self.model_dump() != before
-        if changed:
-            self.count += 1
-        return changed
+        if self.model_dump(exclude={'tags_dropped'}) == before:
+            self.tags_dropped = dropped
+            return False
+        self.count += 1
+        return True
 
     def state(self) -> TicketState:
         if self.head_source is None or self.head_kind is None or self.head_external_id is None or self.last_at is None:

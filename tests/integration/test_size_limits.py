@@ -162,3 +162,74 @@ def test_large_tags_on_every_event_never_make_the_ticket_too_large(processor: Ti
     assert 0 < len(state.tags) <= 100
     assert all(tag == tag.strip().lower() and len(tag) <= 64 for tag in state.tags)
     assert state.tags_dropped > 0
+
+
+def long_ticket(count: int) -> list[TicketEvent]:
+    """A Zendesk ticket opened, solved within its SLA at 2 h, then updated `count - 2` more times (a reply each, three
+    tags from a pool of 300, the status left solved)."""
+    events = [ticket_event('8001', 0, status=Status.OPEN), ticket_event('8001', 1, status=Status.SOLVED, minutes=120, reply_count=1)]
+    for n in range(2, count):
+        tags = tuple(f'topic-{(n * 7 + i) % 300:03d}' for i in range(3))
+        events.append(ticket_event('8001', n, status=Status.SOLVED, minutes=120 + n, reply_count=n, tags=tags))
+    return events
+
+
+def stored_item_bytes(processor: TicketProcessor, ticket_key: str) -> int:
+    from tests.bench.capacity import item_size
+
+    item = processor.ledger.client.get_item(TableName=processor.tickets.model.Meta.table_name, Key={'pk': {'S': ticket_key}})['Item']
+    return item_size(item)
+
+
+def test_twenty_thousand_events_keep_the_ticket_item_small_and_old_duplicates_count_nothing(processor: TicketProcessor) -> None:
+    # Given a ticket whose first 19,990 events were applied (the ticket item built from them through the processor's
+    # own history and store, written once, as the processor would have left it), then 10 more through the processor
+    events = long_ticket(20_000)
+    from shared.tickets.history import TicketHistory
+
+    seeded = TicketHistory.of(events[:19_990])
+    record, condition = processor.tickets.build(None, seeded, seeded.state(), {}, ['E1'], [], NOW)
+    record.save(condition=condition)
+    processor.reconcile('zendesk#8001', NOW)
+    outcomes = {processor.apply(event, NOW).outcome for event in events[19_990:]}
+    released = release_all(processor, 'zendesk#8001')
+    balance = processor.ledger.balance('E1')
+
+    # When old events (compacted long ago), a recent one and the solving one are delivered again, and the release runs
+    again = [processor.apply(events[n], NOW).outcome for n in (0, 1, 500, 12_345, 19_999)]
+    released_again = release_all(processor, 'zendesk#8001')
+
+    # Then the ticket item stays within 64 KB, the state counts every event once, the solve earned its points once
+    assert outcomes == {Outcome.APPLIED}
+    assert stored_item_bytes(processor, 'zendesk#8001') <= 65_536
+    stored = processor.tickets.get('zendesk#8001')
+    assert stored is not None
+    state = processor.tickets.state_of(stored)
+    assert state.event_count == 20_000 and state.reply_count == 19_999
+    assert len(state.tags) == 100 and state.tags_dropped > 0
+    assert released > 0
+    # and the duplicates were recognised (by id or by content) without writing, so no point moved
+    assert again == [Outcome.DUPLICATE] * 5 and released_again == 0
+    assert processor.ledger.balance('E1') == balance
+    assert_ledger_reconciles(processor.ledger, 'E1')
+
+
+def test_an_event_arriving_after_its_place_was_compacted_still_counts_its_order_independent_facts(processor: TicketProcessor) -> None:
+    # Given a ticket with 300 events applied one by one (the oldest 100 compacted)
+    events = long_ticket(301)
+    late = events.pop(50)
+    for event in events:
+        processor.apply(event, NOW)
+
+    # When the missing 51st event (older than the compaction horizon) arrives, with a tag no other event has (one the
+    # tag cap keeps: it sorts before the 'topic-' tags)
+    late = late.model_copy(update={'tags': ('account-vip',)})
+    outcome = processor.apply(late, NOW).outcome
+    repeat = processor.apply(late, NOW).outcome
+
+    # Then it is absorbed once: its tag is on the ticket and it is counted; its redelivery is a duplicate
+    stored = processor.tickets.get('zendesk#8001')
+    assert stored is not None
+    state = processor.tickets.state_of(stored)
+    assert (outcome, repeat) == (Outcome.APPLIED, Outcome.DUPLICATE)
+    assert 'account-vip' in state.tags and state.event_count == 301
