@@ -20,6 +20,9 @@ from shared.sources.base import ParseResult, SourceSecret, WebhookRequest
 from shared.sources.common import IsoDatetime, build_event, load_json_object, validate
 
 SCHEMA_ID = 'pitcrew.dms.job_card/v1'
+# Lines one job-card event may carry: a card's awards beyond one transaction are written in steps (README: size
+# limits), so this only refuses absurd payloads; 1,000 lines make a queue message of about 150 KB (SQS allows 256 KB).
+MAX_UPSELL_LINES = 1000
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -82,7 +85,7 @@ class JobCard(BaseModel):
     vehicle: Vehicle | None = None
     customer_id: Id | None = None
     complaint_code: Text | None = None
-    upsell_lines: list[UpsellLineIn] = Field(default_factory=list, max_length=100)
+    upsell_lines: list[UpsellLineIn] = Field(default_factory=list, max_length=MAX_UPSELL_LINES)
     repeat_of: Id | None = None
 
 

@@ -321,3 +321,14 @@ def test_json_schema_and_adapter_agree_on_the_margin(margin: Any, valid: bool) -
 
     # When / Then both judge it alike
     assert_schema_and_adapter_agree(adapter, 'dms_job_card.schema.json', body, valid)
+
+
+def test_a_thousand_upsell_lines_parse_and_one_more_is_refused_naming_the_field() -> None:
+    # Given job cards with the documented maximum of upsell lines, and one more
+    line = SAMPLE['job_card']['upsell_lines'][0]
+    at_limit = event_of('delivered', upsell_lines=[{**line, 'line_id': f'UL-{n}'} for n in range(1000)])
+    over = event_of('delivered', upsell_lines=[{**line, 'line_id': f'UL-{n}'} for n in range(1001)])
+
+    # When / Then the first parses with every line, the second is refused (HTTP 400) naming the lines
+    assert len(parse_one(adapter, at_limit).upsell_lines) == 1000
+    assert rejected_field(adapter, over) == 'job_card.upsell_lines'
