@@ -6,7 +6,9 @@ conditional PutItem of the ticket; otherwise one TransactWriteItems holding the 
 pending items put or deleted, any clawback entry (`attribute_not_exists`, so an entry can never be written
 twice) and one balance update per employee (debits conditioned on `available >= amount`, so no debit takes a
 balance below zero). The hold release writes due awards the same way: ticket, pending items removed, entries,
-balances and earnings counters in one transaction.
+balances and earnings counters in one transaction. A change larger than one transaction (MAX_TRANSACTION_ITEMS)
+arrives here already split into steps by the caller (`shared.ledger.entries.split_plan`, `release_limit`), each
+step one transaction.
 
 Transactions go through the low-level client (pynamodb's TransactWrite cannot express the earnings counters'
 dynamic attribute names); the items themselves are still the pynamodb models' serialisation.

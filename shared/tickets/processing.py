@@ -2,7 +2,10 @@
 ask the program which awards it deserves, and write the ticket plus any ledger change in one request.
 
 Per event on the hot path: one consistent GetItem of the ticket, at most one BatchGetItem of the
-directory (skipped when every assignee is cached), and exactly one write (none for a duplicate).
+directory (skipped when every assignee is cached), and exactly one write (none for a duplicate). A ledger
+change larger than one transaction (hundreds of upsell lines, a reassignment of many credited lines) is
+written in steps (`shared.ledger.entries.split_plan`): the ticket `unsettled` until the last, so a crash
+between steps is finished by the redelivery (README: size limits).
 """
 
 from __future__ import annotations

@@ -37,9 +37,9 @@ def varied_events(count: int, seed: int) -> list[TicketEvent]:
     statuses = [Status.OPEN, Status.PENDING, Status.SOLVED, Status.OPEN, Status.CLOSED]
     events = []
     for n in range(count):
-        extra = {'reply_count': rng.randint(0, n)} if rng.random() < 0.5 else {}
+        replies = rng.randint(0, n) if rng.random() < 0.5 else None
         tags = tuple(f't{rng.randint(0, 150)}' for _ in range(rng.randint(0, 3)))
-        events.append(ticket_event('9001', n, status=rng.choice(statuses), minutes=rng.randint(0, 5000), tags=tags, **extra))
+        events.append(ticket_event('9001', n, status=rng.choice(statuses), minutes=rng.randint(0, 5000), tags=tags, reply_count=replies))
     return events
 
 
