@@ -321,10 +321,13 @@ def summarize(stack: LocalStack) -> dict[str, Any]:
     quarantined = [item for day in stack.quarantine_days() for item in quarantine.list_day(day)]
     tickets = TicketStore()
     distinct_events = 0
-    for record in tickets.model.scan(attributes_to_get=['events']):  # each ticket keeps its distinct events
-        # not the repeat-visit events Pitcrew adds itself (shared/tickets/processing.py)
+    for record in tickets.model.scan(attributes_to_get=['events', 'history']):  # each ticket keeps its distinct events
+        # not the repeat-visit events Pitcrew adds itself (shared/tickets/processing.py); a ticket with more than 200
+        # events keeps the older ones folded (shared/tickets/history.py), counted as the fold counted them
         events = json.loads(zlib.decompress(record.events))
         distinct_events += sum(1 for event in events if not event['event_id'].startswith('repeat-visit:'))
+        if record.history:
+            distinct_events += json.loads(zlib.decompress(record.history))['fold'].get('count', 0)
     unmapped = {source: len(tickets.unmapped_ticket_keys(source)) for source in ('zendesk', 'freshdesk', 'salesforce', 'gorgias', 'dms')}
     return {
         'rows': sorted(rows, key=lambda r: (r[0], -r[3])),
