@@ -22,6 +22,7 @@ from shared.ledger.audit import (
     summarise_quarantine,
 )
 from shared.ledger.auditor import LedgerAuditor, audit_employee, audit_summary, quarantine_days
+from shared.ledger.chain import StoredEntry
 from shared.ledger.store import Balance
 
 AUDITED_AT = datetime(2024, 5, 20, 2, 15, tzinfo=UTC)
@@ -221,9 +222,9 @@ class ScriptedLedger:
         available, count = self.balances.pop(0) if len(self.balances) > 1 else self.balances[0]
         return Balance(employee_id, available, 0, available, count)
 
-    def entry_amounts(self, employee_id: str) -> list[int]:
+    def stored_entries(self, employee_id: str) -> list[StoredEntry]:
         self.reads.append('entries')
-        return list(self.amounts)
+        return [StoredEntry(entry_id=f'L{n}', fields={'amount': amount}) for n, amount in enumerate(self.amounts)]
 
 
 def test_a_stable_balance_is_read_balance_entries_balance_once() -> None:
@@ -293,8 +294,8 @@ class PerEmployeeLedger:
     def balance(self, employee_id: str, *, with_pending: bool = True) -> Balance:
         return self.ledgers[employee_id].balance(employee_id)
 
-    def entry_amounts(self, employee_id: str) -> list[int]:
-        return self.ledgers[employee_id].entry_amounts(employee_id)
+    def stored_entries(self, employee_id: str) -> list[StoredEntry]:
+        return self.ledgers[employee_id].stored_entries(employee_id)
 
 
 def test_auditor_reports_a_busy_employee_apart_from_mismatches() -> None:
