@@ -88,9 +88,10 @@ def chained_puts(ledger_table: str, entries: Sequence[LedgerEntry],
     return puts, new_heads
 
 
-def guard(update: dict[str, Any], before: ChainHead, after: ChainHead) -> dict[str, Any]:
-    """The balance `Update` action (as the writer built it: expression, values, maybe a condition) moving the
-    chain head from `before` to `after`, only if the head is still `before`."""
+def guard(action: dict[str, Any], before: ChainHead, after: ChainHead) -> dict[str, Any]:
+    """The employee's balance action (`{'Update': ...}` as the writer built it: expression, values, maybe a
+    condition) also moving the chain head from `before` to `after`, only if the head is still `before`."""
+    update = action['Update']
     values = dict(update.get('ExpressionAttributeValues') or {})
     values |= {':chain_head': {'S': after.hash}, ':chain_seq': {'N': str(after.seq)}}
     chain_set = 'chain_head = :chain_head, chain_seq = :chain_seq'
@@ -104,8 +105,8 @@ def guard(update: dict[str, Any], before: ChainHead, after: ChainHead) -> dict[s
         values[':chain_expected'] = {'S': before.hash}
     if update.get('ConditionExpression'):
         condition = f'({update["ConditionExpression"]}) AND {condition}'
-    return update | {'UpdateExpression': expression, 'ExpressionAttributeValues': values, 'ConditionExpression': condition,
-                     'ReturnValuesOnConditionCheckFailure': 'ALL_OLD'}
+    return {'Update': update | {'UpdateExpression': expression, 'ExpressionAttributeValues': values, 'ConditionExpression': condition,
+                                'ReturnValuesOnConditionCheckFailure': 'ALL_OLD'}}
 
 
 def chain_moved(reason: Mapping[str, Any], before: ChainHead) -> bool:

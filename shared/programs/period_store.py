@@ -183,7 +183,7 @@ class PeriodStore(LowLevelClient):
             update['ConditionExpression'] = 'available >= :least'
             update['ExpressionAttributeValues'][':least'] = {'N': str(floor - delta)}
             update['ReturnValuesOnConditionCheckFailure'] = 'ALL_OLD'
-        actions.append({'Update': guard(update, head, heads[employee_id])})
+        actions.append(guard({'Update': update}, head, heads[employee_id]))
         return actions
 
     def mark_closed(self, program_id: str, month: str, version: int, *, people: int, paid: int, entries: int, points: int,

@@ -203,8 +203,8 @@ def test_summary_is_small_and_json_shaped() -> None:
     # Then it names the employee and the counts
     assert summary == {
         'ok': False, 'audited_at': '2024-05-20T02:15:00+00:00', 'employees_audited': 2, 'entries_checked': 2, 'mismatches': 1,
-        'mismatched_employees': ['E1'], 'unstable_employees': [], 'quarantined_waiting': 0, 'unmapped_tickets': 0,
-        'email_sent': True, 'email_message_id': 'msg-1',
+        'mismatched_employees': ['E1'], 'chain_breaks': 0, 'broken_chain_employees': [], 'unstable_employees': [],
+        'quarantined_waiting': 0, 'unmapped_tickets': 0, 'email_sent': True, 'email_message_id': 'msg-1',
     }
 
 

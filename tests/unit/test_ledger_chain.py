@@ -1,0 +1,188 @@
+"""The ledger's hash chain, pure: how entries are linked, and what `verify_chain` finds when one is overwritten,
+deleted or inserted (legacy entries without chain fields included)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from shared.ledger.chain import GENESIS, BreakKind, ChainHead, StoredEntry, entry_hash, link, verify_chain
+
+
+def fields(n: int, amount: int = 10, recorded_at: str = '2024-05-01T00:00:00+00:00') -> dict[str, str | int | None]:
+    return {'pk': 'EMP#E1', 'sk': f'ENTRY#E{n:03d}', 'entry': f'{{"entry_id":"E{n:03d}","amount":{amount}}}', 'amount': amount,
+            'kind': 'award', 'period': '2024-05', 'recorded_at': recorded_at}
+
+
+def chain_of(count: int, head: ChainHead | None = None, start: int = 1) -> tuple[list[StoredEntry], ChainHead]:
+    """`count` entries chained onto `head` as a writer would store them, and the head the balance would hold."""
+    rows = [fields(n, amount=n * 10, recorded_at=f'2024-05-{1 + n % 28:02d}T00:00:00+00:00') for n in range(start, start + count)]
+    links, new_head = link(head or ChainHead(), rows)
+    stored = [StoredEntry(entry_id=str(row['sk']).removeprefix('ENTRY#'), fields=row, seq=chain.seq, prev_hash=chain.prev_hash,
+                          hash=chain.hash) for row, chain in zip(rows, links, strict=True)]
+    return stored, new_head
+
+
+def problems(breaks: list) -> list[tuple[str, str | None]]:  # type: ignore[type-arg]
+    return [(b.problem.value, b.entry_id) for b in breaks]
+
+
+def test_the_chain_module_imports_no_aws_sdk() -> None:
+    # When the pure chain module is imported in a fresh interpreter
+    code = 'import sys, shared.ledger.chain; print(",".join(m for m in ("boto3", "botocore", "pynamodb") if m in sys.modules))'
+    loaded = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[2]).stdout.strip()
+    # Then no AWS SDK or storage module came with it
+    assert loaded == ''
+
+
+def test_entries_are_linked_in_order_each_on_the_hash_of_the_one_before() -> None:
+    # Given three entries for a new chain
+    rows = [fields(1), fields(2), fields(3)]
+
+    # When they are linked
+    links, head = link(ChainHead(), rows)
+
+    # Then seqs count from 1, the first starts from genesis, each prev_hash is the hash before it, the head is the last
+    assert [x.seq for x in links] == [1, 2, 3]
+    assert links[0].prev_hash == GENESIS and links[1].prev_hash == links[0].hash and links[2].prev_hash == links[1].hash
+    assert head == ChainHead(hash=links[2].hash, seq=3)
+    assert all(len(x.hash) == 64 for x in links) and len({x.hash for x in links}) == 3
+
+
+def test_the_hash_covers_every_stored_field_the_seq_and_the_prev_hash() -> None:
+    # Given one entry's hash
+    base = fields(1)
+    digest = entry_hash(base, 1, GENESIS)
+
+    # When any one of its fields, its seq or its prev_hash changes
+    changed = [entry_hash(base | {name: 'x'}, 1, GENESIS) for name in base] + [entry_hash(base, 2, GENESIS), entry_hash(base, 1, 'f' * 64)]
+
+    # Then the hash changes every time, and it does not depend on the order the fields come in
+    assert digest not in changed and len(set(changed)) == len(changed)
+    assert entry_hash(dict(reversed(list(base.items()))), 1, GENESIS) == digest
+
+
+def test_an_untouched_chain_verifies() -> None:
+    # Given five chained entries, read back in id order (the partition's sort key), and the balance's head
+    entries, head = chain_of(5)
+
+    # When verified
+    breaks = verify_chain('E1', sorted(entries, key=lambda e: e.entry_id, reverse=True), head, entry_count=5)
+
+    # Then nothing is wrong
+    assert breaks == []
+
+
+def test_an_entry_whose_amount_was_overwritten_is_altered() -> None:
+    # Given entry 3's amount changed in place, its chain fields kept
+    entries, head = chain_of(5)
+    entries[2] = replace(entries[2], fields=dict(entries[2].fields) | {'amount': 999})
+
+    # When verified
+    breaks = verify_chain('E1', entries, head, entry_count=5)
+
+    # Then exactly that entry is reported, with the stored and the recomputed hash
+    assert problems(breaks) == [('altered', 'E003')]
+    assert breaks[0].employee_id == 'E1' and breaks[0].seq == 3
+    assert (entries[2].hash or '')[:16] in breaks[0].expected and breaks[0].found != breaks[0].expected
+
+
+def test_an_overwritten_entry_given_a_fresh_hash_breaks_the_next_link() -> None:
+    # Given entry 2 overwritten by someone who recomputed its hash (the scheme is public)
+    entries, head = chain_of(4)
+    forged = dict(entries[1].fields) | {'amount': 500}
+    entries[1] = replace(entries[1], fields=forged, hash=entry_hash(forged, 2, entries[1].prev_hash or ''))
+
+    # When verified
+    breaks = verify_chain('E1', entries, head, entry_count=4)
+
+    # Then entry 3 no longer points at entry 2
+    assert problems(breaks) == [('broken_link', 'E003')]
+
+
+def test_an_overwritten_last_entry_given_a_fresh_hash_no_longer_matches_the_balance_head() -> None:
+    # Given the last entry overwritten and re-hashed
+    entries, head = chain_of(3)
+    forged = dict(entries[2].fields) | {'amount': 500}
+    entries[2] = replace(entries[2], fields=forged, hash=entry_hash(forged, 3, entries[2].prev_hash or ''))
+
+    # When verified
+    breaks = verify_chain('E1', entries, head, entry_count=3)
+
+    # Then the balance's head gives it away
+    assert problems(breaks) == [('head_mismatch', 'E003')]
+
+
+def test_a_deleted_entry_leaves_a_gap_and_a_deleted_last_entry_a_head_ahead_of_the_chain() -> None:
+    # Given entry 2 of 4 deleted, and separately entry 4 of 4 deleted
+    entries, head = chain_of(4)
+
+    # When each is verified
+    middle = verify_chain('E1', [e for e in entries if e.seq != 2], head, entry_count=4)
+    last = verify_chain('E1', entries[:3], head, entry_count=4)
+
+    # Then the first names the entry after the gap, the second the last entry left
+    assert problems(middle) == [('gap', 'E003')] and 'seq 2' in middle[0].expected
+    assert problems(last) == [('head_mismatch', 'E003')] and 'seq 4' in last[0].expected
+
+
+def test_an_inserted_entry_is_caught_whether_it_claims_a_taken_place_the_next_place_or_no_place() -> None:
+    # Given a chain of three and three forgeries: one at seq 2 (chained properly onto entry 1), one appended at
+    # seq 4 (onto the real head), and one without chain fields at all
+    entries, head = chain_of(3)
+    at_two, _ = chain_of(1, head=ChainHead(hash=entries[0].hash or '', seq=1), start=50)
+    appended, _ = chain_of(1, head=head, start=60)
+    bare = StoredEntry(entry_id='E070', fields=fields(70, recorded_at='2024-05-30T00:00:00+00:00'))
+
+    # When each is verified against the balance (which never heard of them)
+    duplicate = verify_chain('E1', [*entries, *at_two], head, entry_count=3)
+    past_head = verify_chain('E1', [*entries, *appended], head, entry_count=3)
+    unchained = verify_chain('E1', [*entries, bare], head, entry_count=3)
+
+    # Then each is reported, naming the forged entry
+    assert problems(duplicate) == [('duplicate_seq', 'E050')] and 'E002 and E050' in duplicate[0].found
+    assert problems(past_head) == [('head_mismatch', 'E060')]
+    assert problems(unchained) == [('unchained', 'E070')]
+
+
+def test_legacy_entries_before_the_chain_are_accepted_and_the_chain_starts_from_genesis() -> None:
+    # Given two entries written before the chain (no chain fields), then three chained ones; the balance counts 5
+    legacy = [StoredEntry(entry_id=f'L{n}', fields=fields(90 + n, recorded_at='2024-04-01T00:00:00+00:00')) for n in range(2)]
+    entries, head = chain_of(3)
+
+    # When verified
+    breaks = verify_chain('E1', [*legacy, *entries], head, entry_count=5)
+
+    # Then nothing is wrong; a legacy entry deleted, or a bare one added, is
+    assert breaks == []
+    assert problems(verify_chain('E1', [legacy[0], *entries], head, entry_count=5)) == [('legacy_missing', None)]
+    assert [b.problem for b in verify_chain('E1', [*legacy, *entries], head, entry_count=4)] == [BreakKind.UNCHAINED]
+
+
+def test_a_chained_entry_stripped_of_its_chain_fields_is_a_gap_and_an_unchained_entry() -> None:
+    # Given entry 2's item replaced by a raw PutItem that did not bother with the chain fields
+    entries, head = chain_of(3)
+    entries[1] = StoredEntry(entry_id=entries[1].entry_id, fields=dict(entries[1].fields) | {'amount': 1000})
+
+    # When verified
+    breaks = verify_chain('E1', entries, head, entry_count=3)
+
+    # Then the gap names the entry after it, and the stripped entry is named as unchained
+    assert sorted(problems(breaks)) == [('gap', 'E003'), ('unchained', 'E002')]
+
+
+@pytest.mark.parametrize('count', [0, 1])
+def test_an_employee_without_chained_entries_verifies_against_the_genesis_head(count: int) -> None:
+    # Given no entries (or one legacy entry) and a balance without a chain
+    legacy = [StoredEntry(entry_id='L0', fields=fields(1))] * count
+
+    # When verified
+    breaks = verify_chain('E1', legacy, ChainHead(), entry_count=count)
+
+    # Then nothing is wrong
+    assert breaks == []
