@@ -17,8 +17,9 @@ Writes
 - the close marker, once every person is done: one UpdateItem (SET) on the balances table.
 
 Entries have the ledger's item format and are hash-chained like every ledger write (`shared.ledger.entry_writes`):
-each payment first reads the person's chain head (one consistent GetItem on their balance item), and a payment
-that finds the head moved by another writer reads it again and retries.
+a close first reads the chain heads of everyone it is about to pay (`prefetch_heads`: BatchGetItem, 100 a
+request), and a payment that finds its person's head moved by another writer since reads it again (GetItem) and
+retries.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from shared.config import get_settings
 from shared.dynamo import LowLevelClient, batch_get
 from shared.ledger.chain import ChainHead
 from shared.ledger.entries import LedgerEntry
-from shared.ledger.entry_writes import chain_moved, chained_puts, guard, read_heads
+from shared.ledger.entry_writes import batch_heads, chain_moved, chained_puts, guard, read_heads
 from shared.programs.period import KpiKey, PeriodData, Person, Reads
 
 MAX_ATTEMPTS = 8
@@ -70,6 +71,7 @@ class PeriodStore(LowLevelClient):
         self.ledger_table = ledger_table or settings.LEDGER_TABLE
         self.directory_table = directory_table or settings.DIRECTORY_TABLE
         self._client = client
+        self._heads: dict[str, ChainHead] = {}
 
     # --- reads -----------------------------------------------------------------------------------
     def people(self) -> list[Person]:
@@ -128,6 +130,10 @@ class PeriodStore(LowLevelClient):
         return batch_get(self.client, keys, attempts=MAX_ATTEMPTS)
 
     # --- writes ----------------------------------------------------------------------------------
+    def prefetch_heads(self, employee_ids: Sequence[str]) -> None:
+        """Read the chain heads of the people about to be paid in one go; each `pay` uses its person's once."""
+        self._heads.update(batch_heads(self.client, self.balances_table, employee_ids))
+
     def pay(self, employee_id: str, entries: Sequence[LedgerEntry], now: datetime, floor: int = 0) -> Payment:
         """Write one person's bonus entries and their balance change in one transaction. Entries already
         in the ledger are skipped (never paid twice); a net deduction stops at `floor`."""
@@ -138,7 +144,7 @@ class PeriodStore(LowLevelClient):
             if not pending:
                 return Payment(employee_id, (), already)
             planned = _capped(pending, cap) if cap is not None else pending
-            head = read_heads(self.client, self.balances_table, [employee_id])[employee_id]
+            head = self._heads.pop(employee_id, None) or read_heads(self.client, self.balances_table, [employee_id])[employee_id]
             try:
                 self.client.transact_write_items(TransactItems=self._actions(employee_id, planned, now, floor, head))
                 return Payment(employee_id, tuple(planned), already)
