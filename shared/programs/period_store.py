@@ -18,8 +18,8 @@ Writes
 
 Entries have the ledger's item format and are hash-chained like every ledger write (`shared.ledger.entry_writes`):
 a close first reads the chain heads of everyone it is about to pay (`prefetch_heads`: BatchGetItem, 100 a
-request), and a payment that finds its person's head moved by another writer since reads it again (GetItem) and
-retries.
+request), and a payment that finds its person's head moved by another writer since reads it again (the same
+BatchGetItem, one key: the close's grants stay BatchGetItem) and retries.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from shared.config import get_settings
 from shared.dynamo import LowLevelClient, batch_get
 from shared.ledger.chain import ChainHead
 from shared.ledger.entries import LedgerEntry
-from shared.ledger.entry_writes import batch_heads, chain_moved, chained_puts, guard, read_heads
+from shared.ledger.entry_writes import batch_heads, chain_moved, chained_puts, guard
 from shared.programs.period import KpiKey, PeriodData, Person, Reads
 
 MAX_ATTEMPTS = 8
@@ -144,7 +144,7 @@ class PeriodStore(LowLevelClient):
             if not pending:
                 return Payment(employee_id, (), already)
             planned = _capped(pending, cap) if cap is not None else pending
-            head = self._heads.pop(employee_id, None) or read_heads(self.client, self.balances_table, [employee_id])[employee_id]
+            head = self._heads.pop(employee_id, None) or batch_heads(self.client, self.balances_table, [employee_id])[employee_id]
             try:
                 self.client.transact_write_items(TransactItems=self._actions(employee_id, planned, now, floor, head))
                 return Payment(employee_id, tuple(planned), already)

@@ -225,7 +225,7 @@ def test_two_writers_for_one_employee_never_fork_the_chain(aws: LocalAws) -> Non
 
 def test_a_period_payment_overtaken_by_another_writer_retries_on_the_new_head(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a period payment for E2 overtaken, after reading E2's head, by an adjustment for E2
-    real = period_store.read_heads
+    real = period_store.batch_heads
     other = [lambda: adjust('E2', 5, 'adj-during-close')]
     reads: list[int] = []
 
@@ -236,7 +236,7 @@ def test_a_period_payment_overtaken_by_another_writer_retries_on_the_new_head(aw
             other.pop()()
         return heads
 
-    monkeypatch.setattr(period_store, 'read_heads', overtaken)
+    monkeypatch.setattr(period_store, 'batch_heads', overtaken)
     seq_before = LedgerStore().balance('E2').chain.seq
 
     # When the close pays E2 two entries
