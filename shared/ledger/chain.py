@@ -23,7 +23,7 @@ reported (`unchained`, naming the unchained entries recorded after the chain sta
 
 The chain is evidence, not a lock: someone who can rewrite both an employee's entries and their balance item
 could rebuild a consistent chain. The writers' IAM grants make that hard (no UpdateItem on the ledger, PutItem on
-it only inside TransactWriteItems); the audit's weekly digest keeps a copy of what it saw.
+it only inside TransactWriteItems), but the hash is not keyed.
 """
 
 from __future__ import annotations

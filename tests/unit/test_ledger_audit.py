@@ -22,7 +22,7 @@ from shared.ledger.audit import (
     summarise_quarantine,
 )
 from shared.ledger.auditor import LedgerAuditor, audit_employee, audit_summary, quarantine_days
-from shared.ledger.chain import StoredEntry
+from shared.ledger.chain import BreakKind, ChainBreak, StoredEntry
 from shared.ledger.store import Balance
 
 AUDITED_AT = datetime(2024, 5, 20, 2, 15, tzinfo=UTC)
@@ -178,6 +178,31 @@ def test_email_body_names_each_mismatch_and_the_admin_context() -> None:
     assert any(line.split() == ['dms', 'authentication_failed', '1'] for line in text.splitlines())
     assert 'Tickets waiting for a directory mapping: 4' in text
     assert any(line.split() == ['zendesk', '4'] for line in text.splitlines())
+
+
+def test_email_names_each_broken_chain_and_the_summary_counts_them() -> None:
+    # Given a report where E2's entry A1 was altered (its sums still agree) and E1 mismatches
+    broken = ChainBreak(employee_id='E2', problem=BreakKind.ALTERED, entry_id='A1', seq=3, expected='hash aaaa (stored when written)',
+                        found='hash bbbb (of the fields now)')
+    report = build_report(AUDITED_AT, [finding('E1', 60, 10), finding('E2', 5, 5).model_copy(update={'chain_breaks': (broken,)})])
+
+    # When the digest is rendered and the function's answer summarised
+    email = render_email(report, stage='prod')
+    summary = audit_summary(report, None)
+
+    # Then the subject counts both problems, the body names the employee, the entry, its seq, the problem and what differs
+    assert not report.ok and report.broken_chains == ('E2',)
+    assert email.subject == 'Pitcrew ledger audit (prod) 2024-05-20: 1 mismatch, 1 broken chain'
+    [row] = [line.split(maxsplit=4) for line in email.text.splitlines() if line.strip().startswith('E2 ')]
+    assert row == ['E2', 'A1', '3', 'altered', 'hash aaaa (stored when written) / hash bbbb (of the fields now)']
+    assert (summary['chain_breaks'], summary['broken_chain_employees']) == (1, ['E2'])
+
+
+def test_email_of_intact_chains_says_so() -> None:
+    # Given a clean report
+    email = render_email(build_report(AUDITED_AT, [finding('E1', 5, 5)]))
+    # Then the body says every chain is intact
+    assert 'Every audited ledger chain is intact.' in email.text
 
 
 def test_email_caps_the_mismatch_table() -> None:

@@ -1,16 +1,19 @@
-"""The ledger's hash chain, pure: how entries are linked, and what `verify_chain` finds when one is overwritten,
-deleted or inserted (legacy entries without chain fields included)."""
+"""The ledger's hash chain, pure: how entries are linked, what `verify_chain` finds when one is overwritten,
+deleted or inserted (legacy entries without chain fields included), and the request shapes every writer shares."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from shared.ledger.chain import GENESIS, BreakKind, ChainHead, StoredEntry, entry_hash, link, verify_chain
+from shared.ledger.entries import EntryKind, EntryReason, EntryStatus, LedgerEntry
+from shared.ledger.entry_writes import chain_moved, chained_puts, entry_fields, guard
 
 
 def fields(n: int, amount: int = 10, recorded_at: str = '2024-05-01T00:00:00+00:00') -> dict[str, str | int | None]:
@@ -186,3 +189,54 @@ def test_an_employee_without_chained_entries_verifies_against_the_genesis_head(c
 
     # Then nothing is wrong
     assert breaks == []
+
+
+# --- the writes every writer shares (shared.ledger.entry_writes: request shapes, no AWS call) ----------------------
+def _entry(employee_id: str, entry_id: str, amount: int) -> LedgerEntry:
+    at = datetime(2024, 5, 1, tzinfo=UTC)
+    reason = EntryReason(ticket_key='zendesk#1', source_event_id='e', basis_event_id='b', rule_id='r', rule_version=1)
+    return LedgerEntry(entry_id=entry_id, employee_id=employee_id, amount=amount, kind=EntryKind.AWARD, status=EntryStatus.AVAILABLE,
+                       reason=reason, occurred_at=at, recorded_at=at)
+
+
+def test_entries_of_several_employees_in_one_transaction_are_chained_per_employee_in_order() -> None:
+    # Given E1 with a chain of 4 and E2 without one, and a transaction with E1, E2, E1 entries
+    e1_head = ChainHead(hash='a' * 64, seq=4)
+    entries = [_entry('E1', 'X1', 5), _entry('E2', 'Y1', 7), _entry('E1', 'X2', -3)]
+
+    # When their puts are built
+    puts, heads = chained_puts('ledger', entries, {'E1': e1_head, 'E2': ChainHead()})
+
+    # Then E1's entries are seq 5 and 6, the second on the first; E2's is seq 1 from genesis; each put is conditional
+    items = [put['Put']['Item'] for put in puts]
+    assert [(i['pk']['S'], i['seq']['N'], i['prev_hash']['S']) for i in items] == [
+        ('EMP#E1', '5', 'a' * 64), ('EMP#E2', '1', ''), ('EMP#E1', '6', items[0]['hash']['S'])]
+    assert heads == {'E1': ChainHead(hash=items[2]['hash']['S'], seq=6), 'E2': ChainHead(hash=items[1]['hash']['S'], seq=1)}
+    assert all(put['Put']['ConditionExpression'] == 'attribute_not_exists(pk)' for put in puts)
+    # And each stored hash is the one the audit will recompute from the stored fields
+    assert items[1]['hash']['S'] == entry_hash(entry_fields(entries[1]), 1, GENESIS)
+
+
+def test_the_balance_update_moves_the_head_only_from_the_head_read_keeping_its_own_condition() -> None:
+    # Given a debit's balance update (conditioned on the points available) and a first-chain credit's
+    debit = {'Update': {'TableName': 'balances', 'Key': {'pk': {'S': 'EMP#E1'}}, 'UpdateExpression': 'ADD available :d SET updated_at = :u',
+                        'ExpressionAttributeValues': {':d': {'N': '-5'}, ':u': {'S': 'now'}}, 'ConditionExpression': 'available >= :need'}}
+    credit = {'Update': {'TableName': 'balances', 'Key': {'pk': {'S': 'EMP#E2'}}, 'UpdateExpression': 'ADD available :d',
+                         'ExpressionAttributeValues': {':d': {'N': '5'}}}}
+
+    # When each is guarded
+    guarded = guard(debit, ChainHead(hash='a' * 64, seq=4), ChainHead(hash='b' * 64, seq=5))['Update']
+    first = guard(credit, ChainHead(), ChainHead(hash='c' * 64, seq=1))['Update']
+
+    # Then the head and seq are SET alongside, only if the head is still the one read, and the old item comes back on failure
+    assert guarded['UpdateExpression'] == 'ADD available :d SET chain_head = :chain_head, chain_seq = :chain_seq, updated_at = :u'
+    assert guarded['ConditionExpression'] == '(available >= :need) AND chain_head = :chain_expected'
+    assert guarded['ExpressionAttributeValues'][':chain_expected'] == {'S': 'a' * 64}
+    assert guarded['ExpressionAttributeValues'][':chain_seq'] == {'N': '5'} and guarded['ReturnValuesOnConditionCheckFailure'] == 'ALL_OLD'
+    assert first['UpdateExpression'] == 'ADD available :d SET chain_head = :chain_head, chain_seq = :chain_seq'
+    assert first['ConditionExpression'] == 'attribute_not_exists(chain_head)'
+    # And a refusal is told apart: the chain moved (another writer), or the writer's own condition failed
+    read = ChainHead(hash='a' * 64, seq=4)
+    assert chain_moved({'Code': 'ConditionalCheckFailed', 'Item': {'chain_head': {'S': 'd' * 64}, 'chain_seq': {'N': '5'}}}, read)
+    assert not chain_moved({'Code': 'ConditionalCheckFailed', 'Item': {'chain_head': {'S': 'a' * 64}, 'chain_seq': {'N': '4'}}}, read)
+    assert not chain_moved({'Code': 'None'}, read)
