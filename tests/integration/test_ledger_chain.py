@@ -147,10 +147,10 @@ def test_a_forged_entry_inserted_at_the_head_is_caught_even_with_a_valid_hash(aw
     # Given a forged 500-point entry for M1, chained correctly onto M1's head (the scheme is public), and M1's
     # balance raised by 500 and its entry count by one (so the sums and counts agree), but the head not moved
     [last] = raw_items(aws, 'M1')[-1:]
-    fields = {'pk': 'EMP#M1', 'sk': 'ENTRY#Eforged', 'entry': '{"forged": true}', 'amount': 500, 'kind': 'award', 'period': '2024-05',
+    fields: dict[str, str | int | None] = {'pk': 'EMP#M1', 'sk': 'ENTRY#Eforged', 'entry': '{"forged": true}', 'amount': 500, 'kind': 'award', 'period': '2024-05',
               'recorded_at': BUILT_AT.isoformat()}
     seq, prev = int(last['seq']['N']) + 1, last['hash']['S']
-    item = {k: ({'N': str(v)} if isinstance(v, int) else {'S': v}) for k, v in fields.items()}
+    item = {k: ({'N': str(v)} if isinstance(v, int) else {'S': str(v)}) for k, v in fields.items()}
     item |= {'seq': {'N': str(seq)}, 'prev_hash': {'S': prev}, 'hash': {'S': entry_hash(fields, seq, prev)}}
     aws.dynamodb.put_item(TableName=os.environ['LEDGER_TABLE'], Item=item)
     aws.dynamodb.update_item(TableName=os.environ['BALANCES_TABLE'], Key={'pk': {'S': 'EMP#M1'}},

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.ledger.chain import GENESIS, BreakKind, ChainHead, StoredEntry, entry_hash, link, verify_chain
+from shared.ledger.chain import GENESIS, BreakKind, ChainBreak, ChainHead, StoredEntry, entry_hash, link, verify_chain
 from shared.ledger.entries import EntryKind, EntryReason, EntryStatus, LedgerEntry
 from shared.ledger.entry_writes import chain_moved, chained_puts, entry_fields, guard
 
@@ -30,7 +30,7 @@ def chain_of(count: int, head: ChainHead | None = None, start: int = 1) -> tuple
     return stored, new_head
 
 
-def problems(breaks: list) -> list[tuple[str, str | None]]:  # type: ignore[type-arg]
+def problems(breaks: list[ChainBreak]) -> list[tuple[str, str | None]]:
     return [(b.problem.value, b.entry_id) for b in breaks]
 
 
