@@ -1,5 +1,6 @@
-"""Scheduled (weekly): check that every balance equals the sum of its ledger entries, and e-mail
-the admins a digest (mismatches, quarantined payloads of the last 7 days, unmapped tickets).
+"""Scheduled (weekly): check that every balance equals the sum of its ledger entries and that every
+employee's hash chain of entries is intact, and e-mail the admins a digest (mismatches, broken chains,
+quarantined payloads of the last 7 days, unmapped tickets).
 
 Invoked by an EventBridge schedule; the event's `time` is the audit time:
   {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "time": "2024-05-20T02:15:00Z", ...}
@@ -32,6 +33,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # Before the e-mail: if SES refuses it, the mismatch count still reaches the alarm.
     metrics.add_dimension(name='stage', value=stage)
     metrics.add_metric(name='LedgerAuditMismatches', unit=MetricUnit.Count, value=len(report.mismatches))
+    metrics.add_metric(name='LedgerChainBroken', unit=MetricUnit.Count, value=len(report.broken_chains))
     metrics.add_metric(name='LedgerEmployeesAudited', unit=MetricUnit.Count, value=report.employees_audited)
 
     message_id = send_digest(report, SesEmailSender.from_settings(), stage=stage)

@@ -311,6 +311,7 @@ def pay_all(store: LeagueCloseStore, entries: Mapping[str, Sequence[LedgerEntry]
             threads: int = PAY_THREADS) -> None:
     """One transaction per person, `threads` at a time (a person's entries and balance: once)."""
     people = sorted(entries.items())
+    store.prefetch_heads([employee_id for employee_id, _ in people])  # the ledger's hash chain: 100 heads a request
     if threads > 1 and len(people) > 1:
         with ThreadPoolExecutor(max_workers=min(threads, len(people))) as pool:
             payments = list(pool.map(lambda pair: store.pay(pair[0], pair[1], now), people))

@@ -1,4 +1,5 @@
-"""The ledger audit: does every employee's balance equal the sum of their ledger entries?
+"""The ledger audit: does every employee's balance equal the sum of their ledger entries, and is their
+entries' hash chain intact (`shared.ledger.chain`: nothing overwritten, deleted or inserted)?
 
 Pure: no storage here (the reads, and the retry that keeps concurrent writers from causing false
 alarms, are in `shared.ledger.auditor`). A balance is a running total kept beside the append-only
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from shared.errors import AuthenticationFailed, InvalidPayload, PayloadTooLarge, ServiceUnavailable, UnknownSource
+from shared.ledger.chain import ChainBreak
 from shared.notify import EmailContent
 
 # A quarantined item keeps the HTTP status it was refused with, not the error code; the code is
@@ -31,7 +33,8 @@ MAX_EMAILED_ROWS = 100
 
 
 class AuditFinding(BaseModel):
-    """One employee's balance set against their entries. `difference` = balance - entries_sum."""
+    """One employee's balance set against their entries (`difference` = balance - entries_sum), and what is
+    wrong with their entries' hash chain (nothing: `chain_breaks` is empty)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -39,6 +42,7 @@ class AuditFinding(BaseModel):
     balance: int
     entries_sum: int
     entries: int
+    chain_breaks: tuple[ChainBreak, ...] = ()
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -50,9 +54,10 @@ class AuditFinding(BaseModel):
         return self.difference == 0
 
 
-def reconcile(employee_id: str, balance: int, amounts: Sequence[int]) -> AuditFinding:
+def reconcile(employee_id: str, balance: int, amounts: Sequence[int], chain_breaks: Sequence[ChainBreak] = ()) -> AuditFinding:
     """Set an employee's available balance against the amounts of the entries on their ledger partition."""
-    return AuditFinding(employee_id=employee_id, balance=balance, entries_sum=sum(amounts), entries=len(amounts))
+    return AuditFinding(employee_id=employee_id, balance=balance, entries_sum=sum(amounts), entries=len(amounts),
+                        chain_breaks=tuple(chain_breaks))
 
 
 class QuarantineCount(BaseModel):
@@ -126,13 +131,19 @@ class AuditReport(BaseModel):
     employees_audited: int
     entries_checked: int
     mismatches: tuple[AuditFinding, ...] = ()
+    chain_breaks: tuple[ChainBreak, ...] = ()
     unstable: tuple[str, ...] = ()
     quarantine: QuarantineDigest | None = None
     unmapped_tickets: dict[str, int] | None = None  # source -> tickets waiting for a directory mapping
 
     @property
     def ok(self) -> bool:
-        return not self.mismatches
+        return not self.mismatches and not self.chain_breaks
+
+    @property
+    def broken_chains(self) -> tuple[str, ...]:
+        """The employees whose chain has at least one break, in report order."""
+        return tuple(dict.fromkeys(b.employee_id for b in self.chain_breaks))
 
 
 def build_report(
@@ -145,9 +156,11 @@ def build_report(
 ) -> AuditReport:
     employees = entries = 0
     mismatches: list[AuditFinding] = []
+    breaks: list[ChainBreak] = []
     for finding in findings:
         employees += 1
         entries += finding.entries
+        breaks += finding.chain_breaks
         if not finding.reconciles:
             mismatches.append(finding)
     mismatches.sort(key=lambda f: (-abs(f.difference), f.employee_id))
@@ -156,6 +169,7 @@ def build_report(
         employees_audited=employees,
         entries_checked=entries,
         mismatches=tuple(mismatches),
+        chain_breaks=tuple(sorted(breaks, key=lambda b: (b.employee_id, b.seq or 0, b.problem.value))),
         unstable=tuple(sorted(unstable)),
         quarantine=quarantine,
         unmapped_tickets=None if unmapped_tickets is None else {s: n for s, n in sorted(unmapped_tickets.items()) if n},
@@ -169,7 +183,9 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 def render_email(report: AuditReport, *, stage: str | None = None, max_rows: int = MAX_EMAILED_ROWS) -> EmailContent:
     """The admin digest as a plain-text e-mail. The subject says OK or how many balances mismatch."""
     when = report.audited_at.astimezone(UTC) if report.audited_at.tzinfo else report.audited_at.replace(tzinfo=UTC)
-    verdict = 'OK' if report.ok else _plural(len(report.mismatches), 'mismatch', 'mismatches')
+    problems = ([_plural(len(report.mismatches), 'mismatch', 'mismatches')] if report.mismatches else []) + (
+        [_plural(len(report.broken_chains), 'broken chain')] if report.chain_breaks else [])
+    verdict = ', '.join(problems) if problems else 'OK'
     where = f' ({stage})' if stage else ''
     subject = f'Pitcrew ledger audit{where} {when:%Y-%m-%d}: {verdict}'
 
@@ -199,6 +215,24 @@ def render_email(report: AuditReport, *, stage: str | None = None, max_rows: int
         ]
     else:
         lines += ['Every audited balance equals the sum of its ledger entries.', '']
+    if report.chain_breaks:
+        lines += [
+            'Ledger entries whose hash chain is broken (overwritten, deleted or inserted outside the ledger\'s writes):',
+            f'  {"employee":<20} {"entry":<34} {"seq":>6} {"problem":<15} expected / found',
+        ]
+        for b in report.chain_breaks[:max_rows]:
+            seq = '' if b.seq is None else str(b.seq)
+            lines.append(f'  {b.employee_id:<20} {b.entry_id or "-":<34} {seq:>6} {b.problem.value:<15} {b.expected} / {b.found}')
+        if len(report.chain_breaks) > max_rows:
+            lines.append(f'  ... and {len(report.chain_breaks) - max_rows} more (every break is in the function log)')
+        lines += [
+            '',
+            'Restore the named entries from point-in-time recovery (LedgerTable) and find who wrote them before',
+            'trusting these employees\' points.',
+            '',
+        ]
+    else:
+        lines += ['Every audited ledger chain is intact.', '']
     if report.unstable:
         shown = ', '.join(report.unstable[:max_rows]) + (' ...' if len(report.unstable) > max_rows else '')
         lines += [f'Not checked, balance changed during every attempt ({len(report.unstable)}): {shown}',

@@ -1,15 +1,16 @@
 """Running the ledger audit against the tables, and sending its digest.
 
 Reads only, and never a Scan: the employees come from the directory's `employees` index (Query);
-per employee, the balance (consistent GetItem) and the entries' amounts (consistent Query on the
-employee's ledger partition, projected to `amount`: the audit only sums them); the admin context
+per employee, the balance (consistent GetItem, its chain head included) and the entries as stored
+(consistent Query on the employee's ledger partition: their amounts are summed, their hash chain
+recomputed and checked against the balance's head, `shared.ledger.chain.verify_chain`); the admin context
 from the quarantine's `by_day` index (one Query per day) and the tickets' sparse `unmapped` index
 (one Query per source).
 
 Writers keep running while the audit reads. A ticket's points change the entries and the balance in
 one transaction, but the audit reads them in separate requests, so a write landing between them
 would look like a mismatch. Each employee is therefore read balance, entries, balance: the entries
-are trusted only when both balance reads agree (available points and entry count: the count only
+are trusted only when both balance reads agree (available points, entry count and chain head: the count only
 grows, so a credit and a debit of the same size in between cannot pass for "no change"). When they
 differ, the employee is read again, up to MAX_RETRIES more times; an employee still changing after
 that is listed as not checked, never as a mismatch.
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 
 from shared.events import Source
 from shared.ledger.audit import AuditFinding, AuditReport, QuarantineDigest, build_report, reconcile, render_email, summarise_quarantine
+from shared.ledger.chain import StoredEntry, verify_chain
 from shared.ledger.store import Balance
 from shared.notify import EmailContent
 from shared.observability import logger
@@ -42,7 +44,7 @@ class EmployeeLister(Protocol):
 class LedgerReader(Protocol):
     def balance(self, employee_id: str, *, with_pending: bool = True) -> Balance: ...
 
-    def entry_amounts(self, employee_id: str) -> list[int]: ...
+    def stored_entries(self, employee_id: str) -> list[StoredEntry]: ...
 
 
 class QuarantineLister(Protocol):
@@ -58,7 +60,7 @@ class EmailSender(Protocol):
 
 
 def _unchanged(before: Balance, after: Balance) -> bool:
-    return (before.available, before.entry_count) == (after.available, after.entry_count)
+    return (before.available, before.entry_count, before.chain) == (after.available, after.entry_count, after.chain)
 
 
 def audit_employee(
@@ -71,10 +73,11 @@ def audit_employee(
     """
     before = ledger.balance(employee_id, with_pending=False)  # the audit compares available points only
     for attempt in range(retries + 1):
-        amounts = ledger.entry_amounts(employee_id)
+        entries = ledger.stored_entries(employee_id)
         after = ledger.balance(employee_id, with_pending=False)
         if _unchanged(before, after):
-            return reconcile(employee_id, after.available, amounts)
+            breaks = verify_chain(employee_id, entries, after.chain, after.entry_count)
+            return reconcile(employee_id, after.available, [entry.amount for entry in entries], breaks)
         logger.info('balance changed while auditing; reading again', extra={'employee_id': employee_id, 'attempt': attempt + 1})
         before = after
         if attempt < retries:
@@ -124,11 +127,14 @@ class LedgerAuditor:
         )
         for finding in report.mismatches[:LOGGED_MISMATCHES]:
             logger.warning('balance does not equal the sum of its ledger entries', extra={'finding': finding.model_dump()})
+        for chain_break in report.chain_breaks[:LOGGED_MISMATCHES]:
+            logger.warning('ledger hash chain broken', extra={'chain_break': chain_break.model_dump(mode='json')})
         if report.unstable:
             logger.warning('balances kept changing during the audit; not checked this run',
                            extra={'employee_ids': list(report.unstable[:LOGGED_MISMATCHES])})
         logger.info('ledger audited', extra={'employees_audited': report.employees_audited, 'entries_checked': report.entries_checked,
-                                             'mismatches': len(report.mismatches), 'unstable': len(report.unstable)})
+                                             'mismatches': len(report.mismatches), 'broken_chains': len(report.broken_chains),
+                                             'unstable': len(report.unstable)})
         return report
 
     def _quarantine(self, audited_at: datetime, days: int) -> QuarantineDigest | None:
@@ -158,6 +164,8 @@ def audit_summary(report: AuditReport, message_id: str | None, *, max_ids: int =
         'entries_checked': report.entries_checked,
         'mismatches': len(report.mismatches),
         'mismatched_employees': [f.employee_id for f in report.mismatches[:max_ids]],
+        'chain_breaks': len(report.chain_breaks),
+        'broken_chain_employees': list(report.broken_chains[:max_ids]),
         'unstable_employees': list(report.unstable[:max_ids]),
         'quarantined_waiting': report.quarantine.total_waiting if report.quarantine else None,
         'unmapped_tickets': sum(report.unmapped_tickets.values()) if report.unmapped_tickets is not None else None,

@@ -10,6 +10,11 @@ balances and earnings counters in one transaction. A change larger than one tran
 arrives here already split into steps by the caller (`shared.ledger.entries.split_plan`, `release_limit`), each
 step one transaction.
 
+Every entry is chained (`shared.ledger.chain`, applied by `shared.ledger.entry_writes`): before a transaction the
+employees' chain heads are read (one consistent GetItem each), the entries carry `seq`, `prev_hash` and `hash`,
+and each balance update moves the head only if it is still the one read; when another writer moved it first,
+the heads are read again and the transaction rebuilt (never two entries on one head).
+
 Transactions go through the low-level client (pynamodb's TransactWrite cannot express the earnings counters'
 dynamic attribute names); the items themselves are still the pynamodb models' serialisation.
 """
@@ -17,7 +22,7 @@ dynamic attribute names); the items themselves are still the pynamodb models' se
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -32,8 +37,10 @@ from pynamodb.models import Model
 from shared.config import get_settings
 from shared.dynamo import LowLevelClient, connection_kwargs, meta_for
 from shared.errors import ConcurrentUpdate
+from shared.ledger.chain import HASHED_FIELDS, ChainHead, StoredEntry
 from shared.ledger.earnings import CounterUpdate
 from shared.ledger.entries import AwardRecord, EntryKind, LedgerEntry, ReleasePlan, TicketAwardsPlan, _balance_changes
+from shared.ledger.entry_writes import CHAIN_ATTEMPTS, chain_moved, chained_puts, employee_pk, guard, read_heads
 from shared.observability import logger
 from shared.tickets.store import TicketRecord
 
@@ -51,6 +58,10 @@ class LedgerEntryRecord(Model):
     kind = UnicodeAttribute()
     period = UnicodeAttribute()
     recorded_at = UnicodeAttribute()
+    # The hash chain (absent on entries written before it): see shared.ledger.chain.
+    seq = NumberAttribute(null=True)
+    prev_hash = UnicodeAttribute(null=True)
+    entry_hash = UnicodeAttribute(null=True, attr_name='hash')
 
 
 class BalanceRecord(Model):
@@ -63,6 +74,8 @@ class BalanceRecord(Model):
     lifetime_earned = NumberAttribute(default=0)
     entry_count = NumberAttribute(default=0)
     updated_at = UnicodeAttribute(null=True)
+    chain_head = UnicodeAttribute(null=True)  # the hash of the employee's last ledger entry
+    chain_seq = NumberAttribute(null=True)  # and its seq
 
 
 @lru_cache(maxsize=4)
@@ -75,10 +88,6 @@ def balance_model(table_name: str) -> type[BalanceRecord]:
     return type('BoundBalanceRecord', (BalanceRecord,), {'Meta': meta_for(table_name)})
 
 
-def employee_pk(employee_id: str) -> str:
-    return f'EMP#{employee_id}'
-
-
 @dataclass(frozen=True)
 class Balance:
     employee_id: str
@@ -86,6 +95,7 @@ class Balance:
     pending: int
     lifetime_earned: int
     entry_count: int
+    chain: ChainHead = ChainHead()
 
 
 class InsufficientBalance(Exception):
@@ -153,20 +163,40 @@ class LedgerStore(LowLevelClient):
         counters: Sequence[CounterUpdate],
     ) -> None:
         changes = sorted(_balance_changes(entries).items())
-        items: list[dict[str, Any]] = [self._ticket_put(ticket, ticket_condition)]
-        items += [self._entry_put(entry) for entry in entries]
         deleted = {record.entry_id for record in deletes} - {record.entry_id for record in puts}
-        items += [self._pending_put(ticket.pk, record) for record in puts]
-        items += [self._pending_delete(record) for record in deletes if record.entry_id in deleted]
-        balance_offset = len(items)
-        items += [self._balance_update(employee_id, delta, entries, str(ticket.updated_at)) for employee_id, delta in changes]
-        items += [counter.transact_item(self.balances.Meta.table_name) for counter in counters]
-        if len(items) > MAX_TRANSACTION_ITEMS:
-            raise ValueError(f'a ticket change of {len(items)} items exceeds one DynamoDB transaction')
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except self.client.exceptions.TransactionCanceledException as exc:
-            self._explain(exc, balance_offset, changes)
+        for _ in range(CHAIN_ATTEMPTS):
+            heads = self._heads(employee_id for employee_id, _ in changes)
+            entry_puts, new_heads = chained_puts(self.entries.Meta.table_name, entries, heads)
+            items: list[dict[str, Any]] = [self._ticket_put(ticket, ticket_condition), *entry_puts]
+            items += [self._pending_put(ticket.pk, record) for record in puts]
+            items += [self._pending_delete(record) for record in deletes if record.entry_id in deleted]
+            balance_offset = len(items)
+            now = str(ticket.updated_at)
+            items += [guard(self._balance_update(employee_id, delta, entries, now), heads[employee_id], new_heads[employee_id])
+                      for employee_id, delta in changes]
+            items += [counter.transact_item(self.balances.Meta.table_name) for counter in counters]
+            if len(items) > MAX_TRANSACTION_ITEMS:
+                raise ValueError(f'a ticket change of {len(items)} items exceeds one DynamoDB transaction')
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return
+            except self.client.exceptions.TransactionCanceledException as exc:
+                reasons = exc.response.get('CancellationReasons', [])
+                ticket_changed = reasons[:1] and reasons[0].get('Code') == 'ConditionalCheckFailed'
+                if not ticket_changed and self._chain_moved(reasons, balance_offset, changes, heads):
+                    continue
+                self._explain(exc, balance_offset, changes)
+        raise ConcurrentUpdate('other writers kept extending the ledger chain')
+
+    def _heads(self, employee_ids: Iterable[str]) -> dict[str, ChainHead]:
+        return read_heads(self.client, self.balances.Meta.table_name, employee_ids)
+
+    @staticmethod
+    def _chain_moved(reasons: Sequence[dict[str, Any]], offset: int, changes: Sequence[tuple[str, int]],
+                     heads: dict[str, ChainHead]) -> bool:
+        """Whether a balance update failed because another writer extended that employee's chain first."""
+        return any(len(reasons) > offset + i and chain_moved(reasons[offset + i], heads[employee_id])
+                   for i, (employee_id, _) in enumerate(changes))
 
     def _ticket_put(self, ticket: TicketRecord, condition: Condition) -> dict[str, Any]:
         names: dict[str, str] = {}
@@ -178,15 +208,6 @@ class LedgerStore(LowLevelClient):
         if values:
             put['ExpressionAttributeValues'] = values
         return {'Put': put}
-
-    def _entry_put(self, entry: LedgerEntry) -> dict[str, Any]:
-        return {
-            'Put': {
-                'TableName': self.entries.Meta.table_name,
-                'Item': self._entry_record(entry).serialize(),
-                'ConditionExpression': 'attribute_not_exists(pk)',
-            }
-        }
 
     def _pending_put(self, ticket_key: str, record: AwardRecord) -> dict[str, Any]:
         item = {
@@ -202,17 +223,6 @@ class LedgerStore(LowLevelClient):
     def _pending_delete(self, record: AwardRecord) -> dict[str, Any]:
         key = {'pk': {'S': employee_pk(record.employee_id)}, 'sk': {'S': record.entry_id}}
         return {'Delete': {'TableName': self.pending_table, 'Key': key}}
-
-    def _entry_record(self, entry: LedgerEntry) -> LedgerEntryRecord:
-        return self.entries(
-            employee_pk(entry.employee_id),
-            f'ENTRY#{entry.entry_id}',
-            entry=entry.model_dump_json(),
-            amount=entry.amount,
-            kind=entry.kind.value,
-            period=entry.period,
-            recorded_at=entry.recorded_at.isoformat(),
-        )
 
     def _balance_update(self, employee_id: str, delta: int, entries: Sequence[LedgerEntry], now: str) -> dict[str, Any]:
         count = sum(1 for entry in entries if entry.employee_id == employee_id)
@@ -251,20 +261,37 @@ class LedgerStore(LowLevelClient):
         """Write an admin's adjustment entry and its balance change atomically. Returns False when
         the entry already exists (a retried request); raises InsufficientBalance for a debit larger
         than what is available (adjustments are never capped: the admin decides)."""
-        items = [self._entry_put(entry), self._balance_update(entry.employee_id, entry.amount, [entry], entry.recorded_at.isoformat())]
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except self.client.exceptions.TransactionCanceledException as exc:
-            reasons = exc.response.get('CancellationReasons', [])
-            codes = [reason.get('Code') for reason in reasons]
-            if codes and codes[0] == 'ConditionalCheckFailed':
-                return False
-            if len(codes) > 1 and codes[1] == 'ConditionalCheckFailed':
-                raw = reasons[1].get('Item') or {}
-                available = int(raw['available']['N']) if 'available' in raw else 0
-                raise InsufficientBalance(entry.employee_id, available) from exc
-            raise
-        return True
+        return self._append(entry, None) == 'written'
+
+    def _append(self, entry: LedgerEntry, extra: dict[str, Any] | None) -> str:
+        """One entry, its balance update (chained) and optionally one more action first, in one transaction:
+        'written', 'refused' (the extra action's condition failed) or 'duplicate' (the entry exists)."""
+        now = entry.recorded_at.isoformat()
+        first = [extra] if extra is not None else []
+        for _ in range(CHAIN_ATTEMPTS):
+            heads = self._heads([entry.employee_id])
+            [put], new_heads = chained_puts(self.entries.Meta.table_name, [entry], heads)
+            update = guard(self._balance_update(entry.employee_id, entry.amount, [entry], now), heads[entry.employee_id],
+                           new_heads[entry.employee_id])
+            try:
+                self.client.transact_write_items(TransactItems=[*first, put, update])
+                return 'written'
+            except self.client.exceptions.TransactionCanceledException as exc:
+                reasons = exc.response.get('CancellationReasons', [])
+                codes = [reason.get('Code') for reason in reasons]
+                at = len(first)
+                if first and codes[:1] == ['ConditionalCheckFailed']:
+                    return 'refused'
+                if codes[at : at + 1] == ['ConditionalCheckFailed']:
+                    return 'duplicate'
+                balance = reasons[at + 1] if len(reasons) > at + 1 else {}
+                if chain_moved(balance, heads[entry.employee_id]):
+                    continue
+                if balance.get('Code') == 'ConditionalCheckFailed':
+                    raw = balance.get('Item') or {}
+                    raise InsufficientBalance(entry.employee_id, int(raw['available']['N']) if 'available' in raw else 0) from exc
+                raise
+        raise ConcurrentUpdate('other writers kept extending the ledger chain')
 
     # --- reads (admin and reconciliation paths) --------------------------------------------------
     def balance(self, employee_id: str, *, with_pending: bool = True) -> Balance:
@@ -274,7 +301,8 @@ class LedgerStore(LowLevelClient):
             record = self.balances.get(employee_pk(employee_id), consistent_read=True)
         except self.balances.DoesNotExist:
             return Balance(employee_id, 0, pending, 0, 0)
-        return Balance(employee_id, int(record.available), pending, int(record.lifetime_earned), int(record.entry_count))
+        chain = ChainHead(hash=record.chain_head or '', seq=int(record.chain_seq or 0))
+        return Balance(employee_id, int(record.available), pending, int(record.lifetime_earned), int(record.entry_count), chain)
 
     def pending_awards(self, employee_id: str) -> list[tuple[str, AwardRecord]]:
         """The employee's pending view: (ticket key, award) for every award still inside its hold window."""
@@ -331,39 +359,30 @@ class LedgerStore(LowLevelClient):
                 total += int(record.amount)
         return total
 
-    def entry_amounts(self, employee_id: str) -> list[int]:
-        """The amounts of the employee's ledger entries: the same consistent Query as `entries_for`,
-        projected to `amount` (a ProjectionExpression), for the audit, which only sums them.
-
-        A projection does not lower the read units: DynamoDB computes them on the whole items read,
-        before projecting. What it cuts is the response's size, and with it the transfer, the
-        parsing (no entry JSON to validate) and the Lambda's CPU.
-        """
-        query = self.entries.query(employee_pk(employee_id), self.entries.sk.startswith('ENTRY#'), consistent_read=True,
-                                   attributes_to_get=['amount'])
-        return [int(record.amount) for record in query]
+    def stored_entries(self, employee_id: str) -> list[StoredEntry]:
+        """The employee's ledger items as stored (the hashed fields and the chain's), for the audit: one consistent
+        Query of the partition, every attribute (the hash covers them; a projection would not lower the read units
+        anyway, DynamoDB computes them on the whole items read)."""
+        kwargs: dict[str, Any] = {
+            'TableName': self.entries.Meta.table_name,
+            'KeyConditionExpression': 'pk = :pk AND begins_with(sk, :entry)',
+            'ExpressionAttributeValues': {':pk': {'S': employee_pk(employee_id)}, ':entry': {'S': 'ENTRY#'}},
+            'ConsistentRead': True,
+        }
+        out: list[StoredEntry] = []
+        while True:
+            page = self.client.query(**kwargs)
+            out += [stored_entry(item) for item in page.get('Items', [])]
+            if 'LastEvaluatedKey' not in page:
+                return out
+            kwargs['ExclusiveStartKey'] = page['LastEvaluatedKey']
 
     def append_adjustment_guarded(self, entry: LedgerEntry, guard: dict[str, Any]) -> str:
         """`append_adjustment` with one more conditional write in the same transaction (an approval request moving
         from requested to approved, so approving writes the entry once and never beside a rejection): 'written';
         'refused' when the guard's condition failed (nothing written); 'duplicate' when the entry exists.
         Raises InsufficientBalance for a debit larger than what is available."""
-        now = entry.recorded_at.isoformat()
-        items = [guard, self._entry_put(entry), self._balance_update(entry.employee_id, entry.amount, [entry], now)]
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except self.client.exceptions.TransactionCanceledException as exc:
-            reasons = exc.response.get('CancellationReasons', [])
-            codes = [reason.get('Code') for reason in reasons]
-            if codes[0:1] == ['ConditionalCheckFailed']:
-                return 'refused'
-            if codes[1:2] == ['ConditionalCheckFailed']:
-                return 'duplicate'
-            if codes[2:3] == ['ConditionalCheckFailed']:
-                raw = reasons[2].get('Item') or {}
-                raise InsufficientBalance(entry.employee_id, int(raw['available']['N']) if 'available' in raw else 0) from exc
-            raise
-        return 'written'
+        return self._append(entry, guard)
 
 
 def cap_debits(entries: Sequence[LedgerEntry], employee_id: str, available: int) -> tuple[LedgerEntry, ...]:
@@ -384,3 +403,23 @@ def cap_debits(entries: Sequence[LedgerEntry], employee_id: str, available: int)
         reason = entry.reason.model_copy(update={'note': note, 'inputs': inputs})
         capped.append(entry.model_copy(update={'amount': -take, 'reason': reason}))
     return tuple(capped)
+
+
+def _plain(value: dict[str, Any]) -> str | int | None:
+    if 'S' in value:
+        return str(value['S'])
+    if 'N' in value:
+        text = str(value['N'])
+        return int(text) if text.lstrip('-').isdigit() else text
+    return None
+
+
+def stored_entry(item: dict[str, Any]) -> StoredEntry:
+    """A raw ledger item as the audit checks it (a number that is not an integer stays text: its hash then differs)."""
+    fields = {name: _plain(item[name]) for name in HASHED_FIELDS if name in item}
+    seq = _plain(item['seq']) if 'seq' in item else None
+    prev_hash = item.get('prev_hash', {}).get('S')
+    digest = item.get('hash', {}).get('S')
+    sk = str(fields.get('sk') or '')
+    return StoredEntry(entry_id=sk.removeprefix('ENTRY#'), fields=fields, seq=seq if isinstance(seq, int) else None,
+                       prev_hash=prev_hash, hash=digest)

@@ -99,7 +99,9 @@ def close_month(store: PeriodStore, program: ProgramLike, version: int, month: s
     report.reads = len(reads.kpi_keys) + len(reads.earning_keys)
     data = store.read(reads)
     floor = int(getattr(program, 'floor', 0) or 0)
-    for employee_id, entries in sorted(by_employee(period_entries(program, version, people, month, data, now, settings)).items()):
+    payees = by_employee(period_entries(program, version, people, month, data, now, settings))
+    store.prefetch_heads(sorted(payees))  # the ledger's hash chain: every payee's head, 100 a request
+    for employee_id, entries in sorted(payees.items()):
         payment = store.pay(employee_id, entries, now, floor)
         report.already_paid += payment.already_paid
         if payment.written:

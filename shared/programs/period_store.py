@@ -16,7 +16,10 @@ Writes
   balance update is conditioned, and a refused one is retried capped to what is above the floor;
 - the close marker, once every person is done: one UpdateItem (SET) on the balances table.
 
-Entries have the ledger's item format (`shared.ledger.store.LedgerEntryRecord`).
+Entries have the ledger's item format and are hash-chained like every ledger write (`shared.ledger.entry_writes`):
+a close first reads the chain heads of everyone it is about to pay (`prefetch_heads`: BatchGetItem, 100 a
+request), and a payment that finds its person's head moved by another writer since reads it again (the same
+BatchGetItem, one key: the close's grants stay BatchGetItem) and retries.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.dynamo import LowLevelClient, batch_get
+from shared.ledger.chain import ChainHead
 from shared.ledger.entries import LedgerEntry
+from shared.ledger.entry_writes import batch_heads, chain_moved, chained_puts, guard
 from shared.programs.period import KpiKey, PeriodData, Person, Reads
 
 MAX_ATTEMPTS = 8
@@ -66,6 +71,7 @@ class PeriodStore(LowLevelClient):
         self.ledger_table = ledger_table or settings.LEDGER_TABLE
         self.directory_table = directory_table or settings.DIRECTORY_TABLE
         self._client = client
+        self._heads: dict[str, ChainHead] = {}
 
     # --- reads -----------------------------------------------------------------------------------
     def people(self) -> list[Person]:
@@ -124,6 +130,10 @@ class PeriodStore(LowLevelClient):
         return batch_get(self.client, keys, attempts=MAX_ATTEMPTS)
 
     # --- writes ----------------------------------------------------------------------------------
+    def prefetch_heads(self, employee_ids: Sequence[str]) -> None:
+        """Read the chain heads of the people about to be paid in one go; each `pay` uses its person's once."""
+        self._heads.update(batch_heads(self.client, self.balances_table, employee_ids))
+
     def pay(self, employee_id: str, entries: Sequence[LedgerEntry], now: datetime, floor: int = 0) -> Payment:
         """Write one person's bonus entries and their balance change in one transaction. Entries already
         in the ledger are skipped (never paid twice); a net deduction stops at `floor`."""
@@ -134,8 +144,9 @@ class PeriodStore(LowLevelClient):
             if not pending:
                 return Payment(employee_id, (), already)
             planned = _capped(pending, cap) if cap is not None else pending
+            head = self._heads.pop(employee_id, None) or batch_heads(self.client, self.balances_table, [employee_id])[employee_id]
             try:
-                self.client.transact_write_items(TransactItems=self._actions(employee_id, planned, now, floor))
+                self.client.transact_write_items(TransactItems=self._actions(employee_id, planned, now, floor, head))
                 return Payment(employee_id, tuple(planned), already)
             except self.client.exceptions.TransactionCanceledException as exc:
                 reasons = exc.response.get('CancellationReasons') or []
@@ -146,6 +157,8 @@ class PeriodStore(LowLevelClient):
                     written = {planned[i].entry_id for i in exists}
                     pending = [entry for entry in pending if entry.entry_id not in written]
                     continue
+                if len(codes) > len(planned) and chain_moved(reasons[len(planned)], head):
+                    continue  # another writer extended this person's chain: read the head again
                 if len(codes) > len(planned) and codes[len(planned)] == 'ConditionalCheckFailed':
                     old = reasons[len(planned)].get('Item') or {}
                     cap = max(0, int(old.get('available', {}).get('N', 0)) - floor)
@@ -155,26 +168,10 @@ class PeriodStore(LowLevelClient):
                 _backoff(attempt)
         raise RuntimeError(f'period bonus of {employee_id} kept conflicting with concurrent writers')
 
-    def _actions(self, employee_id: str, entries: Sequence[LedgerEntry], now: datetime, floor: int) -> list[dict[str, Any]]:
+    def _actions(self, employee_id: str, entries: Sequence[LedgerEntry], now: datetime, floor: int,
+                 head: ChainHead) -> list[dict[str, Any]]:
         stamp = now.isoformat()
-        actions: list[dict[str, Any]] = [
-            {
-                'Put': {
-                    'TableName': self.ledger_table,
-                    'Item': {
-                        'pk': {'S': f'EMP#{entry.employee_id}'},
-                        'sk': {'S': f'ENTRY#{entry.entry_id}'},
-                        'entry': {'S': entry.model_dump_json()},
-                        'amount': {'N': str(entry.amount)},
-                        'kind': {'S': entry.kind.value},
-                        'period': {'S': entry.period},
-                        'recorded_at': {'S': entry.recorded_at.isoformat()},
-                    },
-                    'ConditionExpression': 'attribute_not_exists(pk)',
-                }
-            }
-            for entry in entries
-        ]
+        actions, heads = chained_puts(self.ledger_table, entries, {employee_id: head})
         delta = sum(entry.amount for entry in entries)
         earned = sum(entry.amount for entry in entries if entry.amount > 0)
         update: dict[str, Any] = {
@@ -192,7 +189,7 @@ class PeriodStore(LowLevelClient):
             update['ConditionExpression'] = 'available >= :least'
             update['ExpressionAttributeValues'][':least'] = {'N': str(floor - delta)}
             update['ReturnValuesOnConditionCheckFailure'] = 'ALL_OLD'
-        actions.append({'Update': update})
+        actions.append(guard({'Update': update}, head, heads[employee_id]))
         return actions
 
     def mark_closed(self, program_id: str, month: str, version: int, *, people: int, paid: int, entries: int, points: int,

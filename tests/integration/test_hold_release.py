@@ -84,10 +84,11 @@ def test_a_release_is_one_transaction_per_ticket(processor: TicketProcessor) -> 
     with count_requests() as counter:
         result = processor.release('zendesk#D', T0 + HOLD * 2)
 
-    # Then the release read the ticket once and wrote once (ticket, pending item, entry, balance, earnings together)
+    # Then the release read the ticket and the employee's ledger chain head (a GetItem of the balance), and wrote once
+    # (ticket, pending item, entry, balance with the new chain head, earnings together)
     assert len(result.entries) == 1
     assert counter.ddb_writes == 1
-    assert counter.ddb_reads == 1
+    assert counter.ddb_reads == 2 and counter.calls[('dynamodb', 'GetItem')] == 2
 
 
 def test_a_day_cap_cuts_the_award_that_would_exceed_it(processor: TicketProcessor) -> None:

@@ -21,6 +21,7 @@ from shared.directory.store import DirectoryStore
 from shared.events import Status
 from shared.ledger.adjustments import AdjustmentRequest, apply_adjustment
 from shared.ledger.auditor import LedgerAuditor
+from shared.ledger.chain import StoredEntry
 from shared.ledger.holds import release_due
 from shared.ledger.store import LedgerStore
 from shared.quarantine.store import QuarantineStore
@@ -188,26 +189,26 @@ def test_a_console_run_without_a_time_audits_now_and_a_bad_time_is_refused(aws: 
     assert len(sent_messages()) == 1
 
 
-def test_entry_amounts_are_the_entries_amounts_read_through_a_projection(aws: LocalAws) -> None:
-    # Given the ledger built by the pipeline, with awards and a reversal, read in full
+def test_stored_entries_are_the_entries_with_their_chain_read_by_one_query_each(aws: LocalAws) -> None:
+    # Given the ledger built by the pipeline, with awards and a reversal, read as entries
     ledger = LedgerStore()
     entries = {employee: ledger.entries_for(employee) for employee in EMPLOYEES}
     assert any(e.amount > 0 for es in entries.values() for e in es) and any(e.amount < 0 for es in entries.values() for e in es)
 
-    # When only the amounts are read, recording the requests
+    # When the audit's view of them is read, recording the requests
     with record_requests() as sent:
-        amounts = {employee: ledger.entry_amounts(employee) for employee in EMPLOYEES}
+        stored = {employee: ledger.stored_entries(employee) for employee in EMPLOYEES}
 
-    # Then they are the entries' amounts, in the same order
-    assert amounts == {employee: [e.amount for e in es] for employee, es in entries.items()}
-    assert all(isinstance(amount, int) for values in amounts.values() for amount in values)
-    # And each employee took one consistent Query on their partition's entries, projected to `amount`
+    # Then they are the same entries with the same amounts, in the same order, each carrying its place in the
+    # employee's chain (seq 1..n, as many as the balance's chain_seq)
+    assert {employee: [(s.entry_id, s.amount) for s in items] for employee, items in stored.items()} == {
+        employee: [(e.entry_id, e.amount) for e in es] for employee, es in entries.items()}
+    for employee, items in stored.items():
+        assert sorted(s.seq for s in items if s.seq is not None) == list(range(1, len(items) + 1))
+        assert ledger.balance(employee).chain.seq == len(items)
+    # And each employee took one consistent Query on their partition's entries
     assert [op for _, op, _, _ in sent] == ['Query'] * len(EMPLOYEES)
-    for _, _, params, response in sent:
-        names = params['ExpressionAttributeNames']
-        assert params['ConsistentRead'] is True and 'begins_with' in params['KeyConditionExpression']
-        assert [names.get(part, part) for part in params['ProjectionExpression'].split(', ')] == ['amount']
-        assert all(set(item) == {'amount'} for item in response['Items'])
+    assert all(params['ConsistentRead'] is True and 'begins_with' in params['KeyConditionExpression'] for _, _, params, _ in sent)
 
 
 class WriterDuringAudit(LedgerStore):
@@ -220,8 +221,8 @@ class WriterDuringAudit(LedgerStore):
         self.writes_left = writes
         self.entry_reads = 0
 
-    def entry_amounts(self, employee_id: str) -> list[int]:
-        amounts = super().entry_amounts(employee_id)
+    def stored_entries(self, employee_id: str) -> list[StoredEntry]:
+        amounts = super().stored_entries(employee_id)
         if employee_id == self.employee_id:
             self.entry_reads += 1
             if self.writes_left:

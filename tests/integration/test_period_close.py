@@ -160,12 +160,14 @@ def test_requests_per_person_are_a_query_page_a_batch_share_and_one_transaction_
     with count_requests() as counter:
         run = close_due(PeriodStore(), book_, datetime(2026, 11, 4, tzinfo=UTC), app._grace())
     # Then: one Query page of the directory; BatchGetItem for the markers and for the keys, 100 keys a request
-    #       (employee KPI + earnings per person, 2 team items); one transaction per person who earns; one marker update
+    #       (employee KPI + earnings per person, 2 team items), and for the earners' ledger chain heads; one transaction
+    #       per person who earns; one marker update
     (report,) = run.closed
     keys = 2 * people + 2
     assert report.reads == keys
     assert counter.calls[('dynamodb', 'Query')] == 1
-    assert counter.calls[('dynamodb', 'BatchGetItem')] == 1 + -(-keys // 100)
+    assert counter.calls[('dynamodb', 'BatchGetItem')] == 1 + -(-keys // 100) + -(-report.employees_paid // 100)
+    assert counter.calls[('dynamodb', 'GetItem')] == 0  # no payment found its head moved
     assert counter.calls[('dynamodb', 'TransactWriteItems')] == report.employees_paid == 152
     assert counter.calls[('dynamodb', 'UpdateItem')] == 1
     assert counter.calls[('dynamodb', 'Scan')] == 0

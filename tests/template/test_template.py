@@ -200,6 +200,53 @@ def test_ledger_guard_allows_appends_and_balance_updates() -> None:
     assert problems == []
 
 
+def plain_ledger_puts(resources: dict[str, Any]) -> list[str]:
+    """Functions that may PutItem on LedgerTable outside a TransactWriteItems: an Allow reaching the table with an
+    action matching PutItem, unless conditioned on `dynamodb:EnclosingOperation` = TransactWriteItems only (a plain
+    PutItem then carries no enclosing operation and is refused)."""
+    found = []
+    for name, res in _of_type(resources, FUNCTION).items():
+        for statement in _statements(res.get('Properties', {}).get('Policies', [])):
+            if statement.get('Effect', 'Allow') != 'Allow' or not _targets(statement.get('Resource'), {'LedgerTable'}):
+                continue
+            if not any(_action_allows(str(pattern), 'dynamodb:PutItem') for pattern in _as_list(statement.get('Action', []))):
+                continue
+            enclosing = (statement.get('Condition') or {}).get('ForAnyValue:StringEquals', {}).get('dynamodb:EnclosingOperation')
+            if _as_list(enclosing) != ['TransactWriteItems'] or len(statement['Condition']) != 1:
+                found.append(f'{name}: {statement.get("Sid", statement.get("Action"))}')
+    return found
+
+
+def test_ledger_entries_are_put_only_inside_transactions() -> None:
+    # Given: every function allowed to put ledger entries (the processor, hold release, adjustments, disputes, closes)
+    writers = [name for name, res in _of_type(RESOURCES, FUNCTION).items()
+               for statement in _statements(res.get('Properties', {}).get('Policies', []))
+               if _targets(statement.get('Resource'), {'LedgerTable'}) and 'dynamodb:PutItem' in _as_list(statement.get('Action'))]
+    assert len(writers) >= 6
+    # When: looking for a PutItem grant on LedgerTable without the EnclosingOperation condition
+    # Then: there is none (each entry is written with its chained balance update, in one transaction)
+    assert plain_ledger_puts(RESOURCES) == []
+
+
+@pytest.mark.parametrize(
+    'statement',
+    [
+        {'Effect': 'Allow', 'Action': 'dynamodb:PutItem', 'Resource': {'Fn::GetAtt': ['LedgerTable', 'Arn']}},
+        {'Effect': 'Allow', 'Action': ['dynamodb:Put*'], 'Resource': {'Fn::Sub': '${LedgerTable.Arn}'}},
+        {'Effect': 'Allow', 'Action': 'dynamodb:PutItem', 'Resource': {'Fn::GetAtt': ['LedgerTable', 'Arn']},
+         'Condition': {'ForAnyValue:StringEquals': {'dynamodb:EnclosingOperation': ['TransactWriteItems', 'TransactGetItems']}}},
+        {'Effect': 'Allow', 'Action': 'dynamodb:*', 'Resource': '*',
+         'Condition': {'ForAllValues:StringEquals': {'dynamodb:EnclosingOperation': ['TransactWriteItems']}}},
+    ],
+    ids=['unconditioned', 'wildcard-action', 'wider-operations', 'for-all-values'],
+)
+def test_plain_put_guard_catches_a_ledger_put_outside_transactions(statement: dict[str, Any]) -> None:
+    # Given: a function allowed to put ledger entries without (exactly) the transaction-only condition
+    resources = {'BadFunction': {'Type': FUNCTION, 'Properties': {'Policies': [{'Statement': [statement]}]}}}
+    # When / Then: the guard reports it
+    assert plain_ledger_puts(resources) == [f'BadFunction: {statement["Action"]}']
+
+
 def test_function_statements_are_scoped_to_resources() -> None:
     # Given: every Allow statement in the functions' inline policies
     unscoped = [
@@ -407,6 +454,18 @@ def test_mismatch_alarm_watches_the_metric_the_function_emits() -> None:
     assert "name='LedgerAuditMismatches'" in handler_source and "add_dimension(name='stage'" in handler_source
     assert (alarm['ComparisonOperator'], alarm['Threshold']) == ('GreaterThanThreshold', 0)
     assert {'Ref': 'AlarmTopic'} in alarm['AlarmActions']
+
+
+def test_chain_alarm_watches_the_metric_the_function_emits() -> None:
+    # Given: the alarm on LedgerChainBroken and the mismatch alarm beside it (same function, same dimensions)
+    alarms = {r['Properties'].get('MetricName'): r['Properties'] for r in _of_type(RESOURCES, 'AWS::CloudWatch::Alarm').values()}
+    chain, mismatch = alarms['LedgerChainBroken'], alarms['LedgerAuditMismatches']
+    handler_source = (REPO_ROOT / 'functions' / 'ledger_audit' / 'app.py').read_text()
+    # Then: the function emits it, under the same namespace and dimensions; any broken chain breaches and is told
+    assert "name='LedgerChainBroken'" in handler_source
+    assert (chain['Namespace'], chain['Dimensions']) == (mismatch['Namespace'], mismatch['Dimensions'])
+    assert (chain['ComparisonOperator'], chain['Threshold'], chain['TreatMissingData']) == ('GreaterThanThreshold', 0, 'notBreaching')
+    assert {'Ref': 'AlarmTopic'} in chain['AlarmActions']
 
 
 # --------------------------------------------------------------------------------------------------

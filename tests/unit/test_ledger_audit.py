@@ -22,6 +22,7 @@ from shared.ledger.audit import (
     summarise_quarantine,
 )
 from shared.ledger.auditor import LedgerAuditor, audit_employee, audit_summary, quarantine_days
+from shared.ledger.chain import BreakKind, ChainBreak, StoredEntry
 from shared.ledger.store import Balance
 
 AUDITED_AT = datetime(2024, 5, 20, 2, 15, tzinfo=UTC)
@@ -179,6 +180,31 @@ def test_email_body_names_each_mismatch_and_the_admin_context() -> None:
     assert any(line.split() == ['zendesk', '4'] for line in text.splitlines())
 
 
+def test_email_names_each_broken_chain_and_the_summary_counts_them() -> None:
+    # Given a report where E2's entry A1 was altered (its sums still agree) and E1 mismatches
+    broken = ChainBreak(employee_id='E2', problem=BreakKind.ALTERED, entry_id='A1', seq=3, expected='hash aaaa (stored when written)',
+                        found='hash bbbb (of the fields now)')
+    report = build_report(AUDITED_AT, [finding('E1', 60, 10), finding('E2', 5, 5).model_copy(update={'chain_breaks': (broken,)})])
+
+    # When the digest is rendered and the function's answer summarised
+    email = render_email(report, stage='prod')
+    summary = audit_summary(report, None)
+
+    # Then the subject counts both problems, the body names the employee, the entry, its seq, the problem and what differs
+    assert not report.ok and report.broken_chains == ('E2',)
+    assert email.subject == 'Pitcrew ledger audit (prod) 2024-05-20: 1 mismatch, 1 broken chain'
+    [row] = [line.split(maxsplit=4) for line in email.text.splitlines() if line.strip().startswith('E2 ')]
+    assert row == ['E2', 'A1', '3', 'altered', 'hash aaaa (stored when written) / hash bbbb (of the fields now)']
+    assert (summary['chain_breaks'], summary['broken_chain_employees']) == (1, ['E2'])
+
+
+def test_email_of_intact_chains_says_so() -> None:
+    # Given a clean report
+    email = render_email(build_report(AUDITED_AT, [finding('E1', 5, 5)]))
+    # Then the body says every chain is intact
+    assert 'Every audited ledger chain is intact.' in email.text
+
+
 def test_email_caps_the_mismatch_table() -> None:
     # Given 5 mismatches and room for 2 rows
     report = build_report(AUDITED_AT, [finding(f'E{n}', n + 1, 0) for n in range(5)])
@@ -202,8 +228,8 @@ def test_summary_is_small_and_json_shaped() -> None:
     # Then it names the employee and the counts
     assert summary == {
         'ok': False, 'audited_at': '2024-05-20T02:15:00+00:00', 'employees_audited': 2, 'entries_checked': 2, 'mismatches': 1,
-        'mismatched_employees': ['E1'], 'unstable_employees': [], 'quarantined_waiting': 0, 'unmapped_tickets': 0,
-        'email_sent': True, 'email_message_id': 'msg-1',
+        'mismatched_employees': ['E1'], 'chain_breaks': 0, 'broken_chain_employees': [], 'unstable_employees': [],
+        'quarantined_waiting': 0, 'unmapped_tickets': 0, 'email_sent': True, 'email_message_id': 'msg-1',
     }
 
 
@@ -221,9 +247,9 @@ class ScriptedLedger:
         available, count = self.balances.pop(0) if len(self.balances) > 1 else self.balances[0]
         return Balance(employee_id, available, 0, available, count)
 
-    def entry_amounts(self, employee_id: str) -> list[int]:
+    def stored_entries(self, employee_id: str) -> list[StoredEntry]:
         self.reads.append('entries')
-        return list(self.amounts)
+        return [StoredEntry(entry_id=f'L{n}', fields={'amount': amount}) for n, amount in enumerate(self.amounts)]
 
 
 def test_a_stable_balance_is_read_balance_entries_balance_once() -> None:
@@ -293,8 +319,8 @@ class PerEmployeeLedger:
     def balance(self, employee_id: str, *, with_pending: bool = True) -> Balance:
         return self.ledgers[employee_id].balance(employee_id)
 
-    def entry_amounts(self, employee_id: str) -> list[int]:
-        return self.ledgers[employee_id].entry_amounts(employee_id)
+    def stored_entries(self, employee_id: str) -> list[StoredEntry]:
+        return self.ledgers[employee_id].stored_entries(employee_id)
 
 
 def test_auditor_reports_a_busy_employee_apart_from_mismatches() -> None:
