@@ -5,7 +5,7 @@ reason typed by a manager, an entry code typed into WhatsApp: none of it is Pitc
 bodies, WhatsApp template variables, e-mail subjects and bodies and TwiML replies. `clean` makes such a value safe:
 
 - unicode normalised (NFKC: fullwidth `ｅｖｉｌ．ｃｏｍ` becomes `evil.com`, and is then caught below), except the
-  ordinal indicators º and ª, which Spanish writes (1.º) and NFKC would turn into letters;
+  ordinal indicators º and ª, which Spanish writes (1.º) and NFKC would turn into letters, and the ellipsis;
 - format characters removed: bidi overrides and isolates (U+202A-202E, U+2066-2069), marks (U+200E/F, U+061C),
   zero-width characters (U+200B-200D, U+2060, U+FEFF), soft hyphens; private-use and surrogate code points too;
 - control characters and line or paragraph breaks replaced by a space, and every run of white space collapsed to one
@@ -44,8 +44,8 @@ LIMITS: Mapping[str, int] = {
 VARIABLE_LIMIT = 250
 SUBJECT_LIMIT = 200
 
-# Kept as they are by the normalisation (NFKC would make 1.º read 1.o).
-_KEEP = re.compile('([\u00ba\u00aa])')
+# Kept as they are by the normalisation (NFKC would make 1.º read 1.o, and the ellipsis of a cut value three dots).
+_KEEP = re.compile('([\u00ba\u00aa\u2026])')
 # Dots an IDN-aware client reads as a host's dot (NFKC folds U+FF0E, not these).
 _DOTS = str.maketrans({'\u3002': '.', '\uff61': '.'})
 _SPACE = re.compile(r'\s+')
