@@ -91,7 +91,7 @@ def league_month(lang: str, league: str, month: str) -> SafeText:
     """'Pitstop League, October 2026' (the `ref` of a winner's notice, the subject of a summary)."""
     lang = language(lang)
     year, number_ = month.split('-')
-    when = TEXTS[lang]['month'].format(month=MONTH_NAMES[lang][int(number_) - 1], year=int(year))
+    when = render(TEXTS[lang]['month'], month=ours(MONTH_NAMES[lang][int(number_) - 1]), year=int(year))
     return ours(render('{league}, {when}', league=league, when=ours(when)))
 
 

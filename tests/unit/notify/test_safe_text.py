@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import string
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -244,3 +245,12 @@ def test_no_alert_variable_or_subject_can_hold_a_line_break() -> None:
     # Then its variables are what WhatsApp accepts
     assert text.variables == {'1': 'a b', '2': 'c d', '3': '-'}
     assert all(not re.search(r'\s{2,}', value) for value in text.variables.values())
+
+
+@pytest.mark.parametrize('module', ['shared/notify/messages.py', 'shared/leagues/announce_texts.py', 'shared/notify/conversations.py'])
+def test_no_message_template_is_filled_past_render(module: str) -> None:
+    # Given the modules that hold or fill message templates
+    source = (Path(__file__).parents[3] / module).read_text(encoding='utf-8')
+
+    # Then no template table is filled with str.format (which would put a sender's value in raw): only through render
+    assert not re.search(r'(?i)(texts|replies)\[[^\]]*\](\[[^\]]*\])*\.format(_map)?\(', source)
