@@ -43,12 +43,15 @@ LIMITS: Mapping[str, int] = {
 # WhatsApp template variables: Twilio accepts up to 1,600 characters and recommends under 250.
 VARIABLE_LIMIT = 250
 SUBJECT_LIMIT = 200
+PRE_CUT_FACTOR = 4  # how much of a value is read, in caps: white space and invisible characters may shrink it
 
 # Kept as they are by the normalisation (NFKC would make 1.º read 1.o, and the ellipsis of a cut value three dots).
 _KEEP = re.compile('([\u00ba\u00aa\u2026])')
 # Dots an IDN-aware client reads as a host's dot (NFKC folds U+FF0E, not these).
 _DOTS = str.maketrans({'\u3002': '.', '\uff61': '.'})
 _SPACE = re.compile(r'\s+')
+_CONTROLS = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]+')
+_INVISIBLE = re.compile('[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]+')  # all format (Cf)
 _SCHEME = re.compile(r'\b[a-z][a-z0-9+.\-]{0,30}:/+', re.IGNORECASE)
 _WWW = re.compile(r'\bwww\d{0,3}\.', re.IGNORECASE)
 # A host: labels of letters, digits and hyphens joined by dots, ending with a top-level label of letters (or punycode).
@@ -82,7 +85,10 @@ def _defang(match: re.Match[str]) -> str:
 
 def neutralise_links(text: str) -> str:
     """`http://evil.com/x` -> `evil[.]com/x`; `bit.ly/a` -> `bit[.]ly/a`; `10.0.0.1` -> `10[.]0[.]0[.]1`."""
-    text = _SCHEME.sub('', text)
+    if ':' in text:
+        text = _SCHEME.sub('', text)
+    if '.' not in text:  # every host and address has a dot
+        return text
     text = _WWW.sub(_defang, text)
     text = _HOST.sub(_defang, text)
     return _IPV4.sub(_defang, text)
@@ -100,14 +106,26 @@ def normalise(text: str) -> str:
     return ''.join(part if _KEEP.fullmatch(part) else unicodedata.normalize('NFKC', part) for part in _KEEP.split(text))
 
 
+def _printable(text: str) -> str:
+    """Controls and separators a space, invisible characters gone (`str.isprintable` is the fast test for none)."""
+    if text.isprintable():
+        return text
+    text = _INVISIBLE.sub('', _CONTROLS.sub(' ', text))  # the usual ones at C speed; anything else char by char
+    return text if text.isprintable() else ''.join(_keep(char) for char in text)
+
+
 def clean(value: object, limit: int = DEFAULT_LIMIT) -> SafeText:
     """A sender's value as it may appear in a message (see the module's docstring). None is the empty text."""
     if value is None:
         return SafeText('')
-    text = normalise(str(value)).translate(_DOTS)
-    text = ''.join(_keep(char) for char in text)
-    text = _SPACE.sub(' ', text).strip()
-    return SafeText(cap(neutralise_links(text), limit))
+    whole = str(value)
+    # Only the start of a long value can be shown: a megabyte of it costs no more than a few hundred characters.
+    text = whole[: PRE_CUT_FACTOR * limit + 64]
+    text = _SPACE.sub(' ', _printable(normalise(text).translate(_DOTS))).strip()
+    text = cap(neutralise_links(text), limit)
+    if len(text) < len(whole) and len(whole) > PRE_CUT_FACTOR * limit + 64 and not text.endswith(ELLIPSIS):
+        text = cap(text, len(text) - 1) if len(text) >= limit else text + ELLIPSIS  # what was cut off shows as "…"
+    return SafeText(text)
 
 
 def render(template: str, /, **values: object) -> str:
@@ -123,7 +141,7 @@ def _value(key: str, value: object) -> object:
 
 def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
     """An e-mail subject: no control character, no CR or LF (no header injection), no bidi override, capped."""
-    text = ''.join(_keep(char) for char in normalise(text))
+    text = _printable(normalise(text[: PRE_CUT_FACTOR * limit + 64]))
     return cap(_SPACE.sub(' ', text).strip(), limit)
 
 

@@ -112,6 +112,16 @@ def test_a_long_value_is_cut_with_an_ellipsis() -> None:
     assert exact == 'B' * 64
 
 
+def test_only_the_start_of_a_huge_value_is_read_and_the_cut_shows() -> None:
+    # Given a megabyte-long id, and a short one followed by a thousand spaces and more text
+    # When they are cleaned with a cap of 64 and of 10
+    huge, padded = clean('A' * 1_000_000, 64), clean('ab' + ' ' * 1000 + 'c', 10)
+
+    # Then each is capped, and where text was left unread the ellipsis says so
+    assert huge == 'A' * 63 + ELLIPSIS
+    assert padded == 'ab' + ELLIPSIS
+
+
 def test_render_cleans_every_value_but_what_pitcrew_composed() -> None:
     # Given a template filled with a hostile value, a number and a composed list of lines
     # When it is rendered
