@@ -80,6 +80,7 @@ class AlertCheckpoint:
     due_at: datetime
     notify: tuple[Recipient, ...]
     shift_only: bool = False
+    target_due_at: datetime | None = None  # an SLA checkpoint: when the target itself is due (what its message names)
 
     @property
     def key(self) -> str:
@@ -110,7 +111,8 @@ def plan(
         for share in rules.risk_shares:
             at = _share_instant(clock, share, on)
             if at is not None:
-                found.append(AlertCheckpoint(state.ticket_key, AlertKind.SLA_RISK, metric, f'{share:.0%}', at, (Recipient.ASSIGNEE,)))
+                found.append(AlertCheckpoint(state.ticket_key, AlertKind.SLA_RISK, metric, f'{share:.0%}', at, (Recipient.ASSIGNEE,),
+                                             target_due_at=clock.due_at))  # fmt: skip
         for level, escalation in enumerate(rules.escalations, start=1):
             at = on.add(clock.due_at, escalation.after_minutes * 60)
             found.append(
@@ -122,6 +124,7 @@ def plan(
                     at,
                     tuple(escalation.notify),
                     escalation.shift_hours_only,
+                    clock.due_at,
                 )
             )
     if state.kind is Kind.JOB_CARD:
@@ -189,6 +192,7 @@ class PlannedAlert(BaseModel):
     due_at: datetime
     notify: tuple[Recipient, ...]
     shift_only: bool = False
+    target_due_at: datetime | None = None
 
 
 class TicketAlerts(BaseModel):
@@ -238,6 +242,7 @@ def ticket_alerts(
             due_at=checkpoint.due_at,
             notify=checkpoint.notify,
             shift_only=checkpoint.shift_only,
+            target_due_at=checkpoint.target_due_at,
         )
         for checkpoint in plan(state, points, sla, calendar, rules)
     )

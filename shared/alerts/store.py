@@ -78,6 +78,7 @@ class AlertItem:
     lateness_s: float | None = None
     reason: str | None = None
     history: tuple[str, ...] = ()
+    target_due_at: datetime | None = None  # an SLA alert: the target's due time (absent on alerts stored before it was kept)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> AlertItem:
@@ -115,6 +116,7 @@ class AlertItem:
             lateness_s=number('lateness_s'),
             reason=text('reason'),
             history=tuple(entry['S'] for entry in item.get('history', {}).get('L', [])),
+            target_due_at=parse_iso(target) if (target := text('target_due_at')) else None,
         )
 
 
@@ -188,6 +190,8 @@ class AlertStore(LowLevelClient):
         }
         if alert.location_id:
             item['location_id'] = {'S': alert.location_id}
+        if alert.target_due_at is not None:
+            item['target_due_at'] = {'S': iso(alert.target_due_at)}
         return item
 
     def new_alert_action(self, alert: PendingAlert, now: datetime) -> dict[str, Any]:

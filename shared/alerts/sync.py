@@ -28,6 +28,7 @@ class PendingAlert:
     due_at: datetime
     shift_only: bool = False
     location_id: str | None = None
+    target_due_at: datetime | None = None  # an SLA alert: the target's own due time (`due_at` may be its 75% mark)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def pending_alerts(alerts: TicketAlerts | None) -> dict[str, PendingAlert]:
                 due_at=planned.due_at,
                 shift_only=planned.shift_only,
                 location_id=alerts.location_id,
+                target_due_at=planned.target_due_at,
             )
     return found
 

@@ -4,8 +4,9 @@ A winner's notice is one sentence: their place (or their points, when they were 
 pays them and the names of their trophies and challenges, e.g.
   "you finished 1st of 5 in Workshop technicians · South with 1,240 points: +1,000 points. Trophy: Sharpshooter."
 It travels as the `league_result` alert (shared/notify/messages.py: '{name}, {ref}: {threshold}'), `ref` being the
-league and month ("Pitstop League, October 2026"). Names come from our own directory and program documents, never
-from a sender.
+league and month ("Pitstop League, October 2026"). Names come from our own directory and program documents, not from a
+sender; they are cleaned all the same (`shared.notify.safe_text.render`: one line, no links, capped), so a name that
+holds a line break or a link cannot make a notice say more than it should.
 
 A location manager's summary is a plain-text e-mail: per division their people are in, the division's top 3 (names
 only of their own people: someone from another location is "another location") and participation, then each of
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 from shared.notify import EmailContent
 from shared.notify.messages import ordinal
+from shared.notify.safe_text import SafeText, ours, render
 
 LANGUAGES = ('en', 'es', 'hi')
 MONTH_NAMES = {
@@ -79,23 +81,24 @@ def language(value: str | None) -> str:
     return value if value in LANGUAGES else 'en'
 
 
-def number(lang: str, value: int | float) -> str:
+def number(lang: str, value: int | float) -> SafeText:
     """1,240 (en, hi) or 1.240 (es); decimals as given."""
     text = f'{int(value):,}' if float(value).is_integer() else f'{value:,.1f}'
-    return text.translate(str.maketrans(',.', '.,')) if language(lang) == 'es' else text
+    return ours(text.translate(str.maketrans(',.', '.,')) if language(lang) == 'es' else text)
 
 
-def league_month(lang: str, league: str, month: str) -> str:
+def league_month(lang: str, league: str, month: str) -> SafeText:
     """'Pitstop League, October 2026' (the `ref` of a winner's notice, the subject of a summary)."""
     lang = language(lang)
     year, number_ = month.split('-')
-    return f'{league}, ' + TEXTS[lang]['month'].format(month=MONTH_NAMES[lang][int(number_) - 1], year=year)
+    when = render(TEXTS[lang]['month'], month=ours(MONTH_NAMES[lang][int(number_) - 1]), year=int(year))
+    return ours(render('{league}, {when}', league=league, when=ours(when)))
 
 
 def _names(lang: str, one: str, several: str, names: Sequence[str]) -> str:
     if not names:
         return ''
-    return TEXTS[lang][one if len(names) == 1 else several].format(names=', '.join(names))
+    return render(TEXTS[lang][one if len(names) == 1 else several], names=', '.join(names))
 
 
 def result_text(lang: str, *, division: str, rank: int | None, of: int, points: int, reward: int, trophies: Sequence[str] = (),
@@ -104,11 +107,11 @@ def result_text(lang: str, *, division: str, rank: int | None, of: int, points: 
     lang = language(lang)
     texts = TEXTS[lang]
     if rank is not None:
-        head = texts['ranked'].format(place=ordinal(lang, rank, oblique=True), of=number(lang, of), division=division,
-                                      points=number(lang, points))  # fmt: skip
+        head = render(texts['ranked'], place=ordinal(lang, rank, oblique=True), of=number(lang, of), division=division,
+                      points=number(lang, points))  # fmt: skip
     else:
-        head = texts['unranked'].format(division=division, points=number(lang, points))
-    tail = texts['reward'].format(reward=number(lang, reward)) if reward else ('।' if lang == 'hi' else '.')
+        head = render(texts['unranked'], division=division, points=number(lang, points))
+    tail = render(texts['reward'], reward=number(lang, reward)) if reward else ('।' if lang == 'hi' else '.')
     return head + tail + _names(lang, 'trophy', 'trophies', trophies) + _names(lang, 'challenge', 'challenges', challenges)
 
 
@@ -148,17 +151,17 @@ class SummaryLocation:
 
 def _row(lang: str, row: SummaryRow) -> str:
     texts = TEXTS[lang]
-    name = row.name if row.name is not None else f'({texts["elsewhere"]})'
+    name = row.name if row.name is not None else ours(f'({texts["elsewhere"]})')
     if row.rank is None:
-        line = texts['unranked_row'].format(name=name, points=number(lang, row.points))
+        line = render(texts['unranked_row'], name=name, points=number(lang, row.points))
     else:
-        line = texts['row'].format(place=ordinal(lang, row.rank), name=name, points=number(lang, row.points))
+        line = render(texts['row'], place=ordinal(lang, row.rank), name=name, points=number(lang, row.points))
     if row.prize:
-        line += texts['prize'].format(points=number(lang, row.prize))
+        line += render(texts['prize'], points=number(lang, row.prize))
     if row.trophies:
-        line += texts['row_trophies'].format(names=', '.join(row.trophies))
+        line += render(texts['row_trophies'], names=', '.join(row.trophies))
     if row.challenges:
-        line += texts['row_challenges'].format(names=', '.join(row.challenges))
+        line += render(texts['row_challenges'], names=', '.join(row.challenges))
     return line
 
 
@@ -169,19 +172,19 @@ def summary_email(lang: str, *, league: str, month: str, locations: Sequence[Sum
     texts = TEXTS[lang]
     title = league_month(lang, league, month)
 
-    def figures(scored: int, eligible: int, pct: float) -> dict[str, str]:
+    def figures(scored: int, eligible: int, pct: float) -> dict[str, SafeText]:
         return {'scored': number(lang, scored), 'eligible': number(lang, eligible), 'pct': number(lang, pct)}
 
-    lines = [texts['intro'].format(league=title, locations=', '.join(location.name for location in locations)), '']
+    lines = [render(texts['intro'], league=title, locations=', '.join(location.name for location in locations)), '']
     for location in locations:
         counts = figures(location.scored, location.eligible, location.participation_pct)
-        lines.append(texts['location'].format(location=location.name, **counts))
+        lines.append(render(texts['location'], location=location.name, **counts))
     for division in divisions:
         counts = figures(division.scored, division.eligible, division.participation_pct)
-        lines += ['', texts['division'].format(division=division.name, ranked=number(lang, division.ranked), **counts)]
+        lines += ['', render(texts['division'], division=division.name, ranked=number(lang, division.ranked), **counts)]
         if division.top:
             lines.append(texts['top'])
             lines += [f'  {_row(lang, row)}' for row in division.top]
         lines.append(texts['yours'])
         lines += [f'  {_row(lang, row)}' for row in division.people]
-    return EmailContent(subject=texts['subject'].format(league=title), text='\n'.join(lines) + '\n')
+    return EmailContent(subject=render(texts['subject'], league=title), text='\n'.join(lines) + '\n')

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
@@ -22,7 +22,7 @@ from shared.alerts.scan import AlertMessage, BodyQueue
 from shared.alerts.store import AlertStore, WorkItem
 from shared.directory.contacts import Contact, ContactBook
 from shared.notify.dispatch import PointsPort
-from shared.notify.messages import RankLine, dispute_status, local_time, rank_text, reply
+from shared.notify.messages import RankLine, TodayItem, dispute_status, rank_text, reply, today_text
 from shared.notify.messaging import INVALID_NUMBER, OPTED_OUT
 from shared.notify.twilio_webhooks import Command, InboundMessage, StatusUpdate
 
@@ -118,30 +118,11 @@ class Conversations:
         return reply(person.language, 'dispute_filed', dispute=dispute.dispute_id, code=dispute.entry_code, points=points)
 
     def _today(self, person: Contact) -> str:
-        work = self.alerts.worklist(person.employee_id)
-        if not work:
-            return reply(person.language, 'today_empty')
-        ordered = sorted(work, key=lambda w: (_next_moment(w) is None, _next_moment(w) or now_floor()))
-        lines = []
-        for w in ordered[:TODAY_ITEMS]:
-            moment = _next_moment(w)
-            when = f' {local_time(moment, person.time_zone, person.language)}' if moment else ''
-            tag = f' ({reply(person.language, "approval_tag")})' if w.approval_since else ''
-            lines.append(f'\n- {w.ref}{when}{tag}')
-        return reply(
-            person.language,
-            'today',
-            open=len(work),
-            jobs=sum(1 for w in work if w.kind == 'job_card'),
-            approvals=sum(1 for w in work if w.approval_since is not None),
-            items=''.join(lines),
-        )
+        items = [TodayItem(w.ref, _next_moment(w), w.approval_since is not None, w.kind == 'job_card')
+                 for w in self.alerts.worklist(person.employee_id)]  # fmt: skip
+        return today_text(person.language, person.time_zone, items, TODAY_ITEMS)
 
 
 def _next_moment(work: WorkItem) -> datetime | None:
     moments = [moment for moment in (work.sla_due_at, work.promised_at) if moment is not None]
     return min(moments) if moments else None
-
-
-def now_floor() -> datetime:
-    return datetime.min.replace(tzinfo=UTC)

@@ -178,7 +178,8 @@ class AlertDispatcher:
             return reminder_text(recipient.language, recipient.first_name, self.reminder_figures(recipient, config, now))
         owner_name = subject.name if subject is not None and recipient.employee_id != subject.employee_id else None
         return alert_text(kind=item.kind, language=recipient.language, name=recipient.first_name, ref=item.ref, metric=item.metric,
-                          threshold=item.threshold, due_at=item.threshold_at, zone=recipient.time_zone, owner_name=owner_name)  # fmt: skip
+                          threshold=item.threshold, due_at=item.threshold_at, zone=recipient.time_zone, owner_name=owner_name,
+                          target_due_at=item.target_due_at)  # fmt: skip
 
     def reminder_figures(self, person: Contact, config: ServiceConfig, now: datetime) -> ReminderFigures:
         """Today's work for the daily reminder: open items, approvals, what falls due today, yesterday's breaches and points."""

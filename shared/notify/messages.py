@@ -3,15 +3,21 @@
 WhatsApp messages that start a conversation are approved Content templates: Pitcrew sends the template's SID
 and its numbered variables (`AlertText.variables`); the approved template must use the same numbering. SMS
 and e-mail carry the full text. Replies to inbound commands are inside WhatsApp's 24-hour window and are free text.
+
+Every template is filled through `shared.notify.safe_text.render`: a ticket id, a name, a reason or a code reaches
+the text cleaned (one line, no control or bidi characters, links neutralised, capped with an ellipsis); only what
+Pitcrew composed itself is marked `ours`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from shared.notify import EmailContent
+from shared.notify.safe_text import LIMITS, SafeText, clean, ours, render, whatsapp_variables
 
 METRIC_NAMES = {
     'en': {'first_response': 'first response', 'next_response': 'next response', 'resolution': 'resolution',
@@ -179,38 +185,61 @@ MONTHS = {
 }
 
 
-def local_time(moment: datetime, zone: str, language: str = 'en') -> str:
+def local_time(moment: datetime, zone: str, language: str = 'en') -> SafeText:
     local = moment.astimezone(ZoneInfo(zone))
-    return f'{local.day:02d} {MONTHS.get(language, MONTHS["en"])[local.month - 1]} {local:%H:%M}'
+    return ours(f'{local.day:02d} {MONTHS.get(language, MONTHS["en"])[local.month - 1]} {local:%H:%M}')
 
 
 @dataclass(frozen=True)
 class AlertText:
     body: str  # SMS and e-mail text
-    variables: dict[str, str]  # WhatsApp template variables, numbered from 1
+    variables: dict[str, str]  # WhatsApp template variables, numbered from 1 (one line each, never empty)
     subject: str  # e-mail subject
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, 'variables', whatsapp_variables(self.variables))
+
+
+# The kinds whose "due" is the target's due time (the checkpoint itself may be the 75% mark or a later escalation).
+TARGET_DUE_KINDS = ('sla_risk', 'sla_breach')
+# Thresholds that are a sender's values (a DMS line id, an earlier job card) are capped like a ticket id.
+SENDER_THRESHOLDS = ('repeat_visit', 'upsell_flagged')
+
+
+def _detail(kind: str, metric_name: str, threshold: str) -> str:
+    """What the subject and the third WhatsApp variable say after the metric: the share or the level, not the planner's
+    own markers ('promised' for a promise, '120m@20261013T1400' for an approval wait, of which only the wait is shown)."""
+    if kind == 'promise_missed':
+        return metric_name
+    if kind == 'approval_waiting':
+        threshold = threshold.split('@', 1)[0]
+    return f'{metric_name} {threshold}'.strip()
 
 
 def alert_text(
     *, kind: str, language: str, name: str, ref: str, metric: str, threshold: str, due_at: datetime, zone: str,
-    owner_name: str | None = None,
+    owner_name: str | None = None, target_due_at: datetime | None = None,
 ) -> AlertText:  # fmt: skip
-    """The alert `kind` about ticket `ref` for `name`; `owner_name` when it goes to the owner's manager."""
+    """The alert `kind` about ticket `ref` for `name`; `owner_name` when it goes to the owner's manager.
+
+    `due_at` is the checkpoint's instant; `target_due_at` the SLA target's own due time, which an SLA alert names
+    (an alert stored before it was recorded names its checkpoint)."""
     lang = _language(language)
     texts = ALERT_TEXTS[lang]
-    metric_name = METRIC_NAMES[lang].get(metric, metric)
-    due = local_time(due_at, zone, lang)
+    safe_name, safe_ref = clean(name, LIMITS['name']), clean(ref, LIMITS['ref'])
+    detail_value = clean(threshold, LIMITS['ref'] if kind in SENDER_THRESHOLDS else LIMITS['threshold'])
+    metric_name = clean(METRIC_NAMES[lang].get(metric, metric))
+    due = local_time(target_due_at if target_due_at is not None and kind in TARGET_DUE_KINDS else due_at, zone, lang)
     since = due
     if kind == 'approval_waiting' and '@' in threshold:  # '120m@20261013T1400': the wait began at 14:00 UTC
         since = local_time(datetime.strptime(threshold.split('@', 1)[1], '%Y%m%dT%H%M').replace(tzinfo=UTC), zone, lang)
-    body = texts[kind].format(name=name, ref=ref, share=threshold, metric=metric_name, due=due, since=since, level=threshold,
-                              threshold=threshold)  # fmt: skip
+    body = render(texts[kind], name=safe_name, ref=safe_ref, share=detail_value, metric=metric_name, due=due, since=since,
+                  level=detail_value, threshold=detail_value)  # fmt: skip
     if owner_name:
-        body = texts['manager'].format(owner=owner_name) + body
-    detail = f'{metric_name} {threshold}'.strip()
-    return AlertText(
-        body=body, variables={'1': name, '2': ref, '3': detail, '4': due}, subject=f'Pitcrew: {ref} {kind.replace("_", " ")} ({detail})'
-    )
+        body = render(texts['manager'], owner=owner_name) + body
+    detail = _detail(kind, metric_name, detail_value)
+    subject = render('Pitcrew: {ref} {kind} ({detail})', ref=safe_ref, kind=ours(kind.replace('_', ' ')), detail=ours(detail))
+    return AlertText(body=body, variables={'1': safe_name, '2': safe_ref, '3': detail, '4': due}, subject=subject)
 
 
 @dataclass(frozen=True)
@@ -227,17 +256,43 @@ class ReminderFigures:
 
 def reminder_text(language: str, name: str, figures: ReminderFigures) -> AlertText:
     lang = _language(language)
-    targets = f'{figures.targets.strip()} ' if figures.targets.strip() else ''
-    body = REMINDER_TEXTS[lang].format(name=name, targets=targets, open=figures.open, jobs=figures.jobs, approvals=figures.approvals,
-                                       due_today=figures.due_today, breaches=figures.breaches, points=figures.points,
-                                       balance=figures.balance)  # fmt: skip
-    variables = {'1': name, '2': figures.targets.strip() or '-', '3': str(figures.open), '4': str(figures.approvals),
+    safe_name, target = clean(name, LIMITS['name']), clean(figures.targets, LIMITS['targets'])
+    body = render(REMINDER_TEXTS[lang], name=safe_name, targets=ours(f'{target} ' if target else ''), open=figures.open,
+                  jobs=figures.jobs, approvals=figures.approvals, due_today=figures.due_today, breaches=figures.breaches,
+                  points=figures.points, balance=figures.balance)  # fmt: skip
+    variables = {'1': safe_name, '2': target or '-', '3': str(figures.open), '4': str(figures.approvals),
                  '5': str(figures.breaches), '6': str(figures.points)}  # fmt: skip
     return AlertText(body=body, variables=variables, subject=f'Pitcrew: your day ({figures.open} open)')
 
 
 def reply(language: str, key: str, **values: object) -> str:
-    return REPLIES[_language(language)][key].format(**values)
+    """A reply to an inbound command; every value is cleaned unless Pitcrew composed it (`ours`)."""
+    return render(REPLIES[_language(language)][key], **values)
+
+
+@dataclass(frozen=True)
+class TodayItem:
+    """One open item of the TODAY reply: its id as people know it, its next due moment, whether it awaits approval."""
+
+    ref: str
+    due: datetime | None
+    approval: bool = False
+    job_card: bool = False
+
+
+def today_text(language: str, zone: str, items: Sequence[TodayItem], shown: int = 5) -> str:
+    """The TODAY reply: counts, then the first `shown` items (soonest due first), one line each."""
+    if not items:
+        return reply(language, 'today_empty')
+    floor = datetime.min.replace(tzinfo=UTC)
+    ordered = sorted(items, key=lambda item: (item.due is None, item.due or floor))
+    lines = []
+    for item in ordered[:shown]:
+        when = f' {local_time(item.due, zone, language)}' if item.due else ''
+        tag = f' ({reply(language, "approval_tag")})' if item.approval else ''
+        lines.append(f'\n- {clean(item.ref, LIMITS["ref"])}{when}{tag}')
+    return reply(language, 'today', open=len(items), jobs=sum(1 for item in items if item.job_card),
+                 approvals=sum(1 for item in items if item.approval), items=ours(''.join(lines)))  # fmt: skip
 
 
 # --- RANK: a person's live place in each league they are in -------------------------------------------------------
@@ -255,7 +310,11 @@ WORKLOAD_NAMES = {
 _HI_ORDINALS = {1: ('पहला', 'पहले'), 2: ('दूसरा', 'दूसरे'), 3: ('तीसरा', 'तीसरे'), 4: ('चौथा', 'चौथे'), 6: ('छठा', 'छठे')}
 
 
-def ordinal(language: str, n: int, *, oblique: bool = False) -> str:
+def ordinal(language: str, n: int, *, oblique: bool = False) -> SafeText:
+    return ours(_ordinal(language, n, oblique=oblique))
+
+
+def _ordinal(language: str, n: int, *, oblique: bool = False) -> str:
     """1st, 2nd, 3rd, 11th, 21st; 1.º, 2.º; पहला, दूसरा ... 5वाँ (`oblique`: पहले, दूसरे ... 5वें, as in 'दूसरे स्थान से')."""
     lang = _language(language)
     if lang == 'es':
@@ -296,25 +355,25 @@ def rank_line(language: str, line: RankLine) -> str:
     lang = _language(language)
     texts = REPLIES[lang]
     if not line.has_points:
-        return texts['rank_no_points'].format(league=line.league)
+        return render(texts['rank_no_points'], league=line.league)
     if not line.qualified or line.rank is None:
         items = WORKLOAD_NAMES[lang].get(line.workload_kpi or '', WORKLOAD_NAMES[lang][''])
-        return texts['rank_unqualified'].format(division=line.division, missing=max(line.min_items - line.items, 0), items=items,
-                                                have=line.items, need=line.min_items, points=line.points)  # fmt: skip
+        return render(texts['rank_unqualified'], division=line.division, missing=max(line.min_items - line.items, 0), items=ours(items),
+                      have=line.items, need=line.min_items, points=line.points)  # fmt: skip
     gap = ''
     if line.next_rank is not None and line.behind is not None:
         unit = SCORE_UNITS[lang].get(line.scoring, SCORE_UNITS[lang]['points'])
         behind = _number(line.behind).replace('.', ',') if lang == 'es' else _number(line.behind)  # 4,5 puntos
-        gap = texts['rank_gap'].format(gap=behind, unit=unit, next=ordinal(lang, line.next_rank, oblique=True))
-    return texts['rank_line'].format(ordinal=ordinal(lang, line.rank), tied=texts['rank_tied'] if line.tied else '', of=line.of,
-                                     division=line.division, gap=gap)  # fmt: skip
+        gap = render(texts['rank_gap'], gap=ours(behind), unit=ours(unit), next=ordinal(lang, line.next_rank, oblique=True))
+    return render(texts['rank_line'], ordinal=ordinal(lang, line.rank), tied=ours(texts['rank_tied'] if line.tied else ''), of=line.of,
+                  division=line.division, gap=ours(gap))  # fmt: skip
 
 
 def rank_text(language: str, lines: list[RankLine]) -> str:
     """The RANK reply: one line per league (named when there are several)."""
     if len(lines) == 1:
         return rank_line(language, lines[0])
-    return '\n'.join(f'{line.league}: {rank_line(language, line)}' for line in lines)
+    return '\n'.join(f'{clean(line.league)}: {rank_line(language, line)}' for line in lines)
 
 
 def email_content(text: AlertText) -> EmailContent:

@@ -25,6 +25,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.notify.safe_text import whatsapp_variables
+
 INVALID_NUMBER = 21211
 OPTED_OUT = 21610
 RATE_LIMITED = 20429
@@ -151,7 +153,8 @@ class TwilioMessenger:
             params.update(
                 to=f'whatsapp:{message.to}',
                 content_sid=message.content_sid,
-                content_variables=json.dumps(dict(message.variables), separators=(',', ':')),
+                # one line each, never empty, capped: what WhatsApp accepts in a template variable, whoever composed it
+                content_variables=json.dumps(whatsapp_variables(message.variables), separators=(',', ':')),
             )
             sender = self.settings.whatsapp_from
         else:

@@ -139,8 +139,8 @@ def env() -> Iterator[Env]:
         yield Env(aws, fake, clock, Wall(), Outbox(), AlertStore(), ContactBook(), service_config(), messenger)
 
 
-def risk(subject: str, due_at: datetime, ticket: str = '1001', role: Recipient = Recipient.ASSIGNEE) -> PendingAlert:
-    return risk_alert(subject, due_at, ticket, role)
+def risk(subject: str, due_at: datetime, ticket: str = '1001', role: Recipient = Recipient.ASSIGNEE, **fields: Any) -> PendingAlert:
+    return risk_alert(subject, due_at, ticket, role, **fields)
 
 
 def planned(env: Env, *alerts: PendingAlert) -> None:
@@ -657,3 +657,53 @@ def test_quiet_hours_can_be_configured_per_program(env: Env) -> None:
     item = env.store.get(alert.alert_id)
     assert item is not None and item.due_at == datetime(2024, 1, 15, 19, 0, tzinfo=UTC)
     assert env.fake.messages == []
+
+
+# --- what an alert says ------------------------------------------------------------------------------------------
+
+
+def test_the_risk_alert_names_the_target_due_time_it_was_planned_with(env: Env) -> None:
+    # Given the 75% alert for Priya (Asia/Kolkata) of a first response due an hour after the 75% mark
+    alert = risk('E1', DAY - timedelta(minutes=1), target_due_at=DAY + timedelta(minutes=59))
+    planned(env, alert)
+    assert (stored := env.store.get(alert.alert_id)) is not None and stored.target_due_at == alert.target_due_at
+    [(message_id, message)] = env.scan(DAY)
+
+    # When it is delivered
+    env.dispatcher().deliver(message.alert, message.at, message.queued, claim_id=message_id)
+
+    # Then the WhatsApp variable "due" is the target's time, 16:29 in Kolkata, not the 75% mark's 15:29
+    [sent] = env.fake.messages
+    assert sent['content_variables']['4'] == '15 Jan 16:29'
+
+
+HOSTILE_ID = ('1001\r\nURGENT: your account is locked, pay at http://evil.example.com/pay or bit.ly/x \u202egnp.exe\u202c '
+              ).ljust(256, 'Z')  # fmt: skip
+
+
+def test_a_hostile_ticket_id_reaches_whatsapp_sms_and_email_as_one_clean_short_line(env: Env) -> None:
+    # Given alerts about a ticket whose id a token holder chose: for Priya (WhatsApp refused for good, so SMS), for John
+    # (WhatsApp), and for Priya's manager Ana (e-mail)
+    env.fake.fail_number(f'whatsapp:{PRIYA}', code=63007)
+    alerts = [risk('E1', DAY - timedelta(minutes=1), ref=HOSTILE_ID), risk('E2', DAY - timedelta(minutes=1), ticket='1002', ref=HOSTILE_ID),
+              risk('E1', DAY - timedelta(minutes=1), ref=HOSTILE_ID, role=Recipient.MANAGER)]  # fmt: skip
+    planned(env, *alerts)
+    env.wall.now = 1_000.0
+    messages = env.scan(DAY + timedelta(hours=5))  # 15:00Z: 10:00 in New York, past John's quiet hours
+
+    # When they are delivered
+    dispatcher = env.dispatcher()
+    results = [dispatcher.deliver(m.alert, m.at, m.queued, claim_id=mid) for mid, m in messages]
+
+    # Then all went out, and what Twilio and SES received holds the id as one line, capped, with no link and no override
+    assert sorted(r.channel or '' for r in results) == ['email', 'sms', 'whatsapp']
+    sms = next(m for m in env.fake.messages if m['channel'] == 'sms')
+    whatsapp = next(m for m in env.fake.messages if m['channel'] == 'whatsapp' and m['sid'])
+    [(_, email)] = env.outbox.sent
+    shown = whatsapp['content_variables']['2']
+    assert shown.startswith('1001 URGENT: your account is locked, pay at evil[.]example') and shown.endswith('…')
+    assert len(shown) == 64
+    for text in (sms['body'], *whatsapp['content_variables'].values(), email.subject, email.text):
+        assert not {'\r', '\n', '\u202e', '\u202c'} & set(text)
+        assert 'http' not in text and 'evil.example.com' not in text and 'bit.ly' not in text and 'Z' * 64 not in text
+    assert sms['body'] == f'Priya, {shown}: 75% of the first response target is used. Due 15 Jan 15:29.'

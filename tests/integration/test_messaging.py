@@ -78,6 +78,19 @@ def test_a_whatsapp_alert_goes_out_as_an_approved_template_with_its_variables(fa
     assert delivery == Delivery(sid=sent['sid'], channel=MessageChannel.WHATSAPP, status='queued', attempts=1)
 
 
+def test_template_variables_leave_as_whatsapp_accepts_them_whoever_composed_them(fake: FakeTwilio) -> None:
+    # Given a WhatsApp message whose variables were built without the message texts: a line break, a tab, a run of
+    # spaces, an empty value and 300 characters
+    message = whatsapp(**{'1': 'JC-1\nSTOP', '2': 'a\tb      c', '3': '', '4': 'y' * 300})
+
+    # When it is sent
+    messenger(fake, SimulatedTime()).send(message)
+
+    # Then Twilio received one-line variables with single spaces, never empty, at most 250 characters
+    [sent] = fake.messages
+    assert sent['content_variables'] == {'1': 'JC-1 STOP', '2': 'a b c', '3': '-', '4': 'y' * 249 + '…'}
+
+
 @pytest.mark.parametrize(('status', 'code'), [(429, 20429), (503, 20500)])
 def test_rate_limits_and_server_errors_are_retried_with_growing_backoff(fake: FakeTwilio, status: int, code: int) -> None:
     # Given Twilio answers the next two sends with a retryable error

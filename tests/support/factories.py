@@ -91,12 +91,14 @@ M1,Maria Manager,manager,M,US-NYC,US-East,,+15558675300,no,maria@example.com,Ame
 """
 
 
-def risk_alert(subject: str, due_at: datetime, ticket: str = '1001', role: Recipient = Recipient.ASSIGNEE) -> PendingAlert:
-    """The 75% first-response alert of Zendesk ticket `ticket` for `subject` (as the alert planner writes it)."""
+def risk_alert(subject: str, due_at: datetime, ticket: str = '1001', role: Recipient = Recipient.ASSIGNEE,
+               target_due_at: datetime | None = None, ref: str | None = None) -> PendingAlert:  # fmt: skip
+    """The 75% first-response alert of Zendesk ticket `ticket` for `subject` (as the alert planner writes it; without
+    `target_due_at`, as it wrote it before it kept the target's due time). `ref`: the id people know, '#<ticket>'."""
     return PendingAlert(
         alert_id=alert_id(f'zendesk#{ticket}|sla_risk|first_response|75%', role),
         ticket_key=f'zendesk#{ticket}',
-        ref=f'#{ticket}',
+        ref=ref if ref is not None else f'#{ticket}',
         kind=AlertKind.SLA_RISK,
         metric='first_response',
         threshold='75%',
@@ -104,4 +106,5 @@ def risk_alert(subject: str, due_at: datetime, ticket: str = '1001', role: Recip
         subject=subject,
         due_at=due_at,
         location_id='L1',
+        target_due_at=target_due_at,
     )

@@ -162,3 +162,19 @@ def test_risk_shares_must_lie_between_zero_and_one() -> None:
         assert 'risk_shares' in str(exc)
     else:
         raise AssertionError('a 100% share was accepted')
+
+
+def test_every_sla_checkpoint_carries_the_targets_own_due_time() -> None:
+    # Given the ticket opened Friday 16:00 New York, whose first response is due Monday 12:00
+    found = checkpoints_of(ticket_history(ny(9, 16)))
+
+    # When the first-response checkpoints are read with the due time they carry
+    carried = {(c.kind.value, c.threshold): (c.due_at, c.target_due_at) for c in found if c.metric == 'first_response'}
+
+    # Then the 75% mark (Monday 11:00) and the escalation an hour after the breach (13:00) both name the target's
+    # due time, Monday 12:00: what their messages say is due
+    assert carried == {
+        ('sla_risk', '75%'): (ny(12, 11), ny(12, 12)),
+        ('sla_breach', 'level-1'): (ny(12, 12), ny(12, 12)),
+        ('sla_breach', 'level-2'): (ny(12, 13), ny(12, 12)),
+    }

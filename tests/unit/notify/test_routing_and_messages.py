@@ -4,7 +4,7 @@ TwiML answer to an inbound message (pure)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -342,3 +342,46 @@ def test_an_approval_alert_says_when_the_wait_began_not_when_it_became_too_long(
     # Then it names the start of the wait in local time (19:30), not the moment the allowance ran out (21:30)
     assert 'since 13 Oct 19:30' in text.body
     assert '21:30' not in text.body
+
+
+def test_the_risk_alert_names_the_targets_due_time_not_the_75_percent_mark() -> None:
+    # Given the 75% checkpoint of a first-response target, at 14:00 UTC, of a target due at 15:00 UTC (10:00 New York)
+    text = alert_text(kind='sla_risk', language='en', name='Ana', ref='T-1', metric='first_response', threshold='75%',
+                      due_at=DUE - timedelta(hours=1), target_due_at=DUE, zone='America/New_York')  # fmt: skip
+
+    # Then "Due" is the target's time, 10:00 in New York, in the body and the WhatsApp variable, not the checkpoint's 09:00
+    assert text.body == 'Ana, T-1: 75% of the first response target is used. Due 23 Nov 10:00.'
+    assert text.variables['4'] == '23 Nov 10:00'
+    assert '09:00' not in text.body
+
+
+def test_a_later_escalation_says_when_the_target_was_missed() -> None:
+    # Given the level-2 escalation, an hour after the breach of a resolution target due at 15:00 UTC
+    text = alert_text(kind='sla_breach', language='es', name='Maria', ref='T-1', metric='resolution', threshold='level-2',
+                      due_at=DUE + timedelta(hours=1), target_due_at=DUE, zone='America/New_York')  # fmt: skip
+
+    # Then it says the target was missed at 10:00 New York, when it was due, not at the escalation's 11:00
+    assert 'a las 23 nov 10:00 (level-2)' in text.body
+
+
+@pytest.mark.parametrize('language', ['en', 'es', 'hi'])
+def test_a_promise_alert_subject_names_the_promise_once(language: str) -> None:
+    # Given a job card past its promised delivery (the planner's threshold is the marker 'promised')
+    text = alert_text(kind='promise_missed', language=language, name='Ravi', ref='JC-9', metric='promise', threshold='promised',
+                      due_at=DUE, zone='Asia/Kolkata')  # fmt: skip
+
+    # Then the subject and the template's third variable name the metric alone, without the marker
+    metric = {'en': 'promised delivery', 'es': 'entrega prometida', 'hi': 'वादा की गई डिलीवरी'}[language]
+    assert text.subject == f'Pitcrew: JC-9 promise missed ({metric})'
+    assert text.variables['3'] == metric
+    assert 'promised)' not in text.subject
+
+
+def test_an_approval_alert_subject_gives_the_allowance_not_the_planners_key() -> None:
+    # Given a job card waiting for approval longer than 120 minutes since 14:00 UTC
+    text = alert_text(kind='approval_waiting', language='en', name='Asha', ref='JC-7', metric='approval', threshold='120m@20261013T1400',
+                      due_at=datetime(2026, 10, 13, 16, 0, tzinfo=UTC), zone='Asia/Kolkata')  # fmt: skip
+
+    # Then the subject reads the allowance, not the '@20261013T1400' the planner keys the alert with
+    assert text.subject == 'Pitcrew: JC-7 approval waiting (customer approval 120m)'
+    assert text.variables['3'] == 'customer approval 120m'
