@@ -29,6 +29,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from pynamodb.attributes import BinaryAttribute, BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -236,7 +237,7 @@ class QuarantineStore:
     def _count_unauthenticated(self, *, source: str, body: bytes, reason: str, field: str | None, status_code: int,
                                correlation_id: str | None, now: datetime) -> str | None:
         counter = self.counters(counter_key(source, now))
-        actions = [self.counters.rejections.add(1), self.counters.expires_at.set(self._expires_at(now))]
+        actions: list[Action] = [self.counters.rejections.add(1), self.counters.expires_at.set(self._expires_at(now))]
         if status_code in COUNTED_STATUSES:
             actions.append(getattr(self.counters, f's{status_code}').add(1))
         counter.update(actions=actions)

@@ -183,7 +183,7 @@ def test_quarantined_stale_webhook_replays_with_its_signature_rechecked(aws: Loc
     assert replay({'quarantine_id': quarantine_id}, lambda_context())['ok'] is False
 
 
-def test_a_forged_webhook_is_not_replayed_without_an_explicit_override(aws: LocalAws) -> None:
+def test_a_forged_webhook_is_kept_as_metadata_and_is_not_replayable(aws: LocalAws) -> None:
     # Given a webhook with a wrong signature, quarantined
     body = zendesk_body(ticket_id=35601)
     answer = post('zendesk', body, zendesk_headers(body, secret='forged'))
