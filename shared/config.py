@@ -15,6 +15,10 @@ class Settings(BaseModel):
     BALANCES_TABLE: str = Field(default='pitcrew-balances', min_length=3)
     DIRECTORY_TABLE: str = Field(default='pitcrew-directory', min_length=3)
     QUARANTINE_TABLE: str = Field(default='pitcrew-quarantine', min_length=3)
+    # Quarantine items (and rejection counters) expire this many days after they were written or replayed (TTL).
+    QUARANTINE_RETENTION_DAYS: int = Field(default=30, ge=1, le=3650)
+    # Unauthenticated rejections are counted per source and hour; only this many of each hour are also kept as metadata.
+    QUARANTINE_REJECTION_SAMPLES: int = Field(default=10, ge=0, le=10_000)
     KPI_TABLE: str = Field(default='pitcrew-kpi', min_length=3)
     # The pending view: awards inside their hold window, one item per (employee, award); and how many
     # partitions the tickets table's sparse `holds` index (tickets with pending awards, by release time) has.

@@ -4,6 +4,7 @@
   {"quarantine_id": "...", "corrected_body": "{...}"}      replay with a body an admin fixed
   {"quarantine_id": "...", "accept_unauthenticated": true} replay an item that failed authentication
   {"list_day": "2024-05-14"}                               list a day's quarantined items
+  {"list_rejections": "2024-05-14"}                        a day's unauthenticated rejections per source and hour
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class ReplayRequest(BaseModel):
     corrected_body: str | None = None
     accept_unauthenticated: bool = False
     list_day: str | None = Field(default=None, pattern=r'^\d{4}-\d{2}-\d{2}$')
+    list_rejections: str | None = Field(default=None, pattern=r'^\d{4}-\d{2}-\d{2}$')
 
 
 def _receiver(store: QuarantineStore) -> WebhookReceiver:
@@ -45,8 +47,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     store = QuarantineStore()
     if request.list_day:
         return {'ok': True, 'items': store.list_day(request.list_day)}
+    if request.list_rejections:
+        return {'ok': True, 'counters': store.list_rejections(request.list_rejections)}
     if not request.quarantine_id:
-        return {'ok': False, 'error': 'quarantine_id or list_day is required', 'field': 'quarantine_id'}
+        return {'ok': False, 'error': 'quarantine_id, list_day or list_rejections is required', 'field': 'quarantine_id'}
     receiver = _receiver(store)
     outcome = replay_item(
         store,

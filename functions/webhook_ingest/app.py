@@ -33,12 +33,13 @@ class _QuarantineOnDemand:
     def __init__(self) -> None:
         self._store: Any = None
 
-    def keep_rejected(self, **kwargs: Any) -> str:
+    def keep_rejected(self, **kwargs: Any) -> str | None:
         if self._store is None:
             from shared.quarantine.store import QuarantineStore
 
             self._store = QuarantineStore()
-        return str(self._store.keep_rejected(**kwargs))
+        kept: str | None = self._store.keep_rejected(**kwargs)
+        return kept
 
 
 def receiver() -> WebhookReceiver:

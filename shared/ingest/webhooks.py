@@ -2,7 +2,9 @@
 
 The order of checks decides the answer: unknown source 404, body too large 413, bad or missing
 signature / stale timestamp 401, malformed or schema-invalid payload 400 (naming the field). Every
-rejection is kept in quarantine with its reason before answering. Accepted events are queued and
+rejection is kept in quarantine with its reason before answering: whole when the request authenticated
+(a stale timestamp under a valid signature counts as authentic, so it can be replayed), as a counter and
+a metadata sample when it did not (see shared/quarantine/store.py). Accepted events are queued and
 acknowledged in the form the sender expects (Salesforce: a SOAP Ack).
 """
 
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from shared.errors import InvalidPayload, PayloadTooLarge, PitcrewError, ServiceUnavailable
+from shared.errors import InvalidPayload, PayloadTooLarge, PitcrewError, ServiceUnavailable, StaleTimestamp
 from shared.events import QueueMessage, TicketEvent
 from shared.ingest.secrets import SecretProvider
 from shared.observability import logger
@@ -60,6 +62,7 @@ class WebhookReceiver:
             if not parsed.events:
                 raise InvalidPayload('the payload holds no ticket event', field='body')
         except PitcrewError as error:
+            authenticated = authenticated or isinstance(error, StaleTimestamp)  # the signature matched; only late
             if not keep_rejections:
                 return WebhookAnswer(error.status_code, json.dumps(error.to_body()))
             return self._reject(source, request, error, authenticated, correlation_id, now)
@@ -90,10 +93,12 @@ class WebhookReceiver:
             correlation_id=correlation_id,
             now=now,
         )
+        # Field names, codes and sizes only: never the body, its head or header values (they can carry personal data).
         logger.warning(
             'webhook rejected',
-            extra={'source': source, 'status_code': error.status_code, 'code': error.code, 'field': error.field,
-                   'reason': error.reason, 'quarantine_id': quarantine_id},
+            extra={'source': source[:64], 'status_code': error.status_code, 'code': error.code, 'field': error.field,
+                   'reason': error.reason, 'authenticated': authenticated, 'body_bytes': len(request.body),
+                   'quarantine_id': quarantine_id},
         )
-        body = error.to_body() | {'quarantine_id': quarantine_id}
+        body = error.to_body() | ({'quarantine_id': quarantine_id} if quarantine_id is not None else {})
         return WebhookAnswer(error.status_code, json.dumps(body), quarantine_id=quarantine_id)

@@ -4,7 +4,8 @@ A payload rejected at the boundary runs through the webhook receiver again. Its 
 re-verified without the freshness window (the timestamp is old by now); a payload that never
 authenticated (bad signature, or a token source whose token is not stored) is replayed only when
 the admin says `accept_unauthenticated`. An event that failed in processing is queued again;
-duplicates are harmless because processing is idempotent.
+duplicates are harmless because processing is idempotent. A request that never authenticated was
+kept as metadata only (no body): it is not replayable, and the answer says so.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ def replay_item(
         store.mark_replayed(quarantine_id, 'requeued', now)
         return {'ok': True, 'result': 'requeued'}
 
+    if item.metadata_only:
+        return {'ok': False, 'replayable': False, 'field': 'quarantine_id',
+                'error': 'not replayable: the request never authenticated, so only its metadata was kept (size, SHA-256, '
+                         'first 2 KB); the sender must send it again'}
     if item.body_truncated and corrected_body is None:
         return {'ok': False, 'error': 'the stored body was truncated (too large); send a corrected_body', 'field': 'body'}
     body = corrected_body if corrected_body is not None else (item.body or b'')

@@ -1,8 +1,19 @@
-"""Nothing received is lost: every rejected webhook, and every accepted event whose processing failed
-after its retries, is kept here with its reason and the exact test event that replays it.
+"""Nothing authentic is lost: every rejected webhook that authenticated, and every accepted event whose processing
+failed after its retries, is kept here whole with its reason and the exact test event that replays it.
 
-Admins find items in the DynamoDB console (index `by_day`: day → received_at) and replay one by
-invoking the QuarantineReplay function with the item's `replay_event`.
+A request that never authenticated (unknown source 404, missing or wrong credentials 401/403, too large before
+its signature was checked 413) costs whoever sends it nothing, so it must cost us almost nothing too: it is
+counted per source and hour (one UpdateItem ADD on a small counter item, `REJ#<source>#<yyyy-mm-ddThh>`), and
+only the first REJECTION_SAMPLES of each source and hour are also kept as a metadata item (source, status,
+reason, field, body size, SHA-256 and the first 2 KB of the body; no headers, no query). Metadata items are not
+replayable: the body is not there, the sender must send it again.
+
+Every item (counters too) carries `expires_at`, the table's TTL attribute: QUARANTINE_RETENTION_DAYS after it
+was written (or replayed). The `by_day` index (day -> received_at) projects keys only; `list_day` reads the
+items it lists with BatchGetItem.
+
+Admins list a day's items and counters with the QuarantineReplay function (`{"list_day": ...}`,
+`{"list_rejections": ...}`) and replay one with its `replay_event`.
 """
 
 from __future__ import annotations
@@ -13,12 +24,13 @@ import json
 import uuid
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
 from pynamodb.attributes import BinaryAttribute, BooleanAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.expressions.update import Action
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from shared.config import get_settings
@@ -39,7 +51,14 @@ KEPT_HEADERS = (
     'x-pitcrew-timestamp',
     'soapaction',
 )
-REPLAYED_RETENTION = timedelta(days=90)
+# What is kept of a request that never authenticated: the first 2 KB of its body (plus its size and SHA-256).
+UNAUTHENTICATED_HEAD = 2048
+# The counter items' key prefix; the only keys the public functions may UpdateItem (template.yaml, LeadingKeys).
+COUNTER_PREFIX = 'REJ#'
+# Counters of rejections whose source is not one we know are kept under this one name (the path is the sender's choice).
+UNKNOWN_SOURCE = '_unknown'
+# Sources that may reject unauthenticated requests besides the webhook adapters (shared.sources.ADAPTER_NAMES).
+OTHER_COUNTED_SOURCES = ('twilio',)
 
 
 class Stage(StrEnum):
@@ -55,7 +74,7 @@ class QuarantineStatus(StrEnum):
 class ByDayIndex(GlobalSecondaryIndex['QuarantineRecord']):
     class Meta:
         index_name = 'by_day'
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     day = UnicodeAttribute(hash_key=True)
     received_at = UnicodeAttribute(range_key=True)
@@ -80,6 +99,8 @@ class QuarantineRecord(Model):
     body_size = NumberAttribute(default=0)
     body_sha256 = UnicodeAttribute(null=True)
     body_truncated = BooleanAttribute(default=False)
+    metadata_only = BooleanAttribute(null=True)  # True: rejected before authentication, `body_head` holds its first 2 KB
+    body_head = BinaryAttribute(legacy_encoding=False, null=True)
     headers = UnicodeAttribute(default='{}')
     query_params = UnicodeAttribute(default='{}')
     event = UnicodeAttribute(null=True)  # canonical event JSON (processing stage)
@@ -87,13 +108,48 @@ class QuarantineRecord(Model):
     replay_count = NumberAttribute(default=0)
     replayed_at = UnicodeAttribute(null=True)
     replay_result = UnicodeAttribute(null=True)
-    expires_at = NumberAttribute(null=True)  # TTL: set only once an item has been replayed successfully
+    expires_at = NumberAttribute(null=True)  # TTL (epoch seconds): retention after it was written, or replayed
     by_day = ByDayIndex()
+
+
+class RejectionCounter(Model):
+    """Unauthenticated rejections of one source in one hour (UTC): a total and the count per status."""
+
+    class Meta:
+        table_name = 'pitcrew-quarantine'
+
+    pk = UnicodeAttribute(hash_key=True)  # REJ#<source>#<yyyy-mm-ddThh>
+    rejections = NumberAttribute(default=0)
+    s401 = NumberAttribute(null=True)
+    s403 = NumberAttribute(null=True)
+    s404 = NumberAttribute(null=True)
+    s413 = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+
+COUNTED_STATUSES = (401, 403, 404, 413)
 
 
 @lru_cache(maxsize=4)
 def quarantine_model(table_name: str) -> type[QuarantineRecord]:
     return type('BoundQuarantineRecord', (QuarantineRecord,), {'Meta': meta_for(table_name), 'by_day': ByDayIndex()})
+
+
+@lru_cache(maxsize=4)
+def counter_model(table_name: str) -> type[RejectionCounter]:
+    return type('BoundRejectionCounter', (RejectionCounter,), {'Meta': meta_for(table_name)})
+
+
+def counted_sources() -> tuple[str, ...]:
+    from shared.sources import ADAPTER_NAMES
+
+    return (*ADAPTER_NAMES, *OTHER_COUNTED_SOURCES, UNKNOWN_SOURCE)
+
+
+def counter_key(source: str, at: datetime) -> str:
+    """`REJ#<source>#<yyyy-mm-ddThh>` (UTC hour); a source we do not know counts as `_unknown`."""
+    name = source if source in counted_sources() else UNKNOWN_SOURCE
+    return f'{COUNTER_PREFIX}{name}#{at.astimezone(UTC):%Y-%m-%dT%H}'
 
 
 @dataclass(frozen=True)
@@ -107,6 +163,10 @@ class QuarantinedItem:
     authenticated: bool
     body: bytes | None
     body_truncated: bool
+    body_size: int
+    body_sha256: str | None
+    metadata_only: bool  # rejected before authentication: only `body_head` (the first 2 KB), not replayable
+    body_head: bytes | None
     headers: dict[str, str]
     query: dict[str, str]
     event: str | None
@@ -119,8 +179,15 @@ def new_quarantine_id(now: datetime) -> str:
 
 
 class QuarantineStore:
-    def __init__(self, table_name: str | None = None) -> None:
-        self.model = quarantine_model(table_name or get_settings().QUARANTINE_TABLE)
+    def __init__(self, table_name: str | None = None, *, retention_days: int | None = None, samples_per_hour: int | None = None) -> None:
+        settings = get_settings()
+        self.model = quarantine_model(table_name or settings.QUARANTINE_TABLE)
+        self.counters = counter_model(table_name or settings.QUARANTINE_TABLE)
+        self.retention = timedelta(days=settings.QUARANTINE_RETENTION_DAYS if retention_days is None else retention_days)
+        self.samples_per_hour = settings.QUARANTINE_REJECTION_SAMPLES if samples_per_hour is None else samples_per_hour
+
+    def _expires_at(self, now: datetime) -> int:
+        return int((now + self.retention).timestamp())
 
     def keep_rejected(
         self,
@@ -135,7 +202,13 @@ class QuarantineStore:
         authenticated: bool,
         correlation_id: str | None,
         now: datetime,
-    ) -> str:
+    ) -> str | None:
+        """Keep a rejected request: whole when it authenticated, else counted (and sampled as metadata).
+
+        Returns the quarantine id, or None when an unauthenticated rejection was only counted."""
+        if not authenticated:
+            return self._count_unauthenticated(source=source, body=body, reason=reason, field=field, status_code=status_code,
+                                               correlation_id=correlation_id, now=now)
         quarantine_id = new_quarantine_id(now)
         stored, truncated = _compress(body)
         record = self.model(
@@ -156,6 +229,39 @@ class QuarantineStore:
             headers=json.dumps({k.lower(): v for k, v in headers.items() if k.lower() in KEPT_HEADERS}),
             query_params=json.dumps({k: v for k, v in query.items() if k.lower() != 'token'}),
             replay_event=json.dumps({'quarantine_id': quarantine_id}),
+            expires_at=self._expires_at(now),
+        )
+        record.save(condition=self.model.pk.does_not_exist())
+        return quarantine_id
+
+    def _count_unauthenticated(self, *, source: str, body: bytes, reason: str, field: str | None, status_code: int,
+                               correlation_id: str | None, now: datetime) -> str | None:
+        counter = self.counters(counter_key(source, now))
+        actions: list[Action] = [self.counters.rejections.add(1), self.counters.expires_at.set(self._expires_at(now))]
+        if status_code in COUNTED_STATUSES:
+            actions.append(getattr(self.counters, f's{status_code}').add(1))
+        counter.update(actions=actions)
+        if int(counter.rejections or 0) > self.samples_per_hour:
+            return None  # counted; enough of this source's hour is kept already
+        quarantine_id = new_quarantine_id(now)
+        record = self.model(
+            quarantine_id,
+            day=f'{now:%Y-%m-%d}',
+            received_at=now.isoformat(),
+            stage=Stage.INGEST.value,
+            source=source[:64],
+            status_code=status_code,
+            reason=reason[:300],
+            field=field[:120] if field else None,
+            correlation_id=correlation_id[:128] if correlation_id else None,
+            authenticated=False,
+            metadata_only=True,
+            body_size=len(body),
+            body_sha256=hashlib.sha256(body).hexdigest(),
+            body_truncated=len(body) > UNAUTHENTICATED_HEAD,
+            body_head=body[:UNAUTHENTICATED_HEAD] or None,
+            replay_event=json.dumps({'quarantine_id': quarantine_id}),
+            expires_at=self._expires_at(now),
         )
         record.save(condition=self.model.pk.does_not_exist())
         return quarantine_id
@@ -173,6 +279,7 @@ class QuarantineStore:
             authenticated=True,
             event=event_json,
             replay_event=json.dumps({'quarantine_id': quarantine_id}),
+            expires_at=self._expires_at(now),
         )
         record.save(condition=self.model.pk.does_not_exist())
         return quarantine_id
@@ -192,6 +299,10 @@ class QuarantineStore:
             authenticated=bool(record.authenticated),
             body=zlib.decompress(record.body) if record.body is not None else None,
             body_truncated=bool(record.body_truncated),
+            body_size=int(record.body_size or 0),
+            body_sha256=record.body_sha256,
+            metadata_only=bool(record.metadata_only),
+            body_head=record.body_head,
             headers=json.loads(record.headers),
             query=json.loads(record.query_params),
             event=record.event,
@@ -207,7 +318,7 @@ class QuarantineStore:
                 self.model.replayed_at.set(now.isoformat()),
                 self.model.replay_result.set(result[:2000]),
                 self.model.replay_count.add(1),
-                self.model.expires_at.set(int((now + REPLAYED_RETENTION).timestamp())),
+                self.model.expires_at.set(self._expires_at(now)),
             ],
             condition=self.model.pk.exists(),
         )
@@ -220,6 +331,9 @@ class QuarantineStore:
         )
 
     def list_day(self, day: str) -> list[dict[str, object]]:
+        """The day's items, in the order received: the index gives their keys, BatchGetItem the listed attributes."""
+        keys = [entry.pk for entry in self.model.by_day.query(day)]
+        records = {r.pk: r for r in self.model.batch_get(keys, attributes_to_get=list(LISTED_ATTRIBUTES))} if keys else {}
         return [
             {
                 'quarantine_id': r.pk,
@@ -230,9 +344,24 @@ class QuarantineStore:
                 'status_code': r.status_code,
                 'field': r.field,
                 'reason': r.reason,
+                'metadata_only': bool(r.metadata_only),
             }
-            for r in self.model.by_day.query(day)
+            for r in sorted(records.values(), key=lambda r: (r.received_at, r.pk))
         ]
+
+    def list_rejections(self, day: str) -> list[dict[str, object]]:
+        """The day's unauthenticated-rejection counters (UTC hours), per source and hour: BatchGetItem of every
+        (source, hour) key there can be (11 sources x 24 hours), no Scan."""
+        keys = [f'{COUNTER_PREFIX}{source}#{day}T{hour:02d}' for source in counted_sources() for hour in range(24)]
+        found = []
+        for counter in self.counters.batch_get(keys):
+            _, source, hour = counter.pk.split('#', 2)
+            by_status = {str(code): int(n) for code in COUNTED_STATUSES if (n := getattr(counter, f's{code}')) is not None}
+            found.append({'source': source, 'hour': hour, 'rejections': int(counter.rejections or 0), 'by_status': by_status})
+        return sorted(found, key=lambda c: (str(c['hour']), str(c['source'])))
+
+
+LISTED_ATTRIBUTES = ('pk', 'received_at', 'stage', 'source', 'status', 'status_code', 'field', 'reason', 'metadata_only')
 
 
 def _compress(body: bytes) -> tuple[bytes, bool]:

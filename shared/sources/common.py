@@ -40,7 +40,33 @@ def load_json_object(body: bytes) -> dict[str, Any]:
         raise InvalidPayload(f'body is not acceptable JSON: {type(exc).__name__}', field='body') from exc
     if not isinstance(data, dict):
         raise InvalidPayload('body must be a JSON object', field='body')
+    unencodable = _unencodable_field(data, '')
+    if unencodable is not None:  # a lone surrogate (\ud800) is valid JSON but no UTF-8: it would fail at the queue
+        raise InvalidPayload('text holds an unpaired UTF-16 surrogate (\\ud800-\\udfff escape)', field=unencodable or 'body')
     return data
+
+
+def _unencodable_field(value: Any, path: str) -> str | None:
+    """The dotted path of the first key or string that cannot be encoded as UTF-8, or None."""
+    if isinstance(value, str):
+        return None if value.isascii() or _encodes(value) else path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        child_path = f'{path}.{key}' if path else str(key)
+        if isinstance(key, str) and not _encodes(key):
+            return path or 'body'
+        found = _unencodable_field(child, child_path)
+        if found is not None:
+            return found
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def validation_to_invalid(exc: ValidationError, prefix: str = '') -> InvalidPayload:
@@ -57,6 +83,10 @@ def validate[T](builder: Callable[[], T], prefix: str = '') -> T:
         return builder()
     except ValidationError as exc:
         raise validation_to_invalid(exc, prefix) from exc
+
+
+# Dates a sender may report: anything outside is refused at the boundary (400 naming the field).
+MIN_YEAR, MAX_YEAR = 1970, 2200
 
 
 def parse_datetime(value: Any, field: str, *, naive_is_utc: bool = False) -> datetime:
@@ -78,9 +108,12 @@ def parse_datetime(value: Any, field: str, *, naive_is_utc: bool = False) -> dat
             raise InvalidPayload('date-time has no time zone', field=field)
         parsed = parsed.replace(tzinfo=UTC)
     try:
-        return parsed.astimezone(UTC)
+        parsed = parsed.astimezone(UTC)
     except OverflowError as exc:  # e.g. 0001-01-01T00:00+01:00 falls before year 1 in UTC
         raise InvalidPayload(f'date-time out of range: {value[:40]!r}', field=field) from exc
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:  # processing adds hold windows and SLA targets: 9999-12-31 would overflow
+        raise InvalidPayload(f'date-time out of range: years {MIN_YEAR}-{MAX_YEAR} are accepted', field=field)
+    return parsed
 
 
 def optional_datetime(value: Any, field: str, *, naive_is_utc: bool = False) -> datetime | None:

@@ -150,14 +150,16 @@ def test_the_audit_queries_and_never_scans(aws: LocalAws) -> None:
     with count_requests() as counter:
         summary = run_audit()
 
-    # Then DynamoDB saw only Queries and GetItems: one Query for the employees, one per employee's
-    # entries, one per quarantine day (7) and per source's unmapped tickets (one per source); two balance
-    # reads per employee (nothing was writing; pending points are not read); and SES one SendEmail
+    # Then DynamoDB saw only Queries, GetItems and BatchGetItems: one Query for the employees, one per employee's
+    # entries, one per quarantine day (7) and per source's unmapped tickets (one per source); one BatchGetItem for the
+    # one day that holds a quarantined item (the by_day index projects keys only); two balance reads per employee
+    # (nothing was writing; pending points are not read); and SES one SendEmail
     from shared.events import Source
 
     assert counter.dynamodb({'Scan'}) == 0
-    assert {op for (service, op) in counter.calls if service == 'dynamodb'} == {'Query', 'GetItem'}
+    assert {op for (service, op) in counter.calls if service == 'dynamodb'} == {'Query', 'GetItem', 'BatchGetItem'}
     assert counter.calls[('dynamodb', 'Query')] == 1 + len(EMPLOYEES) + 7 + len(Source)
+    assert counter.calls[('dynamodb', 'BatchGetItem')] == 1
     assert counter.calls[('dynamodb', 'GetItem')] == 2 * len(EMPLOYEES)
     assert counter.calls[('sesv2', 'SendEmail')] == 1 and summary['email_sent']
 

@@ -26,11 +26,13 @@ def test_admin_events_validate() -> None:
     replay = ReplayRequest.model_validate(load('quarantine_replay.json'))
     corrected = ReplayRequest.model_validate(load('quarantine_replay_corrected.json'))
     listing = ReplayRequest.model_validate(load('quarantine_list_day.json'))
+    counters = ReplayRequest.model_validate(load('quarantine_list_rejections.json'))
     imported = ImportRequest.model_validate(load('directory_import_csv.json'))
     adjustment = AdjustmentRequest.model_validate(load('ledger_adjust.json'))
 
     # Then they carry what the functions need, and the sample directory parses
     assert replay.quarantine_id and corrected.corrected_body and listing.list_day == '2024-05-14'
+    assert counters.list_rejections == '2024-05-14'
     assert len(parse_export(imported.content, imported.format)) == 5
     assert adjustment.points == -20 and adjustment.reason
 
