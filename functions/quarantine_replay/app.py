@@ -4,12 +4,15 @@
   {"quarantine_id": "...", "corrected_body": "{...}"}      replay with a body an admin fixed
   {"quarantine_id": "...", "accept_unauthenticated": true} replay an item that failed authentication
   {"list_day": "2024-05-14"}                               list a day's quarantined items
+  {"stream_failures": "kpi_aggregator"}                    turn a stream reader's on-failure messages into quarantine
+                                                           items (kpi_aggregator, alert_planner, league_scorer)
 """
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, ValidationError
@@ -22,6 +25,7 @@ from shared.ingest.webhooks import WebhookReceiver
 from shared.observability import logger
 from shared.quarantine.replay import replay_item
 from shared.quarantine.store import QuarantineStore
+from shared.quarantine.stream import READERS, ReaderInvoker, drain_failures
 
 
 class ReplayRequest(BaseModel):
@@ -29,6 +33,20 @@ class ReplayRequest(BaseModel):
     corrected_body: str | None = None
     accept_unauthenticated: bool = False
     list_day: str | None = Field(default=None, pattern=r'^\d{4}-\d{2}-\d{2}$')
+    stream_failures: Literal['kpi_aggregator', 'alert_planner', 'league_scorer'] | None = None
+
+
+def _reader_functions() -> dict[str, str]:
+    return {reader: os.environ.get(function_var, '') for reader, (function_var, _) in READERS.items()}
+
+
+def _drain(reader: str, store: QuarantineStore) -> dict[str, Any]:
+    import boto3
+
+    queue_url = os.environ.get(READERS[reader][1], '')
+    if not queue_url:
+        return {'ok': False, 'error': f'no on-failure queue is configured for {reader}', 'field': 'stream_failures'}
+    return drain_failures(reader, queue_url=queue_url, sqs=boto3.client('sqs'), streams=boto3.client('dynamodbstreams'), store=store)
 
 
 def _receiver(store: QuarantineStore) -> WebhookReceiver:
@@ -45,8 +63,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     store = QuarantineStore()
     if request.list_day:
         return {'ok': True, 'items': store.list_day(request.list_day)}
+    if request.stream_failures:
+        return _drain(request.stream_failures, store)
     if not request.quarantine_id:
-        return {'ok': False, 'error': 'quarantine_id or list_day is required', 'field': 'quarantine_id'}
+        return {'ok': False, 'error': 'quarantine_id, list_day or stream_failures is required', 'field': 'quarantine_id'}
     receiver = _receiver(store)
     outcome = replay_item(
         store,
@@ -56,6 +76,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         corrected_body=request.corrected_body.encode() if request.corrected_body is not None else None,
         accept_unauthenticated=request.accept_unauthenticated,
         requeue=lambda message: receiver.queue.send([QueueMessage.model_validate_json(message)]),
+        rerun=ReaderInvoker(_reader_functions()),
     )
     logger.info('replay finished', extra={'quarantine_id': request.quarantine_id, 'ok': outcome['ok']})
     return outcome
