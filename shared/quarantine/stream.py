@@ -176,7 +176,8 @@ def drain_failures(reader: str, *, queue_url: str, sqs: Any, streams: Any, store
             try:
                 records = reread(streams, info) if info else []
             except Exception as exc:  # trimmed (older than 24 h), expired iterator, stream gone
-                logger.warning('failed stream records could not be re-read', extra={'reader': reader, 'where': where, 'error': type(exc).__name__})
+                logger.warning('failed stream records could not be re-read',
+                               extra={'reader': reader, 'where': where, 'error': type(exc).__name__})  # fmt: skip
                 records = []
                 reason += f'; not re-readable ({type(exc).__name__})'
             if not records:
