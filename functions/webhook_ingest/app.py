@@ -88,8 +88,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             answer = receiver().receive(source, _request(event), datetime.now(UTC), correlation_id=request_id)
         except _Unreadable as unreadable:
-            error = InvalidPayload('isBase64Encoded is true but the body is not valid base64', field='body')
-            answer = receiver().reject(source, unreadable.request, error, datetime.now(UTC), correlation_id=request_id)
+            refusal = InvalidPayload('isBase64Encoded is true but the body is not valid base64', field='body')
+            answer = receiver().reject(source, unreadable.request, refusal, datetime.now(UTC), correlation_id=request_id)
     except Exception:
         # Only a failing dependency (queue, table, parameter store) gets here: every input problem is a
         # 4xx answer above. 503 makes the sender retry, so nothing is lost.

@@ -157,7 +157,9 @@ class TableStream:
     def __init__(self, table_name: str) -> None:
         from moto.dynamodb.models import dynamodb_backends
 
-        self.shard = dynamodb_backends['123456789012']['us-east-1'].get_table(table_name).stream_shard
+        shard = dynamodb_backends['123456789012']['us-east-1'].get_table(table_name).stream_shard
+        assert shard is not None
+        self.shard = shard
 
     def records(self) -> list[dict[str, Any]]:
         return [item.to_json() for item in self.shard.items]
