@@ -2,7 +2,8 @@
 with the tickets. Each record carries the ticket's `alerts` before and after the change (shared/alerts/plan.py);
 the difference adds or moves pending alerts, cancels those a resolve, pause or reassignment made pointless, keeps
 the owner's worklist and remembers new SLA breaches (shared/alerts/sync.py). Every write is idempotent, so a
-retried batch is harmless; a record that fails is reported alone (partial batch response) and retried.
+retried batch is harmless; a record that cannot be read is quarantined with its reason and skipped; a record whose
+writes fail is reported alone (partial batch response) and retried (README, "Safety nets").
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from shared.alerts.plan import TicketAlerts
 from shared.alerts.store import AlertStore
 from shared.alerts.sync import changes
 from shared.observability import logger, metrics
+from shared.quarantine.stream import keep_poison, reading
 
 batch = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 _store: AlertStore | None = None
@@ -37,9 +39,13 @@ def _alerts(image: dict[str, Any] | None) -> TicketAlerts | None:
 
 
 def handle_record(record: DynamoDBRecord) -> None:
-    body = record.dynamodb
-    old = _alerts(body.old_image if body else None)
-    new = _alerts(body.new_image if body else None)
+    try:
+        body = record.dynamodb
+        old = _alerts(body.old_image if body else None)
+        new = _alerts(body.new_image if body else None)
+    except (ValueError, TypeError, KeyError) as exc:  # pydantic's ValidationError is a ValueError
+        keep_poison('alert_planner', record.raw_event, exc)
+        return
     if old == new:
         return
     found = changes(old, new)
@@ -54,4 +60,5 @@ def handle_record(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    return process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)
+    with reading(event):
+        return process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)

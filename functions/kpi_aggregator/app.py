@@ -4,7 +4,9 @@ Each stream record carries a ticket item before and after a change; its `kpi` at
 ticket's contribution (see shared/kpi/definitions.py). The batch's deltas are written exactly once
 (shared/kpi/store.py) and the outcomes reached are sampled to CloudWatch with location and channel
 dimensions for the dashboard. A record whose contribution cannot be read is kept in the quarantine
-with its reason and skipped, so one bad item never blocks the stream.
+with its reason and skipped, so one bad item never blocks the stream; a run the table refuses is reported
+from its first change (partial batch response), so Lambda retries from there and nothing is counted twice
+(README, "Safety nets").
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.config import get_settings
-from shared.kpi.aggregate import Sample, TicketChange, samples
+from shared.kpi.aggregate import Sample, TicketChange, change_deltas, samples
 from shared.kpi.definitions import Contribution
-from shared.kpi.store import KpiStore
+from shared.kpi.store import MAX_ITEMS_PER_RUN, KpiStore, RunFailed
 from shared.observability import NAMESPACE, logger, metrics
+from shared.quarantine.stream import keep_poison, reading
 
 _store: KpiStore | None = None
 SAMPLES_PER_FLUSH = 90  # CloudWatch EMF takes at most 100 values per metric in one record
@@ -38,31 +41,20 @@ def _image_kpi(image: dict[str, Any] | None) -> Contribution | None:
 
 
 def to_change(record: dict[str, Any]) -> TicketChange | None:
-    """None for a record that carries no KPI change (or cannot be read: quarantined)."""
+    """None for a record that carries no KPI change, or cannot be applied (quarantined with its reason)."""
     body = record.get('dynamodb', {})
     try:
         old, new = _image_kpi(body.get('OldImage')), _image_kpi(body.get('NewImage'))
+        if old == new:
+            return None
+        change = TicketChange(change_id=str(record['eventID']), old=old, new=new)
+        touched = len(change_deltas(change))
+        if touched > MAX_ITEMS_PER_RUN:
+            raise ValueError(f'the change touches {touched} KPI items (limit {MAX_ITEMS_PER_RUN})')
     except (ValueError, KeyError, TypeError) as exc:
-        _quarantine(record, exc)
+        keep_poison('kpi_aggregator', record, exc)
         return None
-    if old == new:
-        return None
-    return TicketChange(change_id=str(record['eventID']), old=old, new=new)
-
-
-def _quarantine(record: dict[str, Any], exc: Exception) -> None:
-    import json
-
-    from shared.quarantine.store import QuarantineStore
-
-    logger.error('unreadable KPI contribution on a ticket change; quarantined and skipped', extra={'error': repr(exc)})
-    QuarantineStore().keep_failed(
-        source='kpi-stream',
-        event_json=json.dumps(record, default=str),
-        reason=f'{type(exc).__name__}: {exc}',
-        correlation_id=str(record.get('eventID')),
-        now=datetime.now(UTC),
-    )
+    return change
 
 
 def publish(groups: list[tuple[str, str, list[Sample]]]) -> None:
@@ -88,8 +80,24 @@ def publish(groups: list[tuple[str, str, list[Sample]]]) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get('Records', [])
-    changes = [change for change in map(to_change, records) if change is not None]
-    stats = store().apply(changes, datetime.now(UTC))
+    with reading(event):
+        changes: list[TicketChange] = []
+        sequence: dict[str, str] = {}
+        for record in records:
+            change = to_change(record)
+            if change is not None:
+                changes.append(change)
+                sequence[change.change_id] = str(record['dynamodb'].get('SequenceNumber') or record.get('eventID'))
+    failure: list[dict[str, str]] = []
+    try:
+        stats = store().apply(changes, datetime.now(UTC))
+    except RunFailed as failed:
+        # Everything before the refused run is written; Lambda retries (bisecting) from its first change.
+        logger.exception('a KPI run could not be written; the stream retries from its first change', extra={'change_id': failed.change_id})
+        metrics.add_metric(name='KpiRunsFailed', unit=MetricUnit.Count, value=1)
+        stats = failed.stats
+        changes = changes[: [c.change_id for c in changes].index(failed.change_id)]
+        failure = [{'itemIdentifier': sequence[failed.change_id]}]
     publish([found for found in map(samples, changes) if found is not None])
     metrics.add_metric(name='KpiChangesApplied', unit=MetricUnit.Count, value=len(changes))
     metrics.add_metric(name='KpiItemsWritten', unit=MetricUnit.Count, value=stats.items_written)
@@ -101,4 +109,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         'already_applied': stats.already_applied,
     }
     logger.info('KPI aggregates updated', extra=summary)
-    return summary
+    return summary | {'batchItemFailures': failure}

@@ -5,8 +5,8 @@ Partial batch failures are written by hand rather than with Powertools' BatchPro
 (ONE BatchGetItem round for everyone in it, then one transaction per person), whereas the BatchProcessor calls a
 handler once per record. A person whose write fails is reported by the lowest sequence number among their records;
 Lambda retries the stream from there (FunctionResponseTypes: ReportBatchItemFailures), and the `seq` on every item
-makes the records already written no-ops. A record that cannot be read (not a ledger entry) is logged and skipped, so
-one bad item never blocks the stream.
+makes the records already written no-ops. A record that cannot be read (not a ledger entry) is kept in the quarantine
+with its reason and skipped, so one bad item never blocks the stream (README, "Safety nets").
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from shared.leagues.live import StreamEntry, parse_record
 from shared.leagues.scorer import LeagueScorer
 from shared.observability import logger, metrics
+from shared.quarantine.stream import keep_poison, reading
 
 
 @cache
@@ -41,7 +42,7 @@ def entries_of(records: list[dict[str, Any]]) -> tuple[list[StreamEntry], int]:
             parsed = parse_record(record)
         except (ValidationError, KeyError, TypeError, ValueError) as exc:
             unreadable += 1
-            logger.error('unreadable ledger stream record skipped', extra={'event_id': record.get('eventID'), 'error': repr(exc)})
+            keep_poison('league_scorer', record, exc)
             continue
         if parsed is not None:
             entries.append(parsed)
@@ -52,7 +53,8 @@ def entries_of(records: list[dict[str, Any]]) -> tuple[list[StreamEntry], int]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get('Records', [])
-    entries, unreadable = entries_of(records)
+    with reading(event):
+        entries, unreadable = entries_of(records)
     result = scorer().apply(entries, datetime.now(UTC))
     metrics.add_metric(name='LeagueEntriesScored', unit=MetricUnit.Count, value=result.applied)
     metrics.add_metric(name='LeagueLateEntries', unit=MetricUnit.Count, value=result.late)

@@ -5,12 +5,15 @@
   {"quarantine_id": "...", "accept_unauthenticated": true} replay an item that failed authentication
   {"list_day": "2024-05-14"}                               list a day's quarantined items
   {"list_rejections": "2024-05-14"}                        a day's unauthenticated rejections per source and hour
+  {"stream_failures": "kpi_aggregator"}                    turn a stream reader's on-failure messages into quarantine
+                                                           items (kpi_aggregator, alert_planner, league_scorer)
 """
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, ValidationError
@@ -23,6 +26,7 @@ from shared.ingest.webhooks import WebhookReceiver
 from shared.observability import logger
 from shared.quarantine.replay import replay_item
 from shared.quarantine.store import QuarantineStore
+from shared.quarantine.stream import READERS, ReaderInvoker, drain_failures
 
 
 class ReplayRequest(BaseModel):
@@ -31,6 +35,20 @@ class ReplayRequest(BaseModel):
     accept_unauthenticated: bool = False
     list_day: str | None = Field(default=None, pattern=r'^\d{4}-\d{2}-\d{2}$')
     list_rejections: str | None = Field(default=None, pattern=r'^\d{4}-\d{2}-\d{2}$')
+    stream_failures: Literal['kpi_aggregator', 'alert_planner', 'league_scorer'] | None = None
+
+
+def _reader_functions() -> dict[str, str]:
+    return {reader: os.environ.get(function_var, '') for reader, (function_var, _) in READERS.items()}
+
+
+def _drain(reader: str, store: QuarantineStore) -> dict[str, Any]:
+    import boto3
+
+    queue_url = os.environ.get(READERS[reader][1], '')
+    if not queue_url:
+        return {'ok': False, 'error': f'no on-failure queue is configured for {reader}', 'field': 'stream_failures'}
+    return drain_failures(reader, queue_url=queue_url, sqs=boto3.client('sqs'), streams=boto3.client('dynamodbstreams'), store=store)
 
 
 def _receiver(store: QuarantineStore) -> WebhookReceiver:
@@ -49,8 +67,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {'ok': True, 'items': store.list_day(request.list_day)}
     if request.list_rejections:
         return {'ok': True, 'counters': store.list_rejections(request.list_rejections)}
+    if request.stream_failures:
+        return _drain(request.stream_failures, store)
     if not request.quarantine_id:
-        return {'ok': False, 'error': 'quarantine_id, list_day or list_rejections is required', 'field': 'quarantine_id'}
+        return {'ok': False, 'error': 'quarantine_id, list_day, list_rejections or stream_failures is required', 'field': 'quarantine_id'}
     receiver = _receiver(store)
     outcome = replay_item(
         store,
@@ -60,6 +80,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         corrected_body=request.corrected_body.encode() if request.corrected_body is not None else None,
         accept_unauthenticated=request.accept_unauthenticated,
         requeue=lambda message: receiver.queue.send([QueueMessage.model_validate_json(message)]),
+        rerun=ReaderInvoker(_reader_functions()),
     )
     logger.info('replay finished', extra={'quarantine_id': request.quarantine_id, 'ok': outcome['ok']})
     return outcome

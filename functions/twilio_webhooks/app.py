@@ -3,6 +3,11 @@
 Thin: verify `X-Twilio-Signature` over the public URL and every parameter (shared/notify/twilio_webhooks.py), parse,
 delegate to shared/notify/conversations.py. A request that fails verification or parsing is answered 401/400 and
 kept in the quarantine with its reason (source `twilio`), like every rejected webhook.
+
+When the Twilio account parameter cannot be read (missing, unreadable, not the expected JSON), nothing can be verified:
+the error log names the parameter (never its value) and Twilio is answered 503. Twilio records the failure in its
+Debugger (error 11200), tries the number's fallback URL and retries when the webhook URL asks it to (`#rp=5xx`); a 200
+with empty TwiML would acknowledge a message nobody read and lose it silently (README, "Safety nets").
 """
 
 from __future__ import annotations
@@ -76,7 +81,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = datetime.now(UTC)
     route = str(event.get('routeKey') or event.get('rawPath') or '')
     try:
-        params = verified_params(event, load_account().auth_token.get_secret_value(), get_settings().PUBLIC_API_BASE_URL or None)
+        account = load_account()
+    except Exception as exc:  # a missing or unreadable parameter: a configuration fault, not the sender's
+        logger.error('the Twilio account parameter cannot be read; request not handled',
+                     extra={'parameter': get_settings().TWILIO_PARAMETER or '(TWILIO_PARAMETER unset)', 'error': type(exc).__name__})
+        metrics.add_metric(name='TwilioAccountUnavailable', unit=MetricUnit.Count, value=1)
+        return _answer(503, 'temporarily unavailable')
+    try:
+        params = verified_params(event, account.auth_token.get_secret_value(), get_settings().PUBLIC_API_BASE_URL or None)
         if route.endswith('/twilio/status'):
             alert_id = (event.get('queryStringParameters') or {}).get('alert')
             if not alert_id:

@@ -9,6 +9,7 @@ path small (see `make bench`).
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.config import get_settings
+from shared.errors import InvalidPayload
 from shared.ingest.queue import SqsEventQueue
 from shared.ingest.secrets import SsmSecretProvider
 from shared.ingest.webhooks import WebhookAnswer, WebhookReceiver
@@ -56,9 +58,22 @@ def receiver() -> WebhookReceiver:
 
 
 def _request(event: dict[str, Any]) -> WebhookRequest:
+    """The request as sent; raises InvalidPayload (the bytes as received kept on it) when the body is not the base64
+    that `isBase64Encoded` claims (API Gateway never sends that; a direct invocation can)."""
     body = event.get('body') or ''
-    raw = base64.b64decode(body) if event.get('isBase64Encoded') else body.encode('utf-8')
-    return WebhookRequest(body=raw, headers=dict(event.get('headers') or {}), query=dict(event.get('queryStringParameters') or {}))
+    headers, query = dict(event.get('headers') or {}), dict(event.get('queryStringParameters') or {})
+    if not event.get('isBase64Encoded'):
+        return WebhookRequest(body=body.encode('utf-8', 'surrogatepass'), headers=headers, query=query)
+    try:
+        return WebhookRequest(body=base64.b64decode(body, validate=True), headers=headers, query=query)
+    except (binascii.Error, ValueError) as exc:
+        raise _Unreadable(WebhookRequest(body=body.encode('utf-8', 'surrogatepass'), headers=headers, query=query)) from exc
+
+
+class _Unreadable(Exception):
+    def __init__(self, request: WebhookRequest) -> None:
+        super().__init__('the body is not valid base64')
+        self.request = request
 
 
 def _response(answer: WebhookAnswer) -> dict[str, Any]:
@@ -71,7 +86,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     source = str((event.get('pathParameters') or {}).get('source') or '')
     request_id = (event.get('requestContext') or {}).get('requestId')
     try:
-        answer = receiver().receive(source, _request(event), datetime.now(UTC), correlation_id=request_id)
+        try:
+            answer = receiver().receive(source, _request(event), datetime.now(UTC), correlation_id=request_id)
+        except _Unreadable as unreadable:
+            refusal = InvalidPayload('isBase64Encoded is true but the body is not valid base64', field='body')
+            answer = receiver().reject(source, unreadable.request, refusal, datetime.now(UTC), correlation_id=request_id)
     except Exception:
         # Only a failing dependency (queue, table, parameter store) gets here: every input problem is a
         # 4xx answer above. 503 makes the sender retry, so nothing is lost.

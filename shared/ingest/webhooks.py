@@ -79,6 +79,11 @@ class WebhookReceiver:
     def enqueue(self, events: Sequence[TicketEvent], correlation_id: str | None) -> None:
         self.queue.send([QueueMessage(event=event, correlation_id=correlation_id) for event in events])
 
+    def reject(self, source: str, request: WebhookRequest, error: PitcrewError, now: datetime,
+               correlation_id: str | None = None) -> WebhookAnswer:  # fmt: skip
+        """Refuse a request the handler could not even read (e.g. a body that is not the base64 it claims to be)."""
+        return self._reject(source, request, error, False, correlation_id, now)
+
     def _reject(self, source: str, request: WebhookRequest, error: PitcrewError, authenticated: bool,
                 correlation_id: str | None, now: datetime) -> WebhookAnswer:
         quarantine_id = self.quarantine.keep_rejected(

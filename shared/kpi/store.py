@@ -56,6 +56,15 @@ class KpiItem:
         return self.sk.split('#', 1)[1] if '#' in self.sk else None
 
 
+class RunFailed(Exception):
+    """A run was refused: every change before `change_id` is written, none from it on (a retry starts there)."""
+
+    def __init__(self, change_id: str, stats: ApplyStats) -> None:
+        super().__init__(f'the KPI run starting at change {change_id} could not be written')
+        self.change_id = change_id
+        self.stats = stats
+
+
 class KpiStore(LowLevelClient):
     def __init__(self, table_name: str | None = None, client: Any = None) -> None:
         settings = get_settings()
@@ -72,7 +81,10 @@ class KpiStore(LowLevelClient):
             if not deltas:
                 start = end
                 continue
-            applied_through = self._write_run(changes[start].change_id, changes[end - 1].change_id, end - start, deltas, now, stats)
+            try:
+                applied_through = self._write_run(changes[start].change_id, changes[end - 1].change_id, end - start, deltas, now, stats)
+            except Exception as exc:
+                raise RunFailed(changes[start].change_id, stats) from exc
             if applied_through is None:
                 stats.runs += 1
                 stats.items_written += len(deltas)

@@ -5,12 +5,14 @@ re-verified without the freshness window (the timestamp is old by now); a payloa
 authenticated (bad signature, or a token source whose token is not stored) is replayed only when
 the admin says `accept_unauthenticated`. An event that failed in processing is queued again;
 duplicates are harmless because processing is idempotent. A request that never authenticated was
-kept as metadata only (no body): it is not replayable, and the answer says so.
+kept as metadata only (no body): it is not replayable, and the answer says so. Stream records a reader could not apply are re-run
+through that reader's function, as one batch in stream order (shared/quarantine/stream.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,12 +30,16 @@ def replay_item(
     corrected_body: bytes | None = None,
     accept_unauthenticated: bool = False,
     requeue: Callable[[str], None],
+    rerun: Callable[[str, Sequence[Mapping[str, Any]], str], str | None] | None = None,
 ) -> dict[str, Any]:
     item = store.get(quarantine_id)
     if item is None:
         return {'ok': False, 'error': f'no quarantined item {quarantine_id}', 'field': 'quarantine_id'}
     if item.status is QuarantineStatus.REPLAYED:
         return {'ok': False, 'error': 'already replayed', 'field': 'quarantine_id'}
+
+    if item.stage is Stage.STREAM:
+        return _rerun_stream_records(store, item.source, quarantine_id, item.body, item.body_truncated, corrected_body, rerun, now)
 
     if item.stage is Stage.PROCESSING:
         if item.event is None:
@@ -58,3 +64,25 @@ def replay_item(
         return {'ok': False, 'status_code': answer.status_code, 'error': answer.body}
     store.mark_replayed(quarantine_id, f'accepted {answer.events} events', now)
     return {'ok': True, 'result': f'accepted {answer.events} events'}
+
+
+def _rerun_stream_records(store: QuarantineStore, reader: str, quarantine_id: str, body: bytes | None, truncated: bool,
+                          corrected_body: bytes | None, rerun: Callable[[str, Sequence[Mapping[str, Any]], str], str | None] | None,
+                          now: datetime) -> dict[str, Any]:  # fmt: skip
+    if rerun is None:
+        return {'ok': False, 'error': 'stream records are replayed by the quarantine replay function', 'field': 'quarantine_id'}
+    if truncated and corrected_body is None:
+        return {'ok': False, 'error': 'the stored records were truncated (too large); send them as corrected_body', 'field': 'body'}
+    try:
+        records = json.loads(corrected_body if corrected_body is not None else (body or b'[]'))
+    except ValueError:
+        return {'ok': False, 'error': 'corrected_body is not a JSON list of stream records', 'field': 'corrected_body'}
+    if not isinstance(records, list) or not records:
+        return {'ok': False, 'error': 'the item holds no stream records (they were no longer in the stream)', 'field': 'body'}
+    error = rerun(reader, records, quarantine_id)
+    if error is not None:
+        store.note_failed_replay(quarantine_id, error, now)
+        return {'ok': False, 'error': error}
+    result = f'{reader} applied {len(records)} record(s)'
+    store.mark_replayed(quarantine_id, result, now)
+    return {'ok': True, 'result': result}

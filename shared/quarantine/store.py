@@ -64,6 +64,7 @@ OTHER_COUNTED_SOURCES = ('twilio',)
 class Stage(StrEnum):
     INGEST = 'ingest'  # rejected at the webhook boundary
     PROCESSING = 'processing'  # accepted, then failed after every retry
+    STREAM = 'stream'  # DynamoDB stream records a reader could not apply (shared/quarantine/stream.py)
 
 
 class QuarantineStatus(StrEnum):
@@ -280,6 +281,29 @@ class QuarantineStore:
             event=event_json,
             replay_event=json.dumps({'quarantine_id': quarantine_id}),
             expires_at=self._expires_at(now),
+        )
+        record.save(condition=self.model.pk.does_not_exist())
+        return quarantine_id
+
+    def keep_stream_records(self, *, reader: str, records_json: str, reason: str, correlation_id: str | None, now: datetime) -> str:
+        """Stream records (Lambda's event shape, in stream order) that `reader` could not apply; replayed together."""
+        quarantine_id = new_quarantine_id(now)
+        raw = records_json.encode()
+        stored, truncated = _compress(raw)
+        record = self.model(
+            quarantine_id,
+            day=f'{now:%Y-%m-%d}',
+            received_at=now.isoformat(),
+            stage=Stage.STREAM.value,
+            source=reader[:64],
+            reason=reason[:2000],
+            correlation_id=correlation_id,
+            authenticated=True,
+            body=stored,
+            body_size=len(raw),
+            body_sha256=hashlib.sha256(raw).hexdigest(),
+            body_truncated=truncated,
+            replay_event=json.dumps({'quarantine_id': quarantine_id}),
         )
         record.save(condition=self.model.pk.does_not_exist())
         return quarantine_id

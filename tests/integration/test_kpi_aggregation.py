@@ -278,7 +278,7 @@ def test_an_unreadable_contribution_is_quarantined_and_the_rest_of_the_batch_is_
     from shared.quarantine.store import QuarantineStore
 
     kept = QuarantineStore().list_day(datetime.now(UTC).date().isoformat())
-    assert [item['source'] for item in kept] == ['kpi-stream']
+    assert [item['source'] for item in kept] == ['kpi_aggregator']
     assert 'JSONDecodeError' in str(kept[0]['reason'])
     stored = QuarantineStore().get(str(kept[0]['quarantine_id']))
-    assert stored is not None and json.loads(stored.event or '{}')['eventID'] == 'bad-1'
+    assert stored is not None and [record['eventID'] for record in json.loads(stored.body or b'[]')] == ['bad-1']

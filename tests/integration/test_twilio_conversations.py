@@ -320,3 +320,30 @@ def test_an_unsigned_inbound_message_is_refused_and_not_answered(env: Env) -> No
     contact = env.contacts.contact('E7')
     assert contact is not None and contact.opted_out == frozenset()
     assert [(k['source'], k['field']) for k in quarantined_today()] == [('twilio', 'headers.x-twilio-signature')]
+
+
+# --- configuration faults (README, "Safety nets") -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('stored', [None, '{"account_sid": "not-a-sid"}', 'not json'], ids=['missing', 'invalid', 'not-json'])
+def test_an_unreadable_twilio_parameter_is_logged_by_name_and_answered_503(
+    env: Env, stored: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the Twilio account parameter is missing, or holds something that is not an account
+    ssm = boto3.client('ssm', region_name='us-east-1')
+    ssm.delete_parameter(Name=TWILIO_PARAMETER)
+    if stored is not None:
+        ssm.put_parameter(Name=TWILIO_PARAMETER, Value=stored, Type='SecureString')
+    parameters.clear_caches()
+
+    # When Twilio posts an inbound message and a status callback
+    answers = [inbound('whatsapp:+919800000001', 'POINTS'), call('/twilio/status', {'MessageSid': 'SM' + 'a' * 32, 'MessageStatus': 'delivered'},
+                                                                  query='alert=a-1')]  # fmt: skip
+
+    # Then both are answered 503 (Twilio's Debugger records it; its fallback URL or #rp=5xx retries), nothing raised,
+    # and the log names the parameter and the error's kind without any of the parameter's content
+    assert [(a['statusCode'], a['body']) for a in answers] == [(503, 'temporarily unavailable')] * 2
+    errors = [record for record in caplog.records if record.levelname == 'ERROR']
+    assert len(errors) == 2 and all(getattr(record, 'parameter', None) == TWILIO_PARAMETER for record in errors)
+    assert all('not-a-sid' not in json.dumps(record.__dict__, default=str) for record in caplog.records)
+    assert quarantined_today() == []

@@ -260,3 +260,22 @@ def test_no_input_makes_the_webhook_function_answer_5xx(aws: LocalAws) -> None:
             assert json.loads(answer['body'])['error']['reason']
 
     check()
+
+
+def test_a_direct_invocation_with_a_body_that_is_not_base64_gets_a_400_and_is_kept(aws: LocalAws) -> None:
+    # Given an invocation (not through API Gateway) that says its body is base64 but it is not
+    event = http_api_event('/webhooks/zendesk', zendesk_body(), zendesk_headers(zendesk_body()))
+    event.update(body='{"ticket": not base64!}', isBase64Encoded=True)
+
+    # When the ingest function handles it
+    from functions.webhook_ingest.app import lambda_handler
+
+    answer = lambda_handler(event, lambda_context())
+
+    # Then it is refused 400 naming the body and the reason, and the bytes as received are kept for an admin
+    assert answer['statusCode'] == 400
+    error = json.loads(answer['body'])['error']
+    assert error['field'] == 'body' and 'base64' in error['reason']
+    kept = quarantined(answer)
+    assert kept is not None and kept.body == b'{"ticket": not base64!}' and kept.status_code == 400 and kept.source == 'zendesk'
+    assert aws.drain() == []

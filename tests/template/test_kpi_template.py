@@ -338,12 +338,19 @@ def stream_problems(resources: dict[str, Any]) -> list[str]:
         problems.append(f'TicketsTable StreamViewType is {view} (the aggregator needs the ticket before and after)')
     if props.get('StartingPosition') != 'TRIM_HORIZON':
         problems.append(f'StartingPosition {props.get("StartingPosition")} skips changes already in the stream')
-    if props.get('MaximumRetryAttempts') != -1:
-        problems.append(f'MaximumRetryAttempts is {props.get("MaximumRetryAttempts")}, not -1 (unlimited)')
-    if props.get('MaximumRecordAgeInSeconds', -1) != -1:
-        problems.append(f'MaximumRecordAgeInSeconds {props["MaximumRecordAgeInSeconds"]} gives up before the stream expires records')
-    if props.get('BisectBatchOnFunctionError') is not False:
-        problems.append('BisectBatchOnFunctionError must be false')
+    # Safety nets (README): bounded retries within a bounded age (leaving most of the stream's 24 h to re-read a failed
+    # batch), bisection, and partial batch responses from the first change of a refused run (the run markers then keep
+    # every change counted once, however the retry is split).
+    retries = props.get('MaximumRetryAttempts')
+    if not isinstance(retries, int) or not 0 <= retries <= 10:
+        problems.append(f'MaximumRetryAttempts is {retries}, not bounded (0..10)')
+    age = props.get('MaximumRecordAgeInSeconds')
+    if not isinstance(age, int) or not 60 <= age <= 43_200:
+        problems.append(f'MaximumRecordAgeInSeconds {age} leaves no time to re-read a failed batch from the stream')
+    if props.get('BisectBatchOnFunctionError') is not True:
+        problems.append('BisectBatchOnFunctionError must be true')
+    if 'ReportBatchItemFailures' not in (props.get('FunctionResponseTypes') or []):
+        problems.append('FunctionResponseTypes must include ReportBatchItemFailures')
     batch = int(props.get('BatchSize', DEFAULT_STREAM_BATCH_SIZE))
     if not batch * IMAGES_PER_RECORD * MAX_IMAGE_BYTES < MAX_PAYLOAD_BYTES:
         problems.append(f'BatchSize {batch} x {IMAGES_PER_RECORD} x {MAX_IMAGE_BYTES} B reaches the {MAX_PAYLOAD_BYTES} B payload limit')
@@ -358,12 +365,12 @@ def stream_problems(resources: dict[str, Any]) -> list[str]:
     return problems
 
 
-def test_aggregator_reads_the_tickets_stream_with_unlimited_retries_and_an_alarmed_dlq() -> None:
+def test_aggregator_reads_the_tickets_stream_with_bounded_retries_bisection_and_an_alarmed_dlq() -> None:
     # Given: the aggregator's DynamoDB event, the tickets table's stream and the alarms
     # When: checking the event source against what the aggregator relies on
     problems = stream_problems(RESOURCES)
-    # Then: it reads both images of every change from the start, retries until it succeeds, never splits
-    # a batch, sends expired batches to a queue that alarms, and a batch's payload fits in 6 MB
+    # Then: it reads both images of every change from the start, retries a bounded number of times within a bounded
+    # age, bisects, reports partial failures, sends what still fails to a queue that alarms, and a batch fits in 6 MB
     assert problems == []
 
 
@@ -377,10 +384,12 @@ _STREAM_BREAKAGES: dict[str, Callable[[dict[str, Any]], None]] = {
     'other-stream': lambda r: _event_props(r).update(Stream={'Fn::GetAtt': ['LedgerTable', 'StreamArn']}),
     'new-image-only': lambda r: r['TicketsTable']['Properties']['StreamSpecification'].update(StreamViewType='NEW_IMAGE'),
     'latest': lambda r: _event_props(r).update(StartingPosition='LATEST'),
-    'retry-limit': lambda r: _event_props(r).update(MaximumRetryAttempts=3),
+    'retry-unbounded': lambda r: _event_props(r).update(MaximumRetryAttempts=-1),
     'retry-default': lambda r: _event_props(r).pop('MaximumRetryAttempts'),
-    'record-age-limit': lambda r: _event_props(r).update(MaximumRecordAgeInSeconds=3600),
-    'bisect': lambda r: _event_props(r).update(BisectBatchOnFunctionError=True),
+    'record-age-whole-retention': lambda r: _event_props(r).update(MaximumRecordAgeInSeconds=86400),
+    'record-age-default': lambda r: _event_props(r).pop('MaximumRecordAgeInSeconds'),
+    'no-bisect': lambda r: _event_props(r).update(BisectBatchOnFunctionError=False),
+    'no-partial-responses': lambda r: _event_props(r).pop('FunctionResponseTypes'),
     'batch-too-big': lambda r: _event_props(r).update(BatchSize=300),
     'no-destination': lambda r: _event_props(r).pop('DestinationConfig'),
     'sns-destination': lambda r: _event_props(r)['DestinationConfig']['OnFailure'].update(Type='SNS'),

@@ -78,6 +78,10 @@ def grant_problems(name: str, function: dict[str, Any]) -> list[str]:
     calls = recorded()[name]
     need = needed(calls) | {('sqs:SendMessage', 'LeagueCloseQueue') for service, op, _, _ in calls if (service, op) == ('sqs', 'SendMessageBatch')}
     granted = dynamodb_grants(function) | sqs_grants(function)
+    # Lambda itself (not the code) sends a failed asynchronous run to the EventInvokeConfig on-failure queue.
+    on_failure = ((function['Properties'].get('EventInvokeConfig') or {}).get('DestinationConfig') or {}).get('OnFailure') or {}
+    if on_failure:
+        need = need | {('sqs:SendMessage', on_failure['Destination']['Fn::GetAtt'][0])}
     problems = [f'the code calls {action} on {label}, not granted' for action, label in sorted(need - granted)]
     return problems + [f'granted {action} on {label}, never called' for action, label in sorted(granted - need)]
 

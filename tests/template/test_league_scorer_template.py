@@ -1,6 +1,7 @@
 """Infrastructure tests for the league scorer in template.yaml: it reads the ledger's stream as designed (batches, window,
 partial failures, bisect, retries, dead letters), its DynamoDB grants are exactly the calls the code makes (recorded on
-moto: new people, a redelivery, a late entry after a close marker, a level and a badge with their notices), and every
+moto: new people, a redelivery, a late entry after a close marker, a level and a badge with their notices, an unreadable
+record quarantined), and every
 grant is confined to the partitions the code touches."""
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def recorded_calls() -> list[tuple[str, str, dict[str, Any], Any]]:
             aws.dynamodb.put_item(TableName=os.environ['LEAGUES_TABLE'], Item={'pk': {'S': pk}, 'sk': {'S': sk}})
             env.write(award('T2', 10, recorded=NOV_2))
             env.score()
+            # An unreadable record: the handler keeps it in the quarantine and goes on.
+            from functions.league_scorer.app import entries_of
+
+            entries_of([{'eventID': 'poison', 'eventName': 'INSERT', 'dynamodb': {'SequenceNumber': '1', 'NewImage': {'entry': {'S': '{'}}}}])
         return [call for call in sent if not (call[1] in ('PutItem', 'GetItem') and call[2].get('TableName') == os.environ['LEDGER_TABLE'])
                 and not (call[1] == 'PutItem' and call[2]['Item']['pk']['S'].startswith('CLOSE#'))]  # fmt: skip
 

@@ -123,3 +123,15 @@ def test_twilio_inbound_sample_is_a_signed_form_post_of_a_command() -> None:
     # Then it is POINTS from a WhatsApp number, on the inbound route, signed (with a sample token: the console shows the refusal)
     assert event['routeKey'] == 'POST /twilio/inbound' and event['headers']['x-twilio-signature']
     assert form['Body'] == 'POINTS' and form['From'].startswith('whatsapp:+')
+
+
+def test_stream_safety_net_events_validate() -> None:
+    # Given the console events that drain a stream reader's failures and replay a stream item
+    # When they are parsed by the replay's request model
+    drain = ReplayRequest.model_validate(load('quarantine_stream_failures.json'))
+    replay = ReplayRequest.model_validate(load('quarantine_replay_stream.json'))
+
+    # Then the drain names a reader the replay knows, and the replay names an item
+    from shared.quarantine.stream import READERS
+
+    assert drain.stream_failures in READERS and replay.quarantine_id

@@ -10,7 +10,7 @@ import pytest
 
 from shared.kpi.aggregate import TicketChange
 from shared.kpi.definitions import Contribution
-from shared.kpi.store import KpiStore
+from shared.kpi.store import KpiStore, RunFailed
 
 NOW = datetime(2026, 10, 5, tzinfo=UTC)
 
@@ -78,9 +78,10 @@ def test_any_other_cancellation_is_raised_so_that_lambda_retries_the_batch() -> 
     # Given DynamoDB refuses the transaction for another reason (e.g. a validation error)
     client = ScriptedDynamoDB([{'Code': 'None'}, {'Code': 'ValidationError'}])
 
-    # When a run is applied, then the error propagates (the stream retries the whole batch)
-    with pytest.raises(TransactionCanceled):
+    # When a run is applied, then the error propagates naming the run's first change (the stream retries from it)
+    with pytest.raises(RunFailed) as failed:
         KpiStore('kpi', client=client).apply([change(1)], NOW)
+    assert failed.value.change_id == change(1).change_id and isinstance(failed.value.__cause__, TransactionCanceled)
 
 
 def test_runs_stay_within_the_transaction_limit() -> None:
