@@ -53,13 +53,14 @@ def to_change(record: dict[str, Any]) -> TicketChange | None:
 def _quarantine(record: dict[str, Any], exc: Exception) -> None:
     import json
 
+    from shared.errors import safe_error_text
     from shared.quarantine.store import QuarantineStore
 
-    logger.error('unreadable KPI contribution on a ticket change; quarantined and skipped', extra={'error': repr(exc)})
+    logger.error('unreadable KPI contribution on a ticket change; quarantined and skipped', extra={'error': safe_error_text(exc)})
     QuarantineStore().keep_failed(
         source='kpi-stream',
         event_json=json.dumps(record, default=str),
-        reason=f'{type(exc).__name__}: {exc}',
+        reason=safe_error_text(exc),
         correlation_id=str(record.get('eventID')),
         now=datetime.now(UTC),
     )

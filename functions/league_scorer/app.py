@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from shared.errors import safe_error_text
 from shared.leagues.live import StreamEntry, parse_record
 from shared.leagues.scorer import LeagueScorer
 from shared.observability import logger, metrics
@@ -41,7 +42,8 @@ def entries_of(records: list[dict[str, Any]]) -> tuple[list[StreamEntry], int]:
             parsed = parse_record(record)
         except (ValidationError, KeyError, TypeError, ValueError) as exc:
             unreadable += 1
-            logger.error('unreadable ledger stream record skipped', extra={'event_id': record.get('eventID'), 'error': repr(exc)})
+            logger.error('unreadable ledger stream record skipped',
+                         extra={'event_id': record.get('eventID'), 'error': safe_error_text(exc)})
             continue
         if parsed is not None:
             entries.append(parsed)

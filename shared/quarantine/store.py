@@ -23,6 +23,7 @@ from pynamodb.models import Model
 
 from shared.config import get_settings
 from shared.dynamo import meta_for
+from shared.observability import safe_reason
 
 # Items hold at most this much compressed body; bigger bodies keep their head, size and SHA-256.
 MAX_STORED_BODY = 300_000
@@ -145,7 +146,7 @@ class QuarantineStore:
             stage=Stage.INGEST.value,
             source=source[:64],
             status_code=status_code,
-            reason=reason[:2000],
+            reason=safe_reason(reason)[:2000],
             field=field,
             correlation_id=correlation_id,
             authenticated=authenticated,
@@ -168,7 +169,7 @@ class QuarantineStore:
             received_at=now.isoformat(),
             stage=Stage.PROCESSING.value,
             source=source[:64],
-            reason=reason[:2000],
+            reason=safe_reason(reason)[:2000],
             correlation_id=correlation_id,
             authenticated=True,
             event=event_json,
