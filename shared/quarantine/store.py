@@ -18,6 +18,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from pynamodb.attributes import BinaryAttribute, BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -89,6 +90,7 @@ class QuarantineRecord(Model):
     replayed_at = UnicodeAttribute(null=True)
     replay_result = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)  # TTL: set only once an item has been replayed successfully
+    body_erased_at = UnicodeAttribute(null=True)  # a forget removed the body and event (they named a forgotten person)
     by_day = ByDayIndex()
 
 
@@ -234,6 +236,30 @@ class QuarantineStore:
             }
             for r in self.model.by_day.query(day)
         ]
+
+
+    # --- forgetting a person (shared.privacy.erase): a Query per day of the `by_day` index, never a Scan ----------
+    def day_ids(self, day: str) -> list[str]:
+        """The ids of a day's items (keys only, so it works whatever the index projects)."""
+        return [record.pk for record in self.model.by_day.query(day, attributes_to_get=['pk'])]
+
+    def texts(self, quarantine_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """Per id: (everything the item holds from a sender, as text: body, event, query string, headers; its reason)."""
+        found: dict[str, tuple[str, str]] = {}
+        for record in self.model.batch_get(quarantine_ids):
+            body = zlib.decompress(record.body).decode('utf-8', 'replace') if record.body is not None else ''
+            sender = '\n'.join((body, record.event or '', record.query_params or '', record.headers or ''))
+            found[record.pk] = (sender, record.reason)
+        return found
+
+    def erase_payload(self, quarantine_id: str, now: datetime, *, erase_reason: bool, reason: str) -> None:
+        """Remove what a sender sent (body, event, query string); keep the metadata. The reason goes too when it names
+        the person. The item can no longer be replayed as it was (the admin sends a corrected body)."""
+        actions: list[Action] = [self.model.body.remove(), self.model.event.remove(), self.model.query_params.set('{}'),
+                   self.model.body_erased_at.set(now.isoformat())]  # fmt: skip
+        if erase_reason:
+            actions.append(self.model.reason.set(reason))
+        self.model(quarantine_id).update(actions=actions, condition=self.model.pk.exists())
 
 
 def _compress(body: bytes) -> tuple[bytes, bool]:
