@@ -62,7 +62,7 @@ def aws() -> Iterator[LocalAws]:
         body = json.dumps({'ticket': {'id': 7, 'status': 'Bogus', 'assignee_email': E1_EMAIL, 'requester_name': 'Carl Customer'}})
         local.forget_ids = {  # type: ignore[attr-defined]
             'mentions_email': reject(quarantine, body, NOW),
-            'mentions_phone': quarantine.keep_failed(source='queue', event_json=json.dumps({'note': f'call +1 (555) 867-5310'}),
+            'mentions_phone': quarantine.keep_failed(source='queue', event_json=json.dumps({'note': 'call +1 (555) 867-5310'}),
                                                      reason='ValueError: bad', correlation_id='m-1', now=NOW - timedelta(days=5)),
             'other': reject(quarantine, json.dumps({'ticket': {'assignee_email': 'agent2@example.com'}}), NOW),
         }
