@@ -141,5 +141,7 @@ build-LeagueCloseDivisionFunction:
 	$(call FUNCTION_BUILD,league_close_division)
 build-StatementFunction:
 	$(call FUNCTION_BUILD,statement)
+build-ForgetFunction:
+	$(call FUNCTION_BUILD,forget)
 build-HoldReleaseFunction:
 	$(call FUNCTION_BUILD,hold_release)

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
+from shared.errors import first_validation_error
+
 
 class ScheduledEvent(BaseModel):
     model_config = ConfigDict(extra='allow')
@@ -23,6 +25,6 @@ def scheduled_time(event: dict[str, Any] | None) -> datetime | dict[str, Any]:
     try:
         scheduled = ScheduledEvent.model_validate(event or {})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        return {'ok': False, 'field': '.'.join(map(str, first['loc'])), 'error': first['msg']}
+        field, reason = first_validation_error(exc, default_field='event')
+        return {'ok': False, 'field': field, 'error': reason}
     return (scheduled.time or datetime.now(UTC)).astimezone(UTC)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from shared.config import get_settings
 from shared.directory.importer import import_directory
 from shared.directory.store import DirectoryStore
-from shared.errors import InvalidPayload
+from shared.errors import InvalidPayload, first_validation_error
 from shared.ingest.queue import SqsEventQueue
 from shared.observability import logger
 from shared.tickets.store import TicketStore
@@ -41,8 +41,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             deactivate_missing=request.deactivate_missing,
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        return {'ok': False, 'field': '.'.join(map(str, first['loc'])), 'error': first['msg']}
+        field, reason = first_validation_error(exc, default_field='event')
+        return {'ok': False, 'field': field, 'error': reason}
     except InvalidPayload as exc:
         return {'ok': False, 'field': exc.field, 'error': exc.reason}
     logger.info('directory imported', extra={'import_summary': summary})

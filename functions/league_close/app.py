@@ -32,6 +32,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from shared.config import get_settings
+from shared.errors import first_validation_error
 from shared.leagues.close_run import MONTH_PATTERN, CloseRefused, DivisionMessage, leagues_due, resolve, start_close
 from shared.leagues.close_store import LeagueCloseStore
 from shared.observability import logger, metrics
@@ -99,8 +100,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         try:
             request = CloseRequest.model_validate(event)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            return {'ok': False, 'field': '.'.join(map(str, first['loc'])) or '(event)', 'error': first['msg']}
+            field, reason = first_validation_error(exc, default_field='(event)')
+            return {'ok': False, 'field': field, 'error': reason}
         when = request.scheduled_time.astimezone(UTC) if request.scheduled_time else now
         try:
             targets = [resolve(book, request.program_id, request.month, when)]

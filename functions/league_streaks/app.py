@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.alerts.store import AlertStore
+from shared.errors import first_validation_error
 from shared.leagues.roster import Roster
 from shared.leagues.streak_run import StreakJudge, StreakRun
 from shared.leagues.streak_store import StreakStore
@@ -37,8 +38,8 @@ class RerunRequest(BaseModel):
 
 
 def _refused(exc: ValidationError) -> dict[str, Any]:
-    first = exc.errors()[0]
-    return {'ok': False, 'field': '.'.join(map(str, first['loc'])) or 'event', 'error': first['msg']}
+    field, reason = first_validation_error(exc, default_field='event')
+    return {'ok': False, 'field': field, 'error': reason}
 
 
 def judge() -> StreakJudge:

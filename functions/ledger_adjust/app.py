@@ -87,7 +87,7 @@ def console(payload: dict[str, Any], actor: Actor) -> dict[str, Any]:
         return request(payload, actor, now)
     if action in ('approve', 'reject'):
         return decide(payload, action == 'approve', actor, now)
-    raise InvalidPayload(f'unknown action {action[:40]!r} (request, approve or reject)', field='action')
+    raise InvalidPayload('unknown action (request, approve or reject)', field='action')
 
 
 @logger.inject_lambda_context(clear_state=True)

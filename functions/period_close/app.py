@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.config import get_settings
+from shared.errors import first_validation_error
 from shared.observability import logger, metrics
 from shared.programs.loader import ProgramBook, load_programs
 from shared.programs.period_close import RunReport, close_due, rerun
@@ -64,8 +65,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         try:
             request = RerunRequest.model_validate(event)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            return {'ok': False, 'field': '.'.join(map(str, first['loc'])), 'error': first['msg']}
+            field, reason = first_validation_error(exc, default_field='event')
+            return {'ok': False, 'field': field, 'error': reason}
         now = datetime.now(UTC)
         try:
             run = RunReport(closed=[rerun(store, _book(), request.program_id, request.period, now)])

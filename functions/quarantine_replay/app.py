@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, ValidationError
 
 from shared.config import get_settings
+from shared.errors import first_validation_error
 from shared.events import QueueMessage
 from shared.ingest.queue import SqsEventQueue
 from shared.ingest.secrets import SsmSecretProvider
@@ -61,7 +62,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         request = ReplayRequest.model_validate(event)
     except ValidationError as exc:
-        return {'ok': False, 'error': exc.errors()[0]['msg'], 'field': '.'.join(map(str, exc.errors()[0]['loc']))}
+        field, reason = first_validation_error(exc, default_field='event')
+        return {'ok': False, 'error': reason, 'field': field}
     store = QuarantineStore()
     if request.list_day:
         return {'ok': True, 'items': store.list_day(request.list_day)}

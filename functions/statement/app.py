@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.directory.store import DirectoryStore
+from shared.errors import first_validation_error
 from shared.ledger.statement import program_time_zones, read_statement
 from shared.ledger.store import LedgerStore
 from shared.observability import logger, metrics
@@ -68,8 +69,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         request = StatementRequest.model_validate(event or {})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        return {'ok': False, 'field': '.'.join(map(str, first['loc'])) or 'event', 'error': first['msg']}
+        field, reason = first_validation_error(exc, default_field='event')
+        return {'ok': False, 'field': field, 'error': reason}
     statement = read_statement(LedgerStore(), request.employee_id, request.month, time_zones=_time_zones(),
                                employee_name=_name(request.employee_id), now=datetime.now(UTC),
                                league_closed_at=_league_closes(request.month))

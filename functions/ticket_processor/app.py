@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.config import get_settings
 from shared.directory.store import DirectoryStore
+from shared.errors import safe_error_text
 from shared.events import QueueMessage
 from shared.ingest.queue import SqsEventQueue
 from shared.ledger.store import LedgerStore
@@ -68,11 +69,11 @@ def _keep_if_last_attempt(record: SQSRecord, exc: Exception) -> None:
     """On the last delivery before the dead-letter queue, keep the event with its reason."""
     attempts = int(record.attributes.approximate_receive_count or 1)
     if attempts < get_settings().EVENTS_MAX_RECEIVE_COUNT:
-        logger.warning('event failed; SQS will retry', extra={'attempt': attempts, 'error': repr(exc)})
+        logger.warning('event failed; SQS will retry', extra={'attempt': attempts, 'error': safe_error_text(exc)})
         return
     logger.exception('event failed on its last attempt; quarantined and sent to the dead-letter queue')
     try:
-        quarantine().keep_failed(source='queue', event_json=record.body, reason=f'{type(exc).__name__}: {exc}',
+        quarantine().keep_failed(source='queue', event_json=record.body, reason=safe_error_text(exc),
                                  correlation_id=record.message_id, now=datetime.now(UTC))
     except Exception:  # the DLQ still holds the message
         logger.exception('could not quarantine the failed event')

@@ -27,6 +27,7 @@ from shared.alerts.plan import TicketAlerts
 from shared.alerts.sync import AlertChanges, Breach, PendingAlert
 from shared.config import get_settings
 from shared.dynamo import LowLevelClient, conditional_check_failed, conditionally
+from shared.observability import safe_reason
 
 ALERT_SK = 'A'
 ALERT_TTL = timedelta(days=180)
@@ -393,14 +394,15 @@ class AlertStore(LowLevelClient):
 
     def record_final(self, alert_id: str, claim_id: str, status: str, reason: str, now: datetime, code: int | None = None) -> bool:
         """`skipped` (nobody reachable: opted out, no contact, invalid number) or `failed` (a send refused for good)."""
-        sets: dict[str, Any] = {'status': {'S': status}, 'reason': {'S': reason[:500]}, 'finished_at': {'S': iso(now)}}
+        sets: dict[str, Any] = {'status': {'S': status}, 'reason': {'S': safe_reason(reason)[:500]}, 'finished_at': {'S': iso(now)}}
         if code is not None:
             sets['error_code'] = {'N': str(code)}
         return self._finish(alert_id, claim_id, sets, remove='claimed_until')
 
     def release(self, alert_id: str, claim_id: str, reason: str) -> bool:
         """A retryable failure: back to queued, for the queue's next delivery (or the dead-letter queue's redrive)."""
-        return self._finish(alert_id, claim_id, {'status': {'S': 'queued'}, 'reason': {'S': reason[:500]}}, remove='claimed_until')
+        return self._finish(alert_id, claim_id, {'status': {'S': 'queued'}, 'reason': {'S': safe_reason(reason)[:500]}},
+                            remove='claimed_until')
 
     def hold(self, alert_id: str, claim_id: str, until: datetime, reason: str) -> bool:
         """Quiet hours (or outside the shift): back in the due index at `until`."""
@@ -519,6 +521,25 @@ class AlertStore(LowLevelClient):
         )
         items = page.get('Items', [])
         return parse_iso(items[0]['sk']['S'].split('|', 1)[0]) if items else None
+
+    # --- forgetting a person (shared.privacy.erase) ---------------------------------------------------------
+    def personal_keys(self, employee_id: str) -> dict[str, list[dict[str, Any]]]:
+        """The keys of the person's worklist and SLA-breach items: one Query of each partition, keys only."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for prefix in ('WORK', 'BREACH'):
+            kwargs: dict[str, Any] = {
+                'TableName': self.table,
+                'KeyConditionExpression': 'pk = :pk',
+                'ExpressionAttributeValues': {':pk': {'S': f'{prefix}#{employee_id}'}},
+                'ProjectionExpression': 'pk, sk',
+                'ConsistentRead': True,
+            }
+            found[prefix] = [{'pk': item['pk'], 'sk': item['sk']} for item in self._pages(kwargs)]
+        return found
+
+    def delete_keys(self, keys: list[dict[str, Any]]) -> None:
+        for key in keys:
+            self.client.delete_item(TableName=self.table, Key=key)
 
     def _pages(self, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
         while True:

@@ -135,3 +135,14 @@ class ContactBook(LowLevelClient):
             'SET invalid_phone = :phone, invalid_phone_code = :code, invalid_phone_at = :at, employee_id = :id',
             {':phone': {'S': phone}, ':code': {'N': str(code)}, ':at': {'S': stamp}, ':id': {'S': employee_id}},
         )
+
+    def has_record(self, employee_id: str) -> bool:
+        key = {'pk': {'S': f'EMP#{employee_id}'}, 'sk': {'S': CONTACT_SK}}
+        return 'Item' in self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True, ProjectionExpression='pk')
+
+    def forget(self, employee_id: str) -> int:
+        """Delete the person's contact record (opt-outs and invalid-number reports hold the phone number): 1 if it
+        existed, 0 if not (a second forget deletes nothing)."""
+        key = {'pk': {'S': f'EMP#{employee_id}'}, 'sk': {'S': CONTACT_SK}}
+        response = self.client.delete_item(TableName=self.table, Key=key, ReturnValues='ALL_OLD')
+        return 1 if response.get('Attributes') else 0

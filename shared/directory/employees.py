@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from shared.errors import InvalidPayload
+from shared.errors import InvalidPayload, invalid_from_validation
 from shared.events import Source
 
 AGENT_ID_SOURCES = (Source.ZENDESK, Source.FRESHDESK, Source.SALESFORCE, Source.GORGIAS, Source.DMS)
@@ -73,7 +73,7 @@ class EmployeeRow(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f'unknown IANA time zone {value!r}') from exc
+            raise ValueError('unknown IANA time zone') from exc
         return value
 
     @field_validator('language')
@@ -112,7 +112,7 @@ def _bool(value: Any, field: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise InvalidPayload(f'expected yes/no, got {text[:20]!r}', field=field)
+    raise InvalidPayload('expected yes/no', field=field)
 
 
 def _row_to_model(raw: dict[str, Any], index: int) -> EmployeeRow:
@@ -139,9 +139,7 @@ def _row_to_model(raw: dict[str, Any], index: int) -> EmployeeRow:
     try:
         return EmployeeRow(**fields, active=active, agent_ids=agent_ids)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = '.'.join(str(p) for p in first.get('loc', ()))
-        raise InvalidPayload(first.get('msg', 'invalid value'), field=f'rows[{index}].{loc}') from exc
+        raise invalid_from_validation(exc, prefix=f'rows[{index}]') from None
 
 
 def parse_export(content: str, fmt: str) -> list[EmployeeRow]:
@@ -158,7 +156,7 @@ def parse_export(content: str, fmt: str) -> list[EmployeeRow]:
             raise InvalidPayload('expected a list of employee objects', field='content')
         rows = loaded
     else:
-        raise InvalidPayload(f'format must be csv or json, got {fmt!r}', field='format')
+        raise InvalidPayload('format must be csv or json', field='format')
     parsed = [_row_to_model(row, index) for index, row in enumerate(rows)]
     seen: dict[str, int] = {}
     owners: dict[tuple[Source, str], str] = {}

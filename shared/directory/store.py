@@ -79,8 +79,32 @@ class ProfileRecord(DirectoryRecord):
     row_hash = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
+    forgotten_at = UnicodeAttribute(null=True)  # set by `forget`: the HR import never restores this person's data
     employees_index = EmployeesIndex()
     phone_index = PhoneIndex()
+
+
+class ErasureRecord(Model):
+    """A forget's audit record (`EMP#<id>` / `ERASURE#<time>`): JSON texts of what was erased, counted; who asked."""
+
+    class Meta:
+        table_name = 'pitcrew-directory'
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    employee_id = UnicodeAttribute()
+    pseudonym = UnicodeAttribute()
+    erased_at = UnicodeAttribute()
+    actor = UnicodeAttribute()  # the IAM principal or the Lambda request id (CloudTrail and the logs are searched by it)
+    requested_by = UnicodeAttribute(null=True)  # a claimed label from the request, not an identity
+    tables = UnicodeAttribute()  # JSON: {"directory": ..., "alerts": ..., "quarantine": ...}
+    counts = UnicodeAttribute()  # JSON: the report's counts
+    quarantine_ids = UnicodeAttribute()  # JSON list
+
+
+@lru_cache(maxsize=4)
+def erasure_model(table_name: str) -> type[ErasureRecord]:
+    return type('BoundErasureRecord', (ErasureRecord,), {'Meta': meta_for(table_name)})
 
 
 @lru_cache(maxsize=4)
@@ -108,6 +132,7 @@ class ImportReport:
     deactivated: int = 0
     mappings_written: int = 0
     mappings_deactivated: int = 0
+    forgotten_skipped: int = 0  # rows of people an admin made the directory forget: never re-imported
     newly_mapped: list[tuple[str, str]] = field(default_factory=list)  # (source, agent_key)
 
 
@@ -185,7 +210,10 @@ class DirectoryStore:
     def import_rows(self, rows: list[EmployeeRow], now: datetime, *, deactivate_missing: bool = True) -> ImportReport:
         report = ImportReport()
         existing = {record.employee_id: record for record in self.profile.employees_index.query('EMPLOYEE')}
-        imported_ids = {row.employee_id for row in rows}
+        forgotten = {employee_id for employee_id, record in existing.items() if record.forgotten_at}
+        report.forgotten_skipped = sum(1 for row in rows if row.employee_id in forgotten)
+        rows = [row for row in rows if row.employee_id not in forgotten]
+        imported_ids = {row.employee_id for row in rows} | forgotten
         stamp = now.isoformat()
         with self.profile.batch_write() as batch:
             for row in rows:
@@ -280,6 +308,54 @@ class DirectoryStore:
         (never a Scan), fetching the ids only, page by page."""
         for record in self.profile.employees_index.query('EMPLOYEE', attributes_to_get=['employee_id']):
             yield record.employee_id
+
+    # --- forgetting a person (shared.privacy.erase) -------------------------------------------------------
+    def forget_profile(self, employee_id: str, pseudonym: str, now: datetime) -> None:
+        """The profile keeps the id, role, location, region, grade and manager; the name becomes the pseudonym and the
+        contact details and agent ids go (the `by_phone` index loses it). Inactive, and marked so the import skips it."""
+        model = self.profile
+        record = model(profile_pk(employee_id), 'PROFILE')
+        record.update(
+            actions=[
+                model.name.set(pseudonym), model.active.set(False), model.row_hash.set('forgotten'),
+                model.forgotten_at.set(now.isoformat()), model.updated_at.set(now.isoformat()),
+                model.phone.remove(), model.email.remove(), model.whatsapp_opt_in.remove(), model.alert_channel.remove(),
+                model.agent_ids.remove(),
+            ],
+            condition=model.pk.exists(),
+        )  # fmt: skip
+        self._cache.clear()
+
+    def mapping_of(self, source: str, agent_key: str) -> DirectoryRecord | None:
+        try:
+            return self.mapping.get(agent_pk(source, agent_key), 'MAP', consistent_read=True)
+        except self.mapping.DoesNotExist:
+            return None
+
+    def delete_mapping(self, source: str, agent_key: str, employee_id: str) -> bool:
+        """Delete an agent-id mapping item if it still points at this employee (a reused id belongs to someone else)."""
+        from pynamodb.exceptions import DeleteError
+
+        try:
+            self.mapping(agent_pk(source, agent_key), 'MAP').delete(condition=self.mapping.employee_id == employee_id)
+        except DeleteError as exc:
+            if exc.cause_response_code == 'ConditionalCheckFailedException':
+                return False
+            raise
+        return True
+
+    def record_erasure(self, employee_id: str, audit: dict[str, str | None], now: datetime) -> None:
+        """The audit record of a forget (who, when, what, how many): `EMP#<id>` / `ERASURE#<time>`, no personal data."""
+        model = erasure_model(self.profile.Meta.table_name)
+        record = model(profile_pk(employee_id), f'ERASURE#{now.isoformat()}', employee_id=employee_id)
+        for name, value in audit.items():
+            setattr(record, name, value)
+        record.save(condition=model.sk.does_not_exist())
+
+    def erasures(self, employee_id: str) -> list[ErasureRecord]:
+        """The audit records of every forget of this person (one Query of their partition)."""
+        model = erasure_model(self.profile.Meta.table_name)
+        return list(model.query(profile_pk(employee_id), model.sk.startswith('ERASURE#'), consistent_read=True))
 
     def profile_of(self, employee_id: str) -> ProfileRecord | None:
         try:

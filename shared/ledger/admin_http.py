@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from shared.errors import InvalidPayload
+from shared.errors import InvalidPayload, first_validation_error
 from shared.ledger.approvals import Actor, actor_from_event
 from shared.observability import logger
 
@@ -46,8 +46,8 @@ class AdminApi:
     def refusal(self, exc: Exception) -> dict[str, Any]:
         """The answer to a bad payload (naming the field) or a refused call (its stable code)."""
         if isinstance(exc, ValidationError):
-            first = exc.errors()[0]
-            return {'ok': False, 'field': '.'.join(map(str, first['loc'])) or 'body', 'error': first['msg']}
+            field, reason = first_validation_error(exc)
+            return {'ok': False, 'field': field, 'error': reason}
         if isinstance(exc, InvalidPayload):
             return {'ok': False, 'field': exc.field, 'error': exc.reason}
         if isinstance(exc, self.refused):

@@ -84,7 +84,7 @@ def status_update(params: dict[str, str]) -> StatusUpdate:
         raise InvalidPayload('field is required', field='MessageSid')
     status = (params.get('MessageStatus') or params.get('SmsStatus') or '').lower()
     if status not in STATUSES:
-        raise InvalidPayload(f'unknown message status {status[:40]!r}', field='MessageStatus')
+        raise InvalidPayload(f'unknown message status (expected one of {", ".join(sorted(STATUSES))})', field='MessageStatus')
     code = params.get('ErrorCode') or None
     if code is not None and not code.isdigit():
         raise InvalidPayload('expected a numeric error code', field='ErrorCode')

@@ -35,6 +35,7 @@ from pynamodb.models import Model
 
 from shared.config import get_settings
 from shared.dynamo import meta_for
+from shared.observability import safe_reason
 
 # Items hold at most this much compressed body; bigger bodies keep their head, size and SHA-256.
 MAX_STORED_BODY = 300_000
@@ -110,6 +111,7 @@ class QuarantineRecord(Model):
     replayed_at = UnicodeAttribute(null=True)
     replay_result = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)  # TTL (epoch seconds): retention after it was written, or replayed
+    body_erased_at = UnicodeAttribute(null=True)  # a forget removed the body and event (they named a forgotten person)
     by_day = ByDayIndex()
 
 
@@ -219,7 +221,7 @@ class QuarantineStore:
             stage=Stage.INGEST.value,
             source=source[:64],
             status_code=status_code,
-            reason=reason[:2000],
+            reason=safe_reason(reason)[:2000],
             field=field,
             correlation_id=correlation_id,
             authenticated=authenticated,
@@ -275,7 +277,7 @@ class QuarantineStore:
             received_at=now.isoformat(),
             stage=Stage.PROCESSING.value,
             source=source[:64],
-            reason=reason[:2000],
+            reason=safe_reason(reason)[:2000],
             correlation_id=correlation_id,
             authenticated=True,
             event=event_json,
@@ -383,6 +385,30 @@ class QuarantineStore:
             by_status = {str(code): int(n) for code in COUNTED_STATUSES if (n := getattr(counter, f's{code}')) is not None}
             found.append({'source': source, 'hour': hour, 'rejections': int(counter.rejections or 0), 'by_status': by_status})
         return sorted(found, key=lambda c: (str(c['hour']), str(c['source'])))
+
+
+    # --- forgetting a person (shared.privacy.erase): a Query per day of the `by_day` index, never a Scan ----------
+    def day_ids(self, day: str) -> list[str]:
+        """The ids of a day's items (keys only, so it works whatever the index projects)."""
+        return [record.pk for record in self.model.by_day.query(day, attributes_to_get=['pk'])]
+
+    def texts(self, quarantine_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """Per id: (everything the item holds from a sender, as text: body, event, query string, headers; its reason)."""
+        found: dict[str, tuple[str, str]] = {}
+        for record in self.model.batch_get(quarantine_ids):
+            body = zlib.decompress(record.body).decode('utf-8', 'replace') if record.body is not None else ''
+            sender = '\n'.join((body, record.event or '', record.query_params or '', record.headers or ''))
+            found[record.pk] = (sender, record.reason)
+        return found
+
+    def erase_payload(self, quarantine_id: str, now: datetime, *, erase_reason: bool, reason: str) -> None:
+        """Remove what a sender sent (body, event, query string); keep the metadata. The reason goes too when it names
+        the person. The item can no longer be replayed as it was (the admin sends a corrected body)."""
+        actions: list[Action] = [self.model.body.remove(), self.model.event.remove(), self.model.query_params.set('{}'),
+                   self.model.body_erased_at.set(now.isoformat())]  # fmt: skip
+        if erase_reason:
+            actions.append(self.model.reason.set(reason))
+        self.model(quarantine_id).update(actions=actions, condition=self.model.pk.exists())
 
 
 LISTED_ATTRIBUTES = ('pk', 'received_at', 'stage', 'source', 'status', 'status_code', 'field', 'reason', 'metadata_only')

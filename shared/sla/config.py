@@ -100,13 +100,14 @@ def load_config() -> ServiceConfig:
     from aws_lambda_powertools.utilities import parameters
     from pydantic import ValidationError
 
+    from shared.errors import safe_error_text
     from shared.observability import logger
 
     try:
         text = parameters.get_parameter(settings.SERVICE_CONFIG_PARAMETER, max_age=settings.SERVICE_CONFIG_MAX_AGE_S)
         config = _parsed(str(text))
     except (ValidationError, ValueError) as exc:
-        logger.error('service configuration refused; keeping the last good one', extra={'error': str(exc)[:2000]})
+        logger.error('service configuration refused; keeping the last good one', extra={'error': safe_error_text(exc)[:2000]})
         return _last_good or DEFAULT_CONFIG
     _last_good = config
     return config

@@ -20,6 +20,6 @@ ADAPTER_NAMES: tuple[str, ...] = ('zendesk', 'freshdesk', 'salesforce', 'gorgias
 def get_adapter(name: str) -> SourceAdapter:
     """The adapter for a source name as it appears in the webhook URL (`/webhooks/<name>`)."""
     if name not in ADAPTER_NAMES:
-        raise UnknownSource(f'unknown source {name[:40]!r}; expected one of {", ".join(ADAPTER_NAMES)}', field='source')
+        raise UnknownSource(f'unknown source; expected one of {", ".join(ADAPTER_NAMES)}', field='source')
     module = importlib.import_module(f'{__name__}.{name}')
     return cast('SourceAdapter', module.adapter)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ValidationError
 
-from shared.errors import AuthenticationFailed, InvalidPayload, StaleTimestamp
+from shared.errors import AuthenticationFailed, InvalidPayload, StaleTimestamp, first_validation_error, invalid_from_validation
 from shared.events import Source, TicketEvent, content_event_id
 from shared.sources.base import SourceSecret, WebhookRequest
 
@@ -71,10 +71,7 @@ def _encodes(text: str) -> bool:
 
 def validation_to_invalid(exc: ValidationError, prefix: str = '') -> InvalidPayload:
     """The first pydantic error as an InvalidPayload naming the dotted field path."""
-    first = exc.errors()[0]
-    path = '.'.join(str(part) for part in first.get('loc', ()))
-    field = '.'.join(part for part in (prefix, path) if part) or 'body'
-    return InvalidPayload(first.get('msg', 'invalid value'), field=field)
+    return invalid_from_validation(exc, prefix)
 
 
 def validate[T](builder: Callable[[], T], prefix: str = '') -> T:
@@ -82,7 +79,7 @@ def validate[T](builder: Callable[[], T], prefix: str = '') -> T:
     try:
         return builder()
     except ValidationError as exc:
-        raise validation_to_invalid(exc, prefix) from exc
+        raise validation_to_invalid(exc, prefix) from None  # the ValidationError's text holds the input values
 
 
 # Dates a sender may report: anything outside is refused at the boundary (400 naming the field).
@@ -102,7 +99,7 @@ def parse_datetime(value: Any, field: str, *, naive_is_utc: bool = False) -> dat
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidPayload(f'not an ISO-8601 date-time: {value[:40]!r}', field=field) from exc
+        raise InvalidPayload('not an ISO-8601 date-time', field=field) from exc
     if parsed.tzinfo is None:
         if not naive_is_utc:
             raise InvalidPayload('date-time has no time zone', field=field)
@@ -110,7 +107,7 @@ def parse_datetime(value: Any, field: str, *, naive_is_utc: bool = False) -> dat
     try:
         parsed = parsed.astimezone(UTC)
     except OverflowError as exc:  # e.g. 0001-01-01T00:00+01:00 falls before year 1 in UTC
-        raise InvalidPayload(f'date-time out of range: {value[:40]!r}', field=field) from exc
+        raise InvalidPayload('date-time out of range', field=field) from exc
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:  # processing adds hold windows and SLA targets: 9999-12-31 would overflow
         raise InvalidPayload(f'date-time out of range: years {MIN_YEAR}-{MAX_YEAR} are accepted', field=field)
     return parsed
@@ -166,7 +163,7 @@ def optional_int(data: dict[str, Any], key: str, field: str, *, minimum: int | N
         raise InvalidPayload(f'expected an integer, got {type(value).__name__}', field=field)
     if isinstance(value, str):
         if not _INTEGER.fullmatch(value.strip()):
-            raise InvalidPayload(f'expected an integer, got {value[:40]!r}', field=field)
+            raise InvalidPayload('expected an integer, got a string that is not one', field=field)
         value = int(value.strip())
     if minimum is not None and value < minimum:
         raise InvalidPayload(f'must be at least {minimum}', field=field)
@@ -216,10 +213,9 @@ def build_event(
     try:
         event = TicketEvent(event_id=event_id or 'pending', **fields)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = [str(part) for part in first.get('loc', ())]
-        path = (names.get(loc[0]) or '.'.join(loc)) if loc else 'body'
-        raise InvalidPayload(first.get('msg', 'invalid value'), field=path) from exc
+        path, reason = first_validation_error(exc, default_field='')
+        head = path.split('.', 1)[0]
+        raise InvalidPayload(reason, field=(names.get(head) or path) if path else 'body') from None
     if event_id is not None:
         return event
     exclude = {'event_id', 'source', 'external_id'} | (set() if hash_occurred_at else {'occurred_at'})
@@ -249,4 +245,4 @@ def source_matches(data: dict[str, Any], expected: Source, key: str = 'source') 
     """Our templates carry `"source": "<name>"`; a body for another source sent to this URL is rejected."""
     value = data.get(key)
     if value is not None and value != expected.value:
-        raise InvalidPayload(f'this endpoint takes {expected.value} payloads, got source {str(value)[:40]!r}', field=key)
+        raise InvalidPayload(f'this endpoint takes {expected.value} payloads, got another source', field=key)

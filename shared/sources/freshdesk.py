@@ -100,7 +100,7 @@ def _status(value: int | str, field: str) -> Status:
 def _priority(value: int | str, field: str) -> Priority:
     priority = PRIORITY_CODES.get(value) if isinstance(value, int) else PRIORITY_NAMES.get(value.lower())
     if priority is None:
-        raise InvalidPayload(f'unknown priority {str(value)[:40]!r}: expected 1-4 or Low/Medium/High/Urgent', field=field)
+        raise InvalidPayload('unknown priority: expected 1-4 or Low/Medium/High/Urgent', field=field)
     return priority
 
 

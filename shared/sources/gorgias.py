@@ -85,7 +85,7 @@ class GorgiasAdapter:
         raw_status = optional_str(data, 'status', 'status')
         status = STATUSES.get(raw_status.lower()) if raw_status else None
         if raw_status and status is None:
-            raise InvalidPayload(f'unknown status {raw_status[:40]!r}: expected open or closed', field='status')
+            raise InvalidPayload('unknown status: expected open or closed', field='status')
         channel = optional_str(data, 'channel', 'channel') or optional_str(data, 'via', 'via')
         closed_at = _date(data, 'closed_datetime')
         updated_at = _date(data, 'updated_datetime')

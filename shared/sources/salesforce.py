@@ -105,7 +105,7 @@ def _notifications(body: bytes) -> ET.Element:
     except (ET.ParseError, ValueError, LookupError, RecursionError) as exc:
         raise InvalidPayload(f'body is not well-formed XML: {exc}'[:200], field='body') from exc
     if _local(root.tag) != 'Envelope':
-        raise InvalidPayload(f'expected a SOAP Envelope, got <{_local(root.tag)[:40]}>', field='Envelope')
+        raise InvalidPayload('expected a SOAP Envelope as the root element', field='Envelope')
     soap_body = _child(root, 'Body')
     if soap_body is None:
         raise InvalidPayload('field is required', field='Envelope.Body')
@@ -130,7 +130,7 @@ def _bool(value: str | None, field: str) -> bool | None:
         return True
     if value in ('false', '0'):
         return False
-    raise InvalidPayload(f'expected true or false, got {value[:40]!r}', field=field)
+    raise InvalidPayload('expected true or false', field=field)
 
 
 def _status(raw: str | None, is_closed: bool | None) -> Status | None:
@@ -183,7 +183,9 @@ class SalesforceAdapter:
             raise InvalidPayload('field is required', field=f'{at}.sObject')
         sobject_type = (sobject.get(f'{_XSI}type') or '').rsplit(':', 1)[-1]
         if sobject_type != 'Case':
-            reason = f'only Case outbound messages are supported, got sObject type {sobject_type[:40]!r}'
+            # An sObject type is a schema name, not data: named when it looks like one (never free text from the sender)
+            named = sobject_type if re.fullmatch(r'[A-Za-z][A-Za-z0-9_]{0,39}', sobject_type) else 'another type'
+            reason = f'only Case outbound messages are supported, got sObject type {named}'
             raise InvalidPayload(reason, field=f'{at}.sObject')
         case: dict[str, str | None] = {}
         for child in sobject:

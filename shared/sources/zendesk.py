@@ -92,7 +92,7 @@ def _status(raw: str) -> Status:
     status = STATUSES.get(raw.strip().lower())
     if status is None:
         raise InvalidPayload(
-            f'unknown status {raw[:40]!r}: expected New, Open, Pending, On-hold, Solved or Closed '
+            'unknown status: expected New, Open, Pending, On-hold, Solved or Closed '
             '(the webhook must render English placeholders)',
             field='ticket.status',
         )
@@ -105,7 +105,7 @@ def _priority(raw: str) -> Priority | None:
         return None
     priority = PRIORITIES.get(text)
     if priority is None:
-        raise InvalidPayload(f'unknown priority {raw[:40]!r}: expected Low, Normal, High or Urgent', field='ticket.priority')
+        raise InvalidPayload('unknown priority: expected Low, Normal, High or Urgent', field='ticket.priority')
     return priority
 
 
