@@ -29,6 +29,7 @@ from shared.sla.config import Location, ServiceConfig, load_config
 from shared.sla.policy import PolicySubject, first_matching
 from shared.tickets.state import REPEAT_VISIT_TAG, TicketState, fold
 from shared.tickets.store import TicketStore
+from shared.verify.check import Verdict
 
 MAX_ATTEMPTS = 5
 
@@ -40,6 +41,7 @@ class Outcome(StrEnum):
     NOT_FOUND = 'not_found'
     RELEASED = 'released'
     NOTHING_DUE = 'nothing_due'
+    REJECTED = 'rejected'  # the source's API did not confirm the event (verify mode) or it was stale: nothing applied
 
 
 @dataclass
@@ -50,10 +52,19 @@ class ApplyResult:
     unmapped: list[str] = field(default_factory=list)
     attempts: int = 1
     pending_changes: int = 0  # awards added, re-priced or dropped in the pending view
+    reason: str | None = None  # why a REJECTED event was not applied
 
 
 class EventQueue(Protocol):
     def send(self, messages: Sequence[QueueMessage]) -> None: ...
+
+
+class EventVerifier(Protocol):
+    """Verify with the source (shared/verify/service.py): whether a source's events are checked, and the verdict."""
+
+    def applies(self, source: str) -> bool: ...
+
+    def verify(self, event: TicketEvent, now: datetime, *, check_freshness: bool = True) -> Verdict: ...
 
 
 def repeat_visit_event(state: TicketState) -> TicketEvent | None:
@@ -124,9 +135,22 @@ class TicketProcessor:
     programs: Callable[[], ProgramBook] = load_programs
     config: Callable[[], ServiceConfig] = load_config
     queue: EventQueue | None = None  # for repeat-visit events; None: repeat visits are not linked
+    verifier: EventVerifier | None = None  # None: every event is taken at its word
 
-    def apply(self, event: TicketEvent, now: datetime | None = None) -> ApplyResult:
-        """Apply a new event (a redelivered one changes nothing and writes nothing)."""
+    def apply(self, event: TicketEvent, now: datetime | None = None, *, check_freshness: bool = True) -> ApplyResult:
+        """Apply a new event (a redelivered one changes nothing and writes nothing).
+
+        In verify mode the source's API is asked first (after the duplicate check, so a redelivery costs no API call):
+        an event it does not confirm is not applied (REJECTED, with the reason); one it confirms is applied with the
+        API's facts. SourceApiUnavailable (rate limit, helpdesk down) propagates: the queue delivers the event again."""
+        if self.verifier is not None and self.verifier.applies(event.source.value):
+            stored = self.tickets.get(event.ticket_key)
+            if stored is not None and stored.has_event(event.event_id):
+                return ApplyResult(Outcome.DUPLICATE, event.ticket_key)
+            verdict = self.verifier.verify(event, now or datetime.now(UTC), check_freshness=check_freshness)
+            if verdict.event is None:
+                return ApplyResult(Outcome.REJECTED, event.ticket_key, reason=f'{verdict.code}: {verdict.reason}')
+            event = verdict.event
         return self._with_retries(event.ticket_key, event, now)
 
     def reconcile(self, ticket_key: str, now: datetime | None = None) -> ApplyResult:
