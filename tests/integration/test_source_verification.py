@@ -19,7 +19,6 @@ from shared.tickets.processing import Outcome, TicketProcessor
 from shared.tickets.store import TicketStore
 from shared.verify import get_api_adapter
 from shared.verify.base import ApiCredentials, SourceApiUnavailable
-from shared.verify.check import judge
 from shared.verify.http import TokenBucket
 from shared.verify.service import SourceVerification, SsmCredentialsProvider
 from shared.verify.settings import SourceSettings
@@ -51,7 +50,7 @@ def fake() -> Iterator[FakeHelpdesks]:
 
 
 def verification(fake: FakeHelpdesks, settings: SourceSettings = FAST) -> SourceVerification:
-    return SourceVerification(MemoryCredentials(fake), lambda: {name: settings for name in ('freshdesk', 'gorgias', 'salesforce')})
+    return SourceVerification(MemoryCredentials(fake), lambda: dict.fromkeys(('freshdesk', 'gorgias', 'salesforce'), settings))
 
 
 @pytest.mark.parametrize(('source', 'ticket_id', 'agent'), [
