@@ -234,3 +234,46 @@ def test_a_forged_ticket_earns_nothing_and_a_genuine_one_earns_with_the_apis_fir
     # And a redelivery of a confirmed event is a duplicate without asking the API again
     asked = fake.count('freshdesk')
     assert processor.apply(genuine[1], NOW).outcome is Outcome.DUPLICATE and fake.count('freshdesk') == asked
+
+
+def test_the_processor_function_quarantines_what_the_source_does_not_confirm_and_delays_to_retry_after(
+        fake: FakeHelpdesks, monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.ticket_processor import app
+    from shared.config import get_settings
+    from shared.events import QueueMessage
+    from shared.quarantine.store import QuarantineStore
+    from tests.support.apigw import lambda_context, sqs_event
+
+    with local_aws() as aws:
+        # Given verify mode on for Freshdesk in the service configuration, and its API credentials in SSM
+        ssm = boto3.client('ssm')
+        ssm.put_parameter(Name='/pitcrew/test/service-config', Type='String',
+                          Value=json.dumps({'sources': {'freshdesk': FAST.model_dump()}}))
+        ssm.put_parameter(Name='/pitcrew/test/source-api/freshdesk', Type='SecureString', Value=json.dumps(fake.credentials()['freshdesk']))
+        monkeypatch.setenv('SERVICE_CONFIG_PARAMETER', '/pitcrew/test/service-config')
+        monkeypatch.setenv('SOURCE_API_PREFIX', '/pitcrew/test/source-api')
+        get_settings.cache_clear()
+        monkeypatch.setattr(app, '_processor', None)
+        monkeypatch.setattr(app, '_quarantine', None)
+        forged = ticket_event('8888', status=Status.SOLVED, source=Source.FRESHDESK)
+        aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody=QueueMessage(event=forged).model_dump_json(exclude_none=True))
+
+        # When the processor function takes it from the queue
+        result = app.lambda_handler(sqs_event(aws.drain()), lambda_context())
+
+        # Then it succeeds (nothing to retry), awards nothing, and the quarantine keeps it with the reason, replayable
+        assert result == {'batchItemFailures': []}
+        assert aws.dynamodb.scan(TableName=get_settings().LEDGER_TABLE)['Count'] == 0
+        [item] = boto3.client('dynamodb').scan(TableName=get_settings().QUARANTINE_TABLE)['Items']
+        kept = QuarantineStore().get(item['pk']['S'])
+        assert kept is not None and kept.reason.startswith('verification: not_found')
+        assert kept.event is not None and QueueMessage.model_validate_json(kept.event).skip_freshness is True
+
+        # And when the helpdesk answers 429 with Retry-After, the message fails back to the queue (nothing is lost)
+        fake.fail_next('freshdesk', 429, retry_after=30)
+        genuine = ticket_event('501', status=Status.SOLVED, source=Source.FRESHDESK, minutes=90)
+        aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody=QueueMessage(event=genuine).model_dump_json(exclude_none=True))
+        messages = aws.drain()
+        failed = app.lambda_handler(sqs_event(messages), lambda_context())
+        assert failed == {'batchItemFailures': [{'itemIdentifier': messages[0]['MessageId']}]}
+    get_settings.cache_clear()
