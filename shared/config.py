@@ -41,6 +41,9 @@ class Settings(BaseModel):
     EVENTS_MAX_RECEIVE_COUNT: int = Field(default=5, ge=1, description="The queue's redrive maxReceiveCount")
     SECRETS_PREFIX: str = Field(default='/pitcrew/dev/sources', pattern=r'^/')
     SECRETS_MAX_AGE_S: int = Field(default=300, ge=0)
+    # Verify with the source: helpdesk REST API credentials, one SecureString JSON per source under this path
+    # (read by the ticket processor only, and only for sources whose `verify` is `source_api`).
+    SOURCE_API_PREFIX: str = Field(default='/pitcrew/dev/source-api', pattern=r'^/')
     MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1024)
     SIGNATURE_TOLERANCE_S: int = Field(default=300, ge=1)
     # Ledger audit digest: a verified SES identity, and admin addresses separated by commas. No

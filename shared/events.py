@@ -313,3 +313,5 @@ class QueueMessage(BaseModel):
     event: TicketEvent | None = None
     reconcile: str | None = Field(default=None, description='ticket key to re-evaluate')
     correlation_id: str | None = None
+    # Set only on an event an admin replays from the quarantine: its own time is old by then (the source is still asked).
+    skip_freshness: bool = False

@@ -17,6 +17,7 @@ from shared.alerts.settings import AlertSettings
 from shared.kpi.settings import KpiSettings
 from shared.sla.calendar import ALWAYS_OPEN, BusinessCalendar
 from shared.sla.policy import DEFAULT_POLICIES, SlaPolicy
+from shared.verify.settings import SourceSettings
 
 UNKNOWN_LOCATION = 'unassigned'
 
@@ -41,6 +42,8 @@ class ServiceConfig(BaseModel):
     sla_policies: list[SlaPolicy] = Field(default_factory=lambda: list(DEFAULT_POLICIES))
     kpi: KpiSettings = Field(default_factory=KpiSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    # Per source (webhook name): verify with the source's API, freshness window (shared/verify/settings.py).
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
     _calendars: dict[str, BusinessCalendar] = PrivateAttr(default_factory=dict)
     _locations: dict[str, Location] = PrivateAttr(default_factory=dict)
 

@@ -62,6 +62,7 @@ SOURCE_NAMES = {
     'outbound_email': Channel.EMAIL,
     'whatsapp': Channel.WHATSAPP,
 }
+AGENT_REPLY = 'agent_reply'  # the "event" of the README's rule on "Reply is sent"
 _CODE = re.compile(r'[0-9]{1,6}')
 
 FIELD_NAMES = {
@@ -141,9 +142,9 @@ class FreshdeskAdapter:
             ticket, prefix = data, ''  # the API ticket object, sent as is
         else:
             raise InvalidPayload('field is required', field='ticket')
-        return ParseResult(events=[self._event(ticket, prefix, received_at)])
+        return ParseResult(events=[self._event(ticket, prefix, received_at, agent_reply=data.get('event') == AGENT_REPLY)])
 
-    def _event(self, ticket: dict[str, Any], prefix: str, received_at: datetime) -> TicketEvent:
+    def _event(self, ticket: dict[str, Any], prefix: str, received_at: datetime, *, agent_reply: bool = False) -> TicketEvent:
         def path(key: str) -> str:
             return f'{prefix}.{key}' if prefix else key
 
@@ -181,7 +182,8 @@ class FreshdeskAdapter:
             'status': canonical_status,
             'raw_status': str(status) if status is not None else None,
             'assignees': ({'role': AssigneeRole.AGENT, 'agent_key': agent_key},) if agent_key else (),
-            'first_response_at': first_response_at,
+            # The README's "Agent replied" rule fires as the reply is sent: its time is the reply's time.
+            'first_response_at': first_response_at or ((updated_at or received_at) if agent_reply else None),
             'resolved_at': resolved_at,
             'reopen_count': 1 if reopened_at is not None else None,  # stats only say "reopened", i.e. at least once
             'location_id': optional_str(ticket, 'location', path('location')),

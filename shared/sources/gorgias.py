@@ -105,6 +105,9 @@ class GorgiasAdapter:
         # scoring time (for a closed ticket); else the receive time.
         fallback = [moment for moment in (closed_at if status == Status.CLOSED else None, scored_at) if moment is not None]
         occurred_at = updated_at or (max(fallback) if fallback else None)
+        # The ticket's last message went out after the customer's last one: a reply (the earliest such time is kept).
+        last_message, last_received = _date(data, 'last_message_datetime'), _date(data, 'last_received_message_datetime')
+        replied_at = last_message if last_message and last_received and last_message > last_received else None
         agent_key = optional_str(data, 'assignee_email', 'assignee_email') or optional_str(
             data, 'assignee_user_id', 'assignee_user_id'
         )
@@ -119,6 +122,7 @@ class GorgiasAdapter:
             'raw_status': raw_status,
             'assignees': ({'role': AssigneeRole.AGENT, 'agent_key': agent_key},) if agent_key else (),
             'resolved_at': closed_at if status != Status.OPEN else None,
+            'first_response_at': replied_at,
             'survey': survey,
             'location_id': optional_str(data, 'location_id', 'location_id'),
             'tags': _tags(data.get('tags')),

@@ -34,6 +34,7 @@ ACK_BODY = """<?xml version="1.0" encoding="UTF-8"?>
 _XSI = '{http://www.w3.org/2001/XMLSchema-instance}'
 _DECLARATION = re.compile(r'<!\s*(DOCTYPE|ENTITY)', re.IGNORECASE)
 _ORG_ID_LENGTH = 15  # 18-character ids are the 15-character id plus a case-checksum suffix
+FIRST_RESPONSE_FIELD = 'First_Response_At__c'  # custom Case field (README: Salesforce setup)
 USER_ID_PREFIX = '005'  # OwnerId is a User (005...) or a Queue (00G...); only users are assignees
 
 STATUSES = {
@@ -218,6 +219,8 @@ class SalesforceAdapter:
             'raw_status': case.get('Status'),
             'assignees': ({'role': AssigneeRole.AGENT, 'agent_key': owner},) if is_user else (),
             'resolved_at': date('ClosedDate'),
+            # Filled by the README's record-triggered flow on the Case's first outgoing EmailMessage.
+            'first_response_at': date(FIRST_RESPONSE_FIELD),
             'tags': ('escalated',) if is_escalated else (),
         }
         names = {

@@ -33,6 +33,7 @@ from shared.sla.policy import PolicySubject, first_matching
 from shared.tickets.history import TicketHistory
 from shared.tickets.state import REPEAT_VISIT_TAG, TicketState
 from shared.tickets.store import TicketStore
+from shared.verify.check import Verdict
 
 MAX_ATTEMPTS = 5
 
@@ -44,6 +45,7 @@ class Outcome(StrEnum):
     NOT_FOUND = 'not_found'
     RELEASED = 'released'
     NOTHING_DUE = 'nothing_due'
+    REJECTED = 'rejected'  # the source's API did not confirm the event (verify mode) or it was stale: nothing applied
 
 
 @dataclass
@@ -56,6 +58,7 @@ class ApplyResult:
     pending_changes: int = 0  # awards added, re-priced or dropped in the pending view
     steps: int = 1  # transactions the ledger change took (more than one for a change too large for one)
     more: bool = False  # a release step left due awards for the next step
+    reason: str | None = None  # why a REJECTED event was not applied
 
 
 def _no_hook(step: int) -> None:
@@ -64,6 +67,14 @@ def _no_hook(step: int) -> None:
 
 class EventQueue(Protocol):
     def send(self, messages: Sequence[QueueMessage]) -> None: ...
+
+
+class EventVerifier(Protocol):
+    """Verify with the source (shared/verify/service.py): whether a source's events are checked, and the verdict."""
+
+    def applies(self, source: str) -> bool: ...
+
+    def verify(self, event: TicketEvent, now: datetime, *, check_freshness: bool = True) -> Verdict: ...
 
 
 def repeat_visit_event(state: TicketState) -> TicketEvent | None:
@@ -134,9 +145,22 @@ class TicketProcessor:
     config: Callable[[], ServiceConfig] = load_config
     queue: EventQueue | None = None  # for repeat-visit events; None: repeat visits are not linked
     after_step: Callable[[int], None] = _no_hook  # called between the write steps of a large change (tests inject crashes)
+    verifier: EventVerifier | None = None  # None: every event is taken at its word
 
-    def apply(self, event: TicketEvent, now: datetime | None = None) -> ApplyResult:
-        """Apply a new event (a redelivered one changes nothing and writes nothing)."""
+    def apply(self, event: TicketEvent, now: datetime | None = None, *, check_freshness: bool = True) -> ApplyResult:
+        """Apply a new event (a redelivered one changes nothing and writes nothing).
+
+        In verify mode the source's API is asked first (after the duplicate check, so a redelivery costs no API call):
+        an event it does not confirm is not applied (REJECTED, with the reason); one it confirms is applied with the
+        API's facts. SourceApiUnavailable (rate limit, helpdesk down) propagates: the queue delivers the event again."""
+        if self.verifier is not None and self.verifier.applies(event.source.value):
+            stored = self.tickets.get(event.ticket_key)
+            if stored is not None and stored.has_event(event.event_id):
+                return ApplyResult(Outcome.DUPLICATE, event.ticket_key)
+            verdict = self.verifier.verify(event, now or datetime.now(UTC), check_freshness=check_freshness)
+            if verdict.event is None:
+                return ApplyResult(Outcome.REJECTED, event.ticket_key, reason=f'{verdict.code}: {verdict.reason}')
+            event = verdict.event
         return self._with_retries(event.ticket_key, event, now)
 
     def reconcile(self, ticket_key: str, now: datetime | None = None) -> ApplyResult:

@@ -525,9 +525,12 @@ def test_the_kpi_store_action_mapping_can_see_a_missing_grant() -> None:
 
 SERVICE_CONFIG_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${ServiceConfigParameter}'
 PROGRAMS_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/pitcrew/${Stage}/programs'
-# The processor reads the service configuration, lists the programs under their path and reads each one's versions.
+SOURCE_API_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/pitcrew/${Stage}/source-api/'
+# The processor reads the service configuration, lists the programs under their path and reads each one's versions,
+# and reads the REST API credentials of exactly the helpdesks verify mode can ask (shared/verify.VERIFIER_NAMES).
 PROCESSOR_SSM = sorted([
     (('ssm:GetParameter',), (SERVICE_CONFIG_ARN,)),
+    (('ssm:GetParameter',), tuple(SOURCE_API_ARN + name for name in ('freshdesk', 'gorgias', 'salesforce'))),
     (('ssm:GetParametersByPath',), (PROGRAMS_ARN,)),
     (('ssm:GetParameterHistory',), (PROGRAMS_ARN + '/*',)),
 ])
@@ -537,7 +540,7 @@ def processor_config_and_queue_problems(function: dict[str, Any], resources: dic
     problems = []
     statements = list(_statements(function))
     ssm = [s for s in statements if any(str(a).lower().startswith('ssm:') for a in _as_list(s.get('Action', [])))]
-    granted = sorted((tuple(_as_list(s.get('Action'))), tuple(_sub_text(r) for r in _as_list(s.get('Resource', [])))) for s in ssm)
+    granted = sorted((tuple(_as_list(s.get('Action'))), tuple(_sub_text(r) or str(r) for r in _as_list(s.get('Resource', [])))) for s in ssm)
     if any(s.get('Effect') != 'Allow' for s in ssm):
         problems.append('an ssm statement is not an Allow')
     if granted != PROCESSOR_SSM:
@@ -546,8 +549,8 @@ def processor_config_and_queue_problems(function: dict[str, Any], resources: dic
     if not sqs:
         problems.append('the processor cannot send to EventsQueue')
     for statement in sqs:
-        if _as_list(statement.get('Action')) != ['sqs:SendMessage']:
-            problems.append(f'{statement.get("Sid")}: sqs actions {statement.get("Action")} (only sqs:SendMessage)')
+        if _as_list(statement.get('Action')) not in (['sqs:SendMessage'], ['sqs:ChangeMessageVisibility']):
+            problems.append(f'{statement.get("Sid")}: sqs actions {statement.get("Action")} (only SendMessage, ChangeMessageVisibility)')
         if [_target(r) for r in _as_list(statement.get('Resource', []))] != ['EventsQueue']:
             problems.append(f'{statement.get("Sid")}: sqs resource {statement.get("Resource")} is not EventsQueue')
     parameter = resources['ServiceConfigParameter']['Properties']
@@ -567,6 +570,10 @@ def test_processor_reads_exactly_the_service_config_and_sends_only_to_the_events
     assert problems == []
     # And: the names the code reads are the ones granted
     assert GLOBAL_ENV['SERVICE_CONFIG_PARAMETER'] == {'Ref': 'ServiceConfigParameter'}
+    from shared.verify import VERIFIER_NAMES
+
+    assert GLOBAL_ENV['SOURCE_API_PREFIX'] == {'Fn::Sub': '/pitcrew/${Stage}/source-api'}
+    assert set(VERIFIER_NAMES) == {'freshdesk', 'gorgias', 'salesforce'}
     assert GLOBAL_ENV['PROGRAMS_PATH'] == {'Fn::Sub': '/pitcrew/${Stage}/programs'}
     assert {s['Sid'] for s in _statements(RESOURCES[PROCESSOR])} >= {'ReadServiceConfig', 'QueueRepeatVisits'}
 
