@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 from infrastructure.local import moto_patches
 from infrastructure.local.replay import Schedule
 from infrastructure.local.sample_month import service_config
-from infrastructure.local.schedule import fire_times, scheduled_event, scheduler_input
+from infrastructure.local.schedule import RealTimeSchedules, fire_times, scheduled_event, scheduler_input
 from infrastructure.local.template_resources import TABLE_ENV, create_queues, create_tables, template_document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -552,7 +552,8 @@ class LocalStack:
         found: list[Schedule] = []
         for scheduled in scheduled_functions():
             if self.alerts or not is_alerting(scheduled.handler):
-                times = list(fire_times(scheduled.expression, start, end, scheduled.time_zone))
+                # From the whole minute of `start` (a rate counts from there, as it always has in the replay)
+                times = list(fire_times(scheduled.expression, start.replace(second=0, microsecond=0), end, scheduled.time_zone))
                 found.append((scheduled.name, self._scheduled_invoker(scheduled.name, scheduled.handler, scheduled.input), times))
         return found
 
@@ -570,19 +571,18 @@ class LocalStack:
 
         return fire
 
-    def keep_schedules_on_real_time(self) -> None:
-        """After the replay (`make run` keeps serving): fire the schedules as real time reaches them."""
+    def keep_schedules_on_real_time(self, tick_s: float = 15) -> None:
+        """After the replay (`make run` keeps serving): fire the schedules as real time reaches them, each once per fire
+        time of its expression (rates counted from now), looking every `tick_s` seconds."""
         schedules = [s for s in scheduled_functions() if self.alerts or not is_alerting(s.handler)]
+        invokers = {s.name: self._scheduled_invoker(s.name, s.handler, s.input) for s in schedules}
+        clock = RealTimeSchedules([(s.name, s.expression, s.time_zone) for s in schedules], since=datetime.now(UTC))
 
         def tick() -> None:
-            last = datetime.now(UTC)
-            while not self._stop.wait(15):
-                now = datetime.now(UTC)
-                for s in schedules:
-                    for moment in fire_times(s.expression, last + timedelta(seconds=1), now, s.time_zone):
-                        answer = self._scheduled_invoker(s.name, s.handler, s.input)(moment)
-                        print(f'schedule {s.name} at {moment:%Y-%m-%d %H:%M} UTC: {answer}')
-                last = now
+            while not self._stop.wait(tick_s):
+                for name, moment in clock.due(datetime.now(UTC)):
+                    answer = invokers[name](moment)
+                    print(f'schedule {name} at {moment:%Y-%m-%d %H:%M} UTC: {answer}', flush=True)
 
         self._spawn(tick)
 
