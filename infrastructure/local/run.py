@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from infrastructure.local.sample_month import zendesk_headers
-from infrastructure.local.stack import LOCAL_SECRETS, LocalStack, invoke
+from infrastructure.local.stack import LOCAL_SECRETS, REGION, SERVICE_CONFIG_PARAMETER, LocalStack, invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / 'tests' / 'fixtures' / 'wire_samples'
@@ -138,7 +138,8 @@ def main() -> None:
 
 def print_endpoints(stack: LocalStack) -> None:
     print('Pitcrew local stack')
-    print(f'  local AWS (moto server): {stack.aws_endpoint}   e.g. aws --endpoint-url {stack.aws_endpoint} dynamodb list-tables')
+    print(f'  local AWS (moto server): {stack.aws_endpoint}, region {REGION}, any key; e.g. AWS_ACCESS_KEY_ID=local '
+          f'AWS_SECRET_ACCESS_KEY=local aws --region {REGION} --endpoint-url {stack.aws_endpoint} dynamodb list-tables')
     for route in stack.routes:
         print(f'  API: {route.method} http://127.0.0.1:{stack.api_port}{route.path}')
     print(f'  fake Twilio REST API: {stack.twilio.base_url}  (account {stack.twilio.account_sid})')
@@ -262,7 +263,8 @@ def print_kpis(reports: list[Any]) -> None:
         levels = ', '.join(f'{channel} {level.level} {level.name}' if level.level else f'{channel} not judged'
                            for channel, level in r.service_levels.items())
         print(f'    {r.scope.split("#", 1)[1]:10} {levels}')
-    print('  read any scope: python -m infrastructure.kpi_report --scope location#<id> --month YYYY-MM [--endpoint-url ...]')
+    print(f'  read any scope: python -m infrastructure.kpi_report --scope location#<id> --month YYYY-MM --region {REGION} '
+          f'--endpoint-url http://127.0.0.1:<aws port> --config-parameter {SERVICE_CONFIG_PARAMETER}')
 
 
 def replay_samples(stack: LocalStack, started: float) -> dict[str, Any]:
