@@ -52,6 +52,7 @@ TWILIO_PARAMETER = '/pitcrew/local/twilio'
 LOCAL_WHATSAPP_FROM = 'whatsapp:+14155238886'  # Twilio's sandbox sender, as in Twilio's docs
 LOCAL_SMS_FROM = '+15005550006'  # Twilio's magic test number
 STREAM_WINDOW_CAP_S = 5.0
+HEALTH_PATH = '/_local/health'  # the local API's own route (not in the template): serving, and the replay's progress
 LOCAL_AUDIT_EMAIL_FROM = 'pitcrew-audit@example.com'  # verified in the local SES at start
 LOCAL_AUDIT_EMAIL_TO = 'service-admin@example.com'
 
@@ -243,6 +244,11 @@ class LocalStack:
     twilio_callbacks: bool = True
     # False: the stack without its alerting functions (planner, scan, sender, reminders), to measure the rest alone.
     alerts: bool = True
+    # What `GET /_local/health` says besides "serving" (`make run`: the background replay's progress).
+    health_detail: Callable[[], dict[str, Any]] | None = None
+
+    def health(self) -> dict[str, Any]:
+        return {'status': 'serving', 'replay': self.health_detail() if self.health_detail else None}
 
     @property
     def aws_endpoint(self) -> str:
@@ -377,22 +383,23 @@ class LocalStack:
                 url = urlsplit(self.path)
                 length = int(self.headers.get('Content-Length') or 0)
                 body = self.rfile.read(length) if length else b''
+                if self.command == 'GET' and url.path == HEALTH_PATH:  # local only: not a route of the template
+                    self._answer(200, json.dumps(stack.health()).encode(), {'Content-Type': 'application/json'})
+                    return
                 for route in stack.routes:
                     params = route.match(self.command, url.path)
                     if params is not None:
                         event = api_event(self.command, url.path, url.query, dict(self.headers.items()), body, route, params)
                         result = invoke(route.handler, event)
                         payload = str(result.get('body', '')).encode()
-                        self.send_response(int(result.get('statusCode', 200)))
-                        for name, value in (result.get('headers') or {}).items():
-                            self.send_header(name, value)
-                        self.send_header('Content-Length', str(len(payload)))
-                        self.end_headers()
-                        self.wfile.write(payload)
+                        self._answer(int(result.get('statusCode', 200)), payload, result.get('headers') or {})
                         return
-                payload = b'{"message":"Not Found"}'
-                self.send_response(404)
-                self.send_header('Content-Type', 'application/json')
+                self._answer(404, b'{"message":"Not Found"}', {'Content-Type': 'application/json'})
+
+            def _answer(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header('Content-Length', str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

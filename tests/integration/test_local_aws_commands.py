@@ -51,10 +51,10 @@ def unconfigured_env(tmp_path: Path) -> dict[str, str]:
 
 def seed(endpoint: str, region: str, min_sample: int) -> None:
     """The template's tables, the service configuration parameter, and three first replies of one location's day."""
-    clients = {'region_name': region, 'endpoint_url': endpoint, 'aws_access_key_id': 'seed', 'aws_secret_access_key': 'seed'}
-    dynamodb = boto3.client('dynamodb', **clients)
+    session = boto3.Session(region_name=region, aws_access_key_id='seed', aws_secret_access_key='seed')
+    dynamodb = session.client('dynamodb', endpoint_url=endpoint)
     create_tables(dynamodb)
-    boto3.client('ssm', **clients).put_parameter(Name=SERVICE_CONFIG_PARAMETER, Value=json.dumps({'kpi': {'min_sample': min_sample}}),
+    session.client('ssm', endpoint_url=endpoint).put_parameter(Name=SERVICE_CONFIG_PARAMETER, Value=json.dumps({'kpi': {'min_sample': min_sample}}),
                                                  Type='String')
     dynamodb.put_item(TableName='pitcrew-kpi', Item={'pk': {'S': 'location#US-NYC'}, 'sk': {'S': '2026-10-05'},
                                                      't': {'N': '3'}, 'fr_s': {'N': '600'}, 'fr_n': {'N': '3'}})
