@@ -656,7 +656,7 @@ def alerts_drill() -> dict[str, Any]:
 # above (the test environment and moto loaded), timed as a drill of its own (so it counts toward bench_wall_s), and
 # what it returns is printed in the table and merged into the JSON line. A name already in the JSON line is not
 # overwritten (the table says so). Issue 11: tests/bench/programs.py.
-EXTRA_FIGURE_MODULES = ('tests.bench.programs', 'tests.bench.leagues_live', 'tests.bench.leagues_close')
+EXTRA_FIGURE_MODULES = ('tests.bench.programs', 'tests.bench.leagues_live', 'tests.bench.leagues_close', 'tests.bench.local_first_answer')
 
 
 def extra_figures(walls: dict[str, float]) -> dict[str, Any]:

@@ -82,11 +82,11 @@ def test_make_run_answers_while_the_month_replays_then_prints_the_summary_and_ke
         finished = run.wait_for('replay finished')
         summary = run.wait_for('points per employee')
         assert first_answer < summary < finished
-        # And the progress went to stderr, with the month's deliveries as its total
-        assert any(f'/{during["total"]} events' in line for line in run.stderr)
         # And after the replay the stack still serves, its progress complete
         after = run.health_when_serving()['replay']
-        assert after['phase'] == 'done' and after['done'] == after['total'] == during['total']
+        assert after['phase'] == 'done' and after['done'] == after['total'] > 0
+        # And the progress went to stderr, with the month's deliveries as its total
+        assert any(f'/{after["total"]} events' in line for line in run.stderr)
         assert run.request('POST', '/webhooks/freshdesk', *freshdesk_ticket('newcomer-2'))[0] == 200
 
         # When the newcomer presses Ctrl-C
@@ -99,5 +99,5 @@ def test_make_run_answers_while_the_month_replays_then_prints_the_summary_and_ke
     time.sleep(0.5)  # the reader threads take the last lines
     assert run.process.returncode == 0, ''.join(run.stderr)[-3000:]
     figures = json.loads(run.stdout[-1])
-    assert figures['events_sent'] == during['total'] and figures['unexpected_answers'] == 0 and figures['queue_drained'] is True
+    assert figures['events_sent'] == after['total'] and figures['unexpected_answers'] == 0 and figures['queue_drained'] is True
     assert figures['balances_reconcile'] is True and figures['first_answer_s'] > 0
