@@ -1,10 +1,12 @@
 """Read one scope's month of KPIs (counts, ratios, significance, service levels) as JSON.
 
 The same read path a later authenticated API will expose (shared/kpi/report.py: one DynamoDB Query).
-Against the local stack:   python -m infrastructure.kpi_report --scope location#US-NYC --month 2026-10 \\
-                               --endpoint-url http://127.0.0.1:5001 --table pitcrew-kpi
+Against the local stack:   python -m infrastructure.kpi_report --scope location#US-NYC --month 2026-10 --region us-east-1 \\
+                               --endpoint-url http://127.0.0.1:5001 --table pitcrew-kpi --config-parameter /pitcrew/local/service-config
 Against a deployed stack:  python -m infrastructure.kpi_report --scope employee#E1 --month 2026-10 \\
                                --table <KpiTableName output> --config-parameter /pitcrew/prod/service-config
+`--region` (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1) is the region of every client, the table's and the
+parameter's; with `--endpoint-url` and no credentials in the environment, dummy ones are used (a local AWS ignores them).
 Scopes: all, location#<id>, region#<id>, team#<manager id>, employee#<employee id>.
 """
 
@@ -38,20 +40,32 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault('AWS_ACCESS_KEY_ID', 'local')
         os.environ.setdefault('AWS_SECRET_ACCESS_KEY', 'local')
         os.environ['AWS_ENDPOINT_URL'] = args.endpoint_url
-    os.environ['AWS_REGION'] = args.region
+    # Every client this process makes, ours and the libraries' (botocore reads AWS_DEFAULT_REGION, not AWS_REGION)
+    os.environ['AWS_REGION'] = os.environ['AWS_DEFAULT_REGION'] = args.region
     os.environ['KPI_TABLE'] = args.table
-    os.environ['SERVICE_CONFIG_PARAMETER'] = args.config_parameter
 
     import boto3
+    from pydantic import ValidationError
 
-    from shared.config import get_settings
     from shared.kpi.report import read_month
     from shared.kpi.store import KpiStore
-    from shared.sla.config import load_config
+    from shared.sla.config import DEFAULT_CONFIG, parse_config
 
-    get_settings.cache_clear()
+    settings = DEFAULT_CONFIG.kpi
+    if args.config_parameter:  # read here, with the tool's region and endpoint, and refused loudly if it does not validate
+        ssm = boto3.client('ssm', region_name=args.region, endpoint_url=args.endpoint_url)
+        try:
+            text = ssm.get_parameter(Name=args.config_parameter, WithDecryption=True)['Parameter']['Value']
+            settings = parse_config(text).kpi
+        except ssm.exceptions.ParameterNotFound:
+            parser.error(f'--config-parameter: no parameter {args.config_parameter} in {args.region}')
+        except ValidationError as error:  # field and reason, not the values
+            reasons = '; '.join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5])
+            parser.error(f'--config-parameter: {args.config_parameter} is not a valid service configuration ({reasons})')
+        except ValueError:
+            parser.error(f'--config-parameter: {args.config_parameter} is not JSON')
     client = boto3.client('dynamodb', region_name=args.region, endpoint_url=args.endpoint_url)
-    report = read_month(KpiStore(args.table, client=client), args.scope, args.month, load_config().kpi)
+    report = read_month(KpiStore(args.table, client=client), args.scope, args.month, settings)
     json.dump(report.as_dict(), sys.stdout, indent=2, default=str)
     print()
     return 0

@@ -4,7 +4,8 @@ The senders run in their own process (`senders.py`) and post the month in arriva
 the send time of the next delivery: whenever it passes a fire time of one of the template's schedules, the
 scheduled function is invoked with that time (the fast-forward). The senders are held while the events queue is
 deeper than `max_backlog` (moto's SQS costs grow with the depth of the queue; real senders spread a month out).
-Progress is printed every couple of seconds.
+Progress (`ReplayProgress`): a bar redrawn in place on a terminal, a line every few seconds otherwise; the local stack
+also answers it on `GET /_local/health`.
 """
 
 from __future__ import annotations
@@ -14,18 +15,23 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from infrastructure.local.sample_month import Delivery
 
 ROOT = Path(__file__).resolve().parents[2]
 Schedule = tuple[str, Callable[[datetime], Any], Sequence[datetime]]
+
+
+class ReplayCancelled(RuntimeError):
+    pass
 
 
 @dataclass
@@ -62,6 +68,96 @@ class ReplayResult:
         return [o for o in self.outcomes if o.status != 200]
 
 
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    return f'{minutes // 60}:{minutes % 60:02d}:{secs:02d}' if minutes >= 60 else f'{minutes}:{secs:02d}'
+
+
+class ReplayProgress:
+    """Where the replay is: its phase (generating, replaying, draining, summarising, done, failed), deliveries sent of
+    the month's total, the simulated clock, the rate since the first delivery, the ETA at that rate, and the queue.
+
+    Shown on `stream`: on a terminal one bar redrawn in place (at most every `tty_every_s`), otherwise one line every
+    `lines_every_s`. `snapshot()` is the same as data (the local stack's `GET /_local/health`); safe across threads."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO | None = None, *, tty_every_s: float = 0.25, lines_every_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self.stream = stream if stream is not None else sys.stderr
+        self.in_place = bool(getattr(self.stream, 'isatty', lambda: False)())
+        self.every_s = tty_every_s if self.in_place else lines_every_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.phase, self.total, self.done, self.queue = 'starting', 0, 0, 0
+        self.simulated: datetime | None = None
+        self._started: float | None = None
+        self._shown_at: float | None = None
+        self._drawn = False  # a bar is on the terminal's current line
+
+    def begin(self, total: int) -> None:
+        with self._lock:
+            self.phase, self.total, self.done, self._started = 'replaying', total, 0, self._clock()
+
+    def set_phase(self, phase: str) -> None:
+        """A new phase is shown at once (and ends the bar's line on a terminal: what follows is printed below it)."""
+        with self._lock:
+            self.phase = phase
+            self._show(force=True)
+            if self.in_place and self._drawn:
+                self.stream.write('\n')
+                self.stream.flush()
+                self._drawn = False
+
+    def update(self, done: int, simulated: datetime, queue: int = 0) -> None:
+        with self._lock:
+            self.done, self.simulated, self.queue = done, simulated, queue
+            self._show(force=False)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            rate = self._rate()
+            return {
+                'phase': self.phase,
+                'done': self.done,
+                'total': self.total,
+                'percent': self._percent(),
+                'simulated': self.simulated.isoformat() if self.simulated else None,
+                'per_s': round(rate, 1),
+                'eta_s': round((self.total - self.done) / rate, 1) if rate and self.phase == 'replaying' else None,
+                'queue': self.queue,
+            }
+
+    def _percent(self) -> int:
+        return self.done * 100 // self.total if self.total else 0
+
+    def _rate(self) -> float:
+        elapsed = self._clock() - self._started if self._started is not None else 0.0
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+    def render(self) -> str:
+        """One line: bar (on a terminal), sent/total, percent, simulated time, rate, ETA, queue, phase."""
+        rate = self._rate()
+        eta = _duration((self.total - self.done) / rate) if rate else '-'
+        simulated = f'{self.simulated:%Y-%m-%d %H:%M}' if self.simulated else '-'
+        filled = self.WIDTH * self.done // self.total if self.total else 0
+        bar = f'[{"#" * filled}{"." * (self.WIDTH - filled)}] ' if self.in_place else ''
+        return (f'replay {bar}{self.done:>5}/{self.total} events ({self._percent():>3}%)  simulated {simulated}  {rate:6.1f}/s  '
+                f'ETA {eta}  queue {self.queue}  {self.phase}')  # fmt: skip
+
+    def _show(self, *, force: bool) -> None:
+        now = self._clock()
+        if self.total == 0 or (not force and self._shown_at is not None and now - self._shown_at < self.every_s):
+            return
+        self._shown_at = now
+        if self.in_place:
+            self.stream.write('\r' + self.render() + '\x1b[K')
+            self._drawn = True
+        else:
+            self.stream.write(self.render() + '\n')
+        self.stream.flush()
+
+
 @dataclass
 class Replayer:
     port: int
@@ -69,12 +165,21 @@ class Replayer:
     backlog: Callable[[], int] | None = None
     senders: int = 3
     max_backlog: int = 300
-    progress: Callable[[str], None] = print
+    progress: ReplayProgress = field(default_factory=ReplayProgress)
+    cancelled: threading.Event = field(default_factory=threading.Event)  # set: stop sending (the stack is stopping)
+    _senders: subprocess.Popen[str] | None = None
+
+    def cancel(self) -> None:
+        """Stop sending (the stack is stopping): the senders' process ends, `run` raises ReplayCancelled."""
+        self.cancelled.set()
+        if self._senders is not None and self._senders.poll() is None:
+            self._senders.terminate()
 
     def run(self, deliveries: list[Delivery], *, seed: int, scale: float, clean: bool = False) -> ReplayResult:
         result = ReplayResult()
         due = [(name, fire, sorted(times)) for name, fire, times in self.schedules]
-        started = last_report = time.perf_counter()
+        started = time.perf_counter()
+        self.progress.begin(len(deliveries))
         command = [
             sys.executable,
             '-m',
@@ -92,24 +197,25 @@ class Replayer:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env) as senders:
             assert senders.stdin is not None and senders.stdout is not None
+            self._senders = senders
+            if self.cancelled.is_set():
+                senders.terminate()
             for line in senders.stdout:
+                if self.cancelled.is_set():
+                    break
                 message = json.loads(line)
                 if 'outcomes' in message:
+                    self.progress.update(len(deliveries), deliveries[-1].at, self.progress.queue)
                     result.outcomes = [Outcome(d, status, body) for d, (status, body) in zip(deliveries, message['outcomes'], strict=True)]
                     break
                 clock = datetime.fromisoformat(message['clock'])
                 self._fire(due, clock, result)
                 depth = self._hold()
-                now = time.perf_counter()
-                if now - last_report >= 2:
-                    last_report = now
-                    done = message['done']
-                    self.progress(
-                        f'  sent {done:>5}/{len(deliveries)} ({done * 100 // len(deliveries):>3}%)  simulated {clock:%Y-%m-%d %H:%M}'
-                        f'  {done / (now - started):6.1f}/s  queue {depth}'
-                    )
+                self.progress.update(message['done'], clock, depth)
                 senders.stdin.write('go\n')
                 senders.stdin.flush()
+        if self.cancelled.is_set():
+            raise ReplayCancelled('the replay was stopped')
         if senders.returncode:
             raise RuntimeError(f'the senders failed (exit {senders.returncode})')
         end_of_month = deliveries[-1].at.replace(hour=23, minute=59)
@@ -131,7 +237,7 @@ class Replayer:
         if self.backlog is None:
             return 0
         depth = self.backlog()
-        while depth > self.max_backlog:
+        while depth > self.max_backlog and not self.cancelled.is_set():
             time.sleep(0.05)
             depth = self.backlog()
         return depth

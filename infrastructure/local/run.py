@@ -1,6 +1,8 @@
 """`make run` / `make demo`: start the local stack, replay a generated month of service work through it as the
 senders would (signed, over HTTP), fire the schedules on a fast-forwarded clock, and print what happened.
-`make run` then keeps serving until Ctrl-C; `make demo` exits, its last line one JSON object.
+`make run` answers requests within seconds of starting and replays the month in the background (a progress bar on
+stderr; the summary prints when the replay ends), then keeps serving on real time until Ctrl-C; `make demo` replays
+in the foreground and exits, its last line one JSON object.
 
 `--samples` replays the captured wire samples instead (every source, redeliveries, a forged signature, a
 malformed body, an unknown source): a quick look at each sender's format.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import signal
 import threading
 import time
@@ -21,8 +24,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from infrastructure.local.replay import ReplayCancelled, ReplayProgress
 from infrastructure.local.sample_month import zendesk_headers
-from infrastructure.local.stack import LOCAL_SECRETS, LocalStack, invoke
+from infrastructure.local.stack import HEALTH_PATH, LOCAL_SECRETS, REGION, SERVICE_CONFIG_PARAMETER, LocalStack, invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / 'tests' / 'fixtures' / 'wire_samples'
@@ -117,28 +121,75 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
+    progress = ReplayProgress()
     stack = LocalStack(aws_port=args.aws_port, api_port=args.api_port, twilio_port=args.twilio_port, pollers=args.pollers,
-                       alerts=not args.no_alerts)
+                       alerts=not args.no_alerts, health_detail=progress.snapshot)
     stack.start()
+    first_answer_s = first_answer(stack, started)
     print_endpoints(stack)
-    if args.samples:
-        figures = replay_samples(stack, started)
-    else:
-        figures = replay_month(stack, started, seed=args.seed, scale=args.scale, senders=args.senders, clean=args.clean)
-    if not args.demo:
-        stack.keep_schedules_on_real_time()
-        print('serving; Ctrl-C to stop')
-        stopping = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stopping.set())
-        stopping.wait()
+    print(f'first answer on the API {first_answer_s:.1f} s after start (GET {HEALTH_PATH})', flush=True)
+    cancelled = threading.Event()
+
+    def replay() -> dict[str, Any]:
+        if args.samples:
+            return replay_samples(stack, started, progress)
+        return replay_month(stack, started, seed=args.seed, scale=args.scale, senders=args.senders, clean=args.clean,
+                            progress=progress, cancelled=cancelled)  # fmt: skip
+
+    if args.demo:  # in the foreground: the summary, then exit
+        figures = replay()
+        stack.stop()
+        print(json.dumps({**figures, 'first_answer_s': round(first_answer_s, 2)}, separators=(',', ':')))
+        return
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    outcome: dict[str, Any] = {}
+
+    def in_background() -> None:
+        try:
+            outcome['figures'] = replay()
+        except ReplayCancelled:
+            return
+        except Exception:  # the stack still serves; say why the summary will not come
+            logging.getLogger(__name__).exception('the replay failed')
+            progress.set_phase('failed')
+            print('the replay failed (above); still serving', flush=True)
+        if not cancelled.is_set():
+            stack.keep_schedules_on_real_time()
+            print(f'replay finished {time.perf_counter() - started:.0f} s after start (summary above); serving on real time, '
+                  'the schedules firing on the wall clock; Ctrl-C to stop', flush=True)  # fmt: skip
+
+    replaying = threading.Thread(target=in_background, name='replay', daemon=True)
+    replaying.start()
+    print(f'serving on http://127.0.0.1:{stack.api_port} while the month replays in the background (progress on stderr and '
+          f'GET {HEALTH_PATH}; the summary prints when the replay ends); Ctrl-C to stop', flush=True)  # fmt: skip
+    stopping.wait()
+    cancelled.set()
     stack.stop()
-    print(json.dumps(figures, separators=(',', ':')))
+    figures = outcome.get('figures', {'replay_finished': False})
+    print(json.dumps({**figures, 'first_answer_s': round(first_answer_s, 2)}, separators=(',', ':')), flush=True)
+
+
+def first_answer(stack: LocalStack, started: float, within_s: float = 15) -> float:
+    """Seconds from `started` to the first answer of the local API (its health route), asked as any client would; the
+    API is up once the stack has started, so this fails only if it does not answer within `within_s`."""
+    deadline = time.perf_counter() + within_s
+    while True:
+        try:
+            with urllib.request.urlopen(f'http://127.0.0.1:{stack.api_port}{HEALTH_PATH}', timeout=1) as response:
+                if response.status == 200:
+                    return time.perf_counter() - started
+        except (urllib.error.URLError, OSError):
+            if time.perf_counter() > deadline:
+                raise
+        time.sleep(0.05)
 
 
 def print_endpoints(stack: LocalStack) -> None:
     print('Pitcrew local stack')
-    print(f'  local AWS (moto server): {stack.aws_endpoint}   e.g. aws --endpoint-url {stack.aws_endpoint} dynamodb list-tables')
+    print(f'  local AWS (moto server): {stack.aws_endpoint}, region {REGION}, any key; e.g. AWS_ACCESS_KEY_ID=local '
+          f'AWS_SECRET_ACCESS_KEY=local aws --region {REGION} --endpoint-url {stack.aws_endpoint} dynamodb list-tables')
     for route in stack.routes:
         print(f'  API: {route.method} http://127.0.0.1:{stack.api_port}{route.path}')
     print(f'  fake Twilio REST API: {stack.twilio.base_url}  (account {stack.twilio.account_sid})')
@@ -152,10 +203,13 @@ def import_directory(csv_text: str) -> dict[str, Any]:
     return result
 
 
-def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, senders: int = 3, clean: bool = False) -> dict[str, Any]:
+def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, senders: int = 3, clean: bool = False,
+                 progress: ReplayProgress | None = None, cancelled: threading.Event | None = None) -> dict[str, Any]:  # fmt: skip
     from infrastructure.local.replay import Replayer
     from infrastructure.local.sample_month import generate
 
+    progress = progress or ReplayProgress()
+    progress.set_phase('generating')
     month = generate(seed=seed, scale=scale, clean=clean)
     directory = import_directory(month.directory_csv())
     locations = {e.location_id for e in month.employees}
@@ -167,10 +221,13 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
     print('  ' + ', '.join(f'{label} {count}' for label, count in sorted(month.counts().items())))
     end_of_month = month.deliveries[-1].at.replace(hour=23, minute=59)
     schedules = stack.schedules(month.deliveries[0].at, end_of_month)
-    replayer = Replayer(stack.api_port, schedules=schedules, backlog=lambda: max(stack.backlog(), stack.stream_backlog()), senders=senders)
+    replayer = Replayer(stack.api_port, schedules=schedules, backlog=lambda: max(stack.backlog(), stack.stream_backlog()), senders=senders,
+                        progress=progress, cancelled=cancelled or threading.Event())  # fmt: skip
     result = replayer.run(month.deliveries, seed=seed, scale=scale, clean=clean)
+    progress.set_phase('draining')
     drained = stack.wait_until_idle(timeout_s=300)
     processed_s = time.perf_counter() - started
+    progress.set_phase('summarising')
     summary = summarize(stack)
     kpis = location_kpis(f'{month.month:%Y-%m}')
     events_sent = sum(o.delivery.events for o in result.outcomes)
@@ -213,6 +270,7 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
 
     figures['leagues'] = close_and_report(f'{month.month:%Y-%m}', invoke)
     print_sample_statement(f'{month.month:%Y-%m}')
+    progress.set_phase('done')
     return figures
 
 
@@ -262,10 +320,13 @@ def print_kpis(reports: list[Any]) -> None:
         levels = ', '.join(f'{channel} {level.level} {level.name}' if level.level else f'{channel} not judged'
                            for channel, level in r.service_levels.items())
         print(f'    {r.scope.split("#", 1)[1]:10} {levels}')
-    print('  read any scope: python -m infrastructure.kpi_report --scope location#<id> --month YYYY-MM [--endpoint-url ...]')
+    print(f'  read any scope: python -m infrastructure.kpi_report --scope location#<id> --month YYYY-MM --region {REGION} '
+          f'--endpoint-url http://127.0.0.1:<aws port> --config-parameter {SERVICE_CONFIG_PARAMETER}')
 
 
-def replay_samples(stack: LocalStack, started: float) -> dict[str, Any]:
+def replay_samples(stack: LocalStack, started: float, progress: ReplayProgress | None = None) -> dict[str, Any]:
+    progress = progress or ReplayProgress()
+    progress.set_phase('replaying samples')
     directory = import_directory((ROOT / 'events' / 'directory_sample.csv').read_text())
     print(f'directory: {directory.get("created", 0)} employees imported')
     answers: Counter[int] = Counter()
@@ -277,6 +338,7 @@ def replay_samples(stack: LocalStack, started: float) -> dict[str, Any]:
     drained = stack.wait_until_idle()
     summary = summarize(stack)
     print_summary(summary, None)
+    progress.set_phase('done')
     return {
         'events_sent': sum(answers.values()),
         'accepted': answers[200],

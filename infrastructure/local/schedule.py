@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -60,18 +60,23 @@ def _value(text: str, names: dict[str, int] | None) -> int:
     return int(text)
 
 
-def fire_times(expression: str, start: datetime, end: datetime, time_zone: str = 'UTC') -> Iterator[datetime]:
-    """Every moment in [start, end] at which the schedule fires (UTC, whole minutes). `time_zone`: the IANA zone the
-    cron fields are read in (EventBridge Scheduler's ScheduleExpressionTimezone; EventBridge rules are UTC), so
-    `cron(5 0 1 * ? *)` in Asia/Kolkata fires at 18:35 UTC on the last day of the previous month. A local time that
-    a daylight-saving change skips or repeats is taken as zoneinfo resolves it (fold 0: once). A rate ignores it."""
-    start = start.astimezone(UTC).replace(second=0, microsecond=0)
-    end = end.astimezone(UTC)
+def fire_times(
+    expression: str, start: datetime, end: datetime, time_zone: str = 'UTC', *, anchor: datetime | None = None
+) -> Iterator[datetime]:
+    """Every moment in [start, end] at which the schedule fires (UTC, whole minutes; `start` itself counts only if it is
+    one). `time_zone`: the IANA zone the cron fields are read in (EventBridge Scheduler's ScheduleExpressionTimezone;
+    EventBridge rules are UTC), so `cron(5 0 1 * ? *)` in Asia/Kolkata fires at 18:35 UTC on the last day of the
+    previous month. A local time that a daylight-saving change skips or repeats is taken as zoneinfo resolves it (fold
+    0: once). A rate ignores it: it fires at `anchor` (when the schedule was created; default: the first whole minute
+    from `start`) and every interval after, so consecutive windows over the same anchor list each fire time once."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     rate = _RATE.fullmatch(expression.strip())
     if rate:
         amount, unit = int(rate.group(1)), rate.group(2).rstrip('s')
         step = timedelta(minutes=amount) if unit == 'minute' else timedelta(hours=amount) if unit == 'hour' else timedelta(days=amount)
-        moment = start
+        moment = _whole_minute_from(anchor.astimezone(UTC) if anchor is not None else start)
+        if moment < start:  # skip the intervals before the window
+            moment += step * -((moment - start) // step)
         while moment <= end:
             yield moment
             moment += step
@@ -105,6 +110,36 @@ def fire_times(expression: str, start: datetime, end: datetime, time_zone: str =
                     if start <= moment <= end:
                         yield moment
         day += timedelta(days=1)
+
+
+def _whole_minute_from(moment: datetime) -> datetime:
+    """The first whole minute at or after `moment`."""
+    floor = moment.replace(second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(minutes=1)
+
+
+class RealTimeSchedules:
+    """The schedules on the wall clock (`make run` serving after the replay): each call to `due(now)` returns every
+    (name, fire time) in (the previous call, now], in time order; rates count from the moment this was created. However
+    often it is asked, each schedule fires once per fire time of its expression."""
+
+    def __init__(self, schedules: Iterable[tuple[str, str, str]], since: datetime) -> None:
+        self._schedules = list(schedules)  # (name, expression, time zone)
+        self._last = since.astimezone(UTC)
+        self._anchor = _whole_minute_from(self._last)
+
+    def due(self, now: datetime) -> list[tuple[str, datetime]]:
+        now = now.astimezone(UTC)
+        if now <= self._last:
+            return []
+        after = self._last + timedelta(microseconds=1)  # the window is (last, now]: the last call's fire times are done
+        found = [
+            (name, moment)
+            for name, expression, time_zone in self._schedules
+            for moment in fire_times(expression, after, now, time_zone, anchor=self._anchor)
+        ]
+        self._last = now
+        return sorted(found, key=lambda item: item[1])
 
 
 SCHEDULED_TIME = '<aws.scheduler.scheduled-time>'

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 from infrastructure.local import moto_patches
 from infrastructure.local.replay import Schedule
 from infrastructure.local.sample_month import service_config
-from infrastructure.local.schedule import fire_times, scheduled_event, scheduler_input
+from infrastructure.local.schedule import RealTimeSchedules, fire_times, scheduled_event, scheduler_input
 from infrastructure.local.template_resources import TABLE_ENV, create_queues, create_tables, template_document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +52,7 @@ TWILIO_PARAMETER = '/pitcrew/local/twilio'
 LOCAL_WHATSAPP_FROM = 'whatsapp:+14155238886'  # Twilio's sandbox sender, as in Twilio's docs
 LOCAL_SMS_FROM = '+15005550006'  # Twilio's magic test number
 STREAM_WINDOW_CAP_S = 5.0
+HEALTH_PATH = '/_local/health'  # the local API's own route (not in the template): serving, and the replay's progress
 LOCAL_AUDIT_EMAIL_FROM = 'pitcrew-audit@example.com'  # verified in the local SES at start
 LOCAL_AUDIT_EMAIL_TO = 'service-admin@example.com'
 
@@ -243,6 +244,11 @@ class LocalStack:
     twilio_callbacks: bool = True
     # False: the stack without its alerting functions (planner, scan, sender, reminders), to measure the rest alone.
     alerts: bool = True
+    # What `GET /_local/health` says besides "serving" (`make run`: the background replay's progress).
+    health_detail: Callable[[], dict[str, Any]] | None = None
+
+    def health(self) -> dict[str, Any]:
+        return {'status': 'serving', 'replay': self.health_detail() if self.health_detail else None}
 
     @property
     def aws_endpoint(self) -> str:
@@ -377,22 +383,23 @@ class LocalStack:
                 url = urlsplit(self.path)
                 length = int(self.headers.get('Content-Length') or 0)
                 body = self.rfile.read(length) if length else b''
+                if self.command == 'GET' and url.path == HEALTH_PATH:  # local only: not a route of the template
+                    self._answer(200, json.dumps(stack.health()).encode(), {'Content-Type': 'application/json'})
+                    return
                 for route in stack.routes:
                     params = route.match(self.command, url.path)
                     if params is not None:
                         event = api_event(self.command, url.path, url.query, dict(self.headers.items()), body, route, params)
                         result = invoke(route.handler, event)
                         payload = str(result.get('body', '')).encode()
-                        self.send_response(int(result.get('statusCode', 200)))
-                        for name, value in (result.get('headers') or {}).items():
-                            self.send_header(name, value)
-                        self.send_header('Content-Length', str(len(payload)))
-                        self.end_headers()
-                        self.wfile.write(payload)
+                        self._answer(int(result.get('statusCode', 200)), payload, result.get('headers') or {})
                         return
-                payload = b'{"message":"Not Found"}'
-                self.send_response(404)
-                self.send_header('Content-Type', 'application/json')
+                self._answer(404, b'{"message":"Not Found"}', {'Content-Type': 'application/json'})
+
+            def _answer(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header('Content-Length', str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -552,7 +559,8 @@ class LocalStack:
         found: list[Schedule] = []
         for scheduled in scheduled_functions():
             if self.alerts or not is_alerting(scheduled.handler):
-                times = list(fire_times(scheduled.expression, start, end, scheduled.time_zone))
+                # From the whole minute of `start` (a rate counts from there, as it always has in the replay)
+                times = list(fire_times(scheduled.expression, start.replace(second=0, microsecond=0), end, scheduled.time_zone))
                 found.append((scheduled.name, self._scheduled_invoker(scheduled.name, scheduled.handler, scheduled.input), times))
         return found
 
@@ -570,19 +578,18 @@ class LocalStack:
 
         return fire
 
-    def keep_schedules_on_real_time(self) -> None:
-        """After the replay (`make run` keeps serving): fire the schedules as real time reaches them."""
+    def keep_schedules_on_real_time(self, tick_s: float = 15) -> None:
+        """After the replay (`make run` keeps serving): fire the schedules as real time reaches them, each once per fire
+        time of its expression (rates counted from now), looking every `tick_s` seconds."""
         schedules = [s for s in scheduled_functions() if self.alerts or not is_alerting(s.handler)]
+        invokers = {s.name: self._scheduled_invoker(s.name, s.handler, s.input) for s in schedules}
+        clock = RealTimeSchedules([(s.name, s.expression, s.time_zone) for s in schedules], since=datetime.now(UTC))
 
         def tick() -> None:
-            last = datetime.now(UTC)
-            while not self._stop.wait(15):
-                now = datetime.now(UTC)
-                for s in schedules:
-                    for moment in fire_times(s.expression, last + timedelta(seconds=1), now, s.time_zone):
-                        answer = self._scheduled_invoker(s.name, s.handler, s.input)(moment)
-                        print(f'schedule {s.name} at {moment:%Y-%m-%d %H:%M} UTC: {answer}')
-                last = now
+            while not self._stop.wait(tick_s):
+                for name, moment in clock.due(datetime.now(UTC)):
+                    answer = invokers[name](moment)
+                    print(f'schedule {name} at {moment:%Y-%m-%d %H:%M} UTC: {answer}', flush=True)
 
         self._spawn(tick)
 

@@ -91,3 +91,46 @@ def test_a_scheduler_target_gets_its_input_with_the_scheduled_time_filled_in() -
     event = scheduler_input(template, datetime(2026, 10, 31, 18, 35, tzinfo=UTC))
     # Then the function receives the Input as-is, the time in UTC
     assert event == {'program_id': 'pitstop', 'scheduled_time': '2026-10-31T18:35:00Z'}
+
+
+def test_serving_on_real_time_fires_each_schedule_once_per_fire_time_however_often_the_clock_ticks() -> None:
+    # Given the template's schedules on the wall clock (`make run` serving), from a moment that is not a whole minute,
+    # looked at every 15 s for three hours, as the local stack's ticker does
+    from datetime import timedelta
+
+    from infrastructure.local.schedule import RealTimeSchedules
+    from infrastructure.local.stack import scheduled_functions
+
+    since = datetime(2026, 11, 2, 9, 3, 27, tzinfo=UTC)
+    schedules = {s.name: s for s in scheduled_functions()}
+    clock = RealTimeSchedules([(s.name, s.expression, s.time_zone) for s in schedules.values()], since=since)
+    # When the clock is asked what is due at each tick
+    fired: dict[str, list[datetime]] = {name: [] for name in schedules}
+    for tick in range(1, 3 * 60 * 4 + 1):
+        for name, moment in clock.due(since + timedelta(seconds=15 * tick)):
+            fired[name].append(moment)
+    end = since + timedelta(hours=3)
+    # Then the one-minute alert scan fired once a minute, on each whole minute after the start
+    first_minute = datetime(2026, 11, 2, 9, 4, tzinfo=UTC)
+    assert fired['AlertScannerFunction'] == [first_minute + timedelta(minutes=n) for n in range(180)]
+    # And rate(15 minutes) every 15 minutes from the start, not at every tick
+    assert fired['HoldReleaseFunction'] == [first_minute + timedelta(minutes=15 * n) for n in range(12)]
+    # And the hourly cron(10 * * * ? *) once at each hh:10 of the three hours
+    assert fired['PeriodCloseFunction'] == [datetime(2026, 11, 2, hour, 10, tzinfo=UTC) for hour in (9, 10, 11)]
+    # And the daily and weekly crons not at all (none of their times falls in these three hours)
+    assert fired['LeagueStreaksFunction'] == fired['DailyRemindersFunction'] == fired['LedgerAuditFunction'] == []
+    # And every cron fired exactly at its listed times over the whole window, none twice
+    for name, scheduled in schedules.items():
+        if scheduled.expression.startswith('cron'):
+            assert fired[name] == list(fire_times(scheduled.expression, since, end, scheduled.time_zone)), name
+
+
+def test_a_rate_counts_from_its_anchor_across_consecutive_windows() -> None:
+    # Given rate(1 hour) created at 09:00, asked over windows that are not aligned with it
+    anchor = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+    windows = [(datetime(2026, 10, 1, 9, 20, tzinfo=UTC), datetime(2026, 10, 1, 10, 30, tzinfo=UTC)),
+               (datetime(2026, 10, 1, 10, 30, 1, tzinfo=UTC), datetime(2026, 10, 1, 12, 0, tzinfo=UTC))]
+    # When its fire times are listed per window
+    times = [moment for window in windows for moment in fire_times('rate(1 hour)', *window, anchor=anchor)]
+    # Then it fires on the anchor's hour each hour, each time once
+    assert times == [datetime(2026, 10, 1, hour, 0, tzinfo=UTC) for hour in (10, 11, 12)]
