@@ -19,7 +19,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from shared.errors import safe_error_text
 from shared.leagues.live import StreamEntry, parse_record
 from shared.leagues.scorer import LeagueScorer
 from shared.observability import logger, metrics
