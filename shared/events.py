@@ -314,4 +314,5 @@ class QueueMessage(BaseModel):
     reconcile: str | None = Field(default=None, description='ticket key to re-evaluate')
     correlation_id: str | None = None
     # Set only on an event an admin replays from the quarantine: its own time is old by then (the source is still asked).
-    skip_freshness: bool = False
+    # None rather than False otherwise, so that ordinary messages stay as they were on the wire (dumped without Nones).
+    skip_freshness: bool | None = None

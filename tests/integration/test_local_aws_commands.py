@@ -18,7 +18,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from infrastructure.local.stack import REGION, SERVICE_CONFIG_PARAMETER
-from infrastructure.local.template_resources import create_tables
+from infrastructure.local.template_resources import TABLE_ENV, create_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 README_PORT = '5001'
@@ -43,7 +43,9 @@ def local_aws() -> Iterator[str]:
 
 def unconfigured_env(tmp_path: Path) -> dict[str, str]:
     """This process's environment without any AWS setting, and config files that do not exist."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith('AWS_')}
+    # Also without the table names other tests of this process exported (a newcomer's shell has none of them).
+    table_vars = {variable for variable, _ in TABLE_ENV.values()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith('AWS_') and k not in table_vars}
     env.update({'AWS_CONFIG_FILE': str(tmp_path / 'no-config'), 'AWS_SHARED_CREDENTIALS_FILE': str(tmp_path / 'no-credentials'),
                 'PYTHONPATH': str(ROOT)})
     return env
