@@ -115,6 +115,9 @@ def main() -> None:
     parser.add_argument('--senders', type=int, default=3, help='concurrent senders')
     parser.add_argument('--pollers', type=int, default=2, help='concurrent batches of the SQS-triggered function')
     parser.add_argument('--no-alerts', action='store_true', help='without the alerting functions (to measure the rest alone)')
+    parser.add_argument('--verify-sources', action='store_true',
+                        help='verify mode for Freshdesk, Gorgias and Salesforce: every event confirmed through the local fake '
+                             'helpdesk APIs before it can earn points')
     parser.add_argument('--aws-port', type=int, default=5001)
     parser.add_argument('--api-port', type=int, default=3000)
     parser.add_argument('--twilio-port', type=int, default=4010)
@@ -123,7 +126,7 @@ def main() -> None:
     started = time.perf_counter()
     progress = ReplayProgress()
     stack = LocalStack(aws_port=args.aws_port, api_port=args.api_port, twilio_port=args.twilio_port, pollers=args.pollers,
-                       alerts=not args.no_alerts, health_detail=progress.snapshot)
+                       alerts=not args.no_alerts, health_detail=progress.snapshot, verify_sources=args.verify_sources)
     stack.start()
     first_answer_s = first_answer(stack, started)
     print_endpoints(stack)
@@ -212,6 +215,14 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
     progress.set_phase('generating')
     month = generate(seed=seed, scale=scale, clean=clean)
     directory = import_directory(month.directory_csv())
+    if stack.verify_sources:
+        from infrastructure.local.helpdesk_truth import truth
+
+        known = truth(month.deliveries)
+        for source, tickets in known.items():
+            for ticket in tickets:
+                stack.helpdesks.put(source, ticket)
+        print('  verify mode: the fake helpdesk APIs know ' + ', '.join(f'{len(t)} {s} tickets' for s, t in known.items()))
     locations = {e.location_id for e in month.employees}
     print(
         f'\nsample month {month.month:%B %Y} (seed {seed}): {len(month.employees)} employees in {len(locations)} locations, '

@@ -374,17 +374,22 @@ class _Month:
                 'customer_email': f'customer{ctx["id"]}@example.org',
                 'tags': 'shop',
             }
+            if replied:  # the README's HTTP integration: the last message times tell an agent's reply (shared/sources/gorgias.py)
+                data |= {'last_received_message_datetime': _iso(ctx['opened']), 'last_message_datetime': _iso(replied)}
             return json.dumps(data, separators=(',', ':')).encode()
-        return self.salesforce_case(ctx, moment, status, solved)
+        return self.salesforce_case(ctx, moment, status, solved, replied)
 
     @staticmethod
-    def salesforce_case(ctx: dict[str, Any], moment: datetime, status: str, solved: datetime | None) -> bytes:
+    def salesforce_case(ctx: dict[str, Any], moment: datetime, status: str, solved: datetime | None,
+                        replied: datetime | None = None) -> bytes:
         closed = status == 'solved'
+        # The README's record-triggered flow fills First_Response_At__c on the first outgoing e-mail.
+        first_response = f'<sf:First_Response_At__c>{_iso(replied)}</sf:First_Response_At__c>' if replied else ''
         sf_status = {'open': 'Working', 'pending': 'Waiting on Customer', 'solved': 'Closed'}[status]
         closed_date = f'<sf:ClosedDate>{_iso(solved)}</sf:ClosedDate>' if closed and solved else '<sf:ClosedDate xsi:nil="true"/>'
         return (
             f'<sObject xsi:type="sf:Case" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>500{int(ctx["id"]):012d}AAA</sf:Id>'
-            f'<sf:CaseNumber>{ctx["id"]}</sf:CaseNumber>{closed_date}<sf:CreatedDate>{_iso(ctx["opened"])}</sf:CreatedDate>'
+            f'<sf:CaseNumber>{ctx["id"]}</sf:CaseNumber>{closed_date}{first_response}<sf:CreatedDate>{_iso(ctx["opened"])}</sf:CreatedDate>'
             f'<sf:IsClosed>{"true" if closed else "false"}</sf:IsClosed><sf:LastModifiedDate>{_iso(moment)}</sf:LastModifiedDate>'
             f'<sf:Origin>{ctx["channel"]}</sf:Origin><sf:OwnerId>{ctx["agent"]}</sf:OwnerId><sf:Priority>{SF_PRIORITY[ctx["priority"]]}</sf:Priority>'
             f'<sf:Status>{sf_status}</sf:Status><sf:Subject>Account question</sf:Subject></sObject>'
@@ -402,7 +407,8 @@ class _Month:
             'schema': 'pitcrew.survey/v1',
             'response_id': f'resp-{source[:2]}-{ctx["id"]}',
             'ticket_source': source,
-            'ticket_id': ctx['id'],
+            # the ticket's id as its helpdesk knows it (a Salesforce Case Id, not its case number)
+            'ticket_id': f'500{int(ctx["id"]):012d}AAA' if source == 'salesforce' else ctx['id'],
             'submitted_at': _iso(submitted),
             'csat': csat,
             'nps': min(10, max(0, csat * 2 + rng.randint(-1, 0))),

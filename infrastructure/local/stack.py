@@ -44,6 +44,10 @@ LOCAL_SECRETS = {
 }
 SECRETS_PREFIX = '/pitcrew/local/sources'
 SERVICE_CONFIG_PARAMETER = '/pitcrew/local/service-config'
+SOURCE_API_PREFIX = '/pitcrew/local/source-api'
+# The helpdesks verify mode can ask (shared/verify): with `--verify-sources` the processor confirms every event of
+# these through the local fake helpdesk APIs (infrastructure/local/fake_helpdesks.py) before it can earn points.
+VERIFIED_SOURCES = ('freshdesk', 'gorgias', 'salesforce')
 PROGRAMS_PATH = '/pitcrew/local/programs'
 PROGRAM_DOCUMENTS = tuple(
     Path(__file__).resolve().parents[2] / 'events' / name for name in ('program_support.json', 'program_workshop.json')
@@ -246,6 +250,8 @@ class LocalStack:
     alerts: bool = True
     # What `GET /_local/health` says besides "serving" (`make run`: the background replay's progress).
     health_detail: Callable[[], dict[str, Any]] | None = None
+    # True: verify mode on for the helpdesks that do not sign (the fakes answer from the month's genuine tickets).
+    verify_sources: bool = False
 
     def health(self) -> dict[str, Any]:
         return {'status': 'serving', 'replay': self.health_detail() if self.health_detail else None}
@@ -275,6 +281,7 @@ class LocalStack:
                 'AWS_DEFAULT_REGION': REGION,
                 'AWS_REGION': REGION,
                 'SECRETS_PREFIX': SECRETS_PREFIX,
+                'SOURCE_API_PREFIX': SOURCE_API_PREFIX,
                 'STAGE': 'local',
                 'POWERTOOLS_SERVICE_NAME': 'pitcrew-local',
                 'POWERTOOLS_METRICS_NAMESPACE': 'PitcrewLocal',
@@ -301,7 +308,17 @@ class LocalStack:
         ssm = boto3.client('ssm', region_name=REGION)
         for source, value in LOCAL_SECRETS.items():
             ssm.put_parameter(Name=f'{SECRETS_PREFIX}/{source}', Value=json.dumps(value), Type='SecureString', Overwrite=True)
-        ssm.put_parameter(Name=SERVICE_CONFIG_PARAMETER, Value=json.dumps(service_config()), Type='String', Overwrite=True)
+        # The helpdesks' REST APIs (verify mode), faked locally; their credentials where the template's processor reads them.
+        from infrastructure.local.fake_helpdesks import FakeHelpdesks
+
+        self.helpdesks = FakeHelpdesks().start()
+        for source, credentials in self.helpdesks.credentials().items():
+            ssm.put_parameter(Name=f'{SOURCE_API_PREFIX}/{source}', Value=json.dumps(credentials), Type='SecureString', Overwrite=True)
+        config = service_config()
+        if self.verify_sources:  # the local fakes take any pace; a replay's events are old by design (no freshness check)
+            config['sources'] = {source: {'verify': 'source_api', 'requests_per_minute': 60_000, 'burst': 1_000}
+                                 for source in VERIFIED_SOURCES}  # fmt: skip
+        ssm.put_parameter(Name=SERVICE_CONFIG_PARAMETER, Value=json.dumps(config), Type='String', Overwrite=True)
         os.environ['SERVICE_CONFIG_PARAMETER'] = SERVICE_CONFIG_PARAMETER
         # The two incentive programs of the brief, as shipped in events/ (one parameter each, versioned by SSM).
         for document in PROGRAM_DOCUMENTS:
@@ -365,6 +382,7 @@ class LocalStack:
         self._stop.set()
         self._api.shutdown()
         self.twilio.stop()
+        self.helpdesks.stop()
         self._moto.stop()
         self._mock.stop()
 
