@@ -221,7 +221,7 @@ class QuarantineStore:
             stage=Stage.INGEST.value,
             source=source[:64],
             status_code=status_code,
-            reason=safe_reason(reason)[:2000],
+            reason=_stored_reason(reason),
             field=field,
             correlation_id=correlation_id,
             authenticated=authenticated,
@@ -254,7 +254,7 @@ class QuarantineStore:
             stage=Stage.INGEST.value,
             source=source[:64],
             status_code=status_code,
-            reason=reason[:300],
+            reason=_stored_reason(reason, 300),
             field=field[:120] if field else None,
             correlation_id=correlation_id[:128] if correlation_id else None,
             authenticated=False,
@@ -277,7 +277,7 @@ class QuarantineStore:
             received_at=now.isoformat(),
             stage=Stage.PROCESSING.value,
             source=source[:64],
-            reason=safe_reason(reason)[:2000],
+            reason=_stored_reason(reason),
             correlation_id=correlation_id,
             authenticated=True,
             event=event_json,
@@ -298,7 +298,7 @@ class QuarantineStore:
             received_at=now.isoformat(),
             stage=Stage.STREAM.value,
             source=reader[:64],
-            reason=reason[:2000],
+            reason=_stored_reason(reason),
             correlation_id=correlation_id,
             authenticated=True,
             body=stored,
@@ -412,6 +412,11 @@ class QuarantineStore:
 
 
 LISTED_ATTRIBUTES = ('pk', 'received_at', 'stage', 'source', 'status', 'status_code', 'field', 'reason', 'metadata_only')
+
+
+def _stored_reason(reason: str, limit: int = 2000) -> str:
+    """Every reason the quarantine stores, on every path: personal values masked (safe_reason), then capped."""
+    return safe_reason(reason)[:limit]
 
 
 def _compress(body: bytes) -> tuple[bytes, bool]:

@@ -180,3 +180,23 @@ def test_the_day_listing_reads_items_through_a_keys_only_index(aws: LocalAws) ->
     # Then both are listed with their stage, source, status and whether only metadata was kept
     summary = sorted((i['source'], i['status_code'], i['metadata_only'], i['status']) for i in listing['items'])
     assert listing['ok'] and summary == [('gorgias', 401, True, 'quarantined'), ('zendesk', 400, False, 'quarantined')]
+
+
+def test_every_kind_of_kept_reason_is_stored_without_personal_values(aws: LocalAws) -> None:
+    # Given reasons that name a person (as a sender's text or an error message may): one for a request that never
+    # authenticated, one for an event that failed in processing and one for stream records a reader could not apply
+    reason = 'agent jane.doe@example.com at +44 7700 900123 is unknown'
+    store, now = QuarantineStore(), datetime.now(UTC)
+    kept = [
+        store.keep_rejected(source='zendesk', body=b'{}', headers={}, query={}, reason=reason, field='ticket', status_code=401,
+                            authenticated=False, correlation_id=None, now=now),
+        store.keep_failed(source='queue', event_json='{}', reason=reason, correlation_id=None, now=now),
+        store.keep_stream_records(reader='kpi_aggregator', records_json='[]', reason=reason, correlation_id=None, now=now),
+    ]
+
+    # When each is read back as an admin lists it
+    reasons = [item.reason for item in map(store.get, [k for k in kept if k is not None]) if item is not None]
+
+    # Then all three are kept, and none holds the e-mail address or the phone number
+    assert len(reasons) == 3
+    assert not any('jane.doe@example.com' in r or '7700 900123' in r for r in reasons), reasons
