@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
 from pynamodb.attributes import BinaryAttribute, BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.expressions.update import Action
@@ -212,18 +213,11 @@ class QuarantineStore:
         if not authenticated:
             return self._count_unauthenticated(source=source, body=body, reason=reason, field=field, status_code=status_code,
                                                correlation_id=correlation_id, now=now)
-        quarantine_id = new_quarantine_id(now)
         stored, truncated = _compress(body)
-        record = self.model(
-            quarantine_id,
-            day=f'{now:%Y-%m-%d}',
-            received_at=now.isoformat(),
-            stage=Stage.INGEST.value,
-            source=source[:64],
+        return self._save(
+            now, Stage.INGEST, source, _stored_reason(reason), correlation_id,
             status_code=status_code,
-            reason=_stored_reason(reason),
             field=field,
-            correlation_id=correlation_id,
             authenticated=authenticated,
             body=stored,
             body_size=len(body),
@@ -231,11 +225,7 @@ class QuarantineStore:
             body_truncated=truncated,
             headers=json.dumps({k.lower(): v for k, v in headers.items() if k.lower() in KEPT_HEADERS}),
             query_params=json.dumps({k: v for k, v in query.items() if k.lower() != 'token'}),
-            replay_event=json.dumps({'quarantine_id': quarantine_id}),
-            expires_at=self._expires_at(now),
         )
-        record.save(condition=self.model.pk.does_not_exist())
-        return quarantine_id
 
     def _count_unauthenticated(self, *, source: str, body: bytes, reason: str, field: str | None, status_code: int,
                                correlation_id: str | None, now: datetime) -> str | None:
@@ -246,68 +236,54 @@ class QuarantineStore:
         counter.update(actions=actions)
         if int(counter.rejections or 0) > self.samples_per_hour:
             return None  # counted; enough of this source's hour is kept already
-        quarantine_id = new_quarantine_id(now)
-        record = self.model(
-            quarantine_id,
-            day=f'{now:%Y-%m-%d}',
-            received_at=now.isoformat(),
-            stage=Stage.INGEST.value,
-            source=source[:64],
+        return self._save(
+            now, Stage.INGEST, source, _stored_reason(reason, 300), correlation_id[:128] if correlation_id else None,
             status_code=status_code,
-            reason=_stored_reason(reason, 300),
             field=field[:120] if field else None,
-            correlation_id=correlation_id[:128] if correlation_id else None,
             authenticated=False,
             metadata_only=True,
             body_size=len(body),
             body_sha256=hashlib.sha256(body).hexdigest(),
             body_truncated=len(body) > UNAUTHENTICATED_HEAD,
             body_head=body[:UNAUTHENTICATED_HEAD] or None,
-            replay_event=json.dumps({'quarantine_id': quarantine_id}),
-            expires_at=self._expires_at(now),
         )
-        record.save(condition=self.model.pk.does_not_exist())
-        return quarantine_id
 
     def keep_failed(self, *, source: str, event_json: str, reason: str, correlation_id: str | None, now: datetime) -> str:
-        quarantine_id = new_quarantine_id(now)
-        record = self.model(
-            quarantine_id,
-            day=f'{now:%Y-%m-%d}',
-            received_at=now.isoformat(),
-            stage=Stage.PROCESSING.value,
-            source=source[:64],
-            reason=_stored_reason(reason),
-            correlation_id=correlation_id,
+        return self._save(
+            now, Stage.PROCESSING, source, _stored_reason(reason), correlation_id,
             authenticated=True,
             event=event_json,
-            replay_event=json.dumps({'quarantine_id': quarantine_id}),
-            expires_at=self._expires_at(now),
         )
-        record.save(condition=self.model.pk.does_not_exist())
-        return quarantine_id
 
     def keep_stream_records(self, *, reader: str, records_json: str, reason: str, correlation_id: str | None, now: datetime) -> str:
         """Stream records (Lambda's event shape, in stream order) that `reader` could not apply; replayed together."""
-        quarantine_id = new_quarantine_id(now)
         raw = records_json.encode()
         stored, truncated = _compress(raw)
-        record = self.model(
-            quarantine_id,
-            day=f'{now:%Y-%m-%d}',
-            received_at=now.isoformat(),
-            stage=Stage.STREAM.value,
-            source=reader[:64],
-            reason=_stored_reason(reason),
-            correlation_id=correlation_id,
+        return self._save(
+            now, Stage.STREAM, reader, _stored_reason(reason), correlation_id,
             authenticated=True,
             body=stored,
             body_size=len(raw),
             body_sha256=hashlib.sha256(raw).hexdigest(),
             body_truncated=truncated,
-            replay_event=json.dumps({'quarantine_id': quarantine_id}),
         )
-        record.save(condition=self.model.pk.does_not_exist())
+
+    def _save(self, now: datetime, stage: Stage, source: str, reason: str, correlation_id: str | None, **fields: Any) -> str:
+        """One quarantine item, every kind: its envelope (id, day, stage, source, the reason as _stored_reason gave it,
+        the replay event, the retention TTL: stream records expire like every other item) and `fields`; written once."""
+        quarantine_id = new_quarantine_id(now)
+        self.model(
+            quarantine_id,
+            day=f'{now:%Y-%m-%d}',
+            received_at=now.isoformat(),
+            stage=stage.value,
+            source=source[:64],
+            reason=reason,
+            correlation_id=correlation_id,
+            replay_event=json.dumps({'quarantine_id': quarantine_id}),
+            expires_at=self._expires_at(now),
+            **fields,
+        ).save(condition=self.model.pk.does_not_exist())
         return quarantine_id
 
     def get(self, quarantine_id: str) -> QuarantinedItem | None:
