@@ -25,6 +25,14 @@ class Settings(BaseModel):
     PENDING_TABLE: str = Field(default='pitcrew-pending', min_length=3)
     # Leagues: live scores, histograms, close markers and snapshots, levels and badges (shared/leagues).
     LEAGUES_TABLE: str = Field(default='pitcrew-leagues', min_length=3)
+    # Recognition: allowances, pair counters, the feed, collusion flags, spot-award budgets and approvals, nudges
+    # (shared/recognition). Rewards: catalogue stock, limits, location budgets, redemptions and their queue, payout
+    # runs (shared/wallet). Catalogues: one SSM String parameter (JSON) per program under CATALOGUES_PATH (empty: none).
+    RECOGNITION_TABLE: str = Field(default='pitcrew-recognition', min_length=3)
+    REWARDS_TABLE: str = Field(default='pitcrew-rewards', min_length=3)
+    CATALOGUES_PATH: str = Field(default='', max_length=2048)
+    REDEMPTIONS_QUEUE_URL: str = Field(default='')
+    PAYOUTS_BUCKET: str = Field(default='', max_length=255)
     # The league close's fan-out: one message per division (LeagueCloseQueue), and the payments in flight per division.
     LEAGUE_CLOSE_QUEUE_URL: str = Field(default='')
     LEAGUE_PAY_THREADS: int = Field(default=8, ge=1, le=64)

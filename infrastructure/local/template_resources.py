@@ -21,6 +21,8 @@ TABLE_ENV = {
     'AlertsTable': ('ALERTS_TABLE', 'pitcrew-alerts'),
     'PendingAwardsTable': ('PENDING_TABLE', 'pitcrew-pending'),
     'LeaguesTable': ('LEAGUES_TABLE', 'pitcrew-leagues'),
+    'RecognitionTable': ('RECOGNITION_TABLE', 'pitcrew-recognition'),
+    'RewardsTable': ('REWARDS_TABLE', 'pitcrew-rewards'),
 }
 
 

@@ -41,6 +41,16 @@ class AlertKind(StrEnum):
     # The close's announcement to a prize, trophy or challenge winner (shared/leagues/announce.py): the result line is
     # composed in the person's language when the league closes and travels as the threshold.
     LEAGUE_RESULT = 'league_result'
+    # Recognition (shared/recognition): thanks or a spot award received; a collusion flag for the manager in scope; a spot
+    # award waiting for the approver (and its daily reminder), and its outcome for the maker; a nudge suggesting an award.
+    RECOGNITION_RECEIVED = 'recognition_received'
+    SPOT_AWARD_RECEIVED = 'spot_award_received'
+    COLLUSION_FLAG = 'collusion_flag'
+    SPOT_APPROVAL_WAITING = 'spot_approval_waiting'
+    SPOT_AWARD_DECIDED = 'spot_award_decided'
+    NUDGE = 'nudge'
+    # Wallet (shared/wallet): a redemption fulfilled, failed and refunded, or waiting in the budget queue.
+    REDEMPTION_UPDATE = 'redemption_update'
 
 
 class Recipient(StrEnum):

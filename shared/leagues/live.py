@@ -50,7 +50,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.leagues.config import LeagueConfig, Scoring
-from shared.ledger.entries import EntryKind, LedgerEntry
+from shared.ledger.entries import LEAGUE_KINDS, EntryKind, LedgerEntry
 
 SEQ_WIDTH = 40  # DynamoDB stream sequence numbers are decimal strings of up to 40 digits
 BUCKET_WIDTH = 6400  # score_x100 per histogram bucket (64 points)
@@ -201,7 +201,10 @@ def parse_record(record: Mapping[str, Any]) -> StreamEntry | None:
     if not raw:
         return None
     sequence_number = str(body['SequenceNumber'])
-    return StreamEntry(padded_seq(sequence_number), sequence_number, LedgerEntry.model_validate_json(raw))
+    entry = LedgerEntry.model_validate_json(raw)
+    if entry.kind not in LEAGUE_KINDS:  # thanks, spot awards, spending, payouts: never league points
+        return None
+    return StreamEntry(padded_seq(sequence_number), sequence_number, entry)
 
 
 # --- where an entry scores -----------------------------------------------------------------------------------------

@@ -23,9 +23,20 @@ from shared.programs.awards import Award, ClawbackPolicy, Scalar
 
 
 class EntryKind(StrEnum):
-    AWARD = 'award'
-    REVERSAL = 'reversal'
-    ADJUSTMENT = 'adjustment'
+    AWARD = 'award'  # earned by a program rule (shared/programs), or a league prize (shared/leagues)
+    REVERSAL = 'reversal'  # a clawback of an award, pointing at it
+    ADJUSTMENT = 'adjustment'  # an admin's or a dispute's correction (shared/ledger/adjustments.py)
+    RECOGNITION = 'recognition'  # peer thanks received, from the giver's monthly allowance (shared/recognition)
+    SPOT_AWARD = 'spot_award'  # a manager's spot award, from the manager's monthly budget (shared/recognition)
+    REDEMPTION = 'redemption'  # points reserved for a catalogue item (a debit; refunded if it fails) (shared/wallet)
+    REFUND = 'refund'  # a failed redemption's points given back, pointing at its debit (shared/wallet)
+    PAYOUT = 'payout'  # points paid as cash through payroll, referencing the export file (shared/wallet)
+    DEBT_RECOVERY = 'debt_recovery'  # later earnings repaying a clawback debt (shared/wallet/debt.py)
+
+
+# What a league scores: what was earned by performance, its clawbacks and corrections. Peer thanks and spot awards are
+# spendable but never league points (a league a colleague can buy into invites collusion); spending never lowers a score.
+LEAGUE_KINDS = frozenset({EntryKind.AWARD, EntryKind.REVERSAL, EntryKind.ADJUSTMENT})
 
 
 class EntryStatus(StrEnum):

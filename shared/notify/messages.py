@@ -45,6 +45,15 @@ ALERT_TEXTS = {
         'level_up': '{name}, you reached level {threshold} in {ref}. Well done!',
         'badge_earned': '{name}, you earned the badge "{threshold}" in {ref}.',
         'league_result': '{name}, {ref}: {threshold}',
+        # Recognition and wallet notices: the line is composed in the person's language by shared/recognition or
+        # shared/wallet when the notice is planned, and travels as the threshold (as a league result does).
+        'recognition_received': '{name}, {ref}: {threshold}',
+        'spot_award_received': '{name}, {ref}: {threshold}',
+        'collusion_flag': '{name}, {ref}: {threshold}',
+        'spot_approval_waiting': '{name}, {ref}: {threshold}',
+        'spot_award_decided': '{name}, {ref}: {threshold}',
+        'nudge': '{name}, {ref}: {threshold}',
+        'redemption_update': '{name}, {ref}: {threshold}',
     },
     'es': {
         'sla_risk': '{name}, {ref}: se ha usado el {share} del objetivo de {metric}. Vence {due}.',
@@ -61,6 +70,15 @@ ALERT_TEXTS = {
         'level_up': '{name}, ha alcanzado el nivel {threshold} en {ref}. ¡Enhorabuena!',
         'badge_earned': '{name}, ha conseguido la insignia «{threshold}» en {ref}.',
         'league_result': '{name}, {ref}: {threshold}',
+        # Recognition and wallet notices: the line is composed in the person's language by shared/recognition or
+        # shared/wallet when the notice is planned, and travels as the threshold (as a league result does).
+        'recognition_received': '{name}, {ref}: {threshold}',
+        'spot_award_received': '{name}, {ref}: {threshold}',
+        'collusion_flag': '{name}, {ref}: {threshold}',
+        'spot_approval_waiting': '{name}, {ref}: {threshold}',
+        'spot_award_decided': '{name}, {ref}: {threshold}',
+        'nudge': '{name}, {ref}: {threshold}',
+        'redemption_update': '{name}, {ref}: {threshold}',
     },
     'hi': {
         'sla_risk': '{name}, {ref}: {metric} लक्ष्य का {share} समय बीत चुका है। समय सीमा {due}।',
@@ -76,6 +94,15 @@ ALERT_TEXTS = {
         'level_up': '{name}, आप {ref} में {threshold} स्तर पर पहुँच गए। बधाई!',
         'badge_earned': '{name}, आपको {ref} में "{threshold}" बैज मिला।',
         'league_result': '{name}, {ref}: {threshold}',
+        # Recognition and wallet notices: the line is composed in the person's language by shared/recognition or
+        # shared/wallet when the notice is planned, and travels as the threshold (as a league result does).
+        'recognition_received': '{name}, {ref}: {threshold}',
+        'spot_award_received': '{name}, {ref}: {threshold}',
+        'collusion_flag': '{name}, {ref}: {threshold}',
+        'spot_approval_waiting': '{name}, {ref}: {threshold}',
+        'spot_award_decided': '{name}, {ref}: {threshold}',
+        'nudge': '{name}, {ref}: {threshold}',
+        'redemption_update': '{name}, {ref}: {threshold}',
     },
 }
 

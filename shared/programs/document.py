@@ -39,6 +39,8 @@ from pydantic import (
 
 from shared.events import AssigneeRole, Channel, Priority
 from shared.leagues.config import LeagueConfig
+from shared.recognition.config import RecognitionConfig, SpotAwardConfig
+from shared.wallet.config import WalletConfig
 from shared.programs.awards import ClawbackPolicy
 from shared.programs.kinds import REGISTRY, RuleKind
 from shared.programs.kinds.base import invalid
@@ -202,6 +204,9 @@ class ProgramDocument(_Model):
     period_rules: list[PeriodRule] = Field(default_factory=list, max_length=100)
     floor: int = Field(default=0, description='penalties never take a balance below this')
     league: LeagueConfig | None = Field(default=None, description='the monthly league on this program\'s points (shared.leagues)')
+    recognition: RecognitionConfig | None = Field(default=None, description='peer thanks: allowances, values (shared.recognition)')
+    spot_awards: SpotAwardConfig | None = Field(default=None, description="managers' spot awards: budgets, reasons, approvals")
+    wallet: WalletConfig | None = Field(default=None, description='spending: location budgets, debt policy, payroll payout')
     _compiled: CompiledProgram = PrivateAttr()
 
     @field_validator('effective_from')

@@ -249,7 +249,10 @@ def test_every_alert_kind_has_a_text_in_every_language(kind: AlertKind, language
     threshold = {'sla_risk': '75%', 'sla_breach': 'level-1', 'promise_missed': 'promised', 'approval_waiting': '120m@20261123T1000',
                  'repeat_visit': 'JC-1', 'upsell_flagged': 'U-BRAKES', 'dispute_filed': 'D-1', 'dispute_accepted': '+20',
                  'dispute_rejected': 'the award was correct', 'level_up': 'Pit crew', 'badge_earned': 'First 5-star CSAT',
-                 'league_result': 'you finished 1st of 5 in Workshop technicians · South with 1,240 points: +1,000 points.'}[kind.value]  # fmt: skip
+                 'league_result': 'you finished 1st of 5 in Workshop technicians · South with 1,240 points: +1,000 points.',
+                 'recognition_received': 'Bo thanked you with 20 points for #teamwork', 'spot_award_received': '+150 points',
+                 'collusion_flag': 'E1 and E2 gave each other 180 points', 'spot_approval_waiting': '400 points for E3',
+                 'spot_award_decided': 'approved', 'nudge': 'Dev reached level Pit crew: reply YES', 'redemption_update': 'your fuel card is ready'}[kind.value]  # fmt: skip
 
     # When its text is composed
     text = alert_text(kind=kind.value, language=language, name='Ana', ref='JC-9', metric='turnaround', threshold=threshold, due_at=DUE,
