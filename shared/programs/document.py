@@ -39,12 +39,12 @@ from pydantic import (
 
 from shared.events import AssigneeRole, Channel, Priority
 from shared.leagues.config import LeagueConfig
-from shared.recognition.config import RecognitionConfig, SpotAwardConfig
-from shared.wallet.config import WalletConfig
 from shared.programs.awards import ClawbackPolicy
 from shared.programs.kinds import REGISTRY, RuleKind
 from shared.programs.kinds.base import invalid
 from shared.programs.period_rules import PERIOD_RULE_KINDS, RULE_ID, Locations, PeriodRule, Roles
+from shared.recognition.config import RecognitionConfig, SpotAwardConfig
+from shared.wallet.config import WalletConfig
 
 PROGRAM_ID = RULE_ID  # lower-case slug: it is part of SSM parameter names, ledger reasons and award keys
 
