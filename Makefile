@@ -131,6 +131,8 @@ build-DailyRemindersFunction:
 	$(call FUNCTION_BUILD,daily_reminders)
 build-LeagueStreaksFunction:
 	$(call FUNCTION_BUILD,league_streaks)
+build-RecognitionFlagsFunction:
+	$(call FUNCTION_BUILD,recognition_flags)
 build-PeriodCloseFunction:
 	$(call FUNCTION_BUILD,period_close)
 build-LeagueScorerFunction:
