@@ -222,41 +222,40 @@ class FlagStore(LowLevelClient):
         if known is not None and known.get(flag.key) == body['digest']:
             return 'unchanged'
         stamp = now.astimezone(UTC).isoformat()
-        expires = int((now + FLAG_TTL).timestamp())
         item = {name: _value(value) for name, value in body.items()}
-        item |= {'sk': {'S': flag.key}, 'raised_at': {'S': stamp}, 'updated_at': {'S': stamp}, 'expires_at': {'N': str(expires)}}
-
-        def put(pk: str) -> dict[str, Any]:
-            return {'Put': {'TableName': self.table, 'Item': {'pk': {'S': pk}} | item, 'ConditionExpression': 'attribute_not_exists(pk)'}}
-
-        managed = list(flag.managers)
-        actions = [put(program_flags_pk(program_id))] + [put(manager_flags_pk(program_id, manager)) for manager in managed]
-        alerts = [self.alerts.new_alert_action(notices[manager], now) for manager in managed if manager in notices]
-        if known is not None and flag.key in known:
-            return self._refresh(program_id, flag, body, notices, now, put)
-        try:
-            self._transact(actions + alerts)
-            return 'raised'
-        except self.client.exceptions.TransactionCanceledException as exc:
-            codes = [reason.get('Code') for reason in exc.response.get('CancellationReasons') or []]
-            if codes[:1] != ['ConditionalCheckFailed']:
-                if any(code not in (None, 'None', 'ConditionalCheckFailed') for code in codes):
-                    raise
-                # the flag is new but a notice already exists (its items were deleted by hand): the flag again, no notice
-                self._transact(actions)
+        item |= {'sk': {'S': flag.key}, 'raised_at': {'S': stamp}, 'updated_at': {'S': stamp},
+                 'expires_at': {'N': str(int((now + FLAG_TTL).timestamp()))}}  # fmt: skip
+        if known is None or flag.key not in known:
+            actions = [self._put(program_flags_pk(program_id), item)]
+            actions += [self._put(manager_flags_pk(program_id, manager), item) for manager in flag.managers]
+            alerts = [self.alerts.new_alert_action(notices[manager], now) for manager in flag.managers if manager in notices]
+            try:
+                self._transact(actions + alerts)
                 return 'raised'
-        return self._refresh(program_id, flag, body, notices, now, put)
+            except self.client.exceptions.TransactionCanceledException as exc:
+                codes = [reason.get('Code') for reason in exc.response.get('CancellationReasons') or []]
+                if codes[:1] != ['ConditionalCheckFailed']:  # not known after all: only a notice exists (told before)
+                    if any(code not in (None, 'None', 'ConditionalCheckFailed') for code in codes):
+                        raise
+                    self._transact(actions)
+                    return 'raised'
+        return self._refresh(program_id, flag, body, notices, item, now)
+
+    def _put(self, pk: str, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {'Put': {'TableName': self.table, 'Item': {'pk': {'S': pk}, **item}, 'ConditionExpression': 'attribute_not_exists(pk)'}}
 
     def _refresh(self, program_id: str, flag: CollusionFlag, body: Mapping[str, object], notices: Mapping[str, PendingAlert],
-                 now: datetime, put: Any) -> str:  # fmt: skip
+                 item: Mapping[str, Any], now: datetime) -> str:  # fmt: skip
+        """A known flag: its evidence in the program's list, unless unchanged (the digest condition); then in the list of
+        each manager told before, and for a manager new to its scope (a person's manager changed) the flag and a notice."""
         names = {f'#a{index}': name for index, name in enumerate((*body, 'updated_at'))}
         values = {f':a{index}': _value(value) for index, value in enumerate((*body.values(), now.astimezone(UTC).isoformat()))}
-        update = {
-            'TableName': self.table,
-            'UpdateExpression': 'SET ' + ', '.join(f'{name} = :{name[1:]}' for name in names),
-            'ExpressionAttributeNames': names,
-            'ExpressionAttributeValues': values,
-        }
+        sets = [f'{name} = :{name[1:]}' for name in names]
+        # an item missing (deleted by hand) is made whole again
+        sets += ['raised_at = if_not_exists(raised_at, :raised)', 'expires_at = if_not_exists(expires_at, :expires)']
+        values |= {':raised': item['raised_at'], ':expires': item['expires_at']}
+        update = {'TableName': self.table, 'UpdateExpression': 'SET ' + ', '.join(sets), 'ExpressionAttributeNames': names,
+                  'ExpressionAttributeValues': values}  # fmt: skip
         try:
             self.requests += 1
             old = self.client.update_item(
@@ -271,19 +270,20 @@ class FlagStore(LowLevelClient):
                 return 'unchanged'
             raise
         told = {value['S'] for value in old.get('managers', {}).get('L', [])}
+        raised = {'raised_at': old['raised_at']} if 'raised_at' in old else {}  # the manager's list shows when it was raised
         for manager in flag.managers:
-            if manager in told:
-                self.requests += 1
-                self.client.update_item(Key={'pk': {'S': manager_flags_pk(program_id, manager)}, 'sk': {'S': flag.key}}, **update)
-                continue
-            actions = [put(manager_flags_pk(program_id, manager))]
-            if manager in notices:
-                actions.append(self.alerts.new_alert_action(notices[manager], now))
-            try:
-                self._transact(actions)
-            except self.client.exceptions.TransactionCanceledException:
-                self.requests += 1
-                self.client.update_item(Key={'pk': {'S': manager_flags_pk(program_id, manager)}, 'sk': {'S': flag.key}}, **update)
+            key = {'pk': {'S': manager_flags_pk(program_id, manager)}, 'sk': {'S': flag.key}}
+            if manager not in told:
+                actions = [self._put(manager_flags_pk(program_id, manager), {**item, **raised})]
+                if manager in notices:
+                    actions.append(self.alerts.new_alert_action(notices[manager], now))
+                try:
+                    self._transact(actions)
+                    continue
+                except self.client.exceptions.TransactionCanceledException:
+                    pass  # in their list already (in scope before), or told already: only the evidence
+            self.requests += 1
+            self.client.update_item(Key=key, **update)
         return 'updated'
 
     def _transact(self, actions: Sequence[dict[str, Any]]) -> None:

@@ -24,7 +24,8 @@ from shared.notify.dispatch import AlertDispatcher, Outcome
 from shared.notify.messaging import MessagingSettings, TwilioMessenger
 from shared.programs.document import ProgramDocument, parse_program
 from shared.programs.loader import ProgramBook
-from shared.recognition.flag_run import CollusionJudge, FlagRun, month_flags
+from shared.recognition.collusion import detect
+from shared.recognition.flag_run import CollusionJudge, FlagRun, month_flags, notice_for
 from shared.recognition.flag_store import FlagStore
 from shared.sla.calendar import ALWAYS_OPEN
 from shared.sla.config import Location, ServiceConfig
@@ -251,3 +252,58 @@ def test_the_function_judges_a_program_and_month_from_the_console_and_refuses_a_
         'ok': False, 'field': 'program_id', 'error': "no program 'nope' with a recognition section"}  # fmt: skip
     scheduled = app.lambda_handler({'detail-type': 'Scheduled Event', 'time': '2026-11-21T02:30:00Z'}, lambda_context())
     assert scheduled['ok'] is True and scheduled['months'][0]['unchanged'] == 1
+
+
+def test_a_manager_who_comes_into_scope_later_gets_the_flag_and_one_notice(env: Env) -> None:
+    # Given the reciprocal flag raised while Priya and Ravi both report to M1
+    reciprocal(env)
+    env.run(RUN - timedelta(days=1))
+
+    # When Priya moves to M2's team (the HR export) and the month is judged again, twice
+    moved = DIRECTORY.replace('A1,Priya Sharma,technician,IN-BLR-01,IN-South,M1', 'A1,Priya Sharma,technician,IN-BLR-01,IN-South,M2')
+    DirectoryStore().import_rows(parse_export(moved, 'csv'), datetime(2026, 11, 19, tzinfo=UTC))
+    updated, again = env.run(), env.run(RUN + timedelta(hours=1))
+
+    # Then the flag is updated: M2 has it in their list and one notice about Priya; M1 keeps theirs; nobody is told twice
+    assert (updated.months[0].updated, again.months[0].unchanged) == (1, 1)
+    [flag] = FlagStore().flags_of_program('pitstop', '2026-11')
+    assert flag.managers == ('M1', 'M2')
+    assert FlagStore().flags_for_manager('pitstop', 'M2', '2026-11') == FlagStore().flags_for_manager('pitstop', 'M1', '2026-11') == [flag]
+    notice = AlertStore().get('flag|pitstop|M2|2026-11#reciprocal#A1+A2#manager')
+    assert notice is not None and notice.subject == 'A1' and notice.threshold.startswith('possible reciprocal thanks: Priya Sharma gave')
+
+
+def test_two_runs_racing_on_a_new_flag_raise_it_once_through_the_conditional_write(env: Env) -> None:
+    # Given the month's flags detected by two runs that both read "no flags yet" (raise_flag without what was known)
+    reciprocal(env)
+    store, people = FlagStore(), {p.employee_id: p for p in Roster().people()}
+    assert PROGRAM.recognition is not None
+    recognitions, _ = store.month_recognitions('pitstop', ['IN-BLR-01'], datetime(2026, 10, 31, 18, 30, tzinfo=UTC),
+                                               datetime(2026, 11, 30, 18, 30, tzinfo=UTC), '2026-11')  # fmt: skip
+    [flag] = detect(recognitions, month='2026-11', allowances=dict.fromkeys(people, 200),
+                    managers={p: people[p].manager_id for p in people}, rules=RULES).flags  # fmt: skip
+    notices = {m: notice_for('pitstop', flag, m, s, people, RUN) for m, s in flag.notices}
+
+    # When both write it
+    outcomes = [store.raise_flag('pitstop', flag, notices, RUN), store.raise_flag('pitstop', flag, notices, RUN + timedelta(minutes=1))]
+
+    # Then the first raises it with its notice, the second finds it unchanged: one flag, one notice
+    assert outcomes == ['raised', 'unchanged']
+    assert len(store.flags_of_program('pitstop', '2026-11')) == 1
+    assert AlertStore().get('flag|pitstop|M1|2026-11#reciprocal#A1+A2#manager') is not None
+
+
+def test_a_flag_deleted_by_hand_is_raised_again_without_telling_the_manager_twice(env: Env) -> None:
+    # Given a flag raised and told, then its items deleted by hand (the notice stays)
+    reciprocal(env)
+    env.run(RUN - timedelta(days=1))
+    for pk in ('FLAG#pitstop', 'FLAG#pitstop#M1'):
+        env.aws.dynamodb.delete_item(TableName=FlagStore().table, Key={'pk': {'S': pk}, 'sk': {'S': '2026-11#reciprocal#A1+A2'}})
+
+    # When the month is judged again
+    run = env.run()
+
+    # Then the flag is back in both lists and no second notice was planned (the first one's item is unchanged)
+    assert (run.months[0].raised, len(FlagStore().flags_for_manager('pitstop', 'M1', '2026-11'))) == (1, 1)
+    notice = AlertStore().get('flag|pitstop|M1|2026-11#reciprocal#A1+A2#manager')
+    assert notice is not None and notice.due_at == RUN - timedelta(days=1)
