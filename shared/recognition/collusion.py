@@ -36,6 +36,7 @@ from shared.recognition.config import CollusionRules
 THANKS = 'thanks'
 MAX_EVIDENCE = 100  # recognitions kept as evidence on one flag (the totals always count all of them)
 MAX_RINGS = 500  # rings reported per program and month at most (a dense graph cannot make the run unbounded)
+MAX_RING_STEPS = 2_000_000  # path extensions the ring search may try per program and month (the same bound, in time)
 
 
 class FlagKind(StrEnum):
@@ -267,8 +268,11 @@ def detect(
 def _rings(graph: Mapping[str, Sequence[str]], max_length: int) -> tuple[list[tuple[str, ...]], bool]:
     """Elementary cycles of 3..max_length nodes, each once, in canonical rotation: a depth-first search from each start
     node in sorted order through larger nodes only, so a cycle is found only from its smallest member; neighbours in
-    sorted order make the output order stable."""
+    sorted order make the output order stable. The search is bounded (MAX_RINGS found, MAX_RING_STEPS tried): a giver's
+    links of at least ring_min_points are at most allowance / ring_min_points, so real months stay far below; True when
+    it stopped early (the rings found are reported, the run says it was truncated)."""
     found: list[tuple[str, ...]] = []
+    steps = 0
     for start in sorted(graph):
         path = [start]
         on_path = {start}
@@ -279,6 +283,9 @@ def _rings(graph: Mapping[str, Sequence[str]], max_length: int) -> tuple[list[tu
                 stack.pop()
                 on_path.discard(path.pop())
                 continue
+            steps += 1
+            if steps > MAX_RING_STEPS:
+                return found, True
             if len(path) < max_length and following not in on_path:
                 if start in graph.get(following, ()) and len(path) >= 2:
                     found.append((*path, following))

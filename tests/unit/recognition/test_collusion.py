@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from shared.recognition.collusion import MAX_EVIDENCE, Detection, FlagKind, Recognition, detect
+from shared.recognition.collusion import MAX_EVIDENCE, MAX_RINGS, Detection, FlagKind, Recognition, detect
 from shared.recognition.collusion_texts import evidence_line, flag_ref
 from shared.recognition.config import CollusionRules
 
@@ -192,3 +192,21 @@ def test_the_evidence_line_in_each_language_names_the_people_points_and_shares()
     assert flag_ref('es', '2026-11') == 'Revisión de reconocimientos, noviembre de 2026'
     long_names = dict.fromkeys('ABC', 'X' * 200)
     assert len(evidence_line('en', ring, long_names, 'M1')) <= 300
+
+
+def test_the_ring_search_is_bounded_on_a_dense_month_and_says_so() -> None:
+    # Given ten people who all gave each other 30 points (tens of thousands of rings of 3 to 6)
+    people = [f'P{n}' for n in range(10)]
+    everyone = [give(g, r, 30) for g in people for r in people if g != r]
+
+    # When the month is judged with rings up to 6
+    found = run(
+        *everyone,
+        rules=NO_CONCENTRATION.model_copy(update={'ring_max_length': 6, 'reciprocal_share': 1.0}),
+        managers=dict.fromkeys(people, 'M1'),
+    )
+
+    # Then the first MAX_RINGS rings are reported, the smallest first, and the detection says it was truncated
+    rings = found.of_kind(FlagKind.RING)
+    assert len(rings) == MAX_RINGS and found.rings_truncated
+    assert rings[0].members[0] == 'P0'
