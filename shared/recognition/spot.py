@@ -100,6 +100,14 @@ class SpotAward(BaseModel):
     decided_by: Actor | None = None
     decision_reason: str | None = None
     entry_id: str | None = None
+    # Where the award shows in the feed, once written (FEED#<program>#T#<team> and #L#<location>, sk <feed_at>#<id>).
+    feed_team: str | None = None
+    feed_location: str | None = None
+    feed_at: datetime | None = None
+
+    @property
+    def feed_sk(self) -> str | None:
+        return f'{iso(self.feed_at)}#{self.award_id}' if self.feed_at is not None else None
 
     @property
     def pending_sk(self) -> str:
