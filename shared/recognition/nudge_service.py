@@ -264,7 +264,9 @@ class NudgeReplies:
             if refused.code == 'points':
                 most = refused.values.get('max_points')
                 return reply_text(language, 'too_many', points=int(most) if isinstance(most, int | float) else 0)
-            return reply_text(language, 'refused', reason=refused.reason)
+            from shared.recognition.spot_texts import refusal
+
+            return refusal(refused, language)
         status = str(result.status)
         self.store.close(nudge, 'requested' if status == 'requested' else 'awarded', now, points=result.points, award_id=result.award_id,
                          outcome=status)  # fmt: skip

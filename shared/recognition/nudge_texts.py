@@ -46,7 +46,6 @@ REPLIES = {
         'awarded_left': 'Done: {points} points to {person} as a spot award. Your budget left this month: {left} points.',
         'approval': '{points} points to {person} need approval by your manager or an admin: the request is waiting.',
         'over_budget': 'Not given: {points} points is over your budget this month ({left} left). Reply a smaller amount.',
-        'refused': 'Not given: {reason}.',
         'expired': 'That suggestion has expired; no points were given. You can still give a spot award in Pitcrew.',
         'amount': 'Reply YES to give {points} points, or a whole number of points (1 or more).',
         'too_many': 'Not given: a spot award is 1 to {points} points. Reply a smaller amount.',
@@ -57,7 +56,6 @@ REPLIES = {
         'approval': 'Los {points} puntos para {person} necesitan la aprobación de su responsable o de un administrador: '
                     'la solicitud espera.',
         'over_budget': 'No se han dado: {points} puntos superan su presupuesto del mes (quedan {left}). Responda una cantidad menor.',
-        'refused': 'No se han dado: {reason}.',
         'expired': 'Esa sugerencia ha caducado; no se han dado puntos. Aún puede dar un premio puntual en Pitcrew.',
         'amount': 'Responda SÍ para dar {points} puntos, o un número entero de puntos (1 o más).',
         'too_many': 'No se han dado: un premio puntual es de 1 a {points} puntos. Responda una cantidad menor.',
@@ -67,7 +65,6 @@ REPLIES = {
         'awarded_left': 'हो गया: {person} को {points} अंक का स्पॉट अवॉर्ड दिया गया। इस महीने आपका बचा बजट: {left} अंक।',
         'approval': '{person} के लिए {points} अंकों को आपके मैनेजर या एडमिन की मंज़ूरी चाहिए: अनुरोध प्रतीक्षा में है।',
         'over_budget': 'नहीं दिए गए: {points} अंक इस महीने के आपके बजट से ज़्यादा हैं ({left} बचे)। कम संख्या भेजें।',
-        'refused': 'नहीं दिए गए: {reason}।',
         'expired': 'यह सुझाव समाप्त हो गया; कोई अंक नहीं दिए गए। आप Pitcrew में अब भी स्पॉट अवॉर्ड दे सकते हैं।',
         'amount': '{points} अंक देने के लिए YES भेजें, या अंकों की पूरी संख्या (1 या अधिक)।',
         'too_many': 'नहीं दिए गए: स्पॉट अवॉर्ड 1 से {points} अंकों का होता है। कम संख्या भेजें।',
