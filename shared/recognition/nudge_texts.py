@@ -18,23 +18,23 @@ LANGUAGES = ('en', 'es', 'hi')
 
 EVIDENCE = {
     'en': {
-        'level': '{person} reached level {name} in {league} ({points} points).',
-        'badge': '{person} earned the badge "{name}" in {league}.',
-        'streak': '{person} earned the streak badge "{name}" in {league}: {days} working days in a row.',
+        'level': '{person} reached level {achievement} in {league} ({points} points).',
+        'badge': '{person} earned the badge "{achievement}" in {league}.',
+        'streak': '{person} earned the streak badge "{achievement}" in {league}: {days} working days in a row.',
         'csat_run': '{person} got {count} top CSAT scores ({top}) in a row in {league}.',
         'ask': ' Reply YES to give {points} points or reply an amount.',
     },
     'es': {
-        'level': '{person} ha alcanzado el nivel {name} en {league} ({points} puntos).',
-        'badge': '{person} ha conseguido la insignia «{name}» en {league}.',
-        'streak': '{person} ha conseguido la insignia de racha «{name}» en {league}: {days} días laborables seguidos.',
+        'level': '{person} ha alcanzado el nivel {achievement} en {league} ({points} puntos).',
+        'badge': '{person} ha conseguido la insignia «{achievement}» en {league}.',
+        'streak': '{person} ha conseguido la insignia de racha «{achievement}» en {league}: {days} días laborables seguidos.',
         'csat_run': '{person} ha recibido {count} valoraciones CSAT máximas ({top}) seguidas en {league}.',
         'ask': ' Responda SÍ para darle {points} puntos o responda con una cantidad.',
     },
     'hi': {
-        'level': '{person} {league} में {name} स्तर पर पहुँचे ({points} अंक)।',
-        'badge': '{person} को {league} में "{name}" बैज मिला।',
-        'streak': '{person} को {league} में स्ट्रीक बैज "{name}" मिला: लगातार {days} कार्य दिवस।',
+        'level': '{person} {league} में {achievement} स्तर पर पहुँचे ({points} अंक)।',
+        'badge': '{person} को {league} में "{achievement}" बैज मिला।',
+        'streak': '{person} को {league} में स्ट्रीक बैज "{achievement}" मिला: लगातार {days} कार्य दिवस।',
         'csat_run': '{person} को {league} में लगातार {count} सर्वोच्च CSAT ({top}) मिले।',
         'ask': ' {points} अंक देने के लिए YES भेजें, या कोई संख्या भेजें।',
     },
@@ -95,7 +95,7 @@ def nudge_line(language: str, kind: str, *, person: str, name: str, league: str,
     """The nudge: the evidence of `kind` (level, badge, streak, csat_run) and the ask for `suggested` points."""
     lang = language_of(language)
     texts = EVIDENCE[lang]
-    evidence = render(texts[kind], person=person, name=name, league=league, points=number(lang, points), days=days, count=count,
+    evidence = render(texts[kind], person=person, achievement=name, league=league, points=number(lang, points), days=days, count=count,
                       top=top)  # fmt: skip
     return evidence + render(texts['ask'], points=number(lang, suggested))
 
