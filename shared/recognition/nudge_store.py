@@ -1,16 +1,18 @@
 """Nudges in the recognition table (RecognitionTable): what `shared.recognition.nudges` plans, written and read.
 
 Items (pk / sk):
-- `NUDGE#<program>#<employee>` / `<achievement key>` (level#<n>, badge#<id>, streak#<id>#<day>, csat#<entry>): the
+- `NUDGE#<employee>` / `<program>#<achievement key>` (level#<n>, badge#<id>, streak#<id>#<day>, csat#<entry>): the
   nudge, written once (`attribute_not_exists`): that is what makes an achievement nudged once at most. `status`
   open | skipped | awarded | requested | expired, manager_id, suggested_points, evidence (JSON: kind, name, figures,
   the entry), alert_id, day (the manager's), planned_at, reply_by; answered: answered_at, points, award_id, outcome.
   No names or free text (the line with the person's first name is only in the alert item). Kept 400 days (TTL).
-- `NUDGEDAY#<program>#<manager>` / `<yyyy-mm-dd>` (the manager's day): `planned` (N), the daily limit's counter,
+- `NUDGEDAY#<manager>` / `<program>#<yyyy-mm-dd>` (the manager's day): `planned` (N), the daily limit's counter,
   incremented in the nudge's transaction only while below the limit. Kept 8 days.
 - `NUDGEOPEN#<manager>` / `-`: the manager's latest open nudge (what a YES answers): program_id, employee_id,
   nudge_key, nudge_id, suggested_points, reply_by; TTL a week after reply_by (an expired one is answered "expired").
-- `NUDGERUN#<program>#<employee>` / `CSAT`: the person's run of top CSAT scores (count, start, nudged, seq).
+- `NUDGERUN#<employee>` / `<program>#CSAT`: the person's run of top CSAT scores (count, start, nudged, seq).
+Every partition is one person's (the subject's or the manager's), so forgetting a person is four Queries
+(`personal_keys`), whatever the programs.
 
 Writes: a nudge is ONE TransactWriteItems (the nudge item, the day counter's conditional ADD, the alert item, the
 manager's open nudge). Refused on the nudge item: already nudged (nothing written). Refused on the counter: the limit
@@ -39,20 +41,20 @@ OPEN_GRACE = timedelta(days=7)
 MAX_ATTEMPTS = 6
 
 
-def nudge_pk(program_id: str, employee_id: str) -> str:
-    return f'NUDGE#{program_id}#{employee_id}'
+def nudge_key(program_id: str, employee_id: str, key: str) -> dict[str, Any]:
+    return _key(f'NUDGE#{employee_id}', f'{program_id}#{key}')
 
 
-def day_pk(program_id: str, manager_id: str) -> str:
-    return f'NUDGEDAY#{program_id}#{manager_id}'
+def day_key(program_id: str, manager_id: str, day: str) -> dict[str, Any]:
+    return _key(f'NUDGEDAY#{manager_id}', f'{program_id}#{day}')
 
 
 def open_pk(manager_id: str) -> str:
     return f'NUDGEOPEN#{manager_id}'
 
 
-def run_pk(program_id: str, employee_id: str) -> str:
-    return f'NUDGERUN#{program_id}#{employee_id}'
+def run_key(program_id: str, employee_id: str) -> dict[str, Any]:
+    return _key(f'NUDGERUN#{employee_id}', f'{program_id}#{RUN_SK}')
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
@@ -109,7 +111,7 @@ class NudgeStore(LowLevelClient):
     def _nudge_item(self, plan: NudgePlan, status: str, now: datetime) -> dict[str, Any]:
         milestone = plan.milestone
         return {
-            'pk': {'S': nudge_pk(milestone.program_id, milestone.employee_id)}, 'sk': {'S': milestone.key},
+            **nudge_key(milestone.program_id, milestone.employee_id, milestone.key),
             'nudge_id': {'S': milestone.nudge_id}, 'status': {'S': status}, 'program_id': {'S': milestone.program_id},
             'employee_id': {'S': milestone.employee_id}, 'manager_id': {'S': plan.manager_id}, 'kind': {'S': milestone.kind.value},
             'suggested_points': {'N': str(plan.suggested_points)}, 'day': {'S': plan.day}, 'alert_id': {'S': plan.alert_id},
@@ -124,7 +126,7 @@ class NudgeStore(LowLevelClient):
         nudge = {'Put': {'TableName': self.table, 'Item': self._nudge_item(plan, 'open', now),
                          'ConditionExpression': 'attribute_not_exists(pk)'}}  # fmt: skip
         counter = {'Update': {
-            'TableName': self.table, 'Key': _key(day_pk(milestone.program_id, plan.manager_id), plan.day),
+            'TableName': self.table, 'Key': day_key(milestone.program_id, plan.manager_id, plan.day),
             'UpdateExpression': 'ADD planned :one SET expires_at = :ttl',
             'ConditionExpression': 'attribute_not_exists(planned) OR planned < :limit',
             'ExpressionAttributeValues': {':one': {'N': '1'}, ':limit': {'N': str(plan.limit)}, ':ttl': _ttl(now + DAY_TTL)},
@@ -159,15 +161,15 @@ class NudgeStore(LowLevelClient):
         return Outcome.SKIPPED if written else Outcome.DUPLICATE
 
     def planned_on(self, program_id: str, manager_id: str, day: str) -> int:
-        item = self.client.get_item(TableName=self.table, Key=_key(day_pk(program_id, manager_id), day), ConsistentRead=True).get('Item')
+        item = self.client.get_item(TableName=self.table, Key=day_key(program_id, manager_id, day), ConsistentRead=True).get('Item')
         return int(item['planned']['N']) if item and 'planned' in item else 0
 
     def nudge(self, program_id: str, employee_id: str, key: str) -> NudgeRecord | None:
-        item = self.client.get_item(TableName=self.table, Key=_key(nudge_pk(program_id, employee_id), key), ConsistentRead=True).get('Item')
+        item = self.client.get_item(TableName=self.table, Key=nudge_key(program_id, employee_id, key), ConsistentRead=True).get('Item')
         if not item:
             return None
         return NudgeRecord(
-            program_id=item['program_id']['S'], employee_id=item['employee_id']['S'], key=item['sk']['S'], status=item['status']['S'],
+            program_id=item['program_id']['S'], employee_id=item['employee_id']['S'], key=key, status=item['status']['S'],
             manager_id=item['manager_id']['S'], suggested_points=int(item['suggested_points']['N']),
             points=int(item['points']['N']) if 'points' in item else None, award_id=item.get('award_id', {}).get('S'),
             outcome=item.get('outcome', {}).get('S'),
@@ -197,7 +199,7 @@ class NudgeStore(LowLevelClient):
             sets['outcome'] = {'S': outcome}
         names = {f'#{name}': name for name in sets}
         values = {f':{name}': value for name, value in sets.items()} | {':open': {'S': 'open'}}
-        key = _key(nudge_pk(nudge.program_id, nudge.employee_id), nudge.nudge_key)
+        key = nudge_key(nudge.program_id, nudge.employee_id, nudge.nudge_key)
         closed = conditionally(self.client.update_item, TableName=self.table, Key=key,
                                UpdateExpression='SET ' + ', '.join(f'#{name} = :{name}' for name in sets),
                                ConditionExpression='#status = :open', ExpressionAttributeNames=names,
@@ -210,7 +212,7 @@ class NudgeStore(LowLevelClient):
     def runs(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], CsatRun]:
         """The stored runs of (program, employee) pairs: BatchGetItem, 100 a request."""
         found: dict[tuple[str, str], CsatRun] = {}
-        wanted = [(self.table, _key(run_pk(program_id, employee_id), RUN_SK)) for program_id, employee_id in sorted(set(keys))]
+        wanted = [(self.table, run_key(program_id, employee_id)) for program_id, employee_id in sorted(set(keys))]
         for _, item in batch_get(self.client, wanted, {self.table: {'ConsistentRead': True}}):
             run = CsatRun(program_id=item['program_id']['S'], employee_id=item['employee_id']['S'], count=int(item['count']['N']),
                           start=item.get('start', {}).get('S', ''), nudged=bool(item.get('nudged', {}).get('BOOL', False)),
@@ -220,7 +222,7 @@ class NudgeStore(LowLevelClient):
 
     def save_run(self, before: CsatRun, after: CsatRun, now: datetime) -> bool:
         """Write the run, conditioned on the stored one being what it was read as (False: it moved meanwhile)."""
-        item = {'pk': {'S': run_pk(after.program_id, after.employee_id)}, 'sk': {'S': RUN_SK}, 'program_id': {'S': after.program_id},
+        item = {**run_key(after.program_id, after.employee_id), 'program_id': {'S': after.program_id},
                 'employee_id': {'S': after.employee_id}, 'count': {'N': str(after.count)}, 'start': {'S': after.start},
                 'nudged': {'BOOL': after.nudged}, 'seq': {'S': after.seq}, 'updated_at': {'S': _iso(now)}}  # fmt: skip
         condition: dict[str, Any] = (
@@ -231,15 +233,14 @@ class NudgeStore(LowLevelClient):
         return conditionally(self.client.put_item, TableName=self.table, Item=item, **condition)
 
     # --- forgetting a person (shared.privacy.erase) ------------------------------------------------------------------
-    def personal_keys(self, employee_id: str, program_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """The keys of the person's nudges and runs (as the subject), their day counters and open nudge (as a manager):
-        one Query per program partition, plus the open nudge's key. Keys only."""
+    def personal_keys(self, employee_id: str) -> list[dict[str, Any]]:
+        """The keys of the person's nudges and CSAT runs (as the subject), and of their day counters and open nudge (as a
+        manager): one Query of each of their four partitions, keys only."""
         keys: list[dict[str, Any]] = []
-        partitions = [nudge_pk(p, employee_id) for p in program_ids] + [run_pk(p, employee_id) for p in program_ids]
-        partitions += [day_pk(p, employee_id) for p in program_ids] + [open_pk(employee_id)]
-        for pk in partitions:
-            kwargs: dict[str, Any] = {'TableName': self.table, 'KeyConditionExpression': 'pk = :pk',
-                                      'ExpressionAttributeValues': {':pk': {'S': pk}}, 'ProjectionExpression': 'pk, sk'}  # fmt: skip
+        for prefix in ('NUDGE', 'NUDGERUN', 'NUDGEDAY', 'NUDGEOPEN'):
+            kwargs: dict[str, Any] = {'TableName': self.table, 'KeyConditionExpression': 'pk = :pk', 'ConsistentRead': True,
+                                      'ExpressionAttributeValues': {':pk': {'S': f'{prefix}#{employee_id}'}},
+                                      'ProjectionExpression': 'pk, sk'}  # fmt: skip
             while True:
                 page = self.client.query(**kwargs)
                 keys += [{'pk': item['pk'], 'sk': item['sk']} for item in page.get('Items', [])]

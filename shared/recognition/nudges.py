@@ -12,7 +12,7 @@ What makes a nudge (a `Milestone`), each with a key that names the achievement, 
   do not end a run here; and the awards reach the ledger when their hold ends (a week for CSAT in the shipped programs),
   so a run is seen in release order, a hold after the responses. Both are the price of reading no extra stream: the
   tickets table's stream (every response, at once) would need a reader of its own (README, "Nudges").
-  The run is a small counter per person and program (`NUDGERUN#<program>#<employee>` / `CSAT`), nudged once per run.
+  The run is a small counter per person and program (`NUDGERUN#<employee>` / `<program>#CSAT`), nudged once per run.
 
 Rules (shared/recognition/nudge_service.py applies them): only when the program's nudges are enabled and the program
 has spot awards; only for people who have a manager in the directory; never for the same achievement twice (the
@@ -101,7 +101,7 @@ class Outcome(StrEnum):
 # --- CSAT runs -------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CsatRun:
-    """A person's current run of top CSAT scores in a program (`NUDGERUN#<program>#<employee>` / `CSAT`)."""
+    """A person's current run of top CSAT scores in a program (`NUDGERUN#<employee>` / `<program>#CSAT`)."""
 
     program_id: str
     employee_id: str

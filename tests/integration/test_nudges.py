@@ -36,7 +36,7 @@ from shared.notify.twilio_webhooks import inbound_message
 from shared.programs.document import parse_program
 from shared.programs.loader import ProgramBook, ProgramVersion
 from shared.recognition.nudge_service import Nudger, NudgeReplies, NudgeReport
-from shared.recognition.nudge_store import NudgeStore, day_pk, open_pk, run_pk
+from shared.recognition.nudge_store import NudgeStore, day_key, open_pk, run_key
 from shared.recognition.nudge_texts import reply_text
 from shared.recognition.nudges import Milestone, MilestoneKind, Outcome
 from shared.recognition.spot_service import SpotAwards
@@ -117,8 +117,8 @@ class Env:
         found = [self.alerts.get(due.alert_id) for due in self.alerts.due(at + timedelta(days=3)).due]
         return [item for item in found if item is not None and item.kind == AlertKind.NUDGE.value]
 
-    def item(self, pk: str, sk: str) -> dict[str, Any]:
-        key = {'pk': {'S': pk}, 'sk': {'S': sk}}
+    def item(self, pk: str | dict[str, str], sk: str | dict[str, str]) -> dict[str, Any]:
+        key = {'pk': pk if isinstance(pk, dict) else {'S': pk}, 'sk': sk if isinstance(sk, dict) else {'S': sk}}
         return dict(self.aws.dynamodb.get_item(TableName=os.environ['RECOGNITION_TABLE'], Key=key).get('Item', {}))
 
     def replies(self) -> NudgeReplies:
@@ -179,7 +179,7 @@ def test_the_same_achievement_reported_again_is_never_nudged_twice(env: Env) -> 
     assert again.achievements == [] and report.outcomes == {}
     assert repeated.outcomes == {'duplicate': 1}
     assert len(env.nudge_alerts()) == 1
-    assert int(env.item(day_pk('pitstop', 'M2'), '2026-10-12')['planned']['N']) == 1
+    assert int(env.item(**day_key('pitstop', 'M2', '2026-10-12'))['planned']['N']) == 1
 
 
 def test_someone_without_a_manager_gets_no_nudge(env: Env) -> None:
@@ -261,7 +261,7 @@ def test_five_top_csat_scores_in_a_row_nudge_once_and_a_redelivery_changes_nothi
     badge, run_alert = sorted(env.nudge_alerts(), key=lambda alert: 'CSAT scores' in alert.threshold)
     assert badge.threshold.startswith('Bela earned the badge "First 5-star CSAT" in Pitstop League.')
     assert run_alert.subject == 'T2' and run_alert.threshold.startswith('Bela got 5 top CSAT scores (5) in a row in Pitstop League.')
-    run = env.item(run_pk('pitstop', 'T2'), 'CSAT')
+    run = env.item(**run_key('pitstop', 'T2'))
     assert (run['count']['N'], run['start']['S'], run['nudged']['BOOL']) == ('5', csat[2].entry_id, True)
 
 
