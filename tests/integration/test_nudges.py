@@ -359,3 +359,28 @@ def test_the_league_scorer_function_plans_the_nudge_of_a_level(env: Env, monkeyp
     assert answer == {'batchItemFailures': []}
     [alert] = env.nudge_alerts(datetime.now(UTC))
     assert alert.subject == 'T1' and alert.threshold.startswith('Dev reached level Pit crew in Pitstop League (1,020 points).')
+
+
+# --- forgetting a person ---------------------------------------------------------------------------------------------
+def test_forgetting_a_person_deletes_the_nudges_about_them_and_to_them(env: Env) -> None:
+    from shared.privacy.erase import Eraser
+    from shared.privacy.forget import ForgetRequest
+    from shared.quarantine.store import QuarantineStore
+
+    # Given a nudge about Dev (to Meera), with Meera's day counter and open nudge, then Dev and Meera leaving
+    assert env.nudger.nudge(certified('T1'), NOW) is Outcome.PLANNED
+    leavers = '\n'.join(line for line in DIRECTORY.splitlines() if not line.startswith(('T1,', 'M2,'))) + '\n'
+    DirectoryStore().import_rows(parse_export(leavers, 'csv'), NOW)
+    eraser = Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=env.alerts, quarantine=QuarantineStore(), nudges=env.store)
+
+    # When each is forgotten (a dry run first)
+    dry = eraser.forget(ForgetRequest(employee_id='T1', dry_run=True, quarantine_days=1), 'admin', NOW)
+    assert dry.nudges == 1 and env.store.nudge('pitstop', 'T1', 'badge#certified') is not None
+    dev = eraser.forget(ForgetRequest(employee_id='T1', quarantine_days=1), 'admin', NOW)
+    meera = eraser.forget(ForgetRequest(employee_id='M2', quarantine_days=1), 'admin', NOW)
+
+    # Then Dev's nudge, Meera's day counter and open nudge are gone, and a second run finds nothing
+    assert (dev.counts()['recognition_nudges'], meera.counts()['recognition_nudges']) == (1, 2)
+    assert env.store.nudge('pitstop', 'T1', 'badge#certified') is None
+    assert env.store.open_nudge('M2') is None and env.store.planned_on('pitstop', 'M2', '2026-10-12') == 0
+    assert env.store.personal_keys('T1') == [] == env.store.personal_keys('M2')

@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from infrastructure.local.template_resources import TABLE_ENV, template_document
 from tests.support.counting import record_requests
 from tests.support.local_aws import local_aws
@@ -63,6 +65,8 @@ def recorded_dynamodb_calls() -> frozenset[tuple[str, str]]:
         QuarantineStore().keep_rejected(source='zendesk', body=b'{"assignee_email": "agent1@example.com"}', headers={}, query={},
                                         reason='unknown status', field='ticket.status', status_code=400, authenticated=True,
                                         correlation_id=None, now=now)  # fmt: skip
+        recognition = os.environ['RECOGNITION_TABLE']  # a nudge about E1 (shared/recognition/nudge_store.py)
+        boto3.client('dynamodb').put_item(TableName=recognition, Item={'pk': {'S': 'NUDGE#E1'}, 'sk': {'S': 'pitstop#level#1'}})
         directory.import_rows(parse_export('\n'.join(row for row in DIRECTORY_CSV.splitlines() if not row.startswith('E1,')), 'csv'), now)
         logical = {os.environ[env]: logical_id for logical_id, (env, _) in TABLE_ENV.items()}
         with record_requests() as sent:
