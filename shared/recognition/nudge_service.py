@@ -127,6 +127,9 @@ class Nudger:
         manager = self.contacts.contact(subject.manager_id) if subject.manager_id else None
         if manager is None or not manager.active:
             return Outcome.NO_MANAGER
+        assert document.spot_awards is not None
+        if document.spot_awards.givers and manager.role not in document.spot_awards.givers:
+            return Outcome.NOT_A_GIVER
         league = milestone.league or _league_name(document)
         line = nudge_line(manager.language, milestone.kind.value, person=subject.first_name, name=milestone.name, league=league,
                           points=milestone.points, suggested=rules.suggested_points, days=milestone.days, count=milestone.count,

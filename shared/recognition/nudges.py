@@ -96,6 +96,7 @@ class Outcome(StrEnum):
     DISABLED = 'disabled'  # the program's nudges are off, or it has no spot awards
     NO_MANAGER = 'no_manager'  # the person has no (active) manager in the directory
     INACTIVE = 'inactive'  # the person is not (or no longer) active in the directory
+    NOT_A_GIVER = 'not_a_giver'  # the manager's role may not give spot awards in the program (a YES could not award)
 
 
 # --- CSAT runs -------------------------------------------------------------------------------------------------------

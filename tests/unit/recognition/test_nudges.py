@@ -221,7 +221,7 @@ def test_a_nudge_is_planned_for_the_manager_on_their_day_with_the_programs_limit
     assert alert.threshold.startswith('Dev ha alcanzado el nivel Pit crew en Pitstop League (1.020 puntos).')
 
 
-def test_no_nudge_without_a_manager_or_when_the_programs_nudges_are_off() -> None:
+def test_no_nudge_without_a_manager_when_the_programs_nudges_are_off_or_the_manager_cannot_award() -> None:
     store = Plans()
     lone = Milestone('pitstop', 'T2', MilestoneKind.BADGE, 'badge#certified', 'Certified', NOW)
     assert nudger(store).nudge(lone, NOW) is Outcome.NO_MANAGER
@@ -230,6 +230,9 @@ def test_no_nudge_without_a_manager_or_when_the_programs_nudges_are_off() -> Non
         update={'nudges': WORKSHOP.recognition.nudges.model_copy(update={'enabled': False})})})  # fmt: skip
     dev = Milestone('pitstop', 'T1', MilestoneKind.BADGE, 'badge#certified', 'Certified', NOW)
     assert nudger(store, ProgramBook.of(off)).nudge(dev, NOW) is Outcome.DISABLED
+    assert WORKSHOP.spot_awards is not None
+    advisors_only = WORKSHOP.model_copy(update={'spot_awards': WORKSHOP.spot_awards.model_copy(update={'givers': ['service_advisor']})})
+    assert nudger(store, ProgramBook.of(advisors_only)).nudge(dev, NOW) is Outcome.NOT_A_GIVER
     assert store.plans == []
 
 
