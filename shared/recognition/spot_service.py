@@ -112,6 +112,8 @@ class SpotAwards:
             raise SpotRefused('unknown_reason', f'no spot award reason {request.reason_id!r} in {request.program_id} ({known})',
                               field='reason_id')  # fmt: skip
         check_points(request.points, config.max_points)
+        if request.employee_id == request.manager_id:
+            raise SpotRefused('self', 'nobody gives themselves a spot award', field='employee_id')
         admin = is_admin(actor, self.admin_principals)
         receiver = self._receiver(request, version.document, now)
         giver = self.directory.profile_of(request.manager_id)
