@@ -329,3 +329,29 @@ def test_pending_requests_are_reminded_once_a_day_and_expire_after_the_days_rele
     with pytest.raises(SpotRefused) as too_late:
         awards.decide(other.award_id, True, None, iam('D1'), NOW + timedelta(days=7, minutes=1))
     assert too_late.value.code == 'expired'
+
+
+def test_forgetting_a_leaver_blanks_their_spot_award_messages_and_pseudonymises_them_everywhere(aws: LocalAws) -> None:
+    from functions.forget.app import eraser
+    from shared.privacy.forget import ForgetRequest, pseudonym
+
+    # Given an award to Ravi (W1), who then leaves
+    awards = service()
+    result = awards.award(ask(), CONSOLE, NOW)
+    DirectoryStore().import_rows(parse_export(DIRECTORY.replace('Asia/Kolkata,hi,,yes', 'Asia/Kolkata,hi,,no'), 'csv'), NOW)
+
+    # When an admin forgets him
+    report = eraser().forget(ForgetRequest(employee_id='W1'), 'arn:aws:iam::123456789012:user/admin', NOW + timedelta(days=1))
+
+    # Then the award record and both feed items keep the points but no message and only his pseudonym
+    alias = pseudonym('W1')
+    assert report.counts()['recognition_spot_awards'] == 1
+    stored = SpotStore().get(result.award_id)
+    assert stored is not None and (stored.employee_id, stored.message, stored.points) == (alias, '', 150)
+    for pk in ('FEED#pitstop#T#M1', 'FEED#pitstop#L#IN-BLR-01'):
+        [item] = items(aws, pk)
+        assert (item['receiver_id']['S'], item['message']['S'], item['giver_id']['S']) == (alias, '', 'M1')
+    assert items(aws, 'SPOTOF#W1') == [] and len(items(aws, 'SPOTOF#M1')) == 1
+    # And a second run finds nothing left to erase
+    again = eraser().forget(ForgetRequest(employee_id='W1'), 'arn:aws:iam::123456789012:user/admin', NOW + timedelta(days=2))
+    assert again.counts()['recognition_spot_awards'] == 0
