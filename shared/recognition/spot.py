@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -107,7 +107,8 @@ class SpotAward(BaseModel):
 
     @property
     def feed_sk(self) -> str | None:
-        return f'{iso(self.feed_at)}#{self.award_id}' if self.feed_at is not None else None
+        """As the recognition feed's `feed_sk` (shared/recognition/feed.py on i14-recognition): ISO UTC with offset."""
+        return f'{self.feed_at.astimezone(UTC).isoformat()}#{self.award_id}' if self.feed_at is not None else None
 
     @property
     def pending_sk(self) -> str:

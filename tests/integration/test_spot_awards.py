@@ -116,6 +116,7 @@ def test_an_award_debits_the_budget_and_credits_the_receiver_with_notice_and_fee
     for pk in ('FEED#pitstop#T#M1', 'FEED#pitstop#L#IN-BLR-01'):
         [item] = items(aws, pk)
         assert item['kind']['S'] == 'spot' and item['recognition_id']['S'] == result.award_id
+        assert item['sk']['S'] == f'2026-12-03T09:00:00+00:00#{result.award_id}'  # the recognition feed's sort key
         assert (item['giver_id']['S'], item['receiver_id']['S'], item['points']['N'], item['value']['S']) == ('M1', 'W1', '150',
                                                                                                             'zero_defect_repair')
         assert (item['receiver_team']['S'], item['giver_team']['S'], item['month']['S']) == ('M1', 'D1', '2026-12')
