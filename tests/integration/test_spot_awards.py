@@ -356,3 +356,61 @@ def test_forgetting_a_leaver_blanks_their_spot_award_messages_and_pseudonymises_
     # And a second run finds nothing left to erase
     again = eraser().forget(ForgetRequest(employee_id='W1'), 'arn:aws:iam::123456789012:user/admin', NOW + timedelta(days=2))
     assert again.counts()['recognition_spot_awards'] == 0
+
+
+def test_the_notices_go_out_through_the_alert_sender_to_the_right_people(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aws_lambda_powertools.utilities import parameters
+
+    from infrastructure.local.fake_twilio import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN, FakeTwilio, local_twilio_client
+    from shared.alerts.quiet_hours import QuietHours
+    from shared.alerts.settings import AlertSettings
+    from shared.config import get_settings
+    from shared.directory.contacts import ContactBook
+    from shared.notify import EmailContent
+    from shared.notify.dispatch import AlertDispatcher, Outcome
+    from shared.notify.messaging import MessagingSettings, TwilioMessenger
+    from shared.sla.config import ServiceConfig
+    from tests.integration.test_messaging import SimulatedTime
+
+    monkeypatch.setenv('TWILIO_PARAMETER', '/pitcrew/test/twilio')
+    with FakeTwilio(port=0) as fake:
+        account = {'account_sid': LOCAL_ACCOUNT_SID, 'auth_token': LOCAL_AUTH_TOKEN, 'whatsapp_from': 'whatsapp:+14155238886',
+                   'sms_from': '+15005550006'}  # fmt: skip
+        import boto3
+
+        boto3.client('ssm', region_name='us-east-1').put_parameter(Name='/pitcrew/test/twilio', Value=json.dumps(account), Type='SecureString')
+        get_settings.cache_clear()
+        parameters.clear_caches()
+        clock = SimulatedTime()
+        messenger = TwilioMessenger(local_twilio_client(fake), MessagingSettings(whatsapp_from='whatsapp:+14155238886', sms_from='+15005550006'),
+                                    sleep=clock.sleep, clock=clock.clock, jitter=lambda: 1.0)  # fmt: skip
+
+        def no_email(to: str, content: EmailContent) -> str | None:
+            raise AssertionError('no e-mail expected')
+
+        config = ServiceConfig(alerts=AlertSettings(quiet_hours=QuietHours(start='00:00', end='00:00')))
+        dispatcher = AlertDispatcher(alerts=AlertStore(), contacts=ContactBook(), messenger=lambda: messenger, email=no_email,
+                                     config=lambda: config, wall=lambda: 0.0)  # fmt: skip
+        sent_at = datetime.now(UTC)
+        awards = service()
+
+        def deliver(kind: str, award_id: str, role: Recipient) -> dict[str, Any]:
+            result = dispatcher.deliver(alert_id(f'spot#{award_id}|{kind}', role), datetime.now(UTC) + timedelta(seconds=5), 0.0,
+                                        claim_id=f'c-{kind}')  # fmt: skip
+            assert result.outcome is Outcome.SENT, result
+            return fake.messages[-1]
+
+        # Given an award and a request made now
+        small = awards.award(ask(), CONSOLE, sent_at)
+        big = awards.award(ask(points=500, key='big-notice'), CONSOLE, sent_at)
+
+        # Then Ravi gets his notice by SMS in Hindi, and Dana (Maria's manager) the approval request
+        received = deliver('received', small.award_id, Recipient.ASSIGNEE)
+        assert received['to'] == '+919812345600' and 'ने आपको Zero-defect repair के लिए +150 अंक दिए' in received['body']
+        waiting = deliver('waiting', big.award_id, Recipient.MANAGER)
+        assert waiting['to'] == '+15558675302' and 'Maria Manager asks to give Ravi Kumar +500 points' in waiting['body']
+
+        # When Dana rejects it, Maria is told in Spanish
+        awards.decide(big.award_id, False, 'Ya cobrado en el bono', iam('D1'), datetime.now(UTC))
+        told = deliver('decided', big.award_id, Recipient.ASSIGNEE)
+        assert told['to'] == '+15558675300' and 'fueron rechazados (Ya cobrado en el bono)' in told['body']
