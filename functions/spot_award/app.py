@@ -38,8 +38,8 @@ from shared.recognition.spot_service import SpotAwards
 REFUSED_STATUS = {
     'unknown': 404, 'unknown_program': 404, 'no_spot_awards': 404, 'unknown_receiver': 404, 'unknown_giver': 404,
     'decided': 409, 'expired': 409, 'over_budget': 409, 'key_reused': 409,
-    'own_request': 403, 'unauthenticated': 403, 'not_approver': 403, 'not_the_giver': 403, 'not_a_giver': 403,
-    'not_your_report': 403,
+    'own_request': 403, 'own_award': 403, 'unauthenticated': 403, 'not_approver': 403, 'not_the_giver': 403, 'not_a_giver': 403,
+    'not_your_report': 403, 'inactive_receiver': 409,
 }  # fmt: skip
 
 

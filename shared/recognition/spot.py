@@ -233,6 +233,8 @@ def check_decision(award: SpotAward | None, award_id: str, checker: Actor, *, ap
     if not checker.authenticated:
         raise SpotRefused('unauthenticated', 'an approval or rejection needs an authenticated identity: use the IAM-authorized route '
                           f'(POST /admin/spot-awards/{award_id}/approve), not a console invocation')  # fmt: skip
+    if checker.name == award.employee_id:
+        raise SpotRefused('own_award', f'{checker.label} receives spot award {award_id} and cannot decide it')
     if checker.name == award.manager_id or same_person(award.maker, checker):
         raise SpotRefused('own_request', f'{checker.label} asked for spot award {award_id} and cannot decide it: their manager '
                           'or an admin does')  # fmt: skip

@@ -414,3 +414,31 @@ def test_the_notices_go_out_through_the_alert_sender_to_the_right_people(aws: Lo
         awards.decide(big.award_id, False, 'Ya cobrado en el bono', iam('D1'), datetime.now(UTC))
         told = deliver('decided', big.award_id, Recipient.ASSIGNEE)
         assert told['to'] == '+15558675300' and 'fueron rechazados (Ya cobrado en el bono)' in told['body']
+
+
+def test_a_request_for_someone_who_left_meanwhile_cannot_be_approved_only_rejected(aws: LocalAws) -> None:
+    # Given a request for Ravi, who then leaves
+    awards = service()
+    requested = awards.award(ask(points=500, key='leaver'), CONSOLE, NOW)
+    DirectoryStore().import_rows(parse_export(DIRECTORY.replace('Asia/Kolkata,hi,,yes', 'Asia/Kolkata,hi,,no'), 'csv'), NOW)
+
+    # When Dana approves it: refused, nothing written; rejecting it releases the budget
+    with pytest.raises(SpotRefused) as refused:
+        awards.decide(requested.award_id, True, None, iam('D1'), NOW + timedelta(hours=1))
+    assert refused.value.code == 'inactive_receiver' and LedgerStore().entries_for('W1') == []
+    assert awards.decide(requested.award_id, False, 'He left the company', iam('D1'), NOW + timedelta(hours=2)).remaining == 2000
+
+
+def test_a_large_award_by_the_top_of_the_chain_waits_for_an_admin_and_nobody_is_messaged(aws: LocalAws) -> None:
+    # Given Dana (no manager above her) asks for 500 points for Ravi, two levels down
+    awards = service()
+    requested = awards.award(ask(manager='D1', points=500, key='top'), iam('D1'), NOW)
+
+    # Then it waits for an admin (the answer says so), with no approval notice to nobody; the daily run skips it
+    assert requested.status is SpotStatus.REQUESTED and 'an admin' in (requested.approver_hint or '')
+    assert alert('waiting', requested.award_id, Recipient.MANAGER) is None
+    assert awards.run_daily('pitstop', NOW + timedelta(days=1)).reminded == 0
+    # And an admin approves it
+    admin = Actor(via='iam', principal=ADMIN, reference='r-admin')
+    assert awards.decide(requested.award_id, True, None, admin, NOW + timedelta(days=1)).status is SpotStatus.APPROVED
+    assert LedgerStore().balance('W1').available == 500

@@ -119,6 +119,7 @@ def test_admins_are_the_listed_principal_patterns() -> None:
     (award(), 'M1', True, True, NOW, 'own_request'),  # an admin who made it still cannot approve it
     (award(), 'M1', False, False, NOW, 'own_request'),  # nor reject it (the maker withdraws nothing this way)
     (award(), 'M2', True, False, NOW, 'not_approver'),
+    (award(employee_id='D1'), 'D1', True, False, NOW, 'own_award'),  # nobody approves points for themselves
 ])  # fmt: skip
 def test_decisions_that_must_not_happen(stored: SpotAward | None, checker: str | None, approve: bool, admin: bool, at: datetime,
                                         code: str) -> None:  # fmt: skip
