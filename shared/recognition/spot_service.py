@@ -123,7 +123,8 @@ class SpotAwards:
         if config.givers and giver.role not in config.givers and not admin:
             raise SpotRefused('not_a_giver', f'{request.manager_id} ({giver.role}) may not give spot awards in {request.program_id} '
                               f'(roles: {", ".join(config.givers)})', field='manager_id')  # fmt: skip
-        check_giver(request, actor, admin=admin, managers_of_receiver=self.managers_of(request.employee_id, people))
+        check_giver(request, actor, admin=admin, managers_of_receiver=self.managers_of(request.employee_id, people,
+                                                                                                  until=request.manager_id))
         month = month_of(now, version.document.time_zone)
         budget = config.budget_for(request.manager_id, giver.role)
         check_budget(request.points, budget, self.store.used(request.program_id, request.manager_id, month), month)
@@ -221,14 +222,18 @@ class SpotAwards:
         return report
 
     # --- reads -----------------------------------------------------------------------------------------------------
-    def managers_of(self, employee_id: str, people: dict[str, ProfileRecord | None] | None = None) -> list[str]:
+    def managers_of(self, employee_id: str, people: dict[str, ProfileRecord | None] | None = None, *,
+                    until: str | None = None) -> list[str]:  # fmt: skip
         """The manager chain in the directory, nearest first (as shared/disputes/service.py); `people`: profiles read
-        already in this call (each person is read once)."""
+        already in this call (each person is read once); `until`: stop once this manager is in it (who manages whom
+        needs no more of the chain)."""
         people = {} if people is None else people
         chain: list[str] = []
         current = self._profile(employee_id, people)
         while current is not None and current.manager_id and current.manager_id not in chain and len(chain) < MAX_CHAIN:
             chain.append(current.manager_id)
+            if current.manager_id == until:
+                break
             current = self._profile(current.manager_id, people)
         return chain
 
