@@ -27,12 +27,13 @@ from shared.observability import logger, metrics
 from shared.privacy.erase import Eraser, ForgetRefused
 from shared.privacy.forget import ForgetRequest
 from shared.quarantine.store import QuarantineStore
+from shared.recognition.spot_store import SpotStore
 
 
 def eraser() -> Eraser:
     from shared.recognition.nudge_store import NudgeStore
 
-    return Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore(),
+    return Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore(), spot=SpotStore(),
                   nudges=NudgeStore())  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from shared.directory.store import DirectoryStore, ProfileRecord
 from shared.privacy.forget import ERASED_REASON, ErasureReport, ForgetRequest, Identifiers, mentions, pseudonym
 from shared.quarantine.store import QuarantineStore
 from shared.recognition.nudge_store import NudgeStore
+from shared.recognition.spot_store import SpotStore
 
 PROFILE_FIELDS = ('phone', 'email', 'whatsapp_opt_in', 'alert_channel', 'agent_ids')
 
@@ -43,6 +44,7 @@ class Eraser:
     contacts: ContactBook
     alerts: AlertStore
     quarantine: QuarantineStore
+    spot: SpotStore | None = None  # spot awards naming the person (receiver or giver): messages blanked, ids pseudonymised
     nudges: NudgeStore | None = None
 
     def forget(self, request: ForgetRequest, actor: str, now: datetime) -> ErasureReport:
@@ -56,6 +58,8 @@ class Eraser:
         identifiers = _identifiers(profile)
         self._quarantine(identifiers, request, report, now)
         self._alerts(request, report)
+        if self.spot is not None:
+            report.spot_awards = self.spot.erase_person(request.employee_id, report.pseudonym, dry_run=request.dry_run)
         self._nudges(request, report)
         report.contact_record = int(self.contacts.has_record(request.employee_id))
         if report.contact_record and not request.dry_run:
@@ -129,7 +133,7 @@ def _profile_fields(profile: ProfileRecord, alias: str) -> list[str]:
 
 def _audit(report: ErasureReport, actor: str, request: ForgetRequest, now: datetime) -> dict[str, str | None]:
     tables = {'directory': ['profile', 'mappings', 'contact record'], 'alerts': ['worklist', 'breaches'], 'quarantine': ['items'],
-              'recognition': ['nudges']}  # fmt: skip
+              'recognition': ['spot awards', 'nudges']}  # fmt: skip
     return {
         'pseudonym': report.pseudonym,
         'erased_at': now.isoformat(),

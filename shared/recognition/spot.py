@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -107,7 +107,8 @@ class SpotAward(BaseModel):
 
     @property
     def feed_sk(self) -> str | None:
-        return f'{iso(self.feed_at)}#{self.award_id}' if self.feed_at is not None else None
+        """As the recognition feed's `feed_sk` (shared/recognition/feed.py on i14-recognition): ISO UTC with offset."""
+        return f'{self.feed_at.astimezone(UTC).isoformat()}#{self.award_id}' if self.feed_at is not None else None
 
     @property
     def pending_sk(self) -> str:
@@ -232,6 +233,8 @@ def check_decision(award: SpotAward | None, award_id: str, checker: Actor, *, ap
     if not checker.authenticated:
         raise SpotRefused('unauthenticated', 'an approval or rejection needs an authenticated identity: use the IAM-authorized route '
                           f'(POST /admin/spot-awards/{award_id}/approve), not a console invocation')  # fmt: skip
+    if checker.name == award.employee_id:
+        raise SpotRefused('own_award', f'{checker.label} receives spot award {award_id} and cannot decide it')
     if checker.name == award.manager_id or same_person(award.maker, checker):
         raise SpotRefused('own_request', f'{checker.label} asked for spot award {award_id} and cannot decide it: their manager '
                           'or an admin does')  # fmt: skip

@@ -112,15 +112,19 @@ class SpotAwards:
             raise SpotRefused('unknown_reason', f'no spot award reason {request.reason_id!r} in {request.program_id} ({known})',
                               field='reason_id')  # fmt: skip
         check_points(request.points, config.max_points)
+        if request.employee_id == request.manager_id:
+            raise SpotRefused('self', 'nobody gives themselves a spot award', field='employee_id')
         admin = is_admin(actor, self.admin_principals)
-        receiver = self._receiver(request, version.document, now)
-        giver = self.directory.profile_of(request.manager_id)
+        people: dict[str, ProfileRecord | None] = {}
+        receiver = self._receiver(request, version.document, now, people)
+        giver = self._profile(request.manager_id, people)
         if giver is None or not giver.active:
             raise SpotRefused('unknown_giver', f'no active manager {request.manager_id} in the directory', field='manager_id')
         if config.givers and giver.role not in config.givers and not admin:
             raise SpotRefused('not_a_giver', f'{request.manager_id} ({giver.role}) may not give spot awards in {request.program_id} '
                               f'(roles: {", ".join(config.givers)})', field='manager_id')  # fmt: skip
-        check_giver(request, actor, admin=admin, managers_of_receiver=self.managers_of(request.employee_id))
+        check_giver(request, actor, admin=admin, managers_of_receiver=self.managers_of(request.employee_id, people,
+                                                                                                  until=request.manager_id))
         month = month_of(now, version.document.time_zone)
         budget = config.budget_for(request.manager_id, giver.role)
         check_budget(request.points, budget, self.store.used(request.program_id, request.manager_id, month), month)
@@ -135,7 +139,7 @@ class SpotAwards:
         )  # fmt: skip
         try:
             if requested:
-                outcome = self.store.write_request(award, [self._waiting_alert(award, giver, receiver, now)], now)
+                outcome = self.store.write_request(award, self._waiting_alerts(award, giver, receiver, now, people=people), now)
             else:
                 award = self._placed(decided(award, SpotStatus.AWARDED, None, None, now), receiver, now)
                 entry = self._entry(award, approver=None, now=now)
@@ -148,7 +152,7 @@ class SpotAwards:
             stored = self.store.get(award_id)
             assert stored is not None
             return self._duplicate(stored, request)
-        return self._result(award, approver_hint=self._approver_hint(award) if requested else None)
+        return self._result(award, approver_hint=self._approver_hint(award, people) if requested else None)
 
     # --- deciding ------------------------------------------------------------------------------------------------
     def decide(self, award_id: str, approve: bool, reason: str | None, actor: Actor, now: datetime) -> SpotResult:
@@ -157,11 +161,15 @@ class SpotAwards:
         if not approve and (reason is None or len(reason.strip()) < 5):
             raise SpotRefused('reason', 'a rejection needs a reason (at least 5 characters)', field='reason')
         award = self.store.get(award_id)
-        managers = self.managers_of(award.manager_id) if award is not None else []
+        people: dict[str, ProfileRecord | None] = {}
+        managers = self.managers_of(award.manager_id, people) if award is not None else []
         award = check_decision(award, award_id, actor, approve=approve, admin=is_admin(actor, self.admin_principals),
                                managers_of_maker=managers, now=now)  # fmt: skip
-        giver = self.directory.profile_of(award.manager_id)
-        receiver = self.directory.profile_of(award.employee_id)
+        giver = self._profile(award.manager_id, people)
+        receiver = self._profile(award.employee_id, people)
+        if approve and (receiver is None or not receiver.active):
+            raise SpotRefused('inactive_receiver', f'{award.employee_id} is no longer active in the directory: reject the request',
+                              field='award_id')  # fmt: skip
         if not approve:
             closed = decided(award, SpotStatus.REJECTED, actor, reason.strip() if reason else None, now)
             if not self.store.write_close(closed, [self._decided_alert(closed, giver, receiver, now)], now):
@@ -206,22 +214,33 @@ class SpotAwards:
                 report.skipped += 1
                 continue
             giver, receiver = self.directory.profile_of(award.manager_id), self.directory.profile_of(award.employee_id)
-            alert = self._waiting_alert(award, giver, receiver, now, reminder_day=today)
-            if self.store.alerts.upsert(alert, now, only_new=True):
+            reminders = self._waiting_alerts(award, giver, receiver, now, reminder_day=today)
+            if reminders and self.store.alerts.upsert(reminders[0], now, only_new=True):
                 report.reminded += 1
             else:
-                report.skipped += 1
+                report.skipped += 1  # reminded already today, or nobody to remind (an admin decides)
         return report
 
     # --- reads -----------------------------------------------------------------------------------------------------
-    def managers_of(self, employee_id: str) -> list[str]:
-        """The manager chain in the directory, nearest first (as shared/disputes/service.py)."""
+    def managers_of(self, employee_id: str, people: dict[str, ProfileRecord | None] | None = None, *,
+                    until: str | None = None) -> list[str]:  # fmt: skip
+        """The manager chain in the directory, nearest first (as shared/disputes/service.py); `people`: profiles read
+        already in this call (each person is read once); `until`: stop once this manager is in it (who manages whom
+        needs no more of the chain)."""
+        people = {} if people is None else people
         chain: list[str] = []
-        current = self.directory.profile_of(employee_id)
+        current = self._profile(employee_id, people)
         while current is not None and current.manager_id and current.manager_id not in chain and len(chain) < MAX_CHAIN:
             chain.append(current.manager_id)
-            current = self.directory.profile_of(current.manager_id)
+            if current.manager_id == until:
+                break
+            current = self._profile(current.manager_id, people)
         return chain
+
+    def _profile(self, employee_id: str, people: dict[str, ProfileRecord | None]) -> ProfileRecord | None:
+        if employee_id not in people:
+            people[employee_id] = self.directory.profile_of(employee_id)
+        return people[employee_id]
 
     def _program(self, program_id: str, now: datetime) -> tuple[ProgramVersion, SpotAwardConfig]:
         version = self.programs(program_id, now)
@@ -232,8 +251,9 @@ class SpotAwards:
             raise SpotRefused('no_spot_awards', f'program {program_id} has no spot awards', field='program_id')
         return version, config
 
-    def _receiver(self, request: SpotRequest, document: ProgramDocument, now: datetime) -> ProfileRecord:
-        profile = self.directory.profile_of(request.employee_id)
+    def _receiver(self, request: SpotRequest, document: ProgramDocument, now: datetime,
+                  people: dict[str, ProfileRecord | None]) -> ProfileRecord:  # fmt: skip
+        profile = self._profile(request.employee_id, people)
         if profile is None:
             raise SpotRefused('unknown_receiver', f'no employee {request.employee_id} in the directory', field='employee_id')
         if not profile.active:
@@ -258,8 +278,8 @@ class SpotAwards:
                           expires_at=award.expires_at if award.status is SpotStatus.REQUESTED else None,
                           approver_hint=approver_hint)  # fmt: skip
 
-    def _approver_hint(self, award: SpotAward) -> str:
-        managers = self.managers_of(award.manager_id)
+    def _approver_hint(self, award: SpotAward, people: dict[str, ProfileRecord | None]) -> str:
+        managers = self.managers_of(award.manager_id, people)
         who = f'{managers[0]} (the maker\'s manager)' if managers else 'an admin'
         return f'{who} approves it: POST /admin/spot-awards/{award.award_id}/approve'
 
@@ -305,18 +325,22 @@ class SpotAwards:
                             threshold=spot_texts.received(award, self._name(giver, award.manager_id), language), role=Recipient.ASSIGNEE,
                             subject=award.employee_id, due_at=now, location_id=receiver.location_id if receiver else None)  # fmt: skip
 
-    def _waiting_alert(self, award: SpotAward, giver: ProfileRecord | None, receiver: ProfileRecord | None, now: datetime,
-                       reminder_day: str | None = None) -> PendingAlert:  # fmt: skip
-        """To the maker's own manager (Recipient.MANAGER of the maker), in that manager's language."""
-        approver = self.directory.profile_of(giver.manager_id) if giver is not None and giver.manager_id else None
+    def _waiting_alerts(self, award: SpotAward, giver: ProfileRecord | None, receiver: ProfileRecord | None, now: datetime,
+                        reminder_day: str | None = None,
+                        people: dict[str, ProfileRecord | None] | None = None) -> list[PendingAlert]:  # fmt: skip
+        """To the maker's own manager (Recipient.MANAGER of the maker), in that manager's language; nobody when the
+        maker has no manager (an admin approves: the answer's `approver_hint` says so)."""
+        if giver is None or not giver.manager_id:
+            return []
+        approver = self._profile(giver.manager_id, {} if people is None else people)
         language = approver.language if approver else None
         key = f'spot#{award.award_id}|waiting' + (f'|{reminder_day}' if reminder_day else '')
         text = spot_texts.waiting(award, self._name(giver, award.manager_id), self._name(receiver, award.employee_id), language,
                                   reminder=reminder_day is not None)  # fmt: skip
-        return PendingAlert(alert_id=alert_id(key, Recipient.MANAGER), ticket_key=f'spot#{award.award_id}',
-                            ref=spot_texts.ref('waiting', language), kind=AlertKind.SPOT_APPROVAL_WAITING, metric='spot_award',
-                            threshold=text, role=Recipient.MANAGER, subject=award.manager_id, due_at=now,
-                            location_id=giver.location_id if giver else None)  # fmt: skip
+        return [PendingAlert(alert_id=alert_id(key, Recipient.MANAGER), ticket_key=f'spot#{award.award_id}',
+                             ref=spot_texts.ref('waiting', language), kind=AlertKind.SPOT_APPROVAL_WAITING, metric='spot_award',
+                             threshold=text, role=Recipient.MANAGER, subject=award.manager_id, due_at=now,
+                             location_id=giver.location_id)]  # fmt: skip
 
     def _decided_alert(self, award: SpotAward, giver: ProfileRecord | None, receiver: ProfileRecord | None, now: datetime) -> PendingAlert:
         language = giver.language if giver else None

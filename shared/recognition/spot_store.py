@@ -227,13 +227,14 @@ class SpotStore(LowLevelClient):
 
     def feed_puts(self, award: SpotAward, people: FeedPeople) -> list[dict[str, Any]]:
         """The award in the receiver's team's and location's feed (kind `spot`; the reason id is its value tag), at
-        `award.feed_at`/`feed_team`/`feed_location` (set by the caller, kept on the award record for erasure)."""
+        `award.feed_at`/`feed_team`/`feed_location` (set by the caller, kept on the award record for erasure). The same
+        items as the recognition feed's `feed_items` (i14-recognition's shared/recognition/feed.py) builds."""
         if award.feed_sk is None or award.feed_at is None:
             return []
         attributes: dict[str, Any] = {
             'recognition_id': _s(award.award_id), 'giver_id': _s(award.manager_id), 'receiver_id': _s(award.employee_id),
             'points': _n(award.points), 'value': _s(award.reason_id), 'message': _s(award.message), 'kind': _s('spot'),
-            'month': _s(award.month), 'recorded_at': _s(iso(award.feed_at)),
+            'month': _s(award.month),
         }  # fmt: skip
         for name in ('giver_location', 'receiver_location', 'giver_team', 'receiver_team'):
             value = getattr(people, name)
@@ -243,7 +244,7 @@ class SpotStore(LowLevelClient):
         for scope, scope_id in (('T', award.feed_team), ('L', award.feed_location)):
             if scope_id:
                 key = {'pk': _s(feed_pk(award.program_id, scope, scope_id)), 'sk': _s(award.feed_sk)}
-                puts.append({'Put': {'TableName': self.table, 'Item': key | attributes}})
+                puts.append({'Put': {'TableName': self.table, 'Item': key | attributes, 'ConditionExpression': 'attribute_not_exists(pk)'}})
         return puts
 
     def _balance_update(self, entry: LedgerEntry) -> dict[str, Any]:
