@@ -384,3 +384,22 @@ def test_forgetting_a_person_deletes_the_nudges_about_them_and_to_them(env: Env)
     assert env.store.nudge('pitstop', 'T1', 'badge#certified') is None
     assert env.store.open_nudge('M2') is None and env.store.planned_on('pitstop', 'M2', '2026-10-12') == 0
     assert env.store.personal_keys('T1') == [] == env.store.personal_keys('M2')
+
+
+def test_a_failing_nudge_step_never_fails_the_scorers_batch(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.league_scorer import app
+
+    # Given a nudge step that fails (e.g. the recognition table throttling)
+    class Broken:
+        def after_scoring(self, *args: Any) -> Any:
+            raise RuntimeError('throttled')
+
+    monkeypatch.setattr(app, 'nudger', lambda: Broken())
+    entries = env.write(env.entry('T1', 1020))
+    result = env.scorer.apply(entries, NOW)
+
+    # When the handler's nudge step runs after the standings are written
+    app.nudge(entries, result, NOW)
+
+    # Then nothing is raised (the batch reports no failure) and the standings hold the level
+    assert [a.name for a in result.achievements] == ['Pit crew'] and env.nudge_alerts() == []

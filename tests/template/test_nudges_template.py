@@ -146,3 +146,17 @@ def test_the_nudge_grants_are_confined_to_the_partitions_a_reply_touches() -> No
                and not any(pk.startswith(prefix) for prefix in prefixes[logical[table]])]  # fmt: skip
     assert outside == []
     assert {logical[table] for table, _ in touched} >= {'RecognitionTable', 'BalancesTable', 'LedgerTable'}
+
+
+def test_the_scorer_and_streak_recordings_that_prove_their_grants_include_planned_nudges() -> None:
+    # Given: the league scorer's and the streak judgement's recorded requests (their own template tests compare them
+    # with the grants)
+    from tests.template.test_league_scorer_template import recorded_calls as scorer_calls
+    from tests.template.test_league_streaks_template import recorded_calls as streak_calls
+
+    def nudges_written(calls: Recorded) -> int:
+        return sum(1 for _, operation, params, _ in calls if operation == 'TransactWriteItems'
+                   for item in params['TransactItems'] if item.get('Put', {}).get('Item', {}).get('pk', {}).get('S', '').startswith('NUDGE#'))  # fmt: skip
+
+    # Then: both planned nudges (so the comparison covers the nudge's transaction, not only reads)
+    assert nudges_written(scorer_calls()) >= 1 and nudges_written(streak_calls()) >= 1
