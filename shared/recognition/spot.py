@@ -192,12 +192,18 @@ def is_admin(actor: Actor, admin_principals: str) -> bool:
     return bool(actor.principal) and any(fnmatch.fnmatchcase(actor.principal or '', pattern) for pattern in patterns)
 
 
-def check_giver(request: SpotRequest, actor: Actor, *, admin: bool, managers_of_receiver: Sequence[str]) -> None:
-    """The caller speaks for `manager_id` (an IAM caller is that manager, by the ARN's last part, or an admin; a console
-    invocation or a channel the caller authenticated names the manager), and the manager manages the receiver (is in
-    the receiver's manager chain), unless an admin gives it."""
+def check_caller(request: SpotRequest, actor: Actor, *, admin: bool) -> None:
+    """The caller speaks for `manager_id`: an IAM caller is that manager (by the ARN's last part) or an admin; a console
+    invocation or a channel that authenticated the manager itself names the manager. Checked first: someone else's
+    session learns nothing of the manager's awards or people."""
     if actor.via == 'iam' and not admin and actor.name != request.manager_id:
         raise SpotRefused('not_the_giver', f'{actor.label} is not manager {request.manager_id} nor an admin', field='manager_id')
+
+
+def check_giver(request: SpotRequest, actor: Actor, *, admin: bool, managers_of_receiver: Sequence[str]) -> None:
+    """The caller speaks for `manager_id` (`check_caller`), and the manager manages the receiver (is in the receiver's
+    manager chain), unless an admin gives it."""
+    check_caller(request, actor, admin=admin)
     if request.employee_id == request.manager_id:
         raise SpotRefused('self', 'nobody gives themselves a spot award', field='employee_id')
     if not admin and request.manager_id not in managers_of_receiver:

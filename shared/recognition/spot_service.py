@@ -46,6 +46,7 @@ from shared.recognition.spot import (
     SpotStatus,
     award_id_for,
     check_budget,
+    check_caller,
     check_decision,
     check_giver,
     check_points,
@@ -102,6 +103,8 @@ class SpotAwards:
         """Award at once (at or below the program's `approval_above`), or request it for approval with the points
         reserved on the budget. A retried idempotency key answers the first outcome (`duplicate`), writing nothing."""
         version, config = self._program(request.program_id, now)
+        admin = is_admin(actor, self.admin_principals)
+        check_caller(request, actor, admin=admin)
         award_id = award_id_for(request.program_id, request.manager_id, request.idempotency_key)
         existing = self.store.get(award_id)
         if existing is not None:
@@ -114,7 +117,6 @@ class SpotAwards:
         check_points(request.points, config.max_points)
         if request.employee_id == request.manager_id:
             raise SpotRefused('self', 'nobody gives themselves a spot award', field='employee_id')
-        admin = is_admin(actor, self.admin_principals)
         people: dict[str, ProfileRecord | None] = {}
         receiver = self._receiver(request, version.document, now, people)
         giver = self._profile(request.manager_id, people)

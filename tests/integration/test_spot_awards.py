@@ -138,6 +138,10 @@ def test_a_retried_idempotency_key_writes_once(aws: LocalAws) -> None:
     with pytest.raises(SpotRefused) as refused:
         awards.award(ask(key='nudge-77', employee='W2'), CONSOLE, NOW)
     assert refused.value.code == 'key_reused'
+    # And someone else's session replaying Maria's key learns nothing of her award
+    with pytest.raises(SpotRefused) as other:
+        awards.award(ask(key='nudge-77'), iam('M2'), NOW)
+    assert other.value.code == 'not_the_giver'
 
 
 def test_concurrent_awards_exhaust_the_budget_exactly_and_never_overspend(aws: LocalAws) -> None:
