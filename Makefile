@@ -115,6 +115,10 @@ build-LedgerAdjustFunction:
 	$(call FUNCTION_BUILD,ledger_adjust)
 build-DisputeDecideFunction:
 	$(call FUNCTION_BUILD,dispute_decide)
+build-SpotAwardFunction:
+	$(call FUNCTION_BUILD,spot_award)
+build-SpotApprovalsFunction:
+	$(call FUNCTION_BUILD,spot_approvals)
 build-LedgerAuditFunction:
 	$(call FUNCTION_BUILD,ledger_audit)
 build-KpiAggregatorFunction:

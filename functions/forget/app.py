@@ -27,10 +27,14 @@ from shared.observability import logger, metrics
 from shared.privacy.erase import Eraser, ForgetRefused
 from shared.privacy.forget import ForgetRequest
 from shared.quarantine.store import QuarantineStore
+from shared.recognition.spot_store import SpotStore
 
 
 def eraser() -> Eraser:
-    return Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore())
+    from shared.recognition.nudge_store import NudgeStore
+
+    return Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore(), spot=SpotStore(),
+                  nudges=NudgeStore())  # fmt: skip
 
 
 @logger.inject_lambda_context(clear_state=True)

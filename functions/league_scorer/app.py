@@ -1,5 +1,6 @@
 """DynamoDB stream consumer of the ledger: keeps the live league standings, lifetimes, levels and badges in step with
-every new ledger entry (shared/leagues/scorer.py). Thin: parse the records, delegate, report.
+every new ledger entry (shared/leagues/scorer.py), then plans the managers' nudges for the levels, milestone badges and
+CSAT runs the batch achieved (shared/recognition/nudge_service.py). Thin: parse the records, delegate, report.
 
 Partial batch failures are written by hand rather than with Powertools' BatchProcessor: the batch is scored together
 (ONE BatchGetItem round for everyone in it, then one transaction per person), whereas the BatchProcessor calls a
@@ -20,9 +21,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from shared.leagues.live import StreamEntry, parse_record
-from shared.leagues.scorer import LeagueScorer
+from shared.leagues.scorer import LeagueScorer, ScoreResult
 from shared.observability import logger, metrics
 from shared.quarantine.stream import keep_poison, reading
+from shared.recognition.nudge_service import Nudger
 
 
 @cache
@@ -31,6 +33,30 @@ def scorer() -> LeagueScorer:
     from shared.leagues.live_store import LiveStore
 
     return LeagueScorer(store=LiveStore(), alerts=AlertStore())
+
+
+@cache
+def nudger() -> Nudger:
+    from shared.alerts.store import AlertStore
+    from shared.directory.contacts import ContactBook
+    from shared.recognition.nudge_store import NudgeStore
+
+    return Nudger(store=NudgeStore(), contacts=ContactBook(), alerts=AlertStore())
+
+
+def nudge(entries: list[StreamEntry], result: ScoreResult, now: datetime) -> None:
+    """The managers' nudges for what this batch achieved (levels, milestone badges, CSAT runs), after the standings are
+    written. A failure here is logged and counted, never a batch failure: the standings must not wait for a suggestion."""
+    try:
+        report = nudger().after_scoring(entries, result.achievements, now)
+    except Exception:
+        logger.exception('nudges of this batch could not be planned; the standings are written')
+        metrics.add_metric(name='NudgeFailures', unit=MetricUnit.Count, value=1)
+        return
+    metrics.add_metric(name='NudgesPlanned', unit=MetricUnit.Count, value=report.outcomes['planned'])
+    metrics.add_metric(name='NudgesSkipped', unit=MetricUnit.Count, value=report.outcomes['skipped'])
+    if report.outcomes or report.runs_saved:
+        logger.info('nudges', extra=report.as_dict())
 
 
 def entries_of(records: list[dict[str, Any]]) -> tuple[list[StreamEntry], int]:
@@ -55,7 +81,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     records = event.get('Records', [])
     with reading(event):
         entries, unreadable = entries_of(records)
-    result = scorer().apply(entries, datetime.now(UTC))
+    now = datetime.now(UTC)
+    result = scorer().apply(entries, now)
+    nudge(entries, result, now)
     metrics.add_metric(name='LeagueEntriesScored', unit=MetricUnit.Count, value=result.applied)
     metrics.add_metric(name='LeagueLateEntries', unit=MetricUnit.Count, value=result.late)
     metrics.add_metric(name='LeagueAchievements', unit=MetricUnit.Count, value=len(result.achievements))

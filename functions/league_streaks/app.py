@@ -23,9 +23,10 @@ from shared.alerts.store import AlertStore
 from shared.errors import first_validation_error
 from shared.leagues.roster import Roster
 from shared.leagues.streak_run import StreakJudge, StreakRun
-from shared.leagues.streak_store import StreakStore
+from shared.leagues.streak_store import StreakBadgeAward, StreakStore
 from shared.observability import logger, metrics
 from shared.programs.loader import load_programs
+from shared.recognition.nudge_service import Nudger
 from shared.scheduled import scheduled_time
 from shared.sla.config import load_config
 
@@ -43,7 +44,25 @@ def _refused(exc: ValidationError) -> dict[str, Any]:
 
 
 def judge() -> StreakJudge:
-    return StreakJudge(roster=Roster(), store=StreakStore(), alerts=AlertStore(), config=load_config())
+    from shared.directory.contacts import ContactBook
+    from shared.recognition.nudge_store import NudgeStore
+
+    alerts = AlertStore()
+    nudger = Nudger(store=NudgeStore(), contacts=ContactBook(), alerts=alerts)
+    return StreakJudge(roster=Roster(), store=StreakStore(), alerts=alerts, config=load_config(),
+                       on_badge=lambda award, now: nudge(nudger, award, now))  # fmt: skip
+
+
+def nudge(nudger: Nudger, award: StreakBadgeAward, now: datetime) -> None:
+    """The manager's nudge for a streak badge just written (shared/recognition/nudge_service.py). A failure is logged and
+    counted; the judgement goes on (the badge and the person's notice are written)."""
+    try:
+        outcome = nudger.streak_badge(award, now)
+    except Exception:
+        logger.exception('the nudge of a streak badge could not be planned', extra={'badge_id': award.badge_id})
+        metrics.add_metric(name='NudgeFailures', unit=MetricUnit.Count, value=1)
+        return
+    metrics.add_metric(name=f'Nudges{outcome.value.title().replace("_", "")}', unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)

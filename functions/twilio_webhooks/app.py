@@ -40,6 +40,9 @@ def conversations() -> Conversations:
     from shared.leagues.live_store import LiveStore
     from shared.leagues.standings import LeagueStandings
     from shared.ledger.store import LedgerStore
+    from shared.recognition.nudge_service import NudgeReplies
+    from shared.recognition.nudge_store import NudgeStore
+    from shared.recognition.spot_service import SpotAwards
 
     settings = get_settings()
     return Conversations(
@@ -49,6 +52,7 @@ def conversations() -> Conversations:
         ledger=LedgerStore(),
         disputes=Disputes(disputes=DisputeStore(), directory=DirectoryStore(), alerts=AlertStore()),
         leagues=LeagueStandings(LiveStore()),
+        nudges=NudgeReplies(store=NudgeStore(), contacts=ContactBook(), spot=SpotAwards.default()),
     )
 
 

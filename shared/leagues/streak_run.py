@@ -19,7 +19,7 @@ holding it through their quiet hours. Its id is derived from the program, person
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -108,6 +108,8 @@ class StreakJudge:
     store: StreakStore
     alerts: AlertStore
     config: ServiceConfig
+    # Told of each streak badge this run wrote, after its transaction (the managers' nudges, shared/recognition).
+    on_badge: Callable[[StreakBadgeAward, datetime], object] | None = None
 
     def run(self, book: ProgramBook, now: datetime, *, program_id: str | None = None, day: date | None = None) -> StreakRun:
         """Judge every program with streak badges (or only `program_id`), each person on the last day that has ended
@@ -181,4 +183,8 @@ class StreakJudge:
         report.badges += len(saved.badges_written)
         report.badges_found += len(saved.badges_found)
         report.superseded += saved.superseded
+        if self.on_badge is not None:
+            for award, _ in awards:
+                if award.badge_id in saved.badges_written:
+                    self.on_badge(award, now)
 

@@ -38,6 +38,13 @@ class DisputesPort(Protocol):
     def file(self, employee_id: str, code: str, comment: str, channel: str, now: datetime) -> Any: ...
 
 
+class NudgePort(Protocol):
+    """A manager's YES or amount answering their open nudge (shared/recognition/nudge_service.py): the reply, or None when
+    the message is no such answer (then YES keeps its Twilio meaning, START)."""
+
+    def answer(self, manager: Contact, body: str, channel: str, message_id: str, now: datetime) -> str | None: ...
+
+
 class LeaguesPort(Protocol):
     def rank_lines(self, employee_id: str, role: str | None, location_id: str | None, now: datetime) -> list[RankLine]: ...
 
@@ -56,6 +63,7 @@ class Conversations:
     ledger: PointsPort | None = None
     disputes: DisputesPort | None = None
     leagues: LeaguesPort | None = None
+    nudges: NudgePort | None = None
     wall: Callable[[], float] = time.time
 
     def status(self, alert_id: str, update: StatusUpdate, now: datetime) -> str:
@@ -83,6 +91,10 @@ class Conversations:
         if message.command is Command.STOP:
             self.contacts.record_opt_out(person.employee_id, channel, message.sender, f'inbound {message.body[:20]!r}', now)
             return None if channel == 'sms' else reply(language, 'stop', channel='WhatsApp')
+        if self.nudges is not None and message.command in (Command.START, Command.UNKNOWN):  # YES, or a bare amount
+            answered = self.nudges.answer(person, message.body, channel, message.message_sid, now)
+            if answered is not None:
+                return answered
         if message.command is Command.START:
             self.contacts.record_opt_in(person.employee_id, channel, now)
             return None if channel == 'sms' else reply(language, 'start', channel='WhatsApp')

@@ -22,6 +22,8 @@ from shared.directory.contacts import ContactBook
 from shared.directory.store import DirectoryStore, ProfileRecord
 from shared.privacy.forget import ERASED_REASON, ErasureReport, ForgetRequest, Identifiers, mentions, pseudonym
 from shared.quarantine.store import QuarantineStore
+from shared.recognition.nudge_store import NudgeStore
+from shared.recognition.spot_store import SpotStore
 
 PROFILE_FIELDS = ('phone', 'email', 'whatsapp_opt_in', 'alert_channel', 'agent_ids')
 
@@ -42,6 +44,8 @@ class Eraser:
     contacts: ContactBook
     alerts: AlertStore
     quarantine: QuarantineStore
+    spot: SpotStore | None = None  # spot awards naming the person (receiver or giver): messages blanked, ids pseudonymised
+    nudges: NudgeStore | None = None
 
     def forget(self, request: ForgetRequest, actor: str, now: datetime) -> ErasureReport:
         profile = self.directory.profile_of(request.employee_id)
@@ -54,6 +58,9 @@ class Eraser:
         identifiers = _identifiers(profile)
         self._quarantine(identifiers, request, report, now)
         self._alerts(request, report)
+        if self.spot is not None:
+            report.spot_awards = self.spot.erase_person(request.employee_id, report.pseudonym, dry_run=request.dry_run)
+        self._nudges(request, report)
         report.contact_record = int(self.contacts.has_record(request.employee_id))
         if report.contact_record and not request.dry_run:
             self.contacts.forget(request.employee_id)
@@ -84,6 +91,15 @@ class Eraser:
         report.worklist, report.breaches = len(keys['WORK']), len(keys['BREACH'])
         if not request.dry_run:
             self.alerts.delete_keys(keys['WORK'] + keys['BREACH'])
+
+    def _nudges(self, request: ForgetRequest, report: ErasureReport) -> None:
+        """Nudges are suggestions, not records: the person's (as the subject and as a manager) are deleted."""
+        if self.nudges is None:
+            return
+        keys = self.nudges.personal_keys(request.employee_id)
+        report.nudges = len(keys)
+        if not request.dry_run:
+            self.nudges.delete_keys(keys)
 
     def _mappings(self, profile: ProfileRecord, request: ForgetRequest, report: ErasureReport) -> None:
         for source, key in _agent_keys(profile):
@@ -116,7 +132,8 @@ def _profile_fields(profile: ProfileRecord, alias: str) -> list[str]:
 
 
 def _audit(report: ErasureReport, actor: str, request: ForgetRequest, now: datetime) -> dict[str, str | None]:
-    tables = {'directory': ['profile', 'mappings', 'contact record'], 'alerts': ['worklist', 'breaches'], 'quarantine': ['items']}
+    tables = {'directory': ['profile', 'mappings', 'contact record'], 'alerts': ['worklist', 'breaches'], 'quarantine': ['items'],
+              'recognition': ['spot awards', 'nudges']}  # fmt: skip
     return {
         'pseudonym': report.pseudonym,
         'erased_at': now.isoformat(),

@@ -96,11 +96,13 @@ class ErasureReport:
     quarantine_ids: list[str] = field(default_factory=list)
     quarantine_searched: int = 0
     days_searched: int = 0
+    spot_awards: int = 0  # spot award records (and their feed items) naming the person
+    nudges: int = 0  # recognition table: nudges about them or to them, CSAT runs, day counters (shared/recognition)
 
     @property
     def changes(self) -> int:
         return (len(self.profile_fields) + self.mappings + self.contact_record + self.worklist + self.breaches
-                + len(self.quarantine_ids))  # fmt: skip
+                + len(self.quarantine_ids) + self.spot_awards + self.nudges)  # fmt: skip
 
     def counts(self) -> dict[str, int]:
         return {
@@ -110,6 +112,8 @@ class ErasureReport:
             'alerts_worklist': self.worklist,
             'alerts_breaches': self.breaches,
             'quarantine_items': len(self.quarantine_ids),
+            'recognition_spot_awards': self.spot_awards,
+            'recognition_nudges': self.nudges,
         }
 
     def as_dict(self) -> dict[str, Any]:

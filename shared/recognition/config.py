@@ -40,6 +40,9 @@ class NudgeRules(_Model):
     per_manager_per_day: int = Field(default=3, ge=1, le=50)
     csat_run: int = Field(default=5, ge=2, le=100, description='consecutive top CSAT scores that make an outstanding run')
     reply_hours: int = Field(default=48, ge=1, le=720, description='a YES or an amount is taken this long after the nudge')
+    csat_top: int = Field(default=5, ge=1, le=10, description="the CSAT score that counts as top (the scale's best answer)")
+    reason_id: str | None = Field(default=None, pattern=RULE_ID,
+                                  description='the spot award reason a nudge award is given for (default: the first reason)')  # fmt: skip
 
 
 class RecognitionConfig(_Model):

@@ -660,6 +660,8 @@ EXTRA_FIGURE_MODULES = (
     'tests.bench.programs', 'tests.bench.leagues_live', 'tests.bench.leagues_close', 'tests.bench.ticket_size',
     'tests.bench.ledger_chain', 'tests.bench.quarantine', 'tests.bench.verify', 'tests.bench.local_first_answer',
     'tests.bench.collusion_flags',
+    'tests.bench.spot_awards',
+    'tests.bench.nudges',
 )
 
 

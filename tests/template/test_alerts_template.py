@@ -427,7 +427,10 @@ def twilio_calls() -> list[Call]:
     conversations.disputes = _disputes(calls, world)
     body = f'DISPUTE {DISPUTED.entry_id[:8]} the customer reopened by mistake'
     conversations.inbound(InboundMessage(message_sid='SM10', sender='+15550000001', channel='whatsapp', body=body, command=Command.DISPUTE), NOW)
-    return calls
+    # A manager's YES answering a nudge, then a YES that is START (recorded on moto: the spot award's profile reads)
+    from tests.template.test_nudges_template import reply_calls_as
+
+    return calls + reply_calls_as(Call, {'AlertsTable', 'DirectoryTable'})
 
 
 DISPUTED = LedgerEntry(entry_id='E1234abcd' + '0' * 24, employee_id='e1', amount=-10, kind=EntryKind.REVERSAL, status=EntryStatus.AVAILABLE,

@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from infrastructure.local.template_resources import TABLE_ENV, template_document
 from tests.support.counting import record_requests
 from tests.support.local_aws import local_aws
@@ -63,11 +65,15 @@ def recorded_dynamodb_calls() -> frozenset[tuple[str, str]]:
         QuarantineStore().keep_rejected(source='zendesk', body=b'{"assignee_email": "agent1@example.com"}', headers={}, query={},
                                         reason='unknown status', field='ticket.status', status_code=400, authenticated=True,
                                         correlation_id=None, now=now)  # fmt: skip
+        spot_award_to('E1', now)
+        recognition = os.environ['RECOGNITION_TABLE']  # a nudge about E1 (shared/recognition/nudge_store.py)
+        boto3.client('dynamodb').put_item(TableName=recognition, Item={'pk': {'S': 'NUDGE#E1'}, 'sk': {'S': 'pitstop#level#1'}})
         directory.import_rows(parse_export('\n'.join(row for row in DIRECTORY_CSV.splitlines() if not row.startswith('E1,')), 'csv'), now)
         logical = {os.environ[env]: logical_id for logical_id, (env, _) in TABLE_ENV.items()}
         with record_requests() as sent:
             out = lambda_handler({'employee_id': 'E1', 'quarantine_days': 2}, lambda_context())
         assert out['ok'] and out['changed'] and out['counts']['quarantine_items'] == 1
+        assert out['counts']['recognition_spot_awards'] == 1
         calls = set()
         for service, operation, params, _ in sent:
             if service != 'dynamodb':
@@ -76,6 +82,22 @@ def recorded_dynamodb_calls() -> frozenset[tuple[str, str]]:
                 index = f'/index/{params["IndexName"]}' if 'IndexName' in params else ''
                 calls.add((f'dynamodb:{operation}', logical[table] + index))
         return frozenset(calls)
+
+
+def spot_award_to(employee_id: str, now: datetime) -> None:
+    """A spot award from the person's manager (shared/recognition/spot_service.py), so the forget has one to erase."""
+    from shared.directory.store import DirectoryStore
+    from shared.ledger.approvals import Actor
+    from shared.programs.document import parse_program
+    from shared.programs.loader import ProgramBook
+    from shared.recognition.spot_service import SpotAwards, SpotRequest
+    from shared.recognition.spot_store import SpotStore
+
+    document = json.loads((REPO_ROOT / 'events' / 'program_workshop.json').read_text()) | {'scope': {}}
+    book = ProgramBook.of(parse_program(document))
+    awards = SpotAwards(SpotStore(), DirectoryStore(), programs=lambda pid, at: book.latest(pid))
+    awards.award(SpotRequest(program_id='pitstop', manager_id='M1', employee_id=employee_id, points=10, reason_id='hazard_reporting',
+                             message='Reported the loose cable', idempotency_key='forget-test'), Actor(via='console', reference='r'), now)
 
 
 def test_dynamodb_grants_are_exactly_the_calls_a_forget_makes() -> None:

@@ -14,17 +14,22 @@ from typing import Any
 
 from infrastructure.local.template_resources import TABLE_ENV
 from shared.alerts.store import AlertStore
+from shared.directory.contacts import ContactBook
 from shared.directory.employees import parse_export
 from shared.directory.store import DirectoryStore
-from shared.leagues.live import close_marker_key
+from shared.leagues.live import close_marker_key, parse_record
 from shared.leagues.live_store import LiveStore
 from shared.leagues.scorer import LeagueScorer
-from tests.integration.test_league_live import DIRECTORY, LEAGUES, NOV_2, OCT, Env, award
+from shared.programs.loader import ProgramBook
+from shared.recognition.nudge_service import Nudger
+from shared.recognition.nudge_store import NudgeStore
+from tests.integration.test_league_live import DIRECTORY, LEAGUES, NOV_2, OCT, WORKSHOP, Env, award
 from tests.support.counting import record_requests
 from tests.support.local_aws import local_aws
 from tests.template.test_period_close_template import RESOURCES, dynamodb_grants, needed, statements
 
 FUNCTION = 'LeagueScorerFunction'
+BOOK = ProgramBook.of(WORKSHOP)
 
 
 @lru_cache(maxsize=1)
@@ -37,17 +42,26 @@ def recorded_calls() -> list[tuple[str, str, dict[str, Any], Any]]:
         store, alerts = LiveStore(), AlertStore()
         env = Env(aws, store, alerts, LeagueScorer(store, alerts, leagues=lambda: LEAGUES))
         env.kpi('T1', '2026-10', 5)
+        # T1's manager, so the level and badge are nudged (the managers' nudges run in the scorer's invocation).
+        DirectoryStore().import_rows(parse_export('employee_id,name,role,location_id,region\nM2,Meera,manager,IN-PNQ-01,IN-West\n', 'csv'),
+                                     OCT - timedelta(days=30), deactivate_missing=False)  # fmt: skip
+        nudger = Nudger(NudgeStore(), ContactBook(), alerts, programs=lambda: BOOK)
+
+        def score(batch: list[dict[str, Any]] | None = None) -> None:
+            entries = [parsed for parsed in map(parse_record, batch if batch is not None else env.records()) if parsed is not None]
+            nudger.after_scoring(entries, env.scorer.apply(entries, OCT).achievements, OCT)
+
         env.write(award('T1', 1200), award('T1', 20, rule='csat_positive', inputs={'csat': 5}), award('T2', 15))
         records = env.records()
         pk, sk = close_marker_key('pitstop', '2026-10')
         with record_requests() as sent:
-            env.score(records)
-            env.score(records)
+            score(records)
+            score(records)
             env.write(award('T1', 5, recorded=NOV_2))  # October's, recorded after October ended: the marker is checked
-            env.score()
+            score()
             aws.dynamodb.put_item(TableName=os.environ['LEAGUES_TABLE'], Item={'pk': {'S': pk}, 'sk': {'S': sk}})
             env.write(award('T2', 10, recorded=NOV_2))
-            env.score()
+            score()
             # An unreadable record: the handler keeps it in the quarantine and goes on.
             from functions.league_scorer.app import entries_of
 

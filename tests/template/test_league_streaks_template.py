@@ -14,12 +14,15 @@ import pytest
 
 from infrastructure.local.template_resources import TABLE_ENV
 from shared.alerts.store import AlertStore
+from shared.directory.contacts import ContactBook
 from shared.directory.employees import parse_export
 from shared.directory.store import DirectoryStore
 from shared.leagues.roster import Roster
 from shared.leagues.streak_run import StreakJudge
 from shared.leagues.streak_store import StreakStore
 from shared.programs.loader import ProgramBook
+from shared.recognition.nudge_service import Nudger
+from shared.recognition.nudge_store import NudgeStore
 from tests.integration.test_league_streaks import CONFIG, DIRECTORY, MON, PROGRAM, after, breach, ist
 from tests.support.counting import record_requests
 from tests.support.local_aws import local_aws
@@ -34,7 +37,9 @@ def recorded_calls() -> list[tuple[str, str, dict[str, Any], Any]]:
     with local_aws():
         DirectoryStore().import_rows(parse_export(DIRECTORY, 'csv'), datetime(2026, 9, 1, tzinfo=UTC))
         breach('E2', ist(date(2026, 10, 7), 11))
-        judge = StreakJudge(Roster(), StreakStore(), AlertStore(), CONFIG)
+        # With the managers' nudges of the badges (as the function wires it).
+        nudger = Nudger(NudgeStore(), ContactBook(), AlertStore(), programs=lambda: ProgramBook.of(PROGRAM))
+        judge = StreakJudge(Roster(), StreakStore(), AlertStore(), CONFIG, on_badge=nudger.streak_badge)
         with record_requests() as sent:
             for offset in range(5):
                 judge.run(ProgramBook.of(PROGRAM), after(MON + timedelta(days=offset)))
@@ -63,7 +68,7 @@ def _partition_keys(params: dict[str, Any], operation: str) -> list[tuple[str, s
     if operation == 'BatchGetItem':
         return [(table, key['pk']['S']) for table, request in params['RequestItems'].items() for key in request['Keys']]
     if operation == 'TransactWriteItems':
-        return [(body['TableName'], body['Item']['pk']['S']) for item in params['TransactItems'] for body in item.values()]
+        return [(body['TableName'], (body.get('Item') or body['Key'])['pk']['S']) for item in params['TransactItems'] for body in item.values()]
     if operation == 'PutItem':
         return [(params['TableName'], params['Item']['pk']['S'])]
     if operation == 'Query' and 'IndexName' not in params:
