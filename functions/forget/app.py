@@ -30,7 +30,10 @@ from shared.quarantine.store import QuarantineStore
 
 
 def eraser() -> Eraser:
-    return Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore())
+    from shared.recognition.store import RecognitionStore
+
+    return Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore(),
+                  recognition=RecognitionStore())
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -40,6 +40,9 @@ def conversations() -> Conversations:
     from shared.leagues.live_store import LiveStore
     from shared.leagues.standings import LeagueStandings
     from shared.ledger.store import LedgerStore
+    from shared.programs.loader import load_programs
+    from shared.recognition.service import Recognitions
+    from shared.recognition.store import RecognitionStore
 
     settings = get_settings()
     return Conversations(
@@ -49,6 +52,7 @@ def conversations() -> Conversations:
         ledger=LedgerStore(),
         disputes=Disputes(disputes=DisputeStore(), directory=DirectoryStore(), alerts=AlertStore()),
         leagues=LeagueStandings(LiveStore()),
+        recognition=Recognitions(RecognitionStore(), load_programs),
     )
 
 

@@ -22,6 +22,7 @@ from shared.directory.contacts import ContactBook
 from shared.directory.store import DirectoryStore, ProfileRecord
 from shared.privacy.forget import ERASED_REASON, ErasureReport, ForgetRequest, Identifiers, mentions, pseudonym
 from shared.quarantine.store import QuarantineStore
+from shared.recognition.store import RecognitionStore
 
 PROFILE_FIELDS = ('phone', 'email', 'whatsapp_opt_in', 'alert_channel', 'agent_ids')
 
@@ -42,6 +43,7 @@ class Eraser:
     contacts: ContactBook
     alerts: AlertStore
     quarantine: QuarantineStore
+    recognition: RecognitionStore | None = None
 
     def forget(self, request: ForgetRequest, actor: str, now: datetime) -> ErasureReport:
         profile = self.directory.profile_of(request.employee_id)
@@ -54,6 +56,7 @@ class Eraser:
         identifiers = _identifiers(profile)
         self._quarantine(identifiers, request, report, now)
         self._alerts(request, report)
+        self._recognitions(request, report, now)
         report.contact_record = int(self.contacts.has_record(request.employee_id))
         if report.contact_record and not request.dry_run:
             self.contacts.forget(request.employee_id)
@@ -84,6 +87,15 @@ class Eraser:
         report.worklist, report.breaches = len(keys['WORK']), len(keys['BREACH'])
         if not request.dry_run:
             self.alerts.delete_keys(keys['WORK'] + keys['BREACH'])
+
+    def _recognitions(self, request: ForgetRequest, report: ErasureReport, now: datetime) -> None:
+        """The recognitions the person gave or received (their `WHO#` index): messages blanked, index items deleted."""
+        if self.recognition is None:
+            return
+        found = self.recognition.personal_items(request.employee_id)
+        report.recognitions = len(found)
+        if found and not request.dry_run:
+            self.recognition.erase_messages(found, now)
 
     def _mappings(self, profile: ProfileRecord, request: ForgetRequest, report: ErasureReport) -> None:
         for source, key in _agent_keys(profile):
@@ -116,7 +128,8 @@ def _profile_fields(profile: ProfileRecord, alias: str) -> list[str]:
 
 
 def _audit(report: ErasureReport, actor: str, request: ForgetRequest, now: datetime) -> dict[str, str | None]:
-    tables = {'directory': ['profile', 'mappings', 'contact record'], 'alerts': ['worklist', 'breaches'], 'quarantine': ['items']}
+    tables = {'directory': ['profile', 'mappings', 'contact record'], 'alerts': ['worklist', 'breaches'], 'quarantine': ['items'],
+              'recognition': ['record and feed messages']}
     return {
         'pseudonym': report.pseudonym,
         'erased_at': now.isoformat(),

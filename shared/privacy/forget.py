@@ -13,6 +13,13 @@ Erased (contact data and free text):
   not a bare number), within the quarantine's retention window: body, event and query string removed, the reason
   replaced when it names them; the item's metadata (source, status, size, SHA-256, field) stays.
 
+- the messages of the recognitions the person gave or received (free text that may name them): blanked in the
+  recognition record and its feed items, found through the person's index partition in RecognitionTable
+  (`WHO#<id>`), whose items are then deleted. The ids, points, value tag and month stay (the ledger's facts), and
+  the feed shows the pseudonym (names come from the profile). Left: the first 200 characters of the message in the
+  receiver's RECOGNITION ledger entry (append-only and hashed), and the giver's first name and the message excerpt in
+  the receiver's notice alert item until it expires (180 days).
+
 Kept, under the employee id and the pseudonym: the ledger (append-only: entries name the employee id, tickets, rules
 and scalar KPI inputs, never a name or a contact), balances, league scores and results, the profile's role,
 location, region, job grade and manager (other people's manager chains keep the id). Statements and league
@@ -96,11 +103,12 @@ class ErasureReport:
     quarantine_ids: list[str] = field(default_factory=list)
     quarantine_searched: int = 0
     days_searched: int = 0
+    recognitions: int = 0  # recognitions given or received whose message was blanked (shared.recognition.store)
 
     @property
     def changes(self) -> int:
         return (len(self.profile_fields) + self.mappings + self.contact_record + self.worklist + self.breaches
-                + len(self.quarantine_ids))  # fmt: skip
+                + len(self.quarantine_ids) + self.recognitions)  # fmt: skip
 
     def counts(self) -> dict[str, int]:
         return {
@@ -110,6 +118,7 @@ class ErasureReport:
             'alerts_worklist': self.worklist,
             'alerts_breaches': self.breaches,
             'quarantine_items': len(self.quarantine_ids),
+            'recognition_items': self.recognitions,
         }
 
     def as_dict(self) -> dict[str, Any]:

@@ -63,11 +63,15 @@ def recorded_dynamodb_calls() -> frozenset[tuple[str, str]]:
         QuarantineStore().keep_rejected(source='zendesk', body=b'{"assignee_email": "agent1@example.com"}', headers={}, query={},
                                         reason='unknown status', field='ticket.status', status_code=400, authenticated=True,
                                         correlation_id=None, now=now)  # fmt: skip
+        from shared.recognition.store import RecognitionStore
+        from tests.support.recognition import seed_recognition, technician
+
+        seed_recognition(RecognitionStore(), technician('E1'), technician('E2'), now)  # E1's thanks: its message is erased
         directory.import_rows(parse_export('\n'.join(row for row in DIRECTORY_CSV.splitlines() if not row.startswith('E1,')), 'csv'), now)
         logical = {os.environ[env]: logical_id for logical_id, (env, _) in TABLE_ENV.items()}
         with record_requests() as sent:
             out = lambda_handler({'employee_id': 'E1', 'quarantine_days': 2}, lambda_context())
-        assert out['ok'] and out['changed'] and out['counts']['quarantine_items'] == 1
+        assert out['ok'] and out['changed'] and out['counts']['quarantine_items'] == 1 and out['counts']['recognition_items'] == 1
         calls = set()
         for service, operation, params, _ in sent:
             if service != 'dynamodb':
