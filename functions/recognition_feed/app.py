@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
@@ -42,4 +43,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except InvalidPayload as refused:
         logger.info('feed request refused', extra={'field': refused.field, 'reason': refused.reason})
         return {'ok': False, 'status': 400, 'field': refused.field, 'error': refused.reason}
+    metrics.add_metric(name='RecognitionFeedPages', unit=MetricUnit.Count, value=1)
     return {'ok': True, **page.model_dump(mode='json')}

@@ -227,8 +227,10 @@ class Candidate:
 def choose_program(candidates: Sequence[Candidate], request_program: str | None, giver: Member | None, receiver: Member | None,
                    now: datetime, *, giver_first: bool = False) -> Candidate:  # fmt: skip
     """The program a recognition is judged in: the one named; else the first (by id) whose recognition admits both
-    people (`giver_first`: the first that admits the giver: the THANKS command, which names no program); else, when
-    exactly one program has recognition, that one (so the refusal names what is wrong); else `no_program`."""
+    people; else the one that admits the giver when only one does, or the first that does when the receiver is unknown or
+    inactive or with `giver_first` (the THANKS command, which names no program), so the refusal is about the receiver;
+    else, for an unknown or inactive giver or a single program, the first program (the refusal is about the giver);
+    else `no_program`."""
     with_recognition = [c for c in candidates if c.document.recognition is not None]
     if request_program is not None:
         named = next((c for c in with_recognition if c.document.program_id == request_program), None)
@@ -241,9 +243,10 @@ def choose_program(candidates: Sequence[Candidate], request_program: str | None,
         both = [c for c in giving if receiver is not None and admits_receiver(c.document, receiver, now)]
         if both:
             return both[0]
-        if giving and giver_first:
+        receiver_gone = receiver is None or not receiver.active
+        if giving and (giver_first or len(giving) == 1 or receiver_gone):
             return giving[0]
-    if len(ordered) == 1:
+    if ordered and (len(ordered) == 1 or giver is None or not giver.active):
         return ordered[0]
     raise RecognitionRefused('no_program', 'program_id', giver=giver.employee_id if giver else '-',
                              receiver=receiver.employee_id if receiver else '-')  # fmt: skip

@@ -153,12 +153,17 @@ def test_the_program_is_the_one_that_admits_both_people() -> None:
     nyc2 = Member('AG-2', role='agent', location_id='US-NYC')
     assert choose_program([WORKSHOP, SUPPORT], None, nyc, nyc2, NOW).document.program_id == 'ecommerce_support'
     assert choose_program([WORKSHOP, SUPPORT], None, ASHA, RAVI, NOW).document.program_id == 'pitstop'
-    # Nobody admits an agent thanking a technician: with two programs the refusal says so
+    # An agent thanking a technician: judged in the agent's program, so the refusal is about the receiver
+    assert choose_program([WORKSHOP, SUPPORT], None, nyc, RAVI, NOW).document.program_id == 'ecommerce_support'
+    # Someone both programs admit (a support role at a location of both), thanking someone neither admits: no program
+    both_places = Member('SUP-1', role='support', location_id='IN-BLR-01')
+    wide = SUPPORT.document.model_copy(update={'scope': SUPPORT.document.scope.model_copy(update={'locations': ['IN-BLR-01']})})
     with pytest.raises(RecognitionRefused) as refused:
-        choose_program([WORKSHOP, SUPPORT], None, nyc, RAVI, NOW)
+        choose_program([WORKSHOP, Candidate(1, wide)], None, both_places, Member('X', role='agent', location_id='XX'), NOW)
     assert refused.value.code == 'no_program'
-    # The command judges in the first program that admits the giver (so the refusal is about the receiver)
-    assert choose_program([WORKSHOP, SUPPORT], None, nyc, RAVI, NOW, giver_first=True).document.program_id == 'ecommerce_support'
+    # The command judges in the first program that admits the giver
+    assert choose_program([WORKSHOP, Candidate(1, wide)], None, both_places, Member('X', role='agent', location_id='XX'), NOW,
+                          giver_first=True).document.program_id == 'ecommerce_support'
     with pytest.raises(RecognitionRefused, match='program_id: no program nope'):
         choose_program([WORKSHOP, SUPPORT], 'nope', ASHA, RAVI, NOW)
 
