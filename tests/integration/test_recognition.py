@@ -331,3 +331,54 @@ def test_forgetting_a_person_blanks_the_messages_of_their_recognitions(env: Env)
     assert team is not None and team['message'] == {'S': ''} and team['giver_id'] == {'S': 'TECH-101'}
     # and a second run finds nothing left
     assert eraser.forget(ForgetRequest(employee_id='TECH-101', quarantine_days=1), 'test', NOW).recognitions == 0
+
+
+def test_a_concurrent_give_to_the_same_person_is_refused_at_the_pair_cap(env: Env) -> None:
+    # Given Asha gave Ravi 60 of the 100 one giver may give one receiver a month, and two gives of 30 to him both read that
+    env.give(points=60, key='earlier')
+    barrier = threading.Barrier(2)
+    original = env.store.write
+
+    def write_after_both_read(plan: GivePlan, head: ChainHead, now: datetime, receiver_name: str | None = None) -> GiveResult:
+        barrier.wait(timeout=10)
+        return original(plan, head, now, receiver_name)
+
+    env.store.write = write_after_both_read  # type: ignore[method-assign]
+
+    def attempt(key: str) -> GiveResult | RecognitionRefused:
+        try:
+            return env.give(points=30, key=key)
+        except RecognitionRefused as refused:
+            return refused
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(attempt, ['p1', 'p2']))
+    # Then one is given and the other refused at the pair cap with what is really left (her allowance had room)
+    refused = [o for o in outcomes if isinstance(o, RecognitionRefused)]
+    assert len(refused) == 1 and refused[0].code == 'pair_cap' and refused[0].params['left'] == 10
+    assert env.ledger.balance('TECH-104').available == 90 and env.given('TECH-101') == 90
+
+
+def test_a_ledger_chain_moved_by_another_writer_is_read_again_and_the_entry_chained_after_it(env: Env) -> None:
+    # Given an admin adjustment lands on Ravi's ledger between the recognition's read and its write
+    from shared.ledger.entries import EntryReason, EntryStatus, LedgerEntry
+
+    original = env.store.write
+
+    def write_after_an_adjustment(plan: GivePlan, head: ChainHead, now: datetime, receiver_name: str | None = None) -> GiveResult:
+        adjustment = LedgerEntry(entry_id='A' + '1' * 32, employee_id='TECH-104', amount=5, kind=EntryKind.ADJUSTMENT,
+                                 status=EntryStatus.AVAILABLE, occurred_at=now, recorded_at=now,
+                                 reason=EntryReason(ticket_key='admin', source_event_id='adj-1', basis_event_id='adj-1', rule_id='adjustment',
+                                                    rule_version=1))  # fmt: skip
+        assert env.ledger.append_adjustment(adjustment)
+        return original(plan, head, now, receiver_name)
+
+    env.store.write = write_after_an_adjustment  # type: ignore[method-assign]
+    # When Asha's recognition is written on the head it read
+    result = env.give()
+    # Then it is chained after the adjustment: two entries, seq 2, the balance is both
+    assert not result.duplicate
+    balance = env.ledger.balance('TECH-104')
+    assert (balance.available, balance.entry_count, balance.chain.seq) == (25, 2, 2)
+    stored = sorted(env.ledger.stored_entries('TECH-104'), key=lambda e: e.seq or 0)
+    assert [e.seq for e in stored] == [1, 2] and stored[1].prev_hash == stored[0].hash
