@@ -130,7 +130,9 @@ class Recognition(BaseModel):
 
 
 class GiveResult(BaseModel):
-    """What the giver is told: the recognition and the allowance left this month (as of this recognition)."""
+    """What the giver is told: the recognition and the allowance left this month: what was left when it was read, minus
+    these points (a recognition of the same giver written at the same moment is not subtracted; the counter's condition
+    never lets the two together exceed the allowance)."""
 
     model_config = ConfigDict(frozen=True)
 

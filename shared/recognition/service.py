@@ -99,7 +99,7 @@ class Recognitions:
                 raise RecognitionRefused('program_unknown', 'program_id', program=program_id)
             return named
         if not candidates:
-            raise RecognitionRefused('program_unknown', 'program_id', program='-')
+            raise RecognitionRefused('recognition_off', 'program_id')
         return candidates
 
     # --- THANKS over WhatsApp / SMS ------------------------------------------------------------------------------------

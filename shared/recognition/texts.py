@@ -30,6 +30,7 @@ NOTICE = {
 REFUSALS: dict[str, dict[str, str]] = {
     'en': {
         'no_program': 'no program with peer recognition admits both {giver} and {receiver}',
+        'recognition_off': 'no program has peer recognition yet',
         'program_unknown': 'no program {program} with peer recognition',
         'program_closed': 'program {program} is not running on {day}',
         'giver_unknown': 'no employee {giver} in the directory',
@@ -50,6 +51,7 @@ REFUSALS: dict[str, dict[str, str]] = {
     },
     'es': {
         'no_program': 'ningún programa de reconocimiento incluye a {giver} y a {receiver}',
+        'recognition_off': 'ningún programa tiene todavía reconocimiento entre compañeros',
         'program_unknown': 'no hay un programa {program} con reconocimiento entre compañeros',
         'program_closed': 'el programa {program} no está activo el {day}',
         'giver_unknown': 'no hay ningún empleado {giver} en el directorio',
@@ -70,6 +72,7 @@ REFUSALS: dict[str, dict[str, str]] = {
     },
     'hi': {
         'no_program': 'कोई भी पहचान कार्यक्रम {giver} और {receiver} दोनों को शामिल नहीं करता',
+        'recognition_off': 'अभी किसी भी कार्यक्रम में सहकर्मी पहचान नहीं है',
         'program_unknown': 'सहकर्मी पहचान वाला कोई कार्यक्रम {program} नहीं है',
         'program_closed': 'कार्यक्रम {program} {day} को चालू नहीं है',
         'giver_unknown': 'निर्देशिका में कोई कर्मचारी {giver} नहीं है',

@@ -382,3 +382,23 @@ def test_a_ledger_chain_moved_by_another_writer_is_read_again_and_the_entry_chai
     assert (balance.available, balance.entry_count, balance.chain.seq) == (25, 2, 2)
     stored = sorted(env.ledger.stored_entries('TECH-104'), key=lambda e: e.seq or 0)
     assert [e.seq for e in stored] == [1, 2] and stored[1].prev_hash == stored[0].hash
+
+
+def test_the_local_run_gives_recognitions_in_the_sample_month_and_prints_the_feed_heads(
+    env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infrastructure.recognition import give_and_report
+    from shared.programs.loader import clear_cache
+
+    _publish_programs(monkeypatch)
+    # When make run's step gives recognitions during October, twice
+    figures = give_and_report('2026-10', per_program=12)
+    again = give_and_report('2026-10', per_program=12)
+    printed = capsys.readouterr().out
+    # Then recognitions were given in October (the month's allowances), printed per location newest first,
+    # and the second run gave nothing more (the same idempotency keys)
+    assert figures['given'].get('pitstop', 0) > 0 and figures == again
+    assert 'feed pitstop · IN-BLR-01 (newest first)' in printed
+    entries = [e for p in ('TECH-101', 'TECH-102', 'TECH-103', 'TECH-104') for e in env.ledger.entries_for(p)]
+    assert len(entries) == figures['given']['pitstop'] and all(e.period == '2026-10' for e in entries)
+    clear_cache()

@@ -174,3 +174,14 @@ def test_refusals_are_told_in_the_givers_language() -> None:
     assert reply_refused('hi', refused.code, refused.params) == 'नहीं भेजा गया: 80 इस महीने आपके बचे हुए 50 अंक से अधिक है।'
     program: ProgramDocument = WORKSHOP.document
     assert program.recognition is not None
+
+
+def test_without_any_program_with_recognition_the_refusal_says_so() -> None:
+    from shared.programs.loader import ProgramBook
+    from shared.recognition.service import Recognitions
+
+    plain = WORKSHOP.document.model_copy(update={'recognition': None})
+    service = Recognitions(store=None, programs=lambda: ProgramBook.of(plain))  # type: ignore[arg-type]
+    with pytest.raises(RecognitionRefused) as refused:
+        service.give(_request(), NOW)
+    assert str(refused.value) == 'program_id: no program has peer recognition yet'
