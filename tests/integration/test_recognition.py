@@ -402,3 +402,38 @@ def test_the_local_run_gives_recognitions_in_the_sample_month_and_prints_the_fee
     entries = [e for p in ('TECH-101', 'TECH-102', 'TECH-103', 'TECH-104') for e in env.ledger.entries_for(p)]
     assert len(entries) == figures['given']['pitstop'] and all(e.period == '2026-10' for e in entries)
     clear_cache()
+
+
+def test_the_receivers_notice_reaches_them_by_sms_in_their_language(env: Env) -> None:
+    from infrastructure.local.fake_twilio import FakeTwilio, local_twilio_client
+    from shared.alerts.quiet_hours import QuietHours
+    from shared.alerts.settings import AlertSettings
+    from shared.directory.contacts import ContactBook
+    from shared.notify import EmailContent
+    from shared.notify.dispatch import AlertDispatcher, Outcome
+    from shared.notify.messaging import MessagingSettings, TwilioMessenger
+    from shared.sla.config import ServiceConfig
+    from tests.integration.test_messaging import SimulatedTime
+
+    # Given Asha thanked Ravi (Hindi; no WhatsApp template configured: SMS)
+    result = env.give()
+    with FakeTwilio(port=0) as fake:
+        clock = SimulatedTime()
+        messenger = TwilioMessenger(local_twilio_client(fake), MessagingSettings(whatsapp_from='whatsapp:+14155238886', sms_from='+15005550006'),
+                                    sleep=clock.sleep, clock=clock.clock, jitter=lambda: 1.0)  # fmt: skip
+
+        def no_email(to: str, content: EmailContent) -> str | None:
+            raise AssertionError('no e-mail expected')
+
+        config = ServiceConfig(alerts=AlertSettings(quiet_hours=QuietHours(start='00:00', end='00:00')))
+        dispatcher = AlertDispatcher(alerts=AlertStore(), contacts=ContactBook(), messenger=lambda: messenger, email=no_email,
+                                     config=lambda: config, wall=lambda: 0.0)  # fmt: skip
+        # When the alert sender delivers the notice
+        delivered = dispatcher.deliver(alert_id(f'recognition#{result.recognition_id}', Recipient.ASSIGNEE),
+                                       datetime.now(UTC) + timedelta(seconds=5), 0.0, claim_id='c-1')  # fmt: skip
+        # Then Ravi reads, in Hindi, who thanked him, for what and why
+        assert delivered.outcome is Outcome.SENT, delivered
+        sent = fake.messages[-1]
+    assert sent['to'] == RAVI_PHONE
+    assert sent['body'].startswith('Ravi, Pitstop: after-sales workshop league: Asha ने Teamwork के लिए आपको 20 अंक देकर धन्यवाद दिया')
+    assert 'found the brake fault' in sent['body']
