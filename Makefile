@@ -149,5 +149,9 @@ build-StatementFunction:
 	$(call FUNCTION_BUILD,statement)
 build-ForgetFunction:
 	$(call FUNCTION_BUILD,forget)
+build-RecognitionGiveFunction:
+	$(call FUNCTION_BUILD,recognition_give)
+build-RecognitionFeedFunction:
+	$(call FUNCTION_BUILD,recognition_feed)
 build-HoldReleaseFunction:
 	$(call FUNCTION_BUILD,hold_release)

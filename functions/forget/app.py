@@ -32,9 +32,10 @@ from shared.recognition.spot_store import SpotStore
 
 def eraser() -> Eraser:
     from shared.recognition.nudge_store import NudgeStore
+    from shared.recognition.store import RecognitionStore
 
     return Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore(), spot=SpotStore(),
-                  nudges=NudgeStore())  # fmt: skip
+                  nudges=NudgeStore(), recognition=RecognitionStore())  # fmt: skip
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -40,9 +40,12 @@ def conversations() -> Conversations:
     from shared.leagues.live_store import LiveStore
     from shared.leagues.standings import LeagueStandings
     from shared.ledger.store import LedgerStore
+    from shared.programs.loader import load_programs
     from shared.recognition.nudge_service import NudgeReplies
     from shared.recognition.nudge_store import NudgeStore
+    from shared.recognition.service import Recognitions
     from shared.recognition.spot_service import SpotAwards
+    from shared.recognition.store import RecognitionStore
 
     settings = get_settings()
     return Conversations(
@@ -53,6 +56,7 @@ def conversations() -> Conversations:
         disputes=Disputes(disputes=DisputeStore(), directory=DirectoryStore(), alerts=AlertStore()),
         leagues=LeagueStandings(LiveStore()),
         nudges=NudgeReplies(store=NudgeStore(), contacts=ContactBook(), spot=SpotAwards.default()),
+        recognition=Recognitions(RecognitionStore(), load_programs),
     )
 
 

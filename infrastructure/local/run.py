@@ -280,6 +280,9 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
     from infrastructure.statement import print_sample_statement
 
     figures['leagues'] = close_and_report(f'{month.month:%Y-%m}', invoke)
+    from infrastructure.recognition import give_and_report
+
+    figures['recognition'] = give_and_report(f'{month.month:%Y-%m}')
     print_sample_statement(f'{month.month:%Y-%m}')
     progress.set_phase('done')
     return figures

@@ -45,6 +45,12 @@ class NudgePort(Protocol):
     def answer(self, manager: Contact, body: str, channel: str, message_id: str, now: datetime) -> str | None: ...
 
 
+class RecognitionPort(Protocol):
+    """THANKS <employee code> <points> <message> #value: the reply in the giver's language (shared.recognition.service)."""
+
+    def command(self, giver_id: str, language: str, body: str, message_sid: str, channel: str, now: datetime) -> str: ...
+
+
 class LeaguesPort(Protocol):
     def rank_lines(self, employee_id: str, role: str | None, location_id: str | None, now: datetime) -> list[RankLine]: ...
 
@@ -64,6 +70,7 @@ class Conversations:
     disputes: DisputesPort | None = None
     leagues: LeaguesPort | None = None
     nudges: NudgePort | None = None
+    recognition: RecognitionPort | None = None
     wall: Callable[[], float] = time.time
 
     def status(self, alert_id: str, update: StatusUpdate, now: datetime) -> str:
@@ -111,6 +118,8 @@ class Conversations:
             return self._today(person)
         if message.command is Command.DISPUTE and self.disputes is not None:
             return self._dispute(person, message.body, channel, now)
+        if message.command is Command.THANKS and self.recognition is not None:
+            return self.recognition.command(person.employee_id, language, message.body, message.message_sid, channel, now)
         return reply(language, 'help')
 
     def _dispute(self, person: Contact, body: str, channel: str, now: datetime) -> str:

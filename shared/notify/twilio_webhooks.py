@@ -100,6 +100,7 @@ class Command(StrEnum):
     STOP = 'stop'
     START = 'start'
     DISPUTE = 'dispute'
+    THANKS = 'thanks'  # peer recognition: shared/recognition/service.py
     UNKNOWN = 'unknown'
 
 
@@ -107,14 +108,14 @@ class Command(StrEnum):
 # understood). STOP and START include Twilio's standard opt-out and opt-in keywords.
 KEYWORDS: dict[str, dict[Command, tuple[str, ...]]] = {
     'en': {Command.POINTS: ('POINTS', 'BALANCE'), Command.RANK: ('RANK', 'LEAGUE'), Command.TODAY: ('TODAY',),
-           Command.HELP: ('HELP', 'INFO'), Command.DISPUTE: ('DISPUTE',),
+           Command.HELP: ('HELP', 'INFO'), Command.DISPUTE: ('DISPUTE',), Command.THANKS: ('THANKS',),
            Command.STOP: ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'REVOKE'),
            Command.START: ('START', 'UNSTOP', 'YES', 'OPTIN')},
     'es': {Command.POINTS: ('PUNTOS',), Command.RANK: ('POSICION', 'POSICIÓN'), Command.TODAY: ('HOY',), Command.HELP: ('AYUDA',),
-           Command.DISPUTE: ('DISPUTA', 'RECLAMO'),
+           Command.DISPUTE: ('DISPUTA', 'RECLAMO'), Command.THANKS: ('GRACIAS',),
            Command.STOP: ('BAJA', 'PARAR'), Command.START: ('ALTA', 'INICIAR')},
     'hi': {Command.POINTS: ('ANK', 'अंक'), Command.RANK: ('STHAN', 'स्थान'), Command.TODAY: ('AAJ', 'आज'), Command.HELP: ('MADAD', 'मदद'),
-           Command.DISPUTE: ('SHIKAYAT', 'शिकायत'),
+           Command.DISPUTE: ('SHIKAYAT', 'शिकायत'), Command.THANKS: ('DHANYAVAAD', 'धन्यवाद'),
            Command.STOP: ('BAND', 'बंद'), Command.START: ('SHURU', 'शुरू')},
 }  # fmt: skip
 _LOOKUP = {word: command for words in KEYWORDS.values() for command, options in words.items() for word in options}

@@ -24,6 +24,7 @@ from shared.privacy.forget import ERASED_REASON, ErasureReport, ForgetRequest, I
 from shared.quarantine.store import QuarantineStore
 from shared.recognition.nudge_store import NudgeStore
 from shared.recognition.spot_store import SpotStore
+from shared.recognition.store import RecognitionStore
 
 PROFILE_FIELDS = ('phone', 'email', 'whatsapp_opt_in', 'alert_channel', 'agent_ids')
 
@@ -46,6 +47,7 @@ class Eraser:
     quarantine: QuarantineStore
     spot: SpotStore | None = None  # spot awards naming the person (receiver or giver): messages blanked, ids pseudonymised
     nudges: NudgeStore | None = None
+    recognition: RecognitionStore | None = None
 
     def forget(self, request: ForgetRequest, actor: str, now: datetime) -> ErasureReport:
         profile = self.directory.profile_of(request.employee_id)
@@ -61,6 +63,7 @@ class Eraser:
         if self.spot is not None:
             report.spot_awards = self.spot.erase_person(request.employee_id, report.pseudonym, dry_run=request.dry_run)
         self._nudges(request, report)
+        self._recognitions(request, report, now)
         report.contact_record = int(self.contacts.has_record(request.employee_id))
         if report.contact_record and not request.dry_run:
             self.contacts.forget(request.employee_id)
@@ -101,6 +104,15 @@ class Eraser:
         if not request.dry_run:
             self.nudges.delete_keys(keys)
 
+    def _recognitions(self, request: ForgetRequest, report: ErasureReport, now: datetime) -> None:
+        """The recognitions the person gave or received (their `WHO#` index): messages blanked, index items deleted."""
+        if self.recognition is None:
+            return
+        found = self.recognition.personal_items(request.employee_id)
+        report.recognitions = len(found)
+        if found and not request.dry_run:
+            self.recognition.erase_messages(found, now)
+
     def _mappings(self, profile: ProfileRecord, request: ForgetRequest, report: ErasureReport) -> None:
         for source, key in _agent_keys(profile):
             mapping = self.directory.mapping_of(source, key)
@@ -133,7 +145,7 @@ def _profile_fields(profile: ProfileRecord, alias: str) -> list[str]:
 
 def _audit(report: ErasureReport, actor: str, request: ForgetRequest, now: datetime) -> dict[str, str | None]:
     tables = {'directory': ['profile', 'mappings', 'contact record'], 'alerts': ['worklist', 'breaches'], 'quarantine': ['items'],
-              'recognition': ['spot awards', 'nudges']}  # fmt: skip
+              'recognition': ['spot awards', 'nudges', 'record and feed messages']}  # fmt: skip
     return {
         'pseudonym': report.pseudonym,
         'erased_at': now.isoformat(),

@@ -13,6 +13,13 @@ Erased (contact data and free text):
   not a bare number), within the quarantine's retention window: body, event and query string removed, the reason
   replaced when it names them; the item's metadata (source, status, size, SHA-256, field) stays.
 
+- the messages of the recognitions the person gave or received (free text that may name them): blanked in the
+  recognition record and its feed items, found through the person's index partition in RecognitionTable
+  (`WHO#<id>`), whose items are then deleted. The ids, points, value tag and month stay (the ledger's facts), and
+  the feed shows the pseudonym (names come from the profile). Left: the first 200 characters of the message in the
+  receiver's RECOGNITION ledger entry (append-only and hashed), and the giver's first name and the message excerpt in
+  the receiver's notice alert item until it expires (180 days).
+
 Kept, under the employee id and the pseudonym: the ledger (append-only: entries name the employee id, tickets, rules
 and scalar KPI inputs, never a name or a contact), balances, league scores and results, the profile's role,
 location, region, job grade and manager (other people's manager chains keep the id). Statements and league
@@ -98,11 +105,12 @@ class ErasureReport:
     days_searched: int = 0
     spot_awards: int = 0  # spot award records (and their feed items) naming the person
     nudges: int = 0  # recognition table: nudges about them or to them, CSAT runs, day counters (shared/recognition)
+    recognitions: int = 0  # recognitions given or received whose message was blanked (shared.recognition.store)
 
     @property
     def changes(self) -> int:
         return (len(self.profile_fields) + self.mappings + self.contact_record + self.worklist + self.breaches
-                + len(self.quarantine_ids) + self.spot_awards + self.nudges)  # fmt: skip
+                + len(self.quarantine_ids) + self.spot_awards + self.nudges + self.recognitions)  # fmt: skip
 
     def counts(self) -> dict[str, int]:
         return {
@@ -114,6 +122,7 @@ class ErasureReport:
             'quarantine_items': len(self.quarantine_ids),
             'recognition_spot_awards': self.spot_awards,
             'recognition_nudges': self.nudges,
+            'recognition_items': self.recognitions,
         }
 
     def as_dict(self) -> dict[str, Any]:

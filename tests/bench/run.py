@@ -662,6 +662,7 @@ EXTRA_FIGURE_MODULES = (
     'tests.bench.collusion_flags',
     'tests.bench.spot_awards',
     'tests.bench.nudges',
+    'tests.bench.recognition',
 )
 
 

@@ -68,12 +68,16 @@ def recorded_dynamodb_calls() -> frozenset[tuple[str, str]]:
         spot_award_to('E1', now)
         recognition = os.environ['RECOGNITION_TABLE']  # a nudge about E1 (shared/recognition/nudge_store.py)
         boto3.client('dynamodb').put_item(TableName=recognition, Item={'pk': {'S': 'NUDGE#E1'}, 'sk': {'S': 'pitstop#level#1'}})
+        from shared.recognition.store import RecognitionStore
+        from tests.support.recognition import seed_recognition, technician
+
+        seed_recognition(RecognitionStore(), technician('E1'), technician('E2'), now)  # E1's thanks: its message is erased
         directory.import_rows(parse_export('\n'.join(row for row in DIRECTORY_CSV.splitlines() if not row.startswith('E1,')), 'csv'), now)
         logical = {os.environ[env]: logical_id for logical_id, (env, _) in TABLE_ENV.items()}
         with record_requests() as sent:
             out = lambda_handler({'employee_id': 'E1', 'quarantine_days': 2}, lambda_context())
         assert out['ok'] and out['changed'] and out['counts']['quarantine_items'] == 1
-        assert out['counts']['recognition_spot_awards'] == 1
+        assert out['counts']['recognition_spot_awards'] == 1 and out['counts']['recognition_items'] == 1
         calls = set()
         for service, operation, params, _ in sent:
             if service != 'dynamodb':
