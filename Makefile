@@ -145,3 +145,7 @@ build-ForgetFunction:
 	$(call FUNCTION_BUILD,forget)
 build-HoldReleaseFunction:
 	$(call FUNCTION_BUILD,hold_release)
+build-DebtRecoveryFunction:
+	$(call FUNCTION_BUILD,debt_recovery)
+build-PayoutExportFunction:
+	$(call FUNCTION_BUILD,payout_export)
