@@ -125,7 +125,8 @@ def test_the_export_debits_each_request_writes_the_csv_and_manifest_and_a_rerun_
     assert manifest['sha256'] == hashlib.sha256(csv_1).hexdigest() == first.sha256
     assert (manifest['rows'], manifest['total_points'], manifest['total_amount'], manifest['currency']) == (3, 1050, '1050.00', 'INR')
     assert manifest['generated_at'] == '2026-10-31T18:30:00+00:00'
-    assert world.store.run('pitstop', '2026-10')['sha256'] == first.sha256
+    run = world.store.run('pitstop', '2026-10')
+    assert run is not None and run['sha256'] == first.sha256
     # A request for the exported period is refused
     with pytest.raises(PayoutRefused) as caught:
         world.payouts.request_cash_out('pitstop', 'E1', 100, datetime(2026, 10, 31, 12, tzinfo=UTC))
