@@ -180,3 +180,52 @@ def test_write_off_forgives_the_rest_as_before(forgiving: World) -> None:
     assert not any(delivers(stream_filters(HANDLER), r) for r in forgiving.balance_changes())
     balance = forgiving.ledger.balance('E1')
     assert (balance.available, balance.debt) == (25, 0)
+
+
+def test_a_failed_recovery_reports_its_record_and_an_unreadable_one_is_quarantined(owing: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given E1 owes 10 and earns 25 (one owing balance change), a record that is not a balance image, and a store whose
+    # write fails once
+    earn_spend_and_claw_back(owing)
+    owing.balance_changes()
+    owing.credit('E1', 'later-1', 25)
+    [change] = owing.balance_changes()
+    unreadable = {'eventID': 'bad', 'dynamodb': {'SequenceNumber': '1', 'NewImage': {'debt': {'N': '5'}, 'available': {'N': '5'}}}}
+    real = debt_app.store()
+    calls: list[str] = []
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0])
+        raise RuntimeError('throttled')
+
+    monkeypatch.setattr(real, 'recover', failing)
+
+    # When the batch [unreadable, owing change] is delivered
+    answer = debt_app.lambda_handler({'Records': [unreadable, change]}, lambda_context())
+
+    # Then the unreadable record is kept in the quarantine and skipped, and the failed one is reported for a retry
+    assert answer == {'batchItemFailures': [{'itemIdentifier': change['dynamodb']['SequenceNumber']}]}
+    assert calls == ['E1']
+    from shared.quarantine.store import QuarantineStore
+
+    kept = QuarantineStore().list_day(datetime.now(UTC).date().isoformat())  # kept on the day it arrived (wall time)
+    assert [str(item['reason']) for item in kept] == ["KeyError: missing 'Keys'"]
+    # And the retry (the store answers again) repays the debt once
+    monkeypatch.undo()
+    assert debt_app.lambda_handler({'Records': [change]}, lambda_context()) == {'batchItemFailures': []}
+    assert owing.ledger.balance('E1').debt == 0
+
+
+def test_the_same_trigger_never_repays_twice_even_when_the_debt_is_still_there(owing: World) -> None:
+    # Given E1 owes 10 and has 25 available again
+    earn_spend_and_claw_back(owing)
+    owing.credit('E1', 'later-1', 25)
+    store = debt_app.store()
+
+    # When a recovery for trigger '7' is written, a new debt is recorded meanwhile, and trigger '7' is replayed
+    first = store.recover('E1', '7', lambda ref: 0, NOW)
+    owing.ledger.balances('EMP#E1').update(actions=[owing.ledger.balances.debt.add(5)])  # as a later capped clawback would
+    again = store.recover('E1', '7', lambda ref: 0, NOW)
+
+    # Then the first repays 10, and the replay of the same trigger writes nothing (the next balance change repays the 5)
+    assert (first.outcome, again.outcome) == ('recovered', 'duplicate')
+    assert owing.ledger.balance('E1').debt == 5
