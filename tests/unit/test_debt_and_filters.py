@@ -111,7 +111,7 @@ def test_the_local_stream_poller_invokes_only_with_delivered_records_and_consume
     shard = type('Shard', (), {'items': [_Item(r) for r in records]})()
     handler = 'functions.debt_recovery.app.lambda_handler'
     local = LocalStack()
-    local.stream_applied = {handler: 0}  # type: ignore[attr-defined]
+    local.stream_applied = {handler: 0}
     monkeypatch.setattr(local, '_stream_shard', lambda table_id: shard)
     monkeypatch.setenv('BALANCES_TABLE', 'test-balances')
     invoked: list[list[str]] = []
@@ -130,4 +130,4 @@ def test_the_local_stream_poller_invokes_only_with_delivered_records_and_consume
 
     # Then it was invoked once with the two owing records, and every record counts as consumed
     assert invoked == [['102', '104']]
-    assert local.stream_applied[handler] == 5  # type: ignore[attr-defined]
+    assert local.stream_applied[handler] == 5
