@@ -35,9 +35,9 @@ def _credit(ledger: Any, employee_id: str, n: int, points: int, now: datetime) -
 
 
 def figures() -> dict[str, Any]:
-    import tests.conftest  # noqa: F401  (test environment: dummy credentials, Powertools settings)
     from moto.dynamodb.models import dynamodb_backends
 
+    import tests.conftest  # noqa: F401  (test environment: dummy credentials, Powertools settings)
     from functions.debt_recovery import app as debt_app
     from infrastructure.local.event_filter import delivers
     from infrastructure.local.template_resources import stream_filters
