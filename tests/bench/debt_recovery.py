@@ -81,7 +81,7 @@ def figures() -> dict[str, Any]:
                     acted += len(chosen)
             owed = sum(ledger.balance(f'B{i:03d}', with_pending=False).debt for i in range(OWING))
         finally:
-            debt_app._floor = floor  # type: ignore[assignment]
+            debt_app._floor = floor
             debt_app.store.cache_clear()
     return {
         'debt_recovery_wru_per_event': round(handler_w / acted, 2) if acted else 0.0,
