@@ -2,9 +2,9 @@
 requests, the SAP HR CSV and its manifest in the PayoutsBucket, the run item. Idempotent: a re-run writes the same
 files and no second debit.
 
-Invoked by an EventBridge Scheduler schedule per program at 00:30 on the 1st in the program's time zone, with the
+Invoked by an EventBridge Scheduler schedule per program at 06:00 on the 1st in the program's time zone, with the
 schedule's Input and its scheduled time:
-  {"program_id": "pitstop", "scheduled_time": "2026-10-31T19:00:00Z"}   -> the month that just ended there
+  {"program_id": "pitstop", "scheduled_time": "2026-11-01T00:30:00Z"}   -> the month that just ended there
 From the console, export (or re-run) one period (events/payout_export.json):
   {"program_id": "pitstop", "period": "2026-10"}
 Refused with the field named, nothing written: an unknown program, one without payout, a malformed period, a period

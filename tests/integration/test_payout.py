@@ -163,3 +163,46 @@ def test_an_open_period_and_a_bad_request_are_refused_with_the_field_named(world
     assert (malformed['ok'], malformed['field']) == (False, 'period')
     assert (unknown['ok'], unknown['field']) == (False, 'program_id')
     assert console['ok'] is True and console['rows'] == 0 and console['key'] == 'payouts/pitstop/2026-10/payout.csv'
+
+
+def test_make_run_reports_each_programs_payout_and_shows_the_rerun_is_identical(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the two shipped programs published under PROGRAMS_PATH, the directory, and points in each program's ledger
+    from infrastructure.local.stack import invoke
+    from infrastructure.payouts import payout_and_report
+    from shared.directory.employees import parse_export
+    from shared.directory.store import DirectoryStore
+    from shared.programs.loader import clear_cache
+    from tests.support.factories import DIRECTORY_CSV
+    from tests.support.local_aws import _reset_caches
+
+    with local_aws():
+        ssm = boto3.client('ssm', region_name=os.environ['AWS_DEFAULT_REGION'])
+        for name in ('program_workshop.json', 'program_support.json'):
+            document = json.loads((EVENTS / name).read_text())
+            ssm.put_parameter(Name=f'/pitcrew/test/programs/{document["program_id"]}', Value=json.dumps(document), Type='String')
+        os.environ['PROGRAMS_PATH'] = '/pitcrew/test/programs'
+        try:
+            _reset_caches()
+            clear_cache()
+            export_app.payouts.cache_clear()
+            DirectoryStore().import_rows(parse_export(DIRECTORY_CSV, 'csv'), OCTOBER)
+            ledger = LedgerStore()
+            for employee_id, program, points in (('E3', 'pitstop@1', 900), ('E4', 'pitstop@1', 400), ('E1', 'ecommerce_support@1', 3000)):
+                reason = EntryReason(ticket_key='t', source_event_id=employee_id, basis_event_id='b', rule_id='bonus', rule_version=1,
+                                     program_id=program)
+                ledger.append_adjustment(LedgerEntry(entry_id=f'C{employee_id}', employee_id=employee_id, amount=points, kind=EntryKind.ADJUSTMENT,
+                                                     status=EntryStatus.AVAILABLE, reason=reason, occurred_at=OCTOBER, recorded_at=OCTOBER))
+
+            # When make run's payout step runs for October
+            figures = payout_and_report('2026-10', invoke)
+        finally:
+            os.environ.pop('PROGRAMS_PATH', None)
+            export_app.payouts.cache_clear()
+            _reset_caches()
+            clear_cache()
+
+    # Then each program paid half of what its people had, and the re-run wrote the same file and no second debit
+    assert {program: (f['rows'], f['total_points'], f['total_amount'], f['rerun_identical']) for program, f in figures.items()} == {
+        'pitstop': (2, 650, '650.00', True), 'ecommerce_support': (1, 1500, '150.00', True)}
+    out = capsys.readouterr().out
+    assert 'pitstop 2026-10: 2 rows, 650 points = 650.00 INR, sha256 ' in out and 're-run: same file, no second debit' in out

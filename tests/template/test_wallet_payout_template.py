@@ -1,7 +1,7 @@
 """Infrastructure tests for clawback debt recovery and the payroll payout in template.yaml: the balances' stream feeds
 the debt recovery through a filter that delivers exactly the balances that owe and have points; each function's
 DynamoDB, SQS and S3 grants are exactly the calls its code makes (recorded on moto through the handlers) under its
-leading keys; one payout schedule per shipped program at 00:30 on the 1st in the program's time zone, with a role that
+leading keys; one payout schedule per shipped program at 06:00 on the 1st in the program's time zone, with a role that
 invokes only the export; the payouts bucket is private, encrypted, versioned and retained; the console test events
 are what the handlers accept. Each guard is also run on a broken copy (it can fail)."""
 
@@ -171,14 +171,14 @@ def schedules() -> dict[str, dict[str, Any]]:
             if r['Type'] == 'AWS::Scheduler::Schedule' and r['Properties']['Target']['Arn'] == {'Fn::GetAtt': [EXPORT, 'Arn']}}
 
 
-def test_each_shipped_program_with_a_payout_exports_at_half_past_midnight_on_the_first_in_its_time_zone() -> None:
+def test_each_shipped_program_with_a_payout_exports_at_six_on_the_first_in_its_time_zone() -> None:
     shipped = {doc['program_id']: doc['time_zone'] for doc in (json.loads((REPO_ROOT / 'events' / name).read_text())
                                                                 for name in ('program_workshop.json', 'program_support.json'))
                if (doc.get('wallet') or {}).get('payout')}
     found = {json.loads(p['Target']['Input'])['program_id']: p for p in schedules().values()}
     assert {program: p['ScheduleExpressionTimezone'] for program, p in found.items()} == shipped
     for program, p in found.items():
-        assert p['ScheduleExpression'] == 'cron(30 0 1 * ? *)' and p['FlexibleTimeWindow'] == {'Mode': 'OFF'}
+        assert p['ScheduleExpression'] == 'cron(0 6 1 * ? *)' and p['FlexibleTimeWindow'] == {'Mode': 'OFF'}
         assert p['Target']['RoleArn'] == {'Fn::GetAtt': ['PayoutSchedulerRole', 'Arn']}
         assert p['Target']['DeadLetterConfig']['Arn'] == {'Fn::GetAtt': ['ScheduledRunsDLQ', 'Arn']}
         assert json.loads(p['Target']['Input']) == {'program_id': program, 'scheduled_time': '<aws.scheduler.scheduled-time>'}
