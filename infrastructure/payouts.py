@@ -50,7 +50,7 @@ def payout_and_report(month: str, invoke: Callable[[str, dict[str, Any]], Any]) 
 
     book = load_programs()
     store = PayoutStore()
-    payouts = Payouts(store=store, available=store.available, programs=load_programs)
+    payouts = Payouts(store=store, available=store.available, programs=load_programs, personnel_numbers=store.personnel_numbers)
     figures: dict[str, Any] = {}
     print(f'\npayroll payout of {month} (SAP HR export per program: CSV and manifest in the payouts bucket)')
     for program_id in book.programs:

@@ -40,7 +40,7 @@ class ExportRequest(BaseModel):
 @cache
 def payouts() -> Payouts:
     store = PayoutStore()
-    return Payouts(store=store, available=store.available, programs=load_programs)
+    return Payouts(store=store, available=store.available, programs=load_programs, personnel_numbers=store.personnel_numbers)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -24,7 +24,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -186,7 +186,8 @@ class Payouts:
     store: PayoutStoreLike
     available: Callable[[str], int]  # employee id -> spendable points now (consistent)
     programs: Callable[[], ProgramBook]
-    personnel_number: Callable[[str], str] = field(default=lambda employee_id: employee_id)
+    # Employee ids -> SAP personnel numbers where the directory has one (the employee id otherwise).
+    personnel_numbers: Callable[[list[str]], Mapping[str, str]] = field(default=lambda employee_ids: {})
 
     def _program(self, program_id: str) -> tuple[ProgramDocument, str, PayoutConfig]:
         version = self.programs().latest(program_id)
@@ -225,15 +226,19 @@ class Payouts:
         end = period_end(period, document.time_zone)
         if now < end:
             raise PayoutRefused('period_open', 'period', f'{period} has not ended in {document.time_zone} (it ends at {end.isoformat()})')
-        rows: list[PayoutRow] = []
+        paid: list[CashOutRequest] = []
         written = 0
         for request in sorted(self.store.requests(program_id, period), key=lambda r: r.employee_id):
             if request.status == 'requested':
                 request, new = self._pay(request, ref, document, now)
                 written += int(new)
-            if request.status != 'paid' or not request.entry_id:
-                continue
-            rows.append(PayoutRow(personnel_number=self.personnel_number(request.employee_id), wage_type=payout.wage_type,
+            if request.status == 'paid' and request.entry_id:
+                paid.append(request)
+        numbers = self.personnel_numbers([request.employee_id for request in paid]) if paid else {}
+        rows: list[PayoutRow] = []
+        for request in paid:
+            assert request.entry_id is not None
+            rows.append(PayoutRow(personnel_number=numbers.get(request.employee_id, request.employee_id), wage_type=payout.wage_type,
                                   amount=str(currency_amount(request.paid_points, document.points_per_currency_unit)),
                                   currency=document.currency, period=period, reference=request.entry_id,
                                   points=request.paid_points))  # fmt: skip

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.config import get_settings
-from shared.dynamo import LowLevelClient
+from shared.dynamo import LowLevelClient, batch_get
 from shared.ledger.entries import LedgerEntry
 from shared.ledger.store import LedgerStore
 from shared.wallet.payout import CashOutRequest, PayoutSummary
@@ -32,6 +32,7 @@ class PayoutStore(LowLevelClient):
                  s3: Any = None) -> None:
         settings = get_settings()
         self.table = table or settings.REWARDS_TABLE
+        self.directory_table = settings.DIRECTORY_TABLE
         self.bucket = bucket or settings.PAYOUTS_BUCKET
         self.ledger = ledger or LedgerStore()
         self._s3 = s3
@@ -47,6 +48,15 @@ class PayoutStore(LowLevelClient):
 
     def available(self, employee_id: str) -> int:
         return self.ledger.balance(employee_id, with_pending=False).available
+
+    def personnel_numbers(self, employee_ids: list[str]) -> dict[str, str]:
+        """Employee id -> the SAP personnel number the directory profile holds (`personnel_number`, when the HR export
+        carries one): BatchGetItem of the profiles, 100 a request, projected to it. Absent: the employee id is used."""
+        keys = [(self.directory_table, {'pk': {'S': f'EMP#{employee_id}'}, 'sk': {'S': 'PROFILE'}})
+                for employee_id in sorted(set(employee_ids))]
+        options = {self.directory_table: {'ProjectionExpression': 'employee_id, personnel_number'}}
+        return {item['employee_id']['S']: item['personnel_number']['S'] for _, item in batch_get(self.client, keys, options)
+                if 'personnel_number' in item and 'employee_id' in item}
 
     # --- requests ---------------------------------------------------------------------------------------------------
     def put_request(self, request: CashOutRequest) -> None:

@@ -63,7 +63,7 @@ def world() -> Iterator[World]:
     with local_aws():
         ledger = LedgerStore()
         store = PayoutStore(ledger=ledger)
-        payouts = Payouts(store=store, available=store.available, programs=programs)
+        payouts = Payouts(store=store, available=store.available, programs=programs, personnel_numbers=store.personnel_numbers)
         yield World(payouts, store, ledger, boto3.client('s3', region_name=os.environ['AWS_DEFAULT_REGION']))
 
 
@@ -145,6 +145,29 @@ def test_amounts_convert_at_the_program_rate(world: World) -> None:
     rows = list(csv.reader(io.StringIO(world.file(summary.key).decode())))
     assert rows[1][1:4] == ['9PUS', '100.50', 'USD']
     assert (summary.total_amount, summary.currency) == ('100.50', 'USD')
+
+
+def test_the_personnel_number_is_the_directorys_where_it_has_one(world: World) -> None:
+    # Given E1's directory profile carries SAP personnel number 00012345 (E2's has none), and both cash out
+    from shared.directory.employees import parse_export
+    from shared.directory.store import DirectoryStore
+    from tests.support.factories import DIRECTORY_CSV
+
+    DirectoryStore().import_rows(parse_export(DIRECTORY_CSV, 'csv'), OCTOBER)
+    boto3.client('dynamodb', region_name=os.environ['AWS_DEFAULT_REGION']).update_item(
+        TableName=os.environ['DIRECTORY_TABLE'], Key={'pk': {'S': 'EMP#E1'}, 'sk': {'S': 'PROFILE'}},
+        UpdateExpression='SET personnel_number = :n', ExpressionAttributeValues={':n': {'S': '00012345'}})
+    for employee_id in ('E1', 'E2'):
+        world.credit(employee_id, 300)
+        world.payouts.request_cash_out('pitstop', employee_id, 200, OCTOBER)
+
+    # When October is exported
+    summary = world.payouts.export('pitstop', '2026-10', AFTER)
+
+    # Then E1's row carries the personnel number, E2's the employee id (rows sorted by the number)
+    rows = list(csv.reader(io.StringIO(world.file(summary.key).decode())))
+    assert [r[0] for r in rows[1:]] == ['00012345', 'E2']
+    assert rows[1][5] == payout_id_for('pitstop', '2026-10', 'E1')
 
 
 def test_an_open_period_and_a_bad_request_are_refused_with_the_field_named(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -76,7 +76,7 @@ def recorded() -> dict[str, Calls]:
             debt_app.store.cache_clear()
 
             store = PayoutStore()
-            service = Payouts(store=store, available=store.available, programs=programs)
+            service = Payouts(store=store, available=store.available, programs=programs, personnel_numbers=store.personnel_numbers)
             LedgerStore().append_adjustment(_entry('C2', 'E2', 800))
             service.request_cash_out('pitstop', 'E2', 500, NOW)
             monkeypatch.setattr(export_app, 'payouts', lambda: service)
@@ -144,6 +144,9 @@ def test_keys_written_and_read_are_within_the_leading_keys_conditions() -> None:
                 touched.add((str(tables.get(body['TableName'], body['TableName'])), str(pk).split('#', 1)[0] + '#'))
     assert {prefix for table, prefix in touched if table == 'RewardsTable'} == {'CASHOUT#', 'PAYOUT#'}
     assert {prefix for table, prefix in touched if table == 'BalancesTable'} == {'EMP#'}
+    directory = [key['pk']['S'] for name in (DEBT, EXPORT) for service, op, params, _ in recorded()[name] if op == 'BatchGetItem'
+                 for table, request in params['RequestItems'].items() for key in request['Keys']]
+    assert directory and all(pk.startswith('EMP#') for pk in directory)
 
 
 def test_the_balances_stream_feeds_the_debt_recovery_through_a_filter_on_owing_balances_with_points() -> None:
