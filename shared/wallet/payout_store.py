@@ -47,7 +47,9 @@ class PayoutStore(LowLevelClient):
         return self._s3
 
     def available(self, employee_id: str) -> int:
-        return self.ledger.balance(employee_id, with_pending=False).available
+        """What can be cashed out: the available points less a clawback debt still owed (repaid from them shortly)."""
+        balance = self.ledger.balance(employee_id, with_pending=False)
+        return max(balance.available - balance.debt, 0)
 
     def personnel_numbers(self, employee_ids: list[str]) -> dict[str, str]:
         """Employee id -> the SAP personnel number the directory profile holds (`personnel_number`, when the HR export

@@ -147,6 +147,21 @@ def test_amounts_convert_at_the_program_rate(world: World) -> None:
     assert (summary.total_amount, summary.currency) == ('100.50', 'USD')
 
 
+def test_points_owed_for_a_clawback_cannot_be_cashed_out(world: World) -> None:
+    # Given E1 has 300 points available and owes 100 from a clawback (repaid from them as soon as the stream delivers)
+    world.credit('E1', 300)
+    world.ledger.balances('EMP#E1').update(actions=[world.ledger.balances.debt.add(100)])
+
+    # When E1 asks to cash out 250, then 200
+    with pytest.raises(PayoutRefused) as caught:
+        world.payouts.request_cash_out('pitstop', 'E1', 250, OCTOBER)
+    request = world.payouts.request_cash_out('pitstop', 'E1', 200, OCTOBER)
+
+    # Then 250 is refused (200 can be cashed out), 200 is accepted
+    assert (caught.value.code, caught.value.message) == ('insufficient_points', '250 points asked, 200 available')
+    assert request.points == 200
+
+
 def test_the_personnel_number_is_the_directorys_where_it_has_one(world: World) -> None:
     # Given E1's directory profile carries SAP personnel number 00012345 (E2's has none), and both cash out
     from shared.directory.employees import parse_export
