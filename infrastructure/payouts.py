@@ -21,7 +21,8 @@ SAMPLE_PEOPLE = 5
 
 def summary_line(summary: dict[str, Any]) -> str:
     """'pitstop 2026-10: 5 rows, 2,480 points = 2480.00 INR, sha256 1a2b3c4d5e6f..., s3://.../payouts/pitstop/2026-10/payout.csv'"""
-    return (f'{summary["program_id"]} {summary["period"]}: {summary["rows"]} rows, {int(summary["total_points"]):,} points = '
+    rows = int(summary['rows'])
+    return (f'{summary["program_id"]} {summary["period"]}: {rows} row{"" if rows == 1 else "s"}, {int(summary["total_points"]):,} points = '
             f'{summary["total_amount"]} {summary["currency"]}, sha256 {str(summary["sha256"])[:12]}..., {summary["key"]}')
 
 

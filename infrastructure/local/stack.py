@@ -100,10 +100,17 @@ def http_routes() -> list[Route]:
 def _skip_signing_for_in_process_aws() -> None:
     """In this process every AWS call goes to moto in-process, which does not check signatures; SigV4 signing was
     about a tenth of the handlers' CPU in the replay (measured: 83 -> 91 events/s at scale 0.4). Only this process,
-    only the local stack: other processes (the AWS CLI, the tests' clients) sign as usual."""
+    only the local stack: other processes (the AWS CLI, the tests' clients) sign as usual. S3 requests still sign: moto
+    serves an unsigned S3 request as anonymous, and a private bucket refuses it (403), as S3 would."""
     from botocore.signers import RequestSigner
 
-    RequestSigner.sign = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
+    signed = RequestSigner.sign
+
+    def sign(self: RequestSigner, *args: Any, **kwargs: Any) -> None:
+        if self.signing_name == 's3':
+            signed(self, *args, **kwargs)
+
+    RequestSigner.sign = sign  # type: ignore[method-assign]
 
 
 ALERT_HANDLERS = ('functions.alert_', 'functions.daily_reminders.')
