@@ -155,3 +155,7 @@ build-RecognitionFeedFunction:
 	$(call FUNCTION_BUILD,recognition_feed)
 build-HoldReleaseFunction:
 	$(call FUNCTION_BUILD,hold_release)
+build-DebtRecoveryFunction:
+	$(call FUNCTION_BUILD,debt_recovery)
+build-PayoutExportFunction:
+	$(call FUNCTION_BUILD,payout_export)

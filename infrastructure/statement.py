@@ -58,6 +58,17 @@ def time_zones() -> dict[str, str]:
         return {}
 
 
+def conversions() -> dict[str, tuple[str, float]]:
+    from shared.ledger.statement import program_conversions
+    from shared.programs.loader import load_programs
+
+    try:
+        return program_conversions(load_programs())
+    except Exception as exc:  # an admin tool: say why and show points only
+        print(f'(program documents unreadable, redemptions shown in points only: {exc})', file=sys.stderr)
+        return {}
+
+
 def statement_of(employee_id: str, month: str) -> Any:
     from shared.directory.store import DirectoryStore
     from shared.ledger.statement import read_statement
@@ -68,7 +79,7 @@ def statement_of(employee_id: str, month: str) -> Any:
 
     return read_statement(LedgerStore(), employee_id, month, time_zones=time_zones(),
                           employee_name=profile.name if profile is not None else None, now=datetime.now(UTC),
-                          league_closed_at=league_closes(month))
+                          league_closed_at=league_closes(month), conversions=conversions())
 
 
 def print_sample_statement(month: str, role: str = 'service_advisor') -> None:

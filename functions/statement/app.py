@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.directory.store import DirectoryStore
 from shared.errors import first_validation_error
-from shared.ledger.statement import program_time_zones, read_statement
+from shared.ledger.statement import program_conversions, program_time_zones, read_statement
 from shared.ledger.store import LedgerStore
 from shared.observability import logger, metrics
 
@@ -43,6 +43,17 @@ def _time_zones() -> dict[str, str]:
         return program_time_zones(load_programs())
     except Exception:  # noqa: BLE001 - a statement in UTC beats no statement
         logger.exception('program documents unreadable; statement months counted in UTC')
+        return {}
+
+
+def _conversions() -> dict[str, tuple[str, float]]:
+    """The programs' currencies and rates (what a redemption was worth); none: the lines say points only."""
+    try:
+        from shared.programs.loader import load_programs
+
+        return program_conversions(load_programs())
+    except Exception:  # noqa: BLE001 - a statement without currency values beats no statement
+        logger.exception('program documents unreadable; redemptions shown in points only')
         return {}
 
 
@@ -73,7 +84,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {'ok': False, 'field': field, 'error': reason}
     statement = read_statement(LedgerStore(), request.employee_id, request.month, time_zones=_time_zones(),
                                employee_name=_name(request.employee_id), now=datetime.now(UTC),
-                               league_closed_at=_league_closes(request.month))
+                               league_closed_at=_league_closes(request.month), conversions=_conversions())
     reconciliation = statement.reconciliation
     if not reconciliation.reconciles:
         logger.error('statement does not reconcile', extra={'employee_id': request.employee_id, **reconciliation.model_dump()})

@@ -284,6 +284,9 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
 
     figures['recognition'] = give_and_report(f'{month.month:%Y-%m}')
     print_sample_statement(f'{month.month:%Y-%m}')
+    from infrastructure.payouts import payout_and_report  # the month's payroll export per program, and its re-run
+
+    figures['payouts'] = payout_and_report(f'{month.month:%Y-%m}', invoke)
     progress.set_phase('done')
     return figures
 

@@ -24,10 +24,19 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from infrastructure.local import moto_patches
+from infrastructure.local.event_filter import delivers
 from infrastructure.local.replay import Schedule
 from infrastructure.local.sample_month import service_config
 from infrastructure.local.schedule import RealTimeSchedules, fire_times, scheduled_event, scheduler_input
-from infrastructure.local.template_resources import TABLE_ENV, create_queues, create_tables, template_document
+from infrastructure.local.template_resources import (
+    BUCKET_ENV,
+    TABLE_ENV,
+    create_buckets,
+    create_queues,
+    create_tables,
+    stream_filters,
+    template_document,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = 'us-east-1'
@@ -91,10 +100,17 @@ def http_routes() -> list[Route]:
 def _skip_signing_for_in_process_aws() -> None:
     """In this process every AWS call goes to moto in-process, which does not check signatures; SigV4 signing was
     about a tenth of the handlers' CPU in the replay (measured: 83 -> 91 events/s at scale 0.4). Only this process,
-    only the local stack: other processes (the AWS CLI, the tests' clients) sign as usual."""
+    only the local stack: other processes (the AWS CLI, the tests' clients) sign as usual. S3 requests still sign: moto
+    serves an unsigned S3 request as anonymous, and a private bucket refuses it (403), as S3 would."""
     from botocore.signers import RequestSigner
 
-    RequestSigner.sign = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
+    signed = RequestSigner.sign
+
+    def sign(self: RequestSigner, *args: Any, **kwargs: Any) -> None:
+        if self.signing_name == 's3':
+            signed(self, *args, **kwargs)
+
+    RequestSigner.sign = sign  # type: ignore[method-assign]
 
 
 ALERT_HANDLERS = ('functions.alert_', 'functions.daily_reminders.')
@@ -298,6 +314,8 @@ class LocalStack:
         tables = create_tables(boto3.client('dynamodb', region_name=REGION))
         for logical_id, name in tables.items():
             os.environ[TABLE_ENV[logical_id][0]] = name
+        for logical_id, name in create_buckets(boto3.client('s3', region_name=REGION)).items():
+            os.environ[BUCKET_ENV[logical_id][0]] = name
         sqs = boto3.client('sqs', region_name=REGION)
         queues = create_queues(sqs)
         self.queue_url, self.dlq_url = queues['EventsQueue'], queues['EventsDLQ']
@@ -467,6 +485,7 @@ class LocalStack:
         -1). Records are the Lambda event's shape: eventID, eventName, dynamodb {Keys, NewImage, OldImage, ...}."""
         shard = self._stream_shard(table_id)
         arn = f'arn:aws:dynamodb:{REGION}:123456789012:table/{os.environ[TABLE_ENV[table_id][0]]}/stream/local'
+        patterns = stream_filters(handler_path)  # the event source's FilterCriteria: other records are never delivered
         waiting_since: float | None = None
         while not self._stop.is_set():
             available = len(shard.items) - self.stream_applied[handler_path]
@@ -482,7 +501,11 @@ class LocalStack:
             waiting_since = None
             applied = self.stream_applied[handler_path]
             records = [item.to_json() for item in shard.items[applied : applied + batch_size]]
-            event = {'Records': [{**record, 'eventSourceARN': arn} for record in records]}
+            delivered = [record for record in records if delivers(patterns, record)]
+            if not delivered:  # filtered out: consumed without an invocation, as Lambda does
+                self.stream_applied[handler_path] += len(records)
+                continue
+            event = {'Records': [{**record, 'eventSourceARN': arn} for record in delivered]}
             try:
                 result = invoke(handler_path, event)
             except Exception:

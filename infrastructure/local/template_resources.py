@@ -114,3 +114,37 @@ def create_queues(sqs: Any) -> dict[str, str]:
         urls[logical_id] = url
         arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
     return urls
+
+
+# Logical id -> the environment variable (and default local name) of each S3 bucket the code writes.
+BUCKET_ENV = {
+    'PayoutsBucket': ('PAYOUTS_BUCKET', 'pitcrew-payouts'),
+}
+
+
+def create_buckets(s3: Any, names: dict[str, str] | None = None) -> dict[str, str]:
+    """Create every AWS::S3::Bucket of the template (versioned when it is); returns logical id -> bucket name."""
+    created = {}
+    for logical_id, resource in template_resources().items():
+        if resource.get('Type') != 'AWS::S3::Bucket' or logical_id not in BUCKET_ENV:
+            continue
+        name = (names or {}).get(logical_id) or BUCKET_ENV[logical_id][1]
+        s3.create_bucket(Bucket=name)
+        versioning = (resource.get('Properties') or {}).get('VersioningConfiguration')
+        if versioning:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={'Status': versioning['Status']})
+        created[logical_id] = name
+    return created
+
+
+def stream_filters(handler: str) -> list[dict[str, Any]]:
+    """The FilterCriteria patterns of a function's DynamoDB event (none: every record is delivered)."""
+    from infrastructure.local.event_filter import parse_filters
+
+    for resource in template_resources().values():
+        if resource.get('Type') != 'AWS::Serverless::Function' or resource['Properties'].get('Handler') != handler:
+            continue
+        for event in (resource['Properties'].get('Events') or {}).values():
+            if event.get('Type') == 'DynamoDB':
+                return parse_filters(event['Properties'].get('FilterCriteria'))
+    return []

@@ -166,6 +166,15 @@ class Totals(BaseModel):
     after_month: int  # entries placed after the month (a statement of a past month, read later)
     pending: int  # the whole pending view now (not spendable yet)
     pending_from_month: int  # of which the basis happened in the month
+    # Recognition and the wallet (signed like the rest: what went out is negative). A redemption refunded in the same
+    # month is folded into one line and counted in neither `spent` nor `refunded` (nothing was spent).
+    received_from_colleagues: int = 0  # peer thanks received
+    spot_awards: int = 0  # managers' spot awards
+    spent: int = 0  # redemptions
+    refunded: int = 0  # refunds of redemptions of earlier months
+    paid_out: int = 0  # cash paid through payroll
+    debt_recovered: int = 0  # later earnings that repaid a clawback debt
+    debt: int = 0  # clawed-back points still owed now (recovered from later earnings)
 
 
 class Reconciliation(BaseModel):
@@ -234,12 +243,14 @@ def build_statement(
     now: datetime,
     code: Callable[[str], str] | None = None,
     league_closed_at: Mapping[tuple[str, str], datetime] | None = None,
+    conversions: Mapping[str, tuple[str, float]] | None = None,
 ) -> Statement:
     """The month's statement of one employee from everything the ledger holds for them.
 
     `time_zones`: program id -> IANA zone (from the program documents); `pending`: the pending view as
     (ticket key, award); `balance`: the balance item (`available`) and the pending view's total;
-    `league_closed_at`: (program id, YYYY-MM) -> when that month's league closed (see the module docstring).
+    `league_closed_at`: (program id, YYYY-MM) -> when that month's league closed (see the module docstring);
+    `conversions`: program id -> (currency, points per currency unit), to show what a redemption was worth.
     """
     ids = [entry.entry_id for entry in entries] + [record.entry_id for _, record in pending]
     codes = {i: code(i) for i in ids} if code is not None else entry_codes(ids)  # what DISPUTE <code> accepts
@@ -276,9 +287,13 @@ def build_statement(
         else:
             in_month.append(entry)
 
+    rates = dict(conversions or {})
+    folded = _folded_refunds(in_month)  # redemption entry id -> its refund, both in the month
+    hidden = {refund.entry_id for refund in folded.values()}
+    refunded_later = {e.reverses for e in entries if e.kind is EntryKind.REFUND and e.reverses and e.entry_id not in hidden}
     lines = [_line(entry, codes, window(entry.reason.program_id), zones.get(program_of(entry.reason.program_id), default_time_zone),
-                   entry.entry_id in moved)
-             for entry in sorted(in_month, key=lambda e: (e.occurred_at, e.entry_id))]
+                   entry.entry_id in moved, rates, folded.get(entry.entry_id), entry.entry_id in refunded_later)
+             for entry in sorted(in_month, key=lambda e: (e.occurred_at, e.entry_id)) if entry.entry_id not in hidden]
     groups = _groups(lines)
 
     month_amounts = {kind: sum(e.amount for e in in_month if e.kind is kind) for kind in EntryKind}
@@ -313,6 +328,13 @@ def build_statement(
         after_month=after,
         pending=pending_total,
         pending_from_month=sum(line.points for line in pending_lines if line.in_month),
+        received_from_colleagues=month_amounts[EntryKind.RECOGNITION],
+        spot_awards=month_amounts[EntryKind.SPOT_AWARD],
+        spent=month_amounts[EntryKind.REDEMPTION] + sum(refund.amount for refund in folded.values()),
+        refunded=month_amounts[EntryKind.REFUND] - sum(refund.amount for refund in folded.values()),
+        paid_out=month_amounts[EntryKind.PAYOUT],
+        debt_recovered=month_amounts[EntryKind.DEBT_RECOVERY],
+        debt=int(getattr(balance, 'debt', 0) or 0),
     )
     used = {program_of(e.reason.program_id) for e in entries} | {r.program_id for _, r in pending}
     shown = {program: zone for program, zone in sorted(zones.items()) if program in used}
@@ -333,7 +355,8 @@ def build_statement(
 
 
 def _line(entry: LedgerEntry, codes: Mapping[str, str], window: tuple[datetime, datetime], zone: str,
-          after_league: bool = False) -> StatementLine:
+          after_league: bool = False, conversions: Mapping[str, tuple[str, float]] | None = None,
+          refund: LedgerEntry | None = None, refunded_later: bool = False) -> StatementLine:
     reason = entry.reason
     _, end = window
     local = entry.occurred_at.astimezone(ZoneInfo(zone))
@@ -342,7 +365,7 @@ def _line(entry: LedgerEntry, codes: Mapping[str, str], window: tuple[datetime, 
     note = reason.note
     if note and entry.reverses and reverses_code:
         note = note.replace(entry.reverses, reverses_code)  # the code the employee sees, not the raw id
-    if note and entry.kind is not EntryKind.ADJUSTMENT:  # an adjustment's note is its explanation
+    if note and entry.kind not in SELF_EXPLAINED:  # an adjustment's (a redemption's...) note is its explanation
         notes.append(note)
     if reverses_code and not any(reverses_code in n for n in notes):
         notes.append(f'claws back entry {reverses_code}')
@@ -356,18 +379,31 @@ def _line(entry: LedgerEntry, codes: Mapping[str, str], window: tuple[datetime, 
         recorded = entry.recorded_at.astimezone(ZoneInfo(zone))
         notes.append(f'late: recorded {recorded:%Y-%m-%d}, after {local:%B %Y} had ended')
     inputs = dict(reason.inputs)
+    explanation = explain(entry, is_period, conversions)
+    amount = entry.amount
+    if refund is not None:  # a failed redemption and its refund: one line, nothing spent
+        amount = entry.amount + refund.amount
+        given_back = refund.occurred_at.astimezone(ZoneInfo(zone))
+        why = (refund.reason.note or '').split(': ', 1)[-1] if refund.reason.note and ': ' in refund.reason.note else ''
+        explanation = (f'{_points(amount)} redemption failed and refunded: {_item(entry)} ({-entry.amount} points reserved '
+                       f'{local:%Y-%m-%d}, given back {given_back:%Y-%m-%d}' + (f': {why}' if why else '') + ')')
+        notes.append(f'refund {codes.get(refund.entry_id, refund.entry_id)} gave the {refund.amount} points back')
+    elif refunded_later:
+        notes.append('refunded later (see the refund in the month it was given back)')
+    if entry.kind is EntryKind.REFUND and reverses_code:
+        notes = [n for n in notes if not n.startswith('claws back')] + [f'gives back redemption {reverses_code}']
     return StatementLine(
         code=codes[entry.entry_id],
         entry_id=entry.entry_id,
         date=f'{local:%Y-%m-%d}',
-        amount=entry.amount,
+        amount=amount,
         kind=entry.kind.value,
         program=reason.program_id,
         rule=f'{reason.rule_id}@{reason.rule_version}',
         ticket_key=reason.ticket_key,
         basis=_basis(reason.basis_event_id),
         source_event_id=reason.source_event_id,
-        explanation=explain(entry, is_period),
+        explanation=explanation,
         inputs=inputs,
         inputs_text=readable_inputs(inputs),
         notes=notes,
@@ -378,10 +414,13 @@ def _line(entry: LedgerEntry, codes: Mapping[str, str], window: tuple[datetime, 
     )
 
 
-def explain(entry: LedgerEntry, is_period: bool = False) -> str:
+def explain(entry: LedgerEntry, is_period: bool = False, conversions: Mapping[str, tuple[str, float]] | None = None) -> str:
     """One line a frontline reader understands: what the points were for, or why they were taken back."""
     reason = entry.reason
     title = rule_title(reason.rule_id)
+    wallet = _explain_wallet(entry, conversions)
+    if wallet is not None:
+        return wallet
     if entry.kind is EntryKind.ADJUSTMENT:
         return f'{_points(entry.amount)} adjustment by an administrator: {reason.note or "no reason given"}'
     if entry.kind is EntryKind.REVERSAL:
@@ -394,6 +433,81 @@ def explain(entry: LedgerEntry, is_period: bool = False) -> str:
     if entry.amount < 0:
         return f'{_points(entry.amount)} penalty "{title}" on {reason.ticket_key} ({_basis(reason.basis_event_id)})'
     return f'{_points(entry.amount)} for "{title}" on {reason.ticket_key} ({_basis(reason.basis_event_id)})'
+
+
+# --- recognition and the wallet ---------------------------------------------------------------------------
+SELF_EXPLAINED = frozenset({EntryKind.ADJUSTMENT, EntryKind.RECOGNITION, EntryKind.SPOT_AWARD, EntryKind.REDEMPTION,
+                            EntryKind.REFUND, EntryKind.PAYOUT, EntryKind.DEBT_RECOVERY})
+CURRENCY_SYMBOLS = {'INR': '₹', 'USD': '$', 'EUR': '€', 'GBP': '£'}
+MESSAGE_SHOWN = 80
+
+
+def money(amount: float, currency: str) -> str:
+    """'₹500', '$50.50', 'AED 12.50' (whole amounts without decimals)."""
+    text = f'{amount:,.2f}'.removesuffix('.00')
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f'{symbol}{text}' if symbol else f'{currency} {text}'
+
+
+def _item(entry: LedgerEntry) -> str:
+    """A redemption's item as the wallet names it in the entry's note ('Amazon voucher ₹500 x1' -> without ' x1')."""
+    note = (entry.reason.note or '').split(': ', 1)[0] if entry.kind is EntryKind.REFUND else (entry.reason.note or '')
+    name = note.removesuffix(' x1').strip()
+    return name or str(entry.reason.inputs.get('item_id') or 'catalogue item')
+
+
+def _explain_wallet(entry: LedgerEntry, conversions: Mapping[str, tuple[str, float]] | None) -> str | None:
+    """The line of a recognition, spot award, redemption, refund, payout or debt recovery (None: another kind)."""
+    reason, inputs, points = entry.reason, entry.reason.inputs, _points(entry.amount)
+    if entry.kind is EntryKind.RECOGNITION:
+        message = str(inputs.get('message') or '')
+        shown = message if len(message) <= MESSAGE_SHOWN else message[: MESSAGE_SHOWN - 1] + '…'
+        value = f' for #{inputs["value"]}' if inputs.get('value') else ''
+        giver = inputs.get('giver_name') or inputs.get('giver_id') or 'a colleague'
+        return f'{points} thanks from {giver}{value}' + (f": '{shown}'" if shown else '')
+    if entry.kind is EntryKind.SPOT_AWARD:
+        why = (reason.note or '').removeprefix('Spot award: ') or rule_title(str(inputs.get('reason_id') or 'spot_award'))
+        approved = f', approved by {inputs["approver"]}' if inputs.get('approver') else ''
+        return f'{points} spot award from {inputs.get("manager_id") or "a manager"}: {why}{approved}'
+    if entry.kind is EntryKind.REDEMPTION:
+        worth = ''
+        rate = (conversions or {}).get(program_of(reason.program_id))
+        if rate is not None:
+            worth = f' (worth {money(-entry.amount / rate[1], rate[0])})'
+        return f'{points} redeemed: {_item(entry)}{worth}'
+    if entry.kind is EntryKind.REFUND:
+        why = (reason.note or '').split(': ', 1)[1] if ': ' in (reason.note or '') else ''
+        return f'{points} refunded: {_item(entry)} (the redemption failed' + (f': {why})' if why else ')')
+    if entry.kind is EntryKind.PAYOUT:
+        period = inputs.get('period') or ''
+        cash = f'{money(float(str(inputs["amount"])), str(inputs["currency"]))} ' if inputs.get('amount') and inputs.get('currency') else ''
+        return f'{points} paid out: {cash}through payroll for {period}'.replace('  ', ' ')
+    if entry.kind is EntryKind.DEBT_RECOVERY:
+        left = int(inputs.get('debt_left') or 0)
+        tail = f'{left} points still owed' if left else 'debt cleared'
+        return f'{points} repaid towards a clawback debt from later earnings ({tail})'
+    if entry.kind is EntryKind.REVERSAL and inputs.get('debt_points'):
+        what = inputs.get('status')
+        why = f' (ticket now {what})' if what else ''
+        return (f'{points} clawed back: {reason.ticket_key} no longer qualifies for "{rule_title(reason.rule_id)}"{why}; '
+                f'{inputs["debt_points"]} points owed, recovered from later earnings')
+    return None
+
+
+def _folded_refunds(entries: Sequence[LedgerEntry]) -> dict[str, LedgerEntry]:
+    """Redemption entry id -> its refund, for the pairs both in the month (shown as one line)."""
+    redemptions = {e.entry_id for e in entries if e.kind is EntryKind.REDEMPTION}
+    return {e.reverses: e for e in entries if e.kind is EntryKind.REFUND and e.reverses in redemptions}
+
+
+def program_conversions(book: ProgramBook) -> dict[str, tuple[str, float]]:
+    """Program id -> (currency, points per currency unit) of its newest valid version."""
+    out = {}
+    for program_id in book.programs:
+        latest = book.latest(program_id)
+        if latest is not None:
+            out[program_id] = (latest.document.currency, float(latest.document.points_per_currency_unit))
+    return out
 
 
 def _groups(lines: Sequence[StatementLine]) -> list[RuleGroup]:
@@ -459,14 +573,19 @@ def render_text(statement: Statement, *, inputs: bool = True) -> str:
         ('  penalties', t.penalties, True),
         ('  clawed back', t.reversed, True),
         ('  adjustments', t.adjusted, True),
-        (f'Closing available balance ({month_name})', t.closing_available, False),
     ]
+    wallet_rows = [('  received from colleagues', t.received_from_colleagues), ('  spot awards', t.spot_awards), ('  spent', t.spent),
+                   ('  refunded', t.refunded), ('  paid out', t.paid_out), ('  debt repaid', t.debt_recovered)]
+    rows += [(label, value, True) for label, value in wallet_rows if value]
+    rows.append((f'Closing available balance ({month_name})', t.closing_available, False))
     for label, value, signed in rows:
         out.append(f'{label:<44}{(f"{value:+d}" if signed else str(value)):>9}')
     if t.after_month:
         out.append(f'{"  entries after " + month_name:<44}{t.after_month:>+9d}')
     out.append(f'{"Pending (earned, not spendable yet)":<44}{t.pending:>9}' + (f'   ({t.pending_from_month} from {month_name})'
                                                                              if t.pending_from_month != t.pending else ''))
+    if t.debt:
+        out.append(f'{"Debt owed (repaid from later earnings)":<44}{t.debt:>9}')
     out.append(r.message)
     if statement.late_entries:
         out.append(f'{statement.late_entries} entr{"y" if statement.late_entries == 1 else "ies"} arrived late (marked LATE; '
@@ -522,6 +641,7 @@ def read_statement(
     default_time_zone: str = 'UTC',
     now: datetime,
     league_closed_at: Mapping[tuple[str, str], datetime] | None = None,
+    conversions: Mapping[str, tuple[str, float]] | None = None,
 ) -> Statement:
     """Read what one statement needs (a Query of the entries, a Query of the pending view, the balance item)
     and build it. A write landing between the reads (a release, a clawback) can make the figures disagree for
@@ -533,7 +653,7 @@ def read_statement(
         balance = ledger.balance(employee_id)
         statement = build_statement(employee_id=employee_id, month=month, entries=entries, pending=pending, balance=balance,
                                     time_zones=time_zones, default_time_zone=default_time_zone, employee_name=employee_name, now=now,
-                                    league_closed_at=league_closed_at)
+                                    league_closed_at=league_closed_at, conversions=conversions)
         if statement.reconciliation.reconciles:
             break
     assert statement is not None

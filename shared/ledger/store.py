@@ -22,7 +22,7 @@ dynamic attribute names); the items themselves are still the pynamodb models' se
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -43,6 +43,8 @@ from shared.ledger.entries import AwardRecord, EntryKind, LedgerEntry, ReleasePl
 from shared.ledger.entry_writes import CHAIN_ATTEMPTS, chain_moved, chained_puts, employee_pk, guard, read_heads
 from shared.observability import logger
 from shared.tickets.store import TicketRecord
+
+DebtPolicy = Callable[[LedgerEntry], bool]  # whether a capped debit's unrecovered part is owed (shared/wallet/debt.py)
 
 MAX_TRANSACTION_ITEMS = 100
 
@@ -76,6 +78,8 @@ class BalanceRecord(Model):
     updated_at = UnicodeAttribute(null=True)
     chain_head = UnicodeAttribute(null=True)  # the hash of the employee's last ledger entry
     chain_seq = NumberAttribute(null=True)  # and its seq
+    # A clawback larger than what was available, owed and recovered from later earnings (shared/wallet/debt.py).
+    debt = NumberAttribute(null=True)
 
 
 @lru_cache(maxsize=4)
@@ -96,6 +100,7 @@ class Balance:
     lifetime_earned: int
     entry_count: int
     chain: ChainHead = ChainHead()
+    debt: int = 0  # clawed-back points still owed (recovered from later earnings)
 
 
 class InsufficientBalance(Exception):
@@ -106,8 +111,11 @@ class InsufficientBalance(Exception):
 
 
 class LedgerStore(LowLevelClient):
-    def __init__(self, ledger_table: str | None = None, balances_table: str | None = None, pending_table: str | None = None) -> None:
+    def __init__(self, ledger_table: str | None = None, balances_table: str | None = None, pending_table: str | None = None,
+                 debt_policy: DebtPolicy | None = None) -> None:
         settings = get_settings()
+        # Whether a capped debit's unrecovered part is recorded as a debt (the entry's program's `wallet.below_floor`).
+        self.debt_policy = debt_policy
         self.entries = entry_model(ledger_table or settings.LEDGER_TABLE)
         self.balances = balance_model(balances_table or settings.BALANCES_TABLE)
         self.pending_table = pending_table or settings.PENDING_TABLE
@@ -137,7 +145,8 @@ class LedgerStore(LowLevelClient):
                 self._transact(ticket, ticket_condition, plan.entries, plan.pending_put, plan.pending_delete, ())
                 return plan
             except InsufficientBalance as short:
-                plan = plan.model_copy(update={'entries': cap_debits(plan.entries, short.employee_id, short.available)})
+                capped = cap_debits(plan.entries, short.employee_id, short.available, self._records_debt())
+                plan = plan.model_copy(update={'entries': capped})
         raise ConcurrentUpdate('balances kept changing while capping a reversal')
 
     def commit_release(
@@ -150,8 +159,17 @@ class LedgerStore(LowLevelClient):
                 self._transact(ticket, ticket_condition, plan.entries, (), plan.released, counters)
                 return plan
             except InsufficientBalance as short:
-                plan = plan.model_copy(update={'entries': cap_debits(plan.entries, short.employee_id, short.available)})
+                capped = cap_debits(plan.entries, short.employee_id, short.available, self._records_debt())
+                plan = plan.model_copy(update={'entries': capped})
         raise ConcurrentUpdate('balances kept changing while capping a penalty')
+
+    def _records_debt(self) -> DebtPolicy:
+        """The debt policy, resolved only when a debit is capped (rare): the programs in force by default."""
+        if self.debt_policy is None:
+            from shared.wallet.debt import program_debt_policy
+
+            self.debt_policy = program_debt_policy()
+        return self.debt_policy
 
     def _transact(
         self,
@@ -234,6 +252,14 @@ class LedgerStore(LowLevelClient):
             'UpdateExpression': 'ADD available :d, entry_count :c, lifetime_earned :e SET updated_at = :u',
             'ExpressionAttributeValues': {':d': {'N': str(delta)}, ':c': {'N': str(count)}, ':e': {'N': str(earned)}, ':u': {'S': now}},
         }
+        debt = sum(int(entry.reason.inputs.get('debt_points') or 0) for entry in mine)
+        if debt > 0:  # a capped clawback's unrecovered part, owed in the same transaction (shared/wallet/debt.py)
+            owed_from = [entry for entry in mine if int(entry.reason.inputs.get('debt_points') or 0) > 0]
+            update['UpdateExpression'] = ('ADD available :d, entry_count :c, lifetime_earned :e, debt :debt, debt_entries :debt_entries '
+                                          'SET updated_at = :u, debt_program = :debt_program')
+            update['ExpressionAttributeValues'] |= {':debt': {'N': str(debt)},
+                                                    ':debt_entries': {'SS': sorted({entry.entry_id for entry in owed_from})},
+                                                    ':debt_program': {'S': owed_from[-1].reason.program_id}}
         if delta < 0:
             update['ConditionExpression'] = 'available >= :need'
             update['ExpressionAttributeValues'][':need'] = {'N': str(-delta)}
@@ -302,7 +328,8 @@ class LedgerStore(LowLevelClient):
         except self.balances.DoesNotExist:
             return Balance(employee_id, 0, pending, 0, 0)
         chain = ChainHead(hash=record.chain_head or '', seq=int(record.chain_seq or 0))
-        return Balance(employee_id, int(record.available), pending, int(record.lifetime_earned), int(record.entry_count), chain)
+        return Balance(employee_id, int(record.available), pending, int(record.lifetime_earned), int(record.entry_count), chain,
+                       int(record.debt or 0))
 
     def pending_awards(self, employee_id: str) -> list[tuple[str, AwardRecord]]:
         """The employee's pending view: (ticket key, award) for every award still inside its hold window."""
@@ -385,9 +412,12 @@ class LedgerStore(LowLevelClient):
         return self._append(entry, guard)
 
 
-def cap_debits(entries: Sequence[LedgerEntry], employee_id: str, available: int) -> tuple[LedgerEntry, ...]:
+def cap_debits(entries: Sequence[LedgerEntry], employee_id: str, available: int,
+               records_debt: DebtPolicy | None = None) -> tuple[LedgerEntry, ...]:
     """Reduce an employee's debits (clawbacks, penalties) so their balance stops at zero; what could not be
-    recovered is stated on the entry instead of pushing the balance negative."""
+    recovered is stated on the entry instead of pushing the balance negative. When `records_debt` says so for the
+    entry (its program's `wallet.below_floor` is `debt`), the rest is owed: `debt_points` on the entry, and the
+    balance update adds it to the employee's `debt` in the same transaction (recovered from later earnings)."""
     credit = sum(e.amount for e in entries if e.employee_id == employee_id and e.amount > 0)
     room = available + credit
     capped: list[LedgerEntry] = []
@@ -397,9 +427,15 @@ def cap_debits(entries: Sequence[LedgerEntry], employee_id: str, available: int)
             continue
         take = min(-entry.amount, max(room, 0))
         room -= take
-        unrecovered = -entry.amount - take
-        note = (entry.reason.note or '') + (f'; {unrecovered} points not recovered (balance too low)' if unrecovered else '')
-        inputs = dict(entry.reason.inputs) | {'unrecovered_points': unrecovered, 'requested_points': -entry.amount}
+        requested = int(entry.reason.inputs.get('requested_points') or -entry.amount)  # capped again: the first request
+        unrecovered = requested - take
+        owed = unrecovered > 0 and records_debt is not None and records_debt(entry)
+        said = (f'; {unrecovered} points owed as a debt, recovered from later earnings' if owed
+                else f'; {unrecovered} points not recovered (balance too low)')
+        note = (entry.reason.note or '') + (said if unrecovered else '')
+        inputs = dict(entry.reason.inputs) | {'unrecovered_points': unrecovered, 'requested_points': requested}
+        if owed:
+            inputs['debt_points'] = unrecovered
         reason = entry.reason.model_copy(update={'note': note, 'inputs': inputs})
         capped.append(entry.model_copy(update={'amount': -take, 'reason': reason}))
     return tuple(capped)

@@ -35,6 +35,7 @@ READERS: dict[str, tuple[str, str]] = {
     'kpi_aggregator': ('KPI_AGGREGATOR_FUNCTION', 'KPI_STREAM_DLQ_URL'),
     'alert_planner': ('ALERT_PLANNER_FUNCTION', 'ALERT_PLAN_DLQ_URL'),
     'league_scorer': ('LEAGUE_SCORER_FUNCTION', 'LEAGUE_STREAM_DLQ_URL'),
+    'debt_recovery': ('DEBT_RECOVERY_FUNCTION', 'DEBT_STREAM_DLQ_URL'),
 }
 REPLAY_KEY = 'replay_of'  # set in the event by the replay: the quarantine id being replayed
 MAX_GET_RECORDS_CALLS = 200

@@ -663,6 +663,7 @@ EXTRA_FIGURE_MODULES = (
     'tests.bench.spot_awards',
     'tests.bench.nudges',
     'tests.bench.recognition',
+    'tests.bench.debt_recovery',
 )
 
 

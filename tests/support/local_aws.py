@@ -13,7 +13,7 @@ import boto3
 from moto import mock_aws
 
 from infrastructure.local import moto_patches
-from infrastructure.local.template_resources import TABLE_ENV, create_queues, create_tables
+from infrastructure.local.template_resources import BUCKET_ENV, TABLE_ENV, create_buckets, create_queues, create_tables
 
 SECRETS = {
     'zendesk': {'secret': 'dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=='},
@@ -91,6 +91,9 @@ def local_aws(*, fast_transactions: bool = True) -> Iterator[LocalAws]:
         # Names differ from the code's defaults so that a model bound to the wrong table fails loudly.
         tables = create_tables(dynamodb, {lid: f'test-{default}' for lid, (_, default) in TABLE_ENV.items()})
         queues = create_queues(sqs)
+        buckets = create_buckets(boto3.client('s3', region_name=region), {lid: f'test-{default}' for lid, (_, default) in BUCKET_ENV.items()})
+        for logical_id, name in buckets.items():
+            os.environ[BUCKET_ENV[logical_id][0]] = name
         for logical_id, name in tables.items():
             os.environ[TABLE_ENV[logical_id][0]] = name
         os.environ['EVENTS_QUEUE_URL'] = queues['EventsQueue']
