@@ -129,7 +129,8 @@ REPLIES = {
         'today': 'Open: {open} ({jobs} job cards, {approvals} awaiting approval).{items}',
         'today_empty': 'Nothing open for you right now.',
         'approval_tag': 'awaiting approval',
-        'help': 'Pitcrew commands: POINTS, RANK, TODAY, DISPUTE <entry code> <text>, THANKS <code> <points> <message> #value, HELP. STOP ends alerts on this channel, '
+        'help': 'Pitcrew commands: POINTS, RANK, TODAY, DISPUTE <entry code> <text>, '
+                'THANKS <code> <points> <message> #value, HELP. STOP ends alerts on this channel, '
         'START resumes them.',
         'stop': 'You will no longer receive Pitcrew alerts on {channel}. Reply START to resume.',
         'start': 'Pitcrew alerts on {channel} are on again.',
@@ -154,7 +155,8 @@ REPLIES = {
         'today': 'Abiertos: {open} ({jobs} órdenes, {approvals} esperan aprobación).{items}',
         'today_empty': 'No tiene nada abierto ahora.',
         'approval_tag': 'espera aprobación',
-        'help': 'Comandos de Pitcrew: PUNTOS, RANGO, HOY, DISPUTA <código> <texto>, GRACIAS <código> <puntos> <mensaje> #valor, AYUDA. STOP detiene las alertas en este canal, '
+        'help': 'Comandos de Pitcrew: PUNTOS, RANGO, HOY, DISPUTA <código> <texto>, '
+                'GRACIAS <código> <puntos> <mensaje> #valor, AYUDA. STOP detiene las alertas en este canal, '
         'START las reanuda.',
         'stop': 'Ya no recibirá alertas de Pitcrew por {channel}. Responda START para reanudarlas.',
         'start': 'Las alertas de Pitcrew por {channel} están activas de nuevo.',
@@ -179,7 +181,8 @@ REPLIES = {
         'today': 'खुले: {open} ({jobs} जॉब कार्ड, {approvals} मंज़ूरी की प्रतीक्षा में)।{items}',
         'today_empty': 'अभी आपके लिए कुछ खुला नहीं है।',
         'approval_tag': 'मंज़ूरी की प्रतीक्षा',
-        'help': 'Pitcrew आदेश: POINTS, RANK, TODAY, शिकायत <कोड> <विवरण>, धन्यवाद <कोड> <अंक> <संदेश> #मूल्य, HELP. STOP से इस चैनल पर अलर्ट बंद, START से फिर शुरू।',
+        'help': 'Pitcrew आदेश: POINTS, RANK, TODAY, शिकायत <कोड> <विवरण>, '
+                'धन्यवाद <कोड> <अंक> <संदेश> #मूल्य, HELP. STOP से इस चैनल पर अलर्ट बंद, START से फिर शुरू।',
         'stop': 'अब आपको {channel} पर Pitcrew अलर्ट नहीं मिलेंगे। फिर शुरू करने के लिए START भेजें।',
         'start': '{channel} पर Pitcrew अलर्ट फिर से चालू हैं।',
         'dispute_filed': 'प्रविष्टि {code} ({points} अंक) पर शिकायत {dispute} दर्ज हुई। आपके मैनेजर निर्णय लेंगे; जवाब यहीं आएगा।',
