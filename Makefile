@@ -145,3 +145,11 @@ build-ForgetFunction:
 	$(call FUNCTION_BUILD,forget)
 build-HoldReleaseFunction:
 	$(call FUNCTION_BUILD,hold_release)
+build-RedemptionRequestFunction:
+	$(call FUNCTION_BUILD,redemption_request)
+build-RedemptionFulfilFunction:
+	$(call FUNCTION_BUILD,redemption_fulfil)
+build-RedemptionAdminFunction:
+	$(call FUNCTION_BUILD,redemption_admin)
+build-RedemptionQueueFunction:
+	$(call FUNCTION_BUILD,redemption_queue)
