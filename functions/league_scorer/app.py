@@ -23,6 +23,7 @@ from shared.leagues.live import StreamEntry, parse_record
 from shared.leagues.scorer import LeagueScorer
 from shared.observability import logger, metrics
 from shared.quarantine.stream import keep_poison, reading
+from shared.wallet.metrics import publish_issued
 
 
 @cache
@@ -56,6 +57,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     with reading(event):
         entries, unreadable = entries_of(records)
     result = scorer().apply(entries, datetime.now(UTC))
+    publish_issued(records)  # the dashboard's redemption rate (shared/wallet/metrics.py)
     metrics.add_metric(name='LeagueEntriesScored', unit=MetricUnit.Count, value=result.applied)
     metrics.add_metric(name='LeagueLateEntries', unit=MetricUnit.Count, value=result.late)
     metrics.add_metric(name='LeagueAchievements', unit=MetricUnit.Count, value=len(result.achievements))

@@ -27,6 +27,7 @@ from shared.observability import logger
 from shared.programs.loader import ProgramBook, ProgramVersion
 from shared.wallet import texts
 from shared.wallet.catalogue_loader import CatalogueBook
+from shared.wallet.metrics import publish_completion
 from shared.wallet.providers import MANUAL, ProviderFailed
 from shared.wallet.providers import provider as provider_named
 from shared.wallet.providers.base import Fulfilment
@@ -77,24 +78,6 @@ class RedemptionsQueue:
         except Exception as exc:  # the sweep picks it up
             logger.warning('fulfilment message not sent; the sweep will', extra={'redemption_id': rid, 'error': type(exc).__name__})
             return False
-
-
-def publish_completion(redemption: Redemption, now: datetime) -> None:
-    """PointsRedeemed and TimeToFulfilSeconds, by (stage) and (stage, location): the dashboard's rate and time-to-fulfil."""
-    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-
-    from shared.config import get_settings
-    from shared.observability import NAMESPACE
-
-    seconds = max((now - redemption.requested_at).total_seconds(), 0.0)
-    for location in (None, redemption.location_id):
-        emf = EphemeralMetrics(namespace=NAMESPACE)
-        emf.add_dimension(name='stage', value=get_settings().STAGE)
-        if location is not None:
-            emf.add_dimension(name='location', value=location)
-        emf.add_metric(name='PointsRedeemed', unit=MetricUnit.Count, value=redemption.points)
-        emf.add_metric(name='TimeToFulfilSeconds', unit=MetricUnit.Seconds, value=seconds)
-        emf.flush_metrics()
 
 
 @dataclass
