@@ -120,21 +120,24 @@ class Redemptions:
     def request(self, request: RedeemRequest, now: datetime) -> dict[str, Any]:
         """Reserve a redemption exactly once (a duplicate returns the first one's outcome); Refused names the field."""
         program = self._program(request.program_id)
-        existing = self.store.get(_rid(request))
-        if existing is not None:
-            return self._outcome(existing, duplicate=True)
+        seen = self.store.snapshot(_rid(request), request.program_id, request.item_id, request.employee_id,
+                                   self.directory.profile.Meta.table_name)  # fmt: skip
+        if seen.existing is not None:
+            return self._outcome(seen.existing, duplicate=True)
         catalogue = self.catalogues().get(request.program_id)
-        person = self.person(request.employee_id)
-        available = self.ledger.balance(request.employee_id, with_pending=False).available if person is not None else 0
+        person = person_of(request.employee_id, seen.profile)
+        available, head = seen.available, seen.head
         item = check(request, catalogue=catalogue, person=person, available=available, now=now)
         assert catalogue is not None and person is not None
+        if item.stock is not None and seen.issued + request.quantity > item.stock:  # the transaction's condition decides; this saves it
+            raise Refused('out_of_stock', 'item_id', f'{item.name} is out of stock')
         document = program.document
         redemption = new_redemption(request, item, catalogue_version=catalogue.version, program_ref=program.ref, person=person,
                                     time_zone=document.time_zone, now=now)  # fmt: skip
         wallet = document.wallet
         budget = wallet.budget_for(redemption.location_id) if wallet is not None else None
         limits = Limits(stock=item.stock, per_person=item.per_person_limit, budget=budget)
-        reserved = self.store.reserve(redemption, debit_entry(redemption), limits, now)
+        reserved = self.store.reserve(redemption, debit_entry(redemption), limits, now, head)
         stored = reserved.redemption
         if reserved.duplicate:
             return self._outcome(stored, duplicate=True)
@@ -272,6 +275,15 @@ class Redemptions:
     def _notice(self, redemption: Redemption, step: str, line: str, now: datetime) -> None:
         if self.alerts is not None:
             self.alerts.upsert(self._alert(redemption, step, line, now), now, only_new=True)
+
+
+def person_of(employee_id: str, item: dict[str, Any] | None) -> Person | None:
+    """A Person from the directory's raw profile item (None: no profile)."""
+    if item is None:
+        return None
+    text = {name: value['S'] for name, value in item.items() if 'S' in value}
+    return Person(employee_id=employee_id, active=bool(item.get('active', {}).get('BOOL', True)), location_id=text.get('location_id'),
+                  language=text.get('language') or 'en', name=text.get('name'))  # fmt: skip
 
 
 def _rid(request: RedeemRequest) -> str:

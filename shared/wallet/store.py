@@ -22,11 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.config import get_settings
-from shared.dynamo import LowLevelClient
+from shared.directory.store import profile_pk
+from shared.dynamo import LowLevelClient, batch_get
 from shared.errors import ConcurrentUpdate
 from shared.ledger.chain import ChainHead
 from shared.ledger.entries import LedgerEntry
-from shared.ledger.entry_writes import CHAIN_ATTEMPTS, chain_moved, chained_puts, employee_pk, guard, read_heads
+from shared.ledger.entry_writes import CHAIN_ATTEMPTS, chain_moved, chained_puts, employee_pk, guard, head_of, read_heads
 from shared.wallet.redeem import Redemption, RedemptionStatus, Refused
 
 LIMIT_TTL = timedelta(days=400)  # a monthly limit counter outlives its month by a year
@@ -65,6 +66,15 @@ class Limits:
     stock: int | None
     per_person: int | None
     budget: int | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    existing: Redemption | None
+    issued: int
+    available: int
+    head: ChainHead
+    profile: dict[str, Any] | None  # the directory's raw profile item
 
 
 @dataclass(frozen=True)
@@ -126,8 +136,9 @@ class RewardsStore(LowLevelClient):
             update['ExpressionAttributeValues'][':need'] = {'N': str(-entry.amount)}
         return {'Update': update}
 
-    def _chained(self, actions: list[dict[str, Any]], entry: LedgerEntry) -> tuple[list[dict[str, Any]], ChainHead]:
-        heads = read_heads(self.client, self.balances_table, [entry.employee_id])
+    def _chained(self, actions: list[dict[str, Any]], entry: LedgerEntry,
+                 head: ChainHead | None = None) -> tuple[list[dict[str, Any]], ChainHead]:
+        heads = {entry.employee_id: head} if head is not None else read_heads(self.client, self.balances_table, [entry.employee_id])
         [put], new_heads = chained_puts(self.ledger_table, [entry], heads)
         before = heads[entry.employee_id]
         return [*actions, put, guard(self._balance_update(entry), before, new_heads[entry.employee_id])], before
@@ -141,10 +152,10 @@ class RewardsStore(LowLevelClient):
             return list(exc.response.get('CancellationReasons', []))
 
     # --- reserve -----------------------------------------------------------------------------------------------
-    def reserve(self, redemption: Redemption, entry: LedgerEntry, limits: Limits, now: datetime) -> Reserved:
+    def reserve(self, redemption: Redemption, entry: LedgerEntry, limits: Limits, now: datetime, head: ChainHead | None = None) -> Reserved:
         """Reserve the points, stock and limit, and the budget unless it is spent (then the redemption is queued), in
         one transaction. Raises Refused (out of stock, over the limit, insufficient points); a duplicate request returns
-        the stored redemption."""
+        the stored redemption. `head`: the person's chain head as just read (`balance`), saving the first read."""
         queued = limits.budget is not None and redemption.points > limits.budget
         for attempt in range(CHAIN_ATTEMPTS * 3):
             current = redemption.model_copy(update={
@@ -168,7 +179,8 @@ class RewardsStore(LowLevelClient):
                                              limits.budget - current.points))  # fmt: skip
             actions.append(self._marker_put(queue_key(current) if queued else open_key(current), current))
             entry_at = len(actions)
-            items, before = self._chained(actions, entry)
+            items, before = self._chained(actions, entry, head)
+            head = None  # a retry reads the head again
             reasons = self._transact(items)
             if reasons is None:
                 return Reserved(current, duplicate=False)
@@ -202,6 +214,33 @@ class RewardsStore(LowLevelClient):
         raise ConcurrentUpdate('other writers kept extending the ledger chain')
 
     # --- reads -------------------------------------------------------------------------------------------------
+    def snapshot(self, rid: str, program_id: str, item_id: str, employee_id: str, directory_table: str) -> Snapshot:
+        """What a request needs to know, in ONE BatchGetItem across three tables (consistent on rewards and balances): the
+        redemption if this key was used before, the item's issued units, the person's balance and chain head, and their
+        directory profile."""
+        keys = [(self.table, rdm_key(rid)), (self.table, stock_key(program_id, item_id)),
+                (self.balances_table, {'pk': {'S': employee_pk(employee_id)}}),
+                (directory_table, {'pk': {'S': profile_pk(employee_id)}, 'sk': {'S': 'PROFILE'}})]  # fmt: skip
+        options = {self.table: {'ConsistentRead': True}, self.balances_table: {'ConsistentRead': True}}
+        found: dict[str, dict[str, Any]] = {}
+        for table, item in batch_get(self.client, keys, options):
+            found[item['pk']['S'] if table != self.balances_table else 'BALANCE'] = item
+        record = found.get(f'RDM#{rid}')
+        balance = found.get('BALANCE', {})
+        return Snapshot(
+            existing=Redemption.model_validate_json(record['record']['S']) if record else None,
+            issued=int(found.get(stock_key(program_id, item_id)['pk']['S'], {}).get('issued', {}).get('N', 0)),
+            available=int(balance.get('available', {}).get('N', 0)),
+            head=head_of(balance),
+            profile=found.get(profile_pk(employee_id)),
+        )
+
+    def balance(self, employee_id: str) -> tuple[int, ChainHead]:
+        """The person's available points and ledger chain head: one consistent GetItem of the balance item."""
+        item = self.client.get_item(TableName=self.balances_table, Key={'pk': {'S': employee_pk(employee_id)}}, ConsistentRead=True,
+                                    ProjectionExpression='available, chain_head, chain_seq').get('Item') or {}  # fmt: skip
+        return int(item.get('available', {}).get('N', 0)), head_of(item)
+
     def get(self, rid: str) -> Redemption | None:
         item = self.client.get_item(TableName=self.table, Key=rdm_key(rid), ConsistentRead=True).get('Item')
         return Redemption.model_validate_json(item['record']['S']) if item else None

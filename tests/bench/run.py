@@ -659,6 +659,7 @@ def alerts_drill() -> dict[str, Any]:
 EXTRA_FIGURE_MODULES = (
     'tests.bench.programs', 'tests.bench.leagues_live', 'tests.bench.leagues_close', 'tests.bench.ticket_size',
     'tests.bench.ledger_chain', 'tests.bench.quarantine', 'tests.bench.verify', 'tests.bench.local_first_answer',
+    'tests.bench.redemption',
 )
 
 
