@@ -17,6 +17,7 @@ units back.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -62,9 +63,9 @@ class CatalogueItem(_Model):
     @model_validator(mode='after')
     def _consistent(self) -> CatalogueItem:
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
-            raise ValueError(f'valid_until must be after valid_from ({self.valid_from.isoformat()})')
+            raise ValueError(f'valid_until: must be after valid_from ({self.valid_from.isoformat()})')
         if self.same_day and self.provider == 'manual':
-            raise ValueError("same_day needs a provider (an admin fulfils 'manual' items)")
+            raise ValueError("same_day: needs a provider (an admin fulfils 'manual' items)")
         return self
 
     def offered_at(self, location_id: str | None, city: str | None) -> bool:
@@ -114,6 +115,17 @@ class CatalogueInvalid(ValueError):
         self.errors = errors
 
 
+def _error(loc: tuple[int | str, ...], message: str) -> str:
+    """`<field path>: <reason>`; a validator's own `<field>: <reason>` is joined onto where it ran."""
+    message = message.removeprefix('Value error, ')
+    path = [str(part) for part in loc]
+    field, sep, reason = message.partition(': ')
+    if sep and re.fullmatch(r'[a-z_][\w.]*', field):
+        path.append(field)
+        message = reason
+    return f'{".".join(path) or "(document)"}: {message}'
+
+
 def parse_catalogue(raw: str | bytes, allowed_providers: frozenset[str] | None = None) -> CatalogueDocument:
     """Validate a catalogue version; CatalogueInvalid lists each error as `<field path>: <reason>`."""
     try:
@@ -121,8 +133,7 @@ def parse_catalogue(raw: str | bytes, allowed_providers: frozenset[str] | None =
     except json.JSONDecodeError as exc:
         raise CatalogueInvalid([f'(document): not JSON ({exc.msg} at line {exc.lineno})']) from exc
     except ValidationError as exc:
-        raise CatalogueInvalid([f'{".".join(str(part) for part in error["loc"]) or "(document)"}: {error["msg"]}'
-                                for error in exc.errors()]) from exc  # fmt: skip
+        raise CatalogueInvalid([_error(error['loc'], error['msg']) for error in exc.errors()]) from exc
     if allowed_providers is not None:
         unknown = [f'items.{i}.provider: unknown provider {item.provider!r} (known: {", ".join(sorted(allowed_providers))})'
                    for i, item in enumerate(document.items) if item.provider not in allowed_providers]  # fmt: skip
