@@ -30,7 +30,10 @@ from shared.quarantine.store import QuarantineStore
 
 
 def eraser() -> Eraser:
-    return Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore())
+    from shared.wallet.store import RewardsStore
+
+    return Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore(),
+                  rewards=RewardsStore())
 
 
 @logger.inject_lambda_context(clear_state=True)

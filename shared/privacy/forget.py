@@ -95,12 +95,13 @@ class ErasureReport:
     breaches: int = 0
     quarantine_ids: list[str] = field(default_factory=list)
     quarantine_searched: int = 0
+    redemptions: int = 0  # redemptions whose voucher code, notes and failure reason were erased
     days_searched: int = 0
 
     @property
     def changes(self) -> int:
         return (len(self.profile_fields) + self.mappings + self.contact_record + self.worklist + self.breaches
-                + len(self.quarantine_ids))  # fmt: skip
+                + len(self.quarantine_ids) + self.redemptions)  # fmt: skip
 
     def counts(self) -> dict[str, int]:
         return {
@@ -110,6 +111,7 @@ class ErasureReport:
             'alerts_worklist': self.worklist,
             'alerts_breaches': self.breaches,
             'quarantine_items': len(self.quarantine_ids),
+            'rewards_redemptions': self.redemptions,
         }
 
     def as_dict(self) -> dict[str, Any]:

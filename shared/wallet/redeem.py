@@ -84,6 +84,7 @@ class Redemption(BaseModel):
     decided_by: str | None = None
     finished_at: datetime | None = None
     attempts: int = 0
+    erased_at: datetime | None = None  # a forget removed the code, notes and reason (shared/privacy/erase.py)
 
     @property
     def queue_sk(self) -> str:

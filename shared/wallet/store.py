@@ -23,7 +23,7 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.directory.store import profile_pk
-from shared.dynamo import LowLevelClient, batch_get
+from shared.dynamo import LowLevelClient, batch_get, conditionally
 from shared.errors import ConcurrentUpdate
 from shared.ledger.chain import ChainHead
 from shared.ledger.entries import LedgerEntry
@@ -96,6 +96,8 @@ class RewardsStore(LowLevelClient):
             'status': {'S': redemption.status.value},
             'employee_id': {'S': redemption.employee_id},
             'program_id': {'S': redemption.program_id},
+            'rdm_employee': {'S': redemption.employee_id},  # the by_employee index
+            'requested_at': {'S': redemption.queue_sk},
             'record': {'S': redemption.model_dump_json(exclude_none=True)},
         }
         put: dict[str, Any] = {'TableName': self.table, 'Item': item}
@@ -340,6 +342,27 @@ class RewardsStore(LowLevelClient):
         """Record one more provider attempt (reserved only); the redemption as stored after it."""
         counted = redemption.model_copy(update={'attempts': redemption.attempts + 1})
         return counted if self._transact([self._rdm_put(counted, new=False, expected=[RedemptionStatus.RESERVED])]) is None else redemption
+
+    # --- a person's redemptions (history, erasure) ----------------------------------------------------------------
+    def redemptions_of(self, employee_id: str) -> list[Redemption]:
+        """Every redemption of a person, oldest first: a Query of the sparse by_employee index (paged)."""
+        kwargs: dict[str, Any] = {'TableName': self.table, 'IndexName': 'by_employee', 'KeyConditionExpression': 'rdm_employee = :e',
+                                  'ExpressionAttributeValues': {':e': {'S': employee_id}}}  # fmt: skip
+        out: list[Redemption] = []
+        while True:
+            page = self.client.query(**kwargs)
+            out += [Redemption.model_validate_json(item['record']['S']) for item in page.get('Items', [])]
+            if 'LastEvaluatedKey' not in page:
+                return out
+            kwargs['ExclusiveStartKey'] = page['LastEvaluatedKey']
+
+    def erase(self, redemption: Redemption, now: datetime) -> bool:
+        """Rewrite a redemption without its personal details (voucher code, notes, failure reason), if it has not changed
+        since it was read; points, item, status and ids stay (they are money, as the ledger's entries)."""
+        fulfilment = redemption.fulfilment.model_copy(update={'code': None, 'note': None}) if redemption.fulfilment else None
+        erased = redemption.model_copy(update={'fulfilment': fulfilment, 'failure': 'erased' if redemption.failure else None,
+                                               'erased_at': now})  # fmt: skip
+        return conditionally(self.client.put_item, **self._rdm_put(erased, new=False, expected=[redemption.status])['Put'])
 
     # --- counters (wallet views, tests) --------------------------------------------------------------------------
     def counter(self, key: dict[str, Any], attribute: str) -> int:

@@ -316,3 +316,32 @@ def test_a_lost_fulfilment_message_is_resent_by_the_sweep(env: Env) -> None:
     assert env.messages() == [rid]
     assert env.service.fulfil(rid, NOW + timedelta(minutes=21)) == 'completed'
     assert env.service.sweep('pitstop', NOW + timedelta(minutes=40)) == 0
+
+
+def test_a_forget_erases_voucher_codes_and_reasons_but_keeps_the_points(env: Env) -> None:
+    from shared.alerts.store import AlertStore
+    from shared.directory.contacts import ContactBook
+    from shared.privacy.erase import Eraser
+    from shared.privacy.forget import ForgetRequest
+    from shared.quarantine.store import QuarantineStore
+
+    # Given: Priya completed a voucher (with its code) and had a card refunded with a reason, then left
+    env.credit('E1', 3000)
+    done = env.redeem('E1', 'amazon-500', 'f-1')['redemption_id']
+    env.service.fulfil(done, NOW)
+    refunded = env.redeem('E1', 'flipkart-1000', 'f-2')['redemption_id']
+    env.fake.fail['flipkart-1000'] = ProviderFailed('card blocked for Priya Sharma', retryable=False)
+    env.service.fulfil(refunded, NOW)
+    DirectoryStore().import_rows(parse_export('\n'.join(r for r in DIRECTORY.splitlines() if not r.startswith('E1,')), 'csv'), NOW)
+    eraser = Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore(), rewards=env.store)
+    # When: she is forgotten (a dry run first, then for real, then again)
+    dry = eraser.forget(ForgetRequest(employee_id='E1', dry_run=True, quarantine_days=1), 'hr', NOW)
+    real = eraser.forget(ForgetRequest(employee_id='E1', quarantine_days=1), 'hr', NOW)
+    again = eraser.forget(ForgetRequest(employee_id='E1', quarantine_days=1), 'hr', NOW)
+    # Then: both redemptions lose the code and the reason; points, items, statuses and the ledger stay
+    assert (dry.redemptions, real.redemptions, again.redemptions) == (2, 2, 0)
+    kept = {r.redemption_id: r for r in env.store.redemptions_of('E1')}
+    fulfilment = kept[done].fulfilment
+    assert fulfilment is not None and fulfilment.code is None and kept[done].status is RedemptionStatus.COMPLETED
+    assert kept[refunded].failure == 'erased' and kept[refunded].points == 1000
+    assert env.available('E1') == 2500 and len(env.debits('E1')) == 2
