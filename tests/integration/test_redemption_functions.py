@@ -127,3 +127,31 @@ def test_an_admin_fails_a_manual_redemption_from_the_console_and_the_queue_run_r
     assert run['programs']['pitstop'] == {'released': 0, 'locations_waiting': 0, 'resent': 0}
     sweep = queue_app.lambda_handler({'sweep_only': True}, lambda_context())
     assert sweep['programs']['pitstop'] == {'resent': 0}
+
+
+def test_an_admin_fulfils_leave_over_the_iam_route_and_is_recorded(deployed: LocalAws) -> None:
+    from tests.support.apigw import http_api_event
+
+    # Given: E1 redeemed an extra leave day (manual)
+    rid = request_app.lambda_handler({'program_id': 'pitstop', 'employee_id': 'E1', 'item_id': 'extra-leave-day',
+                                      'idempotency_key': 'leave-1'}, lambda_context())['redemption_id']  # fmt: skip
+    # When: an admin POSTs /admin/redemptions/{id}/fulfil, SigV4-signed
+    event = http_api_event(f'/admin/redemptions/{rid}/fulfil', json.dumps({'reference': 'HR-LEAVE-2291'}).encode(),
+                           {'Content-Type': 'application/json'})  # fmt: skip
+    event['routeKey'] = event['requestContext']['routeKey'] = 'POST /admin/redemptions/{redemption_id}/fulfil'
+    event['pathParameters'] = {'redemption_id': rid}
+    arn = 'arn:aws:sts::123456789012:assumed-role/PitcrewAdmins/ops'
+    event['requestContext']['authorizer'] = {'iam': {'accessKey': 'ASIA0EXAMPLE', 'accountId': '123456789012', 'callerId': 'AROA:x',
+                                                     'principalOrgId': None, 'userArn': arn, 'userId': 'AROA:x'}}  # fmt: skip
+    response = admin_app.lambda_handler(event, lambda_context())
+    # Then: 200, completed with the reference; the decider is the authenticated principal
+    body = json.loads(response['body'])
+    assert response['statusCode'] == 200 and body['status'] == 'completed' and body['fulfilment']['reference'] == 'HR-LEAVE-2291'
+    stored = request_app.service().store.get(rid)
+    assert stored is not None and stored.decided_by == arn
+    # And: a second decision is a 409
+    event['rawPath'] = f'/admin/redemptions/{rid}/fail'
+    event['routeKey'] = event['requestContext']['routeKey'] = 'POST /admin/redemptions/{redemption_id}/fail'
+    event['requestContext']['http']['path'] = event['rawPath']
+    event['body'] = json.dumps({'reason': 'booked twice by mistake'})
+    assert admin_app.lambda_handler(event, lambda_context())['statusCode'] == 409
