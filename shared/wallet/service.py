@@ -247,6 +247,8 @@ class Redemptions:
                 if moved is None:
                     waiting += 1
                     break
+                if moved.status is RedemptionStatus.QUEUED:  # it left the queue meanwhile
+                    continue
                 released += 1
                 if moved.provider != MANUAL and self.queue is not None:
                     self.queue.send(moved.redemption_id)

@@ -34,6 +34,12 @@ LIMIT_TTL = timedelta(days=400)  # a monthly limit counter outlives its month by
 CONFLICT_PAUSE_S = 0.01
 
 
+def _raise_on_conflict(reasons: Sequence[dict[str, Any]]) -> None:
+    codes = [reason.get('Code') for reason in reasons]
+    if 'TransactionConflict' in codes:
+        raise ConcurrentUpdate(f'transaction cancelled: {codes}')
+
+
 def rdm_key(rid: str) -> dict[str, Any]:
     return {'pk': {'S': f'RDM#{rid}'}, 'sk': {'S': '-'}}
 
@@ -297,7 +303,12 @@ class RewardsStore(LowLevelClient):
         if budget is not None:
             items.append(self._counter(budget_key(moved.program_id, moved.location_id, month), 'used', moved.points, budget - moved.points))
         reasons = self._transact(items)
-        return moved if reasons is None else None
+        if reasons is None:
+            return moved
+        _raise_on_conflict(reasons)
+        if reasons[0].get('Code') == 'ConditionalCheckFailed':
+            return redemption  # no longer queued (an admin failed it meanwhile): still QUEUED here, the caller skips it
+        return None
 
     def complete(self, redemption: Redemption, completed: Redemption, notice: dict[str, Any] | None) -> bool:
         """reserved -> completed with its fulfilment, the OPEN item gone, the person's notice: one transaction.
@@ -306,7 +317,10 @@ class RewardsStore(LowLevelClient):
                  {'Delete': {'TableName': self.table, 'Key': open_key(redemption)}}]  # fmt: skip
         if notice is not None:
             items.append(notice)
-        return self._transact(items) is None
+        reasons = self._transact(items)
+        if reasons is not None:
+            _raise_on_conflict(reasons)  # another request held an item: the message comes back, the step is retried
+        return reasons is None
 
     def refund(self, redemption: Redemption, failed: Redemption, entry: LedgerEntry, notice: dict[str, Any] | None) -> bool:
         """reserved|queued -> failed: the REFUND entry (+points, chained), the stock, limit and budget given back, the
