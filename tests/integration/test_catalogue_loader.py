@@ -36,7 +36,12 @@ def _put(ssm: Any, document: dict[str, Any] | str, name: str = 'pitstop') -> Non
     ssm.put_parameter(Name=f'{PATH}/{name}', Value=value, Type='String', Overwrite=True)
 
 
-def test_the_newest_valid_version_runs_and_an_invalid_one_never_does(ssm: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_newest_valid_version_runs_and_an_invalid_one_never_does(ssm: Any, capsys: pytest.CaptureFixture[str],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.observability import logger
+
+    logged: list[dict[str, Any]] = []
+    monkeypatch.setattr(logger, 'error', lambda message, extra: logged.append({'message': message} | extra))
     # Given: version 1 of the workshop catalogue
     document = json.loads((EVENTS / 'catalogue_workshop.json').read_text())
     _put(ssm, document)
@@ -50,8 +55,8 @@ def test_the_newest_valid_version_runs_and_an_invalid_one_never_does(ssm: Any, c
     running = catalogue_loader.load_catalogues(ssm=ssm, max_age_s=0).get('pitstop')
     # Then: version 1 keeps running; the refusal is logged with the field and counted for the alarm
     assert running is not None and running.version == 1
-    out = capsys.readouterr().out
-    assert 'items.0.price_points' in out and '"CatalogueRejected"' in out
+    assert '"CatalogueRejected"' in capsys.readouterr().out
+    assert logged[-1]['version'] == 2 and any(error.startswith('items.0.price_points') for error in logged[-1]['errors'])
     # And: every refresh counts it again while it stays the newest
     catalogue_loader.load_catalogues(ssm=ssm, max_age_s=0)
     assert '"CatalogueRejected"' in capsys.readouterr().out
