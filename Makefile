@@ -159,3 +159,11 @@ build-DebtRecoveryFunction:
 	$(call FUNCTION_BUILD,debt_recovery)
 build-PayoutExportFunction:
 	$(call FUNCTION_BUILD,payout_export)
+build-RedemptionRequestFunction:
+	$(call FUNCTION_BUILD,redemption_request)
+build-RedemptionFulfilFunction:
+	$(call FUNCTION_BUILD,redemption_fulfil)
+build-RedemptionAdminFunction:
+	$(call FUNCTION_BUILD,redemption_admin)
+build-RedemptionQueueFunction:
+	$(call FUNCTION_BUILD,redemption_queue)

@@ -33,9 +33,10 @@ from shared.recognition.spot_store import SpotStore
 def eraser() -> Eraser:
     from shared.recognition.nudge_store import NudgeStore
     from shared.recognition.store import RecognitionStore
+    from shared.wallet.store import RewardsStore
 
     return Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore(), spot=SpotStore(),
-                  nudges=NudgeStore(), recognition=RecognitionStore())  # fmt: skip
+                  nudges=NudgeStore(), recognition=RecognitionStore(), rewards=RewardsStore())  # fmt: skip
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -25,6 +25,7 @@ from shared.leagues.scorer import LeagueScorer, ScoreResult
 from shared.observability import logger, metrics
 from shared.quarantine.stream import keep_poison, reading
 from shared.recognition.nudge_service import Nudger
+from shared.wallet.metrics import publish_issued
 
 
 @cache
@@ -84,6 +85,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = datetime.now(UTC)
     result = scorer().apply(entries, now)
     nudge(entries, result, now)
+    publish_issued(records)  # the dashboard's redemption rate (shared/wallet/metrics.py)
     metrics.add_metric(name='LeagueEntriesScored', unit=MetricUnit.Count, value=result.applied)
     metrics.add_metric(name='LeagueLateEntries', unit=MetricUnit.Count, value=result.late)
     metrics.add_metric(name='LeagueAchievements', unit=MetricUnit.Count, value=len(result.achievements))

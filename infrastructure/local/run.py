@@ -281,8 +281,13 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
 
     figures['leagues'] = close_and_report(f'{month.month:%Y-%m}', invoke)
     from infrastructure.recognition import give_and_report
+    from infrastructure.rewards import flags_and_report, plant_collusion, spot_awards
 
-    figures['recognition'] = give_and_report(f'{month.month:%Y-%m}')
+    month_text = f'{month.month:%Y-%m}'
+    planted = plant_collusion(month_text)  # before the others' thanks use the allowances up
+    figures['recognition'] = give_and_report(month_text) | {'planted': planted}
+    figures['spot_awards'] = spot_awards(month_text)
+    figures['collusion_flags'] = flags_and_report(month_text, invoke)
     print_sample_statement(f'{month.month:%Y-%m}')
     from infrastructure.payouts import payout_and_report  # the month's payroll export per program, and its re-run
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.alerts.store import AlertStore
 from shared.directory.contacts import ContactBook
@@ -48,6 +49,7 @@ class Eraser:
     spot: SpotStore | None = None  # spot awards naming the person (receiver or giver): messages blanked, ids pseudonymised
     nudges: NudgeStore | None = None
     recognition: RecognitionStore | None = None
+    rewards: Any = None  # shared.wallet.store.RewardsStore: redemptions' voucher codes and free text
 
     def forget(self, request: ForgetRequest, actor: str, now: datetime) -> ErasureReport:
         profile = self.directory.profile_of(request.employee_id)
@@ -68,6 +70,7 @@ class Eraser:
         if report.contact_record and not request.dry_run:
             self.contacts.forget(request.employee_id)
         self._mappings(profile, request, report)
+        self._redemptions(request, report, now)
         report.profile_fields = _profile_fields(profile, report.pseudonym)
         if report.profile_fields and not request.dry_run:
             self.directory.forget_profile(request.employee_id, report.pseudonym, now)
@@ -121,6 +124,19 @@ class Eraser:
             report.mappings += 1
             if not request.dry_run:
                 self.directory.delete_mapping(source, key, request.employee_id)
+
+
+    def _redemptions(self, request: ForgetRequest, report: ErasureReport, now: datetime) -> None:
+        if self.rewards is None:
+            return
+        for redemption in self.rewards.redemptions_of(request.employee_id):
+            fulfilment = redemption.fulfilment
+            personal = redemption.failure or (fulfilment is not None and (fulfilment.code or fulfilment.note))
+            if redemption.erased_at is not None or not personal:
+                continue
+            report.redemptions += 1
+            if not request.dry_run:
+                self.rewards.erase(redemption, now)
 
 
 def _agent_keys(profile: ProfileRecord) -> list[tuple[str, str]]:

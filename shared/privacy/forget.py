@@ -102,6 +102,7 @@ class ErasureReport:
     breaches: int = 0
     quarantine_ids: list[str] = field(default_factory=list)
     quarantine_searched: int = 0
+    redemptions: int = 0  # redemptions whose voucher code, notes and failure reason were erased
     days_searched: int = 0
     spot_awards: int = 0  # spot award records (and their feed items) naming the person
     nudges: int = 0  # recognition table: nudges about them or to them, CSAT runs, day counters (shared/recognition)
@@ -110,7 +111,7 @@ class ErasureReport:
     @property
     def changes(self) -> int:
         return (len(self.profile_fields) + self.mappings + self.contact_record + self.worklist + self.breaches
-                + len(self.quarantine_ids) + self.spot_awards + self.nudges + self.recognitions)  # fmt: skip
+                + len(self.quarantine_ids) + self.spot_awards + self.nudges + self.recognitions + self.redemptions)  # fmt: skip
 
     def counts(self) -> dict[str, int]:
         return {
@@ -123,6 +124,7 @@ class ErasureReport:
             'recognition_spot_awards': self.spot_awards,
             'recognition_nudges': self.nudges,
             'recognition_items': self.recognitions,
+            'rewards_redemptions': self.redemptions,
         }
 
     def as_dict(self) -> dict[str, Any]:

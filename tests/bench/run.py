@@ -664,6 +664,7 @@ EXTRA_FIGURE_MODULES = (
     'tests.bench.nudges',
     'tests.bench.recognition',
     'tests.bench.debt_recovery',
+    'tests.bench.redemption',
 )
 
 

@@ -195,10 +195,11 @@ def test_admin_routes_are_iam_authorized_and_webhooks_are_not() -> None:
     # Given: the HTTP API routes of every function
     routes = _routes()
     admin = {route: props for route, props in routes.items() if ' /admin/' in route}
-    # Then: the admin routes (these four, and those of later parts) require SigV4 (AWS_IAM), the API enables the IAM
+    # Then: the admin routes (these, and those of later parts) require SigV4 (AWS_IAM), the API enables the IAM
     # authorizer, other routes stay open
     assert set(admin) >= {'POST /admin/adjustments', 'POST /admin/adjustments/{adjustment_id}/approve',
-                          'POST /admin/adjustments/{adjustment_id}/reject', 'POST /admin/disputes/{dispute_id}/decide'}  # fmt: skip
+                          'POST /admin/adjustments/{adjustment_id}/reject', 'POST /admin/disputes/{dispute_id}/decide',
+                          'POST /admin/redemptions/{redemption_id}/fulfil', 'POST /admin/redemptions/{redemption_id}/fail'}  # fmt: skip
     assert all(props.get('Auth', {}).get('Authorizer') == 'AWS_IAM' for props in admin.values())
     assert all('Auth' not in props for route, props in routes.items() if route not in admin)
     assert RESOURCES['WebhooksApi']['Properties']['Auth']['EnableIamAuthorizer'] is True

@@ -72,12 +72,14 @@ def recorded_dynamodb_calls() -> frozenset[tuple[str, str]]:
         from tests.support.recognition import seed_recognition, technician
 
         seed_recognition(RecognitionStore(), technician('E1'), technician('E2'), now)  # E1's thanks: its message is erased
+        _completed_redemption('E1', now)
         directory.import_rows(parse_export('\n'.join(row for row in DIRECTORY_CSV.splitlines() if not row.startswith('E1,')), 'csv'), now)
         logical = {os.environ[env]: logical_id for logical_id, (env, _) in TABLE_ENV.items()}
         with record_requests() as sent:
             out = lambda_handler({'employee_id': 'E1', 'quarantine_days': 2}, lambda_context())
         assert out['ok'] and out['changed'] and out['counts']['quarantine_items'] == 1
         assert out['counts']['recognition_spot_awards'] == 1 and out['counts']['recognition_items'] == 1
+        assert out['counts']['rewards_redemptions'] == 1
         calls = set()
         for service, operation, params, _ in sent:
             if service != 'dynamodb':
@@ -102,6 +104,21 @@ def spot_award_to(employee_id: str, now: datetime) -> None:
     awards = SpotAwards(SpotStore(), DirectoryStore(), programs=lambda pid, at: book.latest(pid))
     awards.award(SpotRequest(program_id='pitstop', manager_id='M1', employee_id=employee_id, points=10, reason_id='hazard_reporting',
                              message='Reported the loose cable', idempotency_key='forget-test'), Actor(via='console', reference='r'), now)
+
+
+def _completed_redemption(employee_id: str, now: datetime) -> None:
+    """A completed voucher redemption with its code (what a forget erases), stored as the fulfilment stores it."""
+    from shared.wallet.catalogue import ItemKind
+    from shared.wallet.providers.base import Fulfilment
+    from shared.wallet.redeem import Redemption, RedemptionStatus
+    from shared.wallet.store import RewardsStore
+
+    done = Redemption(redemption_id='r1', program_id='pitstop', program_ref='pitstop@1', employee_id=employee_id, item_id='amazon-500',
+                      item_name='Amazon', kind=ItemKind.VOUCHER, provider='fake', quantity=1, unit_price=500, points=500,
+                      catalogue_version=1, location_id='L1', month=f'{now:%Y-%m}', status=RedemptionStatus.COMPLETED, requested_at=now,
+                      entry_id='D1', fulfilment=Fulfilment(reference='FAKE-1', code='ABCD-1234'))  # fmt: skip
+    store = RewardsStore()
+    store.client.put_item(**store._rdm_put(done, new=True)['Put'])
 
 
 def test_dynamodb_grants_are_exactly_the_calls_a_forget_makes() -> None:

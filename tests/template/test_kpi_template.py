@@ -694,7 +694,7 @@ def known_metric_names() -> set[str]:
     # The league close's participation per division (its EMF is checked in tests/integration/test_league_close.py).
     if "single_metric(name='LeagueParticipation'" in (REPO_ROOT / 'shared' / 'leagues' / 'close_run.py').read_text():
         names.add('LeagueParticipation')
-    return names
+    return names | set(wallet_metric_dimensions())
 
 
 def dashboard_metric_problems(body: dict[str, Any]) -> list[str]:
@@ -805,10 +805,35 @@ def league_metric_dimensions(metric: str) -> set[frozenset[str]]:
     return found
 
 
+def wallet_metric_dimensions() -> dict[str, set[frozenset[str]]]:
+    """The wallet's metrics and their dimension sets (a completed redemption's EMF and a stream batch's PointsIssued, captured)."""
+    import contextlib
+    import io
+    from datetime import UTC, datetime
+
+    from shared.wallet.metrics import publish_completion, publish_issued
+    from shared.wallet.redeem import ItemKind, Redemption, RedemptionStatus
+
+    at = datetime(2026, 10, 1, tzinfo=UTC)
+    redemption = Redemption(redemption_id='r', program_id='p', program_ref='p@1', employee_id='E1', item_id='i', item_name='I',
+                            kind=ItemKind.VOUCHER, provider='fake', quantity=1, unit_price=5, points=5, catalogue_version=1,
+                            location_id='IN-BLR-01', month='2026-10', status=RedemptionStatus.COMPLETED, requested_at=at, entry_id='D')
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        publish_completion(redemption, at)
+        publish_issued([{'eventName': 'INSERT', 'dynamodb': {'NewImage': {'kind': {'S': 'award'}, 'amount': {'N': '5'}}}}])
+    found: dict[str, set[frozenset[str]]] = {}
+    for line in printed.getvalue().splitlines():
+        for directive in json.loads(line)['_aws']['CloudWatchMetrics']:
+            for metric in directive['Metrics']:
+                found.setdefault(metric['Name'], set()).update(frozenset(d) for d in directive['Dimensions'])
+    return found
+
+
 def emitted_dimension_sets(metric: str, emitted: EmittedEmf) -> set[frozenset[str]]:
     if metric in emitted.metrics:
         return set(emitted.dimension_sets)
-    return processor_metric_dimensions(metric) or league_metric_dimensions(metric)
+    return processor_metric_dimensions(metric) or league_metric_dimensions(metric) or wallet_metric_dimensions().get(metric, set())
 
 
 def search_dimension_problems(search: Search, emitted: EmittedEmf) -> list[str]:

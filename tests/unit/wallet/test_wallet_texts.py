@@ -1,0 +1,97 @@
+"""The wallet view's arithmetic, the notices in en/es/hi, the fake provider and the registry (pure)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from shared.programs.document import parse_program
+from shared.wallet import providers, texts
+from shared.wallet.catalogue import ItemKind
+from shared.wallet.metrics import issued_points
+from shared.wallet.providers.base import ProviderFailed
+from shared.wallet.providers.fake import FakeProvider
+from shared.wallet.redeem import Redemption, RedemptionStatus
+from shared.wallet.wallet import wallet_view
+
+EVENTS = Path(__file__).resolve().parents[3] / 'events'
+AT = datetime(2026, 10, 12, tzinfo=UTC)
+
+
+def test_value_is_at_the_programs_conversion_rate_and_debt_does_not_lower_available() -> None:
+    # Given: pitstop (1 point = ₹1) and ecommerce_support (10 points = $1)
+    pitstop = parse_program((EVENTS / 'program_workshop.json').read_text())
+    support = parse_program((EVENTS / 'program_support.json').read_text())
+    # When: the wallet of someone with 1,250 available, 300 pending and a 40-point debt
+    inr = wallet_view('E1', pitstop, available=1250, pending=300, debt=40)
+    usd = wallet_view('E1', support, available=1250, pending=300, debt=40)
+    # Then: the value is available / rate in the program's currency; the debt is shown, not subtracted
+    assert (inr.value, inr.currency, inr.pending_value, inr.spendable, inr.debt) == (1250.0, 'INR', 300.0, 1250, 40)
+    assert (usd.value, usd.currency) == (125.0, 'USD')
+    assert wallet_view('E1', pitstop, available=-5, pending=0).value == 0
+
+
+@pytest.mark.parametrize(('language', 'words'), [('en', 'Your code'), ('es', 'Su código'), ('hi', 'आपका कोड')])
+def test_completed_notice_carries_the_code_in_the_persons_language(language: str, words: str) -> None:
+    line = texts.completed_line(language, 1000, 'ABCD-1234', datetime(2027, 10, 12, tzinfo=UTC), None)
+    assert words in line and 'ABCD-1234' in line and '2027-10-12' in line and '1,000' in line
+
+
+@pytest.mark.parametrize('language', ['en', 'es', 'hi', 'fr'])
+def test_queued_and_failed_notices_say_the_position_and_the_reason(language: str) -> None:
+    assert '3' in texts.queued_line(language, 500, 3)
+    failed = texts.failed_line(language, 500, 'denomination discontinued')
+    assert 'denomination discontinued' in failed and '500' in failed
+
+
+def test_a_provider_code_cannot_smuggle_a_link_or_a_second_line() -> None:
+    line = texts.completed_line('en', 10, 'CODE\nvisit https://evil.example', None, None)
+    assert '\n' not in line and 'https://' not in line
+
+
+def _redemption(rid: str = 'r1', item_id: str = 'amazon-500') -> Redemption:
+    return Redemption(redemption_id=rid, program_id='pitstop', program_ref='pitstop@1', employee_id='E1', item_id=item_id,
+                      item_name='Amazon', kind=ItemKind.VOUCHER, provider='fake', quantity=1, unit_price=500, points=500,
+                      catalogue_version=1, location_id='IN-BLR-01', month='2026-10', status=RedemptionStatus.RESERVED,
+                      requested_at=AT, entry_id='D1')  # fmt: skip
+
+
+def test_the_fake_provider_is_deterministic_and_fails_on_demand() -> None:
+    fake = FakeProvider(fail={'broken': ProviderFailed('no stock at the provider', retryable=False)})
+    first, again = fake.fulfil(_redemption()), fake.fulfil(_redemption())
+    assert first == again and first.code and first.expires is not None
+    assert fake.fulfil(_redemption('r2')).code != first.code
+    with pytest.raises(ProviderFailed) as failed:
+        fake.fulfil(_redemption(item_id='broken'))
+    assert not failed.value.retryable
+
+
+def test_a_real_provider_is_one_registration() -> None:
+    class Giftbit:
+        name = 'giftbit'
+
+        def fulfil(self, redemption: Redemption) -> providers.Fulfilment:
+            return providers.Fulfilment(reference=f'GB-{redemption.redemption_id}')
+
+    try:
+        providers.register('giftbit', Giftbit)
+        assert 'giftbit' in providers.known()
+        assert providers.provider('giftbit').fulfil(_redemption()).reference == 'GB-r1'
+    finally:
+        providers._FACTORIES.pop('giftbit', None)
+        providers.reset()
+    with pytest.raises(ProviderFailed):
+        providers.provider('giftbit')
+
+
+def test_points_issued_counts_new_credits_only() -> None:
+    def record(kind: str, amount: int, event: str = 'INSERT') -> dict[str, object]:
+        return {'eventName': event, 'dynamodb': {'NewImage': {'kind': {'S': kind}, 'amount': {'N': str(amount)}}}}
+
+    records = [record('award', 100), record('recognition', 20), record('spot_award', 50), record('reversal', -30),
+               record('redemption', -500), record('refund', 500), record('adjustment', -10), record('award', 5, 'MODIFY')]  # fmt: skip
+    assert issued_points(records) == 170
+    assert json.dumps(records)  # plain data
