@@ -141,3 +141,69 @@ def flags_and_report(month: str, invoke: Callable[[str, dict[str, Any]], Any]) -
             told = ', '.join(flag['managers']) or 'admins (no manager)'
             print(f'  {program_id}: {flag["kind"]} {"+".join(flag["members"])}: {flag["summary"]} (told: {told})')
     return raised
+
+
+def redeem_and_report(month: str, wait: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """Near the month's end, people with points spend them through the use case the redemption function and the people
+    API call (`Redemptions.request`), each with its own idempotency key, one request sent twice (a client's retry:
+    debited once); vouchers are fulfilled by the local fake provider through the queue and its worker, manual items
+    (service discounts, leave, donations) wait for an admin. Prints what was redeemed, refused and fulfilled."""
+    from collections import Counter
+
+    from shared.ledger.store import LedgerStore
+    from shared.programs.loader import load_programs
+    from shared.wallet.catalogue_loader import load_catalogues
+    from shared.wallet.redeem import RedeemRequest
+    from shared.wallet.service import Redemptions
+
+    book, catalogues = load_programs(), load_catalogues()
+    redemptions = Redemptions.from_settings()
+    ledger = LedgerStore()
+    at = _month_start(month) + timedelta(days=27, hours=9)
+    outcome: dict[str, Any] = {}
+    print(f'\nredemptions in {month} (reserved at once, fulfilled by the provider or an admin, refunded if they fail)')
+    people = _people()
+    rids: dict[str, list[str]] = {}
+    for program_id in book.programs:
+        catalogue = catalogues.get(program_id)
+        version = book.latest(program_id)
+        if catalogue is None or version is None:
+            continue
+        scope = version.document.scope
+        members = [p for p in people if p.active and (not scope.roles or p.role in scope.roles)
+                   and (not scope.locations or p.location_id in scope.locations)]  # fmt: skip
+        items = sorted(catalogue.document.items, key=lambda item: item.price_points)
+        statuses: Counter[str] = Counter()
+        refused: Counter[str] = Counter()
+        lines: list[str] = []
+        for n, person in enumerate(members):
+            available = ledger.balance(person.employee_id, with_pending=False).available
+            affordable = [item for item in items if item.price_points <= available]
+            if not affordable:
+                continue
+            item = affordable[-1] if n % 2 else affordable[0]
+            request = RedeemRequest(program_id=program_id, employee_id=person.employee_id, item_id=item.item_id,
+                                    idempotency_key=f'make-run-{month}-{program_id}-{n}')  # fmt: skip
+            sends = 2 if n == 0 else 1  # the first one is retried by its client: the same key answers, never debits twice
+            for _ in range(sends):
+                try:
+                    answer = redemptions.request(request, at + timedelta(minutes=n))
+                    statuses[str(answer.get('status'))] += 1
+                    if not answer.get('duplicate'):
+                        rids.setdefault(program_id, []).append(str(answer['redemption_id']))
+                    if len(lines) < 5:
+                        lines.append(f'{person.employee_id} {item.name} ({item.price_points} points): {answer.get("status")}'
+                                     + (' (retry answered, not debited again)' if answer.get('duplicate') else ''))  # fmt: skip
+                except Exception as refusal:  # a refusal names its reason; nothing is debited
+                    refused[getattr(refusal, 'code', type(refusal).__name__)] += 1
+        print(f'  {program_id}: {dict(statuses)}; refused {dict(refused) or "none"}')
+        for line in lines:
+            print(f'    {line}')
+        outcome[program_id] = {'requested': dict(statuses), 'refused': dict(refused)}
+    if wait is not None:
+        wait()  # the fulfilment queue and its worker (the fake provider)
+    for program_id, ids in sorted(rids.items()):
+        final = Counter(str(redemptions.status(rid)['status']) for rid in ids)
+        outcome[program_id]['now'] = dict(final)
+        print(f'  {program_id} after fulfilment: {dict(final)}')
+    return outcome

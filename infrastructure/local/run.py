@@ -288,6 +288,9 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
     figures['recognition'] = give_and_report(month_text) | {'planted': planted}
     figures['spot_awards'] = spot_awards(month_text)
     figures['collusion_flags'] = flags_and_report(month_text, invoke)
+    from infrastructure.rewards import redeem_and_report
+
+    figures['redemptions'] = redeem_and_report(month_text, wait=lambda: stack.wait_until_idle(timeout_s=120))
     print_sample_statement(f'{month.month:%Y-%m}')
     from infrastructure.payouts import payout_and_report  # the month's payroll export per program, and its re-run
 

@@ -61,6 +61,10 @@ PROGRAMS_PATH = '/pitcrew/local/programs'
 PROGRAM_DOCUMENTS = tuple(
     Path(__file__).resolve().parents[2] / 'events' / name for name in ('program_support.json', 'program_workshop.json')
 )
+CATALOGUES_PATH = '/pitcrew/local/catalogues'
+CATALOGUE_DOCUMENTS = tuple(
+    Path(__file__).resolve().parents[2] / 'events' / name for name in ('catalogue_support.json', 'catalogue_workshop.json')
+)
 TWILIO_PARAMETER = '/pitcrew/local/twilio'
 LOCAL_WHATSAPP_FROM = 'whatsapp:+14155238886'  # Twilio's sandbox sender, as in Twilio's docs
 LOCAL_SMS_FROM = '+15005550006'  # Twilio's magic test number
@@ -323,6 +327,7 @@ class LocalStack:
         os.environ['EVENTS_QUEUE_URL'] = self.queue_url
         os.environ['ALERTS_QUEUE_URL'] = queues['AlertsQueue']
         os.environ['LEAGUE_CLOSE_QUEUE_URL'] = queues['LeagueCloseQueue']
+        os.environ['REDEMPTIONS_QUEUE_URL'] = queues['RedemptionsQueue']
         ssm = boto3.client('ssm', region_name=REGION)
         for source, value in LOCAL_SECRETS.items():
             ssm.put_parameter(Name=f'{SECRETS_PREFIX}/{source}', Value=json.dumps(value), Type='SecureString', Overwrite=True)
@@ -344,6 +349,12 @@ class LocalStack:
             ssm.put_parameter(Name=f'{PROGRAMS_PATH}/{program["program_id"]}', Value=json.dumps(program), Type='String',
                               Tier='Intelligent-Tiering', Overwrite=True)
         os.environ['PROGRAMS_PATH'] = PROGRAMS_PATH
+        # Their reward catalogues (shared/wallet/catalogue.py), versioned the same way.
+        for document in CATALOGUE_DOCUMENTS:
+            catalogue = json.loads(document.read_text())
+            ssm.put_parameter(Name=f'{CATALOGUES_PATH}/{catalogue["program_id"]}', Value=json.dumps(catalogue), Type='String',
+                              Tier='Intelligent-Tiering', Overwrite=True)
+        os.environ['CATALOGUES_PATH'] = CATALOGUES_PATH
         boto3.client('sesv2', region_name=REGION).create_email_identity(EmailIdentity=LOCAL_AUDIT_EMAIL_FROM)
         from infrastructure.local.fake_twilio import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
 
