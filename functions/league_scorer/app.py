@@ -25,7 +25,7 @@ from shared.leagues.scorer import LeagueScorer, ScoreResult
 from shared.observability import logger, metrics
 from shared.quarantine.stream import keep_poison, reading
 from shared.recognition.nudge_service import Nudger
-from shared.wallet.metrics import publish_issued
+from shared.wallet.metrics import profile_locations, publish_issued
 
 
 @cache
@@ -85,7 +85,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = datetime.now(UTC)
     result = scorer().apply(entries, now)
     nudge(entries, result, now)
-    publish_issued(records)  # the dashboard's redemption rate (shared/wallet/metrics.py)
+    try:  # the dashboard's redemption rate, by location (shared/wallet/metrics.py): a trend, never worth a batch retry
+        publish_issued(records, profile_locations)
+    except Exception:  # noqa: BLE001
+        logger.exception('points issued not published')
     metrics.add_metric(name='LeagueEntriesScored', unit=MetricUnit.Count, value=result.applied)
     metrics.add_metric(name='LeagueLateEntries', unit=MetricUnit.Count, value=result.late)
     metrics.add_metric(name='LeagueAchievements', unit=MetricUnit.Count, value=len(result.achievements))

@@ -140,7 +140,7 @@ def limit_sk(item: CatalogueItem, month: str) -> str | None:
 
 
 def check(request: RedeemRequest, *, catalogue: CatalogueVersion | None, person: Person | None, available: int,
-          now: datetime) -> CatalogueItem:  # fmt: skip
+          now: datetime, debt: int = 0) -> CatalogueItem:  # fmt: skip
     """The item, or Refused naming the field: the checks that need no counter (stock, limits, budget and the balance are
     checked again atomically by the transaction's conditions)."""
     if person is None:
@@ -163,6 +163,9 @@ def check(request: RedeemRequest, *, catalogue: CatalogueVersion | None, person:
     if item.stock is not None and request.quantity > item.stock:
         raise Refused('out_of_stock', 'item_id', f'{item.name} is out of stock')
     price = item.price_points * request.quantity
+    if debt > 0:  # a clawback's unrecovered points are repaid from the next points first (shared/wallet/debt.py)
+        raise Refused('in_debt', 'quantity', f'{debt} points of a clawback are still owed: they are repaid from your points first, '
+                      'then you can spend again')  # fmt: skip
     if price > available:
         raise Refused('insufficient', 'quantity', f'{item.name} x{request.quantity} costs {price} points; {available} are available')
     return item

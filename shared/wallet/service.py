@@ -127,7 +127,7 @@ class Redemptions:
         catalogue = self.catalogues().get(request.program_id)
         person = person_of(request.employee_id, seen.profile)
         available, head = seen.available, seen.head
-        item = check(request, catalogue=catalogue, person=person, available=available, now=now)
+        item = check(request, catalogue=catalogue, person=person, available=available, now=now, debt=seen.debt)
         assert catalogue is not None and person is not None
         if item.stock is not None and seen.issued + request.quantity > item.stock:  # the transaction's condition decides; this saves it
             raise Refused('out_of_stock', 'item_id', f'{item.name} is out of stock')

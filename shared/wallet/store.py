@@ -81,6 +81,7 @@ class Snapshot:
     available: int
     head: ChainHead
     profile: dict[str, Any] | None  # the directory's raw profile item
+    debt: int = 0  # a clawback's unrecovered points (shared/wallet/debt.py): nothing is spent while any is owed
 
 
 @dataclass(frozen=True)
@@ -139,9 +140,10 @@ class RewardsStore(LowLevelClient):
             'UpdateExpression': 'ADD available :d, entry_count :c SET updated_at = :u',
             'ExpressionAttributeValues': {':d': {'N': str(entry.amount)}, ':c': {'N': '1'}, ':u': {'S': entry.recorded_at.isoformat()}},
         }
-        if entry.amount < 0:
-            update['ConditionExpression'] = 'available >= :need'
+        if entry.amount < 0:  # a debit: never below zero, and never while a clawback debt is owed (it is repaid first)
+            update['ConditionExpression'] = 'available >= :need AND (attribute_not_exists(debt) OR debt <= :no_debt)'
             update['ExpressionAttributeValues'][':need'] = {'N': str(-entry.amount)}
+            update['ExpressionAttributeValues'][':no_debt'] = {'N': '0'}
         return {'Update': update}
 
     def _chained(self, actions: list[dict[str, Any]], entry: LedgerEntry,
@@ -212,6 +214,10 @@ class RewardsStore(LowLevelClient):
             if balance.get('Code') == 'ConditionalCheckFailed':
                 raw = balance.get('Item') or {}
                 have = int(raw['available']['N']) if 'available' in raw else 0
+                owed = int(raw['debt']['N']) if 'debt' in raw else 0
+                if owed > 0:
+                    raise Refused('in_debt', 'quantity', f'{owed} points of a clawback are still owed: they are repaid from your '
+                                  'points first, then you can spend again')  # fmt: skip
                 raise Refused('insufficient', 'quantity', f'{current.item_name} x{current.quantity} costs {current.points} points; '
                               f'{have} are available')  # fmt: skip
             if codes[entry_at] == 'ConditionalCheckFailed':  # the entry exists: the redemption was written meanwhile
@@ -241,6 +247,7 @@ class RewardsStore(LowLevelClient):
             available=int(balance.get('available', {}).get('N', 0)),
             head=head_of(balance),
             profile=found.get(profile_pk(employee_id)),
+            debt=int(balance.get('debt', {}).get('N', 0)),
         )
 
     def balance(self, employee_id: str) -> tuple[int, ChainHead]:

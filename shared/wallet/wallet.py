@@ -2,8 +2,9 @@
 
 `available` points are spendable (the balance item's `available`); `pending` are earned but inside their hold window
 (the pending view); `debt` is a clawback that could not be taken from the balance, recovered from later earnings (the
-balance item's `debt`, written by the payout part's debt recovery; absent: 0). Only available points can be redeemed,
-and a debt does not lower them (it is repaid from new earnings, not from what is already spendable). The value is at the
+balance item's `debt`, written with the capped clawback; absent: 0). Only available points can be redeemed, and nothing
+while a debt is owed: the debt recovery (shared/wallet/debt.py) repays it from the next points within seconds of their
+arrival, and a redemption's debit is conditioned on no debt, so a spend can never jump ahead of the repayment. The value is at the
 program's conversion rate: points / `points_per_currency_unit`, in its `currency`.
 """
 
@@ -29,7 +30,7 @@ class WalletView:
 
     @property
     def spendable(self) -> int:
-        return max(self.available, 0)
+        return 0 if self.debt > 0 else max(self.available, 0)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {'spendable': self.spendable}

@@ -345,3 +345,40 @@ def test_a_forget_erases_voucher_codes_and_reasons_but_keeps_the_points(env: Env
     assert fulfilment is not None and fulfilment.code is None and kept[done].status is RedemptionStatus.COMPLETED
     assert kept[refunded].failure == 'erased' and kept[refunded].points == 1000
     assert env.available('E1') == 2500 and len(env.debits('E1')) == 2
+
+
+def test_nothing_is_spent_while_a_clawback_debt_is_owed(env: Env) -> None:
+    # Given: Priya has 2,000 points and still owes 300 of a clawback (the debt the capped reversal recorded)
+    env.credit('E1', 2000)
+    balances = env.ledger.balances.Meta.table_name
+    env.aws.dynamodb.update_item(TableName=balances, Key={'pk': {'S': 'EMP#E1'}}, UpdateExpression='SET debt = :d',
+                                 ExpressionAttributeValues={':d': {'N': '300'}})  # fmt: skip
+    # When: she redeems a ₹500 voucher
+    with pytest.raises(Refused) as refused:
+        env.redeem('E1', 'amazon-500', 'k-debt')
+    # Then: refused with the debt named, nothing debited and no stock used
+    assert refused.value.code == 'in_debt' and refused.value.field == 'quantity' and '300' in str(refused.value)
+    assert env.debits('E1') == [] and env.available('E1') == 2000
+    assert env.store.stock_issued('pitstop', 'amazon-500') == 0
+
+
+def test_a_debt_recorded_between_the_read_and_the_debit_still_stops_the_spend(env: Env) -> None:
+    # Given: Priya with 2,000 points and no debt when her request is read
+    env.credit('E1', 2000)
+    balances = env.ledger.balances.Meta.table_name
+    store = env.store
+    original = store.snapshot
+
+    def read_then_clawback(*args: Any, **kwargs: Any) -> Any:
+        seen = original(*args, **kwargs)
+        env.aws.dynamodb.update_item(TableName=balances, Key={'pk': {'S': 'EMP#E1'}}, UpdateExpression='SET debt = :d',
+                                     ExpressionAttributeValues={':d': {'N': '120'}})  # fmt: skip
+        return seen
+
+    store.snapshot = read_then_clawback  # type: ignore[method-assign]
+    # When: a clawback records a 120-point debt after the read, before the reserving transaction
+    with pytest.raises(Refused) as refused:
+        env.redeem('E1', 'amazon-500', 'k-race')
+    # Then: the transaction's own condition refuses it: nothing debited
+    assert refused.value.code == 'in_debt' and '120' in str(refused.value)
+    assert env.debits('E1') == [] and env.available('E1') == 2000

@@ -821,7 +821,8 @@ def wallet_metric_dimensions() -> dict[str, set[frozenset[str]]]:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         publish_completion(redemption, at)
-        publish_issued([{'eventName': 'INSERT', 'dynamodb': {'NewImage': {'kind': {'S': 'award'}, 'amount': {'N': '5'}}}}])
+        publish_issued([{'eventName': 'INSERT', 'dynamodb': {'NewImage': {'pk': {'S': 'EMP#E1'}, 'kind': {'S': 'award'}, 'amount': {'N': '5'}}}}],
+                       lambda people: dict.fromkeys(people, 'IN-BLR-01'))
     found: dict[str, set[frozenset[str]]] = {}
     for line in printed.getvalue().splitlines():
         for directive in json.loads(line)['_aws']['CloudWatchMetrics']:

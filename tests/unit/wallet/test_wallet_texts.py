@@ -21,15 +21,15 @@ EVENTS = Path(__file__).resolve().parents[3] / 'events'
 AT = datetime(2026, 10, 12, tzinfo=UTC)
 
 
-def test_value_is_at_the_programs_conversion_rate_and_debt_does_not_lower_available() -> None:
+def test_value_is_at_the_programs_conversion_rate_and_a_debt_stops_spending_until_repaid() -> None:
     # Given: pitstop (1 point = ₹1) and ecommerce_support (10 points = $1)
     pitstop = parse_program((EVENTS / 'program_workshop.json').read_text())
     support = parse_program((EVENTS / 'program_support.json').read_text())
     # When: the wallet of someone with 1,250 available, 300 pending and a 40-point debt
     inr = wallet_view('E1', pitstop, available=1250, pending=300, debt=40)
     usd = wallet_view('E1', support, available=1250, pending=300, debt=40)
-    # Then: the value is available / rate in the program's currency; the debt is shown, not subtracted
-    assert (inr.value, inr.currency, inr.pending_value, inr.spendable, inr.debt) == (1250.0, 'INR', 300.0, 1250, 40)
+    # Then: the value is available / rate in the program's currency; the debt is shown, and nothing is spendable until it is repaid
+    assert (inr.value, inr.currency, inr.pending_value, inr.spendable, inr.debt) == (1250.0, 'INR', 300.0, 0, 40)
     assert (usd.value, usd.currency) == (125.0, 'USD')
     assert wallet_view('E1', pitstop, available=-5, pending=0).value == 0
 
@@ -95,3 +95,20 @@ def test_points_issued_counts_new_credits_only() -> None:
                record('redemption', -500), record('refund', 500), record('adjustment', -10), record('award', 5, 'MODIFY')]  # fmt: skip
     assert issued_points(records) == 170
     assert json.dumps(records)  # plain data
+
+
+def test_points_issued_are_split_by_the_payees_locations() -> None:
+    # Given: a stream batch crediting E1 (Bengaluru) 40 and 10, E2 (Pune) 25, E3 (location unknown) 5; a redemption debit
+    from shared.wallet.metrics import issued_by_employee, issued_by_location
+
+    def insert(pk: str, kind: str, amount: int) -> dict[str, object]:
+        return {'eventName': 'INSERT', 'dynamodb': {'NewImage': {'pk': {'S': pk}, 'kind': {'S': kind}, 'amount': {'N': str(amount)}}}}
+
+    records = [insert('EMP#E1', 'award', 40), insert('EMP#E1', 'recognition', 10), insert('EMP#E2', 'spot_award', 25),
+               insert('EMP#E3', 'award', 5), insert('EMP#E1', 'redemption', -500), insert('EMP#E2', 'refund', 500)]
+    # When: the issued points are summed per payee, then per location
+    per_employee = issued_by_employee(records)
+    by_location = issued_by_location(per_employee, {'E1': 'IN-BLR-01', 'E2': 'IN-PNQ-01'})
+    # Then: credits of issuing kinds only (a refund gives back, it issues nothing), split by where the payees work
+    assert per_employee == {'E1': 50, 'E2': 25, 'E3': 5}
+    assert by_location == {'IN-BLR-01': 50, 'IN-PNQ-01': 25}
