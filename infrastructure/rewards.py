@@ -178,7 +178,9 @@ def redeem_and_report(month: str, wait: Callable[[], Any] | None = None) -> dict
         lines: list[str] = []
         for n, person in enumerate(members):
             available = ledger.balance(person.employee_id, with_pending=False).available
-            affordable = [item for item in items if item.price_points <= available]
+            city = catalogue.document.city_of(person.location_id)
+            affordable = [item for item in items if item.price_points <= available // 2  # half is kept (the payout follows)
+                          and item.offered_at(person.location_id, city)]  # fmt: skip
             if not affordable:
                 continue
             item = affordable[-1] if n % 2 else affordable[0]
