@@ -7,7 +7,9 @@ outcome. A refusal names the field, and nothing is debited:
   -> {"ok": false, "refused": "out_of_stock", "field": "item_id", "error": "Amazon Pay voucher ₹500 is out of stock"}
 
 `{"action": "status", "redemption_id": "..."}` answers a redemption's state; `{"action": "wallet", "program_id": ...,
-"employee_id": ...}` the wallet view (available, pending, debt, value at the program's conversion rate).
+"employee_id": ...}` the wallet view (available, pending, debt, value at the program's conversion rate);
+`{"action": "cash_out", "program_id": ..., "employee_id": ..., "points": 500}` asks for points to be paid through payroll
+at the end of the month (shared/wallet/payout.py: the period's export debits them and writes the SAP HR file).
 """
 
 from __future__ import annotations
@@ -41,9 +43,27 @@ def answer(payload: dict[str, Any], now: datetime) -> dict[str, Any]:
         if program is None:
             raise Refused('unknown_program', 'program_id', f'no program {payload.get("program_id")}')
         return {'ok': True} | read_wallet(str(payload.get('employee_id', '')), program.document, ledger=service().ledger).as_dict()
+    if action == 'cash_out':
+        return cash_out(payload, now)
     if action != 'redeem':
-        raise Refused('action', 'action', 'unknown action (redeem, status or wallet)')
+        raise Refused('action', 'action', 'unknown action (redeem, status, wallet or cash_out)')
     return service().request(RedeemRequest.model_validate(payload), now)
+
+
+def cash_out(payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    from shared.programs.loader import load_programs
+    from shared.wallet.payout import CashOutOrder, PayoutRefused, Payouts
+    from shared.wallet.payout_store import PayoutStore
+
+    order = CashOutOrder.model_validate(payload)
+    store = PayoutStore()
+    payouts = Payouts(store=store, available=store.available, programs=load_programs, personnel_numbers=store.personnel_numbers)
+    try:
+        request = payouts.request_cash_out(order.program_id, order.employee_id, order.points, now)
+    except PayoutRefused as refused:
+        raise Refused(refused.code, refused.field, str(refused)) from refused
+    return {'ok': True, 'status': request.status, 'program_id': request.program_id, 'employee_id': request.employee_id,
+            'points': request.points, 'period': request.period}  # fmt: skip
 
 
 @logger.inject_lambda_context(clear_state=True)

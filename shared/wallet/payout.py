@@ -43,6 +43,16 @@ CSV_COLUMNS = ('personnel_number', 'wage_type', 'amount', 'currency', 'period', 
 RULE_ID = 'payroll_payout'
 
 
+
+class CashOutOrder(BaseModel):
+    """A request to be paid points through payroll (the redemption function's `cash_out` action; the people API later)."""
+
+    model_config = ConfigDict(extra='forbid', str_strip_whitespace=True)
+
+    program_id: str = Field(min_length=1, max_length=64)
+    employee_id: str = Field(min_length=1, max_length=64)
+    points: int = Field(ge=1, le=10_000_000)
+
 class PayoutRefused(Exception):
     """A cash-out request or an export refused: nothing written. `code` for the caller, `field` names the input."""
 

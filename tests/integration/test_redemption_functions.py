@@ -155,3 +155,18 @@ def test_an_admin_fulfils_leave_over_the_iam_route_and_is_recorded(deployed: Loc
     event['requestContext']['http']['path'] = event['rawPath']
     event['body'] = json.dumps({'reason': 'booked twice by mistake'})
     assert admin_app.lambda_handler(event, lambda_context())['statusCode'] == 409
+
+
+def test_a_cash_out_is_requested_through_the_function_and_refused_with_the_field_named(deployed: LocalAws) -> None:
+    # Given: E1 with 5,000 points in pitstop (payout wage type 9PIN, at least 100 points)
+    event = {'action': 'cash_out', 'program_id': 'pitstop', 'employee_id': 'E1', 'points': 1200}
+    # When: E1 asks for 1,200 points through payroll, then for too few and for more than available
+    asked = request_app.lambda_handler(dict(event), lambda_context())
+    too_few = request_app.lambda_handler(dict(event) | {'points': 20}, lambda_context())
+    too_many = request_app.lambda_handler(dict(event) | {'points': 9000}, lambda_context())
+    # Then: the request waits for the month's export (nothing debited yet); the refusals name the field
+    assert asked['ok'] and asked['status'] == 'requested' and asked['points'] == 1200 and asked['period']
+    assert (too_few['ok'], too_few['field'], too_few['refused']) == (False, 'points', 'below_minimum')
+    assert (too_many['ok'], too_many['field'], too_many['refused']) == (False, 'points', 'insufficient_points')
+    wallet = request_app.lambda_handler({'action': 'wallet', 'program_id': 'pitstop', 'employee_id': 'E1'}, lambda_context())
+    assert wallet['available'] == 5000
