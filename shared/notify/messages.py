@@ -22,12 +22,15 @@ from shared.notify.safe_text import LIMITS, SafeText, clean, ours, render, whats
 METRIC_NAMES = {
     'en': {'first_response': 'first response', 'next_response': 'next response', 'resolution': 'resolution',
            'turnaround': 'turnaround', 'promise': 'promised delivery', 'approval': 'customer approval',
-           'vehicle': 'repeat visit', 'upsell': 'upsell', 'league': ''},
+           'vehicle': 'repeat visit', 'upsell': 'upsell', 'league': '',
+           'recognition': '', 'spot_award': '', 'collusion': '', 'nudge': '', 'redemption': ''},
     'es': {'first_response': 'primera respuesta', 'next_response': 'siguiente respuesta', 'resolution': 'resolución',
            'turnaround': 'tiempo de entrega', 'promise': 'entrega prometida', 'approval': 'aprobación del cliente',
-           'vehicle': 'visita repetida', 'upsell': 'venta adicional', 'league': ''},
+           'vehicle': 'visita repetida', 'upsell': 'venta adicional', 'league': '',
+           'recognition': '', 'spot_award': '', 'collusion': '', 'nudge': '', 'redemption': ''},
     'hi': {'first_response': 'पहला जवाब', 'next_response': 'अगला जवाब', 'resolution': 'समाधान', 'turnaround': 'टर्नअराउंड',
-           'promise': 'वादा की गई डिलीवरी', 'approval': 'ग्राहक की मंज़ूरी', 'vehicle': 'दोबारा आई गाड़ी', 'upsell': 'अपसेल', 'league': ''},
+           'promise': 'वादा की गई डिलीवरी', 'approval': 'ग्राहक की मंज़ूरी', 'vehicle': 'दोबारा आई गाड़ी', 'upsell': 'अपसेल', 'league': '',
+           'recognition': '', 'spot_award': '', 'collusion': '', 'nudge': '', 'redemption': ''},
 }  # fmt: skip
 
 ALERT_TEXTS = {
