@@ -232,3 +232,19 @@ def test_the_console_test_events_are_what_the_handlers_accept() -> None:
     assert employee_of(record) == ('E4', '7')
     [event] = RESOURCES[DEBT]['Properties']['Events'].values()
     assert delivers(parse_filters(event['Properties']['FilterCriteria']), record)
+
+
+def test_every_access_to_the_payroll_files_is_logged_for_a_year() -> None:
+    # Given: the template's payouts bucket and its access-log bucket
+    resources = template_document()['Resources']
+    payouts, logs = resources['PayoutsBucket'], resources['PayoutsAccessLogsBucket']
+    # Then: the payouts bucket logs every access into the log bucket, created after the policy that lets S3 deliver them
+    assert payouts['Properties']['LoggingConfiguration']['DestinationBucketName'] == {'Ref': 'PayoutsAccessLogsBucket'}
+    assert payouts['DependsOn'] == 'PayoutsAccessLogsBucketPolicy'
+    statements_ = resources['PayoutsAccessLogsBucketPolicy']['Properties']['PolicyDocument']['Statement']
+    delivery = next(s for s in statements_ if s.get('Principal') == {'Service': 'logging.s3.amazonaws.com'})
+    assert delivery['Action'] == 's3:PutObject' and delivery['Effect'] == 'Allow'
+    # And the logs are private, encrypted, retained with the stack and expire after a year
+    assert logs['DeletionPolicy'] == 'Retain'
+    assert all(logs['Properties']['PublicAccessBlockConfiguration'].values())
+    assert logs['Properties']['LifecycleConfiguration']['Rules'][0]['ExpirationInDays'] == 365
