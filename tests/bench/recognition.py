@@ -69,8 +69,17 @@ def give_figures() -> dict[str, Any]:
         retry = counter.ddb_reads + counter.ddb_writes
         received = sum(LedgerStore().balance(f'T{i:03d}', with_pending=False).available for i in range(PEOPLE))
         assert received == 5 * GIVES, received  # every recognition credited exactly once
+        from tests.bench.capacity import metered
+
+        metered_gives = 20
+        with metered() as meter:  # the write units one recognition costs (sized as AWS bills them: tests/bench/capacity.py)
+            for n in range(GIVES, GIVES + metered_gives):
+                giver, receiver = rng.sample(range(PEOPLE), 2)
+                recognitions.give(GiveRequest(giver_id=f'T{giver:03d}', receiver_id=f't{receiver:03d}', points=5, message=f'thanks #{n}',
+                                              value='teamwork', idempotency_key=f'bench-{n}'), NOW + timedelta(seconds=n))  # fmt: skip
     return {'recognition_requests_per_give': max(counts), 'recognition_requests_per_give_mean': round(statistics.mean(counts), 2),
-            'recognition_requests_per_retry': retry}  # fmt: skip
+            'recognition_requests_per_retry': retry, 'recognition_wru_per_give': round(meter.write_units / metered_gives, 2),
+            'recognition_rru_per_give': round(meter.read_units / metered_gives, 2)}  # fmt: skip
 
 
 def _seed_feed(table: str, location: str, items: int) -> None:
