@@ -44,6 +44,30 @@ def _candidates(program_id: str, minimum: int) -> list[tuple[str, int]]:
     return found
 
 
+def ask_for_cash(month: str, moment: Any) -> dict[str, int]:
+    """During the month (`make run` fires this at a simulated moment inside it, before the export's schedule on the
+    1st): for each program that pays out, the first few people with at least twice the minimum available ask to cash
+    out half their points, through the use case the redemption function's `cash_out` action calls."""
+    from shared.programs.loader import load_programs
+    from shared.wallet.payout import PayoutRefused, Payouts
+    from shared.wallet.payout_store import PayoutStore
+
+    store = PayoutStore()
+    payouts = Payouts(store=store, available=store.available, programs=load_programs, personnel_numbers=store.personnel_numbers)
+    asked: dict[str, int] = {}
+    for program_id, versions in load_programs().programs.items():
+        wallet = versions[0].document.wallet
+        if wallet is None or wallet.payout is None or store.run(program_id, month) is not None:
+            continue
+        for employee_id, available in _candidates(program_id, wallet.payout.min_points * 2):
+            try:
+                payouts.request_cash_out(program_id, employee_id, available // 2, moment)
+                asked[program_id] = asked.get(program_id, 0) + 1
+            except PayoutRefused:
+                continue
+    return asked
+
+
 def payout_and_report(month: str, invoke: Callable[[str, dict[str, Any]], Any]) -> dict[str, Any]:
     from shared.programs.loader import load_programs
     from shared.wallet.payout import PayoutRefused, Payouts, period_end

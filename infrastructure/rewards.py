@@ -183,7 +183,8 @@ def redeem_and_report(month: str, wait: Callable[[], Any] | None = None) -> dict
                           and item.offered_at(person.location_id, city)]  # fmt: skip
             if not affordable:
                 continue
-            item = affordable[-1] if n % 2 else affordable[0]
+            by_provider = [item for item in affordable if item.provider != 'manual'] or affordable
+            item = by_provider[-1] if n % 3 else affordable[0]  # mostly vouchers (same day), some manual items (an admin)
             request = RedeemRequest(program_id=program_id, employee_id=person.employee_id, item_id=item.item_id,
                                     idempotency_key=f'make-run-{month}-{program_id}-{n}')  # fmt: skip
             sends = 2 if n == 0 else 1  # the first one is retried by its client: the same key answers, never debits twice
@@ -204,6 +205,13 @@ def redeem_and_report(month: str, wait: Callable[[], Any] | None = None) -> dict
         outcome[program_id] = {'requested': dict(statuses), 'refused': dict(refused)}
     if wait is not None:
         wait()  # the fulfilment queue and its worker (the fake provider)
+    from shared.ledger.approvals import Actor
+
+    admin = Actor(via='console', reference=f'make-run-{month}-admin', claimed='workshop admin')
+    for _program_id, ids in sorted(rids.items()):  # an admin hands over the first manual item still waiting
+        waiting = next((rid for rid in ids if redemptions.status(rid)['status'] == 'reserved'), None)
+        if waiting is not None:
+            redemptions.decide(waiting, fulfil=True, actor=admin, now=at + timedelta(hours=6), reference='handed over at the workshop')
     for program_id, ids in sorted(rids.items()):
         final = Counter(str(redemptions.status(rid)['status']) for rid in ids)
         outcome[program_id]['now'] = dict(final)

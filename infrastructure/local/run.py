@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 import zlib
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -232,6 +233,12 @@ def replay_month(stack: LocalStack, started: float, *, seed: int, scale: float, 
     print('  ' + ', '.join(f'{label} {count}' for label, count in sorted(month.counts().items())))
     end_of_month = month.deliveries[-1].at.replace(hour=23, minute=59)
     schedules = stack.schedules(month.deliveries[0].at, end_of_month)
+    from infrastructure.payouts import ask_for_cash
+
+    # People ask to be paid through payroll two days before the month ends (the export's schedule on the 1st pays them).
+    cash_moment = (month.month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=2)
+    cash_at = datetime.combine(cash_moment, datetime.min.time(), UTC).replace(hour=12)
+    schedules.append(('cash-out requests (sample)', lambda moment: ask_for_cash(f'{month.month:%Y-%m}', moment), [cash_at]))
     replayer = Replayer(stack.api_port, schedules=schedules, backlog=lambda: max(stack.backlog(), stack.stream_backlog()), senders=senders,
                         progress=progress, cancelled=cancelled or threading.Event())  # fmt: skip
     result = replayer.run(month.deliveries, seed=seed, scale=scale, clean=clean)
