@@ -12,7 +12,7 @@ already judged for that day, or whose run and badges it does not change, are not
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -27,7 +27,7 @@ from shared.leagues.streak_store import StreakBadgeAward, StreakStore
 from shared.observability import logger, metrics
 from shared.programs.loader import load_programs
 from shared.recognition.nudge_service import Nudger
-from shared.scheduled import scheduled_time
+from shared.scheduled import rerun_or_scheduled
 from shared.sla.config import load_config
 
 
@@ -68,24 +68,19 @@ def nudge(nudger: Nudger, award: StreakBadgeAward, now: datetime) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    event = event or {}
-    if 'program_id' in event or 'day' in event:
-        try:
-            request = RerunRequest.model_validate(event)
-        except ValidationError as exc:
-            return _refused(exc)
-        now = datetime.now(UTC)
+    asked = rerun_or_scheduled(event, RerunRequest, ('program_id', 'day'))
+    if isinstance(asked, dict):
+        return asked
+    request, now = asked
+    if request is None:
+        run = judge().run(load_programs(), now)
+    else:
         try:
             run = judge().run(load_programs(), now, program_id=request.program_id, day=request.day)
         except LookupError as exc:
             return {'ok': False, 'field': 'program_id', 'error': str(exc)}
         if not any(program.in_scope for program in run.programs) and any(program.not_ended for program in run.programs):
             return {'ok': False, 'field': 'day', 'error': f'{request.day} has not ended yet for anyone in {request.program_id}'}
-    else:
-        now_or_error = scheduled_time(event)
-        if isinstance(now_or_error, dict):
-            return now_or_error
-        run = judge().run(load_programs(), now_or_error)
     _record(run)
     return run.as_dict()
 

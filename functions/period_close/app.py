@@ -11,20 +11,19 @@ bonus already paid is not paid again; see events/period_close.json):
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.config import get_settings
-from shared.errors import first_validation_error
 from shared.observability import logger, metrics
 from shared.programs.loader import ProgramBook, load_programs
 from shared.programs.period_close import RunReport, close_due, rerun
 from shared.programs.period_store import PeriodStore
-from shared.scheduled import scheduled_time
+from shared.scheduled import rerun_or_scheduled
 
 DEFAULT_GRACE_HOURS = 72.0
 
@@ -59,24 +58,18 @@ def _grace() -> timedelta:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    event = event or {}
+    asked = rerun_or_scheduled(event, RerunRequest, ('program_id', 'period'))
+    if isinstance(asked, dict):
+        return asked
+    request, now = asked
     store = _period_store()
-    if 'program_id' in event or 'period' in event:
-        try:
-            request = RerunRequest.model_validate(event)
-        except ValidationError as exc:
-            field, reason = first_validation_error(exc, default_field='event')
-            return {'ok': False, 'field': field, 'error': reason}
-        now = datetime.now(UTC)
+    if request is None:
+        run = close_due(store, _book(), now, _grace())
+    else:
         try:
             run = RunReport(closed=[rerun(store, _book(), request.program_id, request.period, now)])
         except LookupError as exc:
             return {'ok': False, 'field': 'program_id', 'error': str(exc)}
-    else:
-        now_or_error = scheduled_time(event)
-        if isinstance(now_or_error, dict):
-            return now_or_error
-        run = close_due(store, _book(), now_or_error, _grace())
 
     metrics.add_dimension(name='stage', value=get_settings().STAGE)
     metrics.add_metric(name='PeriodsClosed', unit=MetricUnit.Count, value=len(run.closed))

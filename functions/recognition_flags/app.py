@@ -12,20 +12,18 @@ is updated only when its evidence grew, and nobody is told twice):
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.errors import first_validation_error
 from shared.leagues.roster import Roster
 from shared.observability import logger, metrics
 from shared.programs.loader import load_programs
 from shared.recognition.flag_run import CollusionJudge, FlagRun
 from shared.recognition.flag_store import FlagStore
-from shared.scheduled import scheduled_time
+from shared.scheduled import rerun_or_scheduled
 from shared.sla.config import load_config
 
 
@@ -43,23 +41,15 @@ def judge() -> CollusionJudge:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    event = event or {}
-    if 'program_id' in event or 'month' in event:
-        try:
-            request = FlagRequest.model_validate(event)
-        except ValidationError as exc:
-            field, reason = first_validation_error(exc, default_field='event')
-            return {'ok': False, 'field': field, 'error': reason}
-        now = datetime.now(UTC)
-        try:
-            run = judge().run(load_programs(), now, program_id=request.program_id, month=request.month)
-        except LookupError as exc:
-            return {'ok': False, 'field': 'program_id', 'error': str(exc)}
-    else:
-        now_or_error = scheduled_time(event)
-        if isinstance(now_or_error, dict):
-            return now_or_error
-        run = judge().run(load_programs(), now_or_error)
+    asked = rerun_or_scheduled(event, FlagRequest, ('program_id', 'month'))
+    if isinstance(asked, dict):
+        return asked
+    request, now = asked
+    try:
+        run = judge().run(load_programs(), now, program_id=request.program_id if request else None,
+                          month=request.month if request else None)  # fmt: skip
+    except LookupError as exc:
+        return {'ok': False, 'field': 'program_id', 'error': str(exc)}
     _record(run)
     return run.as_dict()
 

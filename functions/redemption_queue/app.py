@@ -7,13 +7,13 @@ from the console with events/redemption_queue.json ({"program_ids": [...]} narro
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.redemption_request.app import service
 from shared.observability import logger
+from shared.scheduled import scheduled_time
 
 
 def locations_of(program_id: str) -> list[str]:
@@ -31,7 +31,9 @@ def locations_of(program_id: str) -> list[str]:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    now = datetime.now(UTC)
+    now = scheduled_time(event)
+    if isinstance(now, dict):
+        return now
     book = service().programs()
     wanted = event.get('program_ids') if isinstance(event.get('program_ids'), list) else None
     report: dict[str, dict[str, int]] = {}

@@ -170,3 +170,24 @@ def test_a_cash_out_is_requested_through_the_function_and_refused_with_the_field
     assert (too_many['ok'], too_many['field'], too_many['refused']) == (False, 'points', 'insufficient_points')
     wallet = request_app.lambda_handler({'action': 'wallet', 'program_id': 'pitstop', 'employee_id': 'E1'}, lambda_context())
     assert wallet['available'] == 5000
+
+
+def test_the_queue_run_takes_its_time_from_the_scheduled_event(deployed: LocalAws) -> None:
+    # Given: a scheduled event whose time is not a time, and one of the shipped event's shape
+    bad = queue_app.lambda_handler({'detail-type': 'Scheduled Event', 'time': 'not a time'}, lambda_context())
+    seen: list[datetime] = []
+    service = queue_app.service()
+    original = service.sweep
+
+    def sweep(program_id: str, now: datetime) -> int:
+        seen.append(now)
+        return original(program_id, now)
+
+    service.sweep = sweep  # type: ignore[method-assign]
+    try:
+        queue_app.lambda_handler(json.loads((EVENTS / 'redemption_queue.json').read_text()), lambda_context())
+    finally:
+        service.sweep = original  # type: ignore[method-assign]
+    # Then: the bad one is refused with the field named; the run is at the event's time, not the wall clock's
+    assert bad['ok'] is False and bad['field'] == 'time'
+    assert seen and set(seen) == {datetime(2026, 10, 31, 18, 45, tzinfo=UTC)}
