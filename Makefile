@@ -167,3 +167,11 @@ build-RedemptionAdminFunction:
 	$(call FUNCTION_BUILD,redemption_admin)
 build-RedemptionQueueFunction:
 	$(call FUNCTION_BUILD,redemption_queue)
+build-ApiPeopleFunction:
+	$(call FUNCTION_BUILD,api_people)
+build-ApiTeamFunction:
+	$(call FUNCTION_BUILD,api_team)
+build-ApiAdminFunction:
+	$(call FUNCTION_BUILD,api_admin)
+build-ApiKioskFunction:
+	$(call FUNCTION_BUILD,api_kiosk)
