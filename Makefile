@@ -77,8 +77,11 @@ validate: $(SAM_VENV)/bin/sam
 build: $(SAM_VENV)/bin/sam
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --build-in-source
 
-deploy: build
+# Then the people page: infrastructure/web/ to the stack's WebBucket, its config.json from the stack's outputs, and a
+# CloudFront invalidation (infrastructure/web_publish.py; the stack from samconfig.toml unless STACK_NAME is given).
+deploy: build $(STAMP)
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided
+	$(PY) -m infrastructure.web_publish $(if $(STACK_NAME),--stack-name $(STACK_NAME))
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
