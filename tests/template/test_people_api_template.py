@@ -126,9 +126,8 @@ def cors_violations(api: dict[str, Any]) -> list[str]:
     if not origins:
         problems.append('no AllowOrigins')
     for origin in origins:
-        if isinstance(origin, str) and ('*' in origin or not origin.startswith('https://')):
-            problems.append(f'origin {origin!r}')
-        elif isinstance(origin, dict) and '*' in str(origin):
+        plain_text = isinstance(origin, str)
+        if '*' in str(origin) or (plain_text and not origin.startswith('https://')):
             problems.append(f'origin {origin!r}')
     if cors.get('AllowCredentials') not in (None, False):
         problems.append('AllowCredentials')
