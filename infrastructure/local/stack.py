@@ -24,7 +24,9 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from infrastructure.local import moto_patches
+from infrastructure.local.cognito import LocalLogin, LocalPool, create_local_users, create_people_pool, create_signing_secret
 from infrastructure.local.event_filter import delivers
+from infrastructure.local.local_auth import UNAUTHORIZED, ApiGate, Unauthorized, api_gate, authorizer_context, moto_jwks, static_file
 from infrastructure.local.replay import Schedule
 from infrastructure.local.sample_month import service_config
 from infrastructure.local.schedule import RealTimeSchedules, fire_times, scheduled_event, scheduler_input
@@ -80,6 +82,9 @@ class Route:
     pattern: re.Pattern[str]
     path: str
     handler: str
+    # The HTTP API it is on (ApiId's logical id) and the event's own Auth, if any (the API's gate applies them).
+    api: str = ''
+    auth: dict[str, Any] | None = None
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         found = self.pattern.fullmatch(path)
@@ -97,7 +102,9 @@ def http_routes() -> list[Route]:
                 continue
             path = event['Properties']['Path']
             regex = re.sub(r'\{(\w+)\}', r'(?P<\1>[^/]+)', path)
-            routes.append(Route(event['Properties']['Method'].upper(), re.compile(regex), path, resource['Properties']['Handler']))
+            api = event['Properties'].get('ApiId', {})
+            routes.append(Route(event['Properties']['Method'].upper(), re.compile(regex), path, resource['Properties']['Handler'],
+                                api.get('Ref', '') if isinstance(api, dict) else '', event['Properties'].get('Auth')))  # fmt: skip
     return routes
 
 
@@ -272,6 +279,10 @@ class LocalStack:
     health_detail: Callable[[], dict[str, Any]] | None = None
     # True: verify mode on for the helpdesks that do not sign (the fakes answer from the month's genuine tickets).
     verify_sources: bool = False
+    # The people API (issue 15): its user pool on moto Cognito, and what API Gateway applies before its functions
+    # (infrastructure/local/local_auth.py), per HTTP API of the template.
+    people_pool: LocalPool | None = None
+    gates: dict[str, ApiGate] = field(default_factory=dict)
 
     def health(self) -> dict[str, Any]:
         return {'status': 'serving', 'replay': self.health_detail() if self.health_detail else None}
@@ -375,6 +386,7 @@ class LocalStack:
                 'HOLD_SHARDS': '1',
             }
         )
+        self._start_people_api()
         from shared.config import get_settings
 
         get_settings.cache_clear()
@@ -401,6 +413,52 @@ class LocalStack:
                 self._spawn(functools.partial(self._poll_queue, handler_path, batch_size, self.queue_urls[queue_id]))
         for handler_path, batch_size, window_s, table_id in self._stream_functions:
             self._spawn(functools.partial(self._poll_stream, handler_path, batch_size, window_s, table_id))
+
+    # --- the people API (issue 15) -------------------------------------------------------------
+    @property
+    def web_origin(self) -> str:
+        """The page's origin locally: the API port serves the page too."""
+        return f'http://127.0.0.1:{self.api_port}'
+
+    def _start_people_api(self) -> None:
+        """The template's user pool, client and groups on moto Cognito, the signing key in moto Secrets Manager, and the
+        gates of the template's HTTP APIs (JWT authorizers against moto's JWKS, CORS for the local page's origin)."""
+        import boto3
+
+        self.people_pool = pool = create_people_pool(boto3.client('cognito-idp', region_name=REGION), REGION)
+        signing_secret = create_signing_secret(boto3.client('secretsmanager', region_name=REGION))
+        os.environ.update(
+            {
+                'API_SIGNING_SECRET': signing_secret,  # the secret's ARN, never its value (as in AWS)
+                'WEB_ORIGIN': self.web_origin,
+                'COGNITO_USER_POOL_ID': pool.pool_id,
+                'COGNITO_CLIENT_ID': pool.client_id,
+                'COGNITO_ISSUER': pool.issuer,
+                'COGNITO_ENDPOINT': self.aws_endpoint,
+            }
+        )
+        known = {'AWS::Region': REGION, 'PeopleUserPool': pool.pool_id, 'PeopleUserPoolClient': pool.client_id}
+        jwks = moto_jwks()
+        for logical_id, resource in template_document()['Resources'].items():
+            if resource.get('Type') == 'AWS::Serverless::HttpApi':
+                self.gates[logical_id] = api_gate(logical_id, known, jwks, cors_origins=(self.web_origin,))
+
+    def create_people_users(self, rows: Any) -> list[LocalLogin]:
+        """One local user per role from directory rows (infrastructure/local/cognito.py), with the kiosks' PINs."""
+        import boto3
+
+        if self.people_pool is None:
+            raise RuntimeError('the stack has not started')
+        dynamodb = boto3.client('dynamodb', region_name=REGION)
+        self.people_logins = create_local_users(boto3.client('cognito-idp', region_name=REGION), self.people_pool, rows, dynamodb,
+                                                os.environ[TABLE_ENV['ApiTable'][0]])  # fmt: skip
+        return self.people_logins
+
+    def page_config(self) -> dict[str, str]:
+        """The page's config.json locally (in AWS, infrastructure/web_publish.py writes it from the stack's outputs)."""
+        pool = self.people_pool
+        return {'api': f'http://127.0.0.1:{self.api_port}', 'region': REGION, 'user_pool_id': pool.pool_id if pool else '',
+                'client_id': pool.client_id if pool else '', 'cognito_endpoint': self.aws_endpoint}  # fmt: skip
 
     def _spawn(self, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, daemon=True)
@@ -433,14 +491,37 @@ class LocalStack:
                 if self.command == 'GET' and url.path == HEALTH_PATH:  # local only: not a route of the template
                     self._answer(200, json.dumps(stack.health()).encode(), {'Content-Type': 'application/json'})
                     return
+                headers = dict(self.headers.items())
+                if self.command == 'OPTIONS':  # a CORS preflight: answered by the API's CORS configuration, no function
+                    gate = next((stack.gates.get(r.api) for r in stack.routes if r.pattern.fullmatch(url.path)), None)
+                    if gate is not None and gate.cors is not None:
+                        self._answer(204, b'', gate.cors.preflight(headers))
+                        return
                 for route in stack.routes:
                     params = route.match(self.command, url.path)
                     if params is not None:
-                        event = api_event(self.command, url.path, url.query, dict(self.headers.items()), body, route, params)
+                        gate = stack.gates.get(route.api)
+                        cors = gate.cors.answer_headers(headers.get('Origin')) if gate and gate.cors else {}
+                        authorizer = gate.authorizer_for(route.auth) if gate else None
+                        event = api_event(self.command, url.path, url.query, headers, body, route, params)
+                        if authorizer is not None:
+                            try:
+                                event['requestContext']['authorizer'] = authorizer_context(authorizer.claims(headers))
+                            except Unauthorized:
+                                self._answer(401, UNAUTHORIZED, {'Content-Type': 'application/json', **cors})
+                                return
                         result = invoke(route.handler, event)
                         payload = str(result.get('body', '')).encode()
-                        self._answer(int(result.get('statusCode', 200)), payload, result.get('headers') or {})
+                        self._answer(int(result.get('statusCode', 200)), payload, {**(result.get('headers') or {}), **cors})
                         return
+                if self.command == 'GET' and url.path == '/config.json':  # the page's configuration (local values)
+                    config = json.dumps(stack.page_config()).encode()
+                    self._answer(200, config, {'Content-Type': 'application/json', 'Cache-Control': 'no-cache'})
+                    return
+                page = static_file(url.path) if self.command == 'GET' else None
+                if page is not None:  # the people page's files (infrastructure/web/), as CloudFront serves them in AWS
+                    self._answer(200, page[0], {'Content-Type': page[1], 'X-Content-Type-Options': 'nosniff'})
+                    return
                 self._answer(404, b'{"message":"Not Found"}', {'Content-Type': 'application/json'})
 
             def _answer(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
@@ -451,7 +532,7 @@ class LocalStack:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_POST = do_GET = do_PUT = _serve  # noqa: N815
+            do_POST = do_GET = do_PUT = do_DELETE = do_OPTIONS = _serve  # noqa: N815
 
         return Handler
 
