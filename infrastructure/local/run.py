@@ -131,6 +131,7 @@ def main() -> None:
     stack.start()
     first_answer_s = first_answer(stack, started)
     print_endpoints(stack)
+    print_people_logins(stack, stack.create_people_users(directory_rows(args.samples, args.seed)))
     print(f'first answer on the API {first_answer_s:.1f} s after start (GET {HEALTH_PATH})', flush=True)
     cancelled = threading.Event()
 
@@ -200,6 +201,43 @@ def print_endpoints(stack: LocalStack) -> None:
     print('  webhook secrets (SSM /pitcrew/local/sources/<source>; local values only):')
     for source, secret in LOCAL_SECRETS.items():
         print(f'    {source:10} {json.dumps(secret)}')
+
+
+def directory_rows(samples: bool, seed: int) -> list[Any]:
+    """The directory the run imports (the sample month's people, or the samples' CSV): the local users come from it."""
+    if samples:
+        import csv
+
+        return list(csv.DictReader((ROOT / 'events' / 'directory_sample.csv').read_text().splitlines()))
+    from infrastructure.local.sample_month import sample_people
+
+    return list(sample_people(seed))
+
+
+def print_people_logins(stack: LocalStack, logins: list[Any]) -> None:
+    """How to log in to the people page and API locally (issue 15): one user per role, the kiosks' technicians' PINs,
+    and a token from the local Cognito with curl."""
+    from infrastructure.local.cognito import LOCAL_PASSWORD
+
+    pool = stack.people_pool
+    if pool is None:
+        return
+    print(f'\npeople page: {stack.web_origin}/  (every local user\'s password: {LOCAL_PASSWORD}; local values only)')
+    for login in logins:
+        who = ', '.join(part for part in (login.employee_id, login.name, login.location, login.region) if part)
+        print(f'  {login.role:9} username {login.username:18} group {login.group:9} {who}')
+        if login.pins:
+            codes = ', '.join(sorted(login.pins))
+            print(f'            then a technician at the kiosk: employee code {codes}; PIN {next(iter(login.pins.values()))}')
+    advisor = next((login.username for login in logins if login.role == 'advisor'), logins[0].username if logins else 'advisor')
+    print(f'  user pool {pool.pool_id}, client {pool.client_id} (no secret), Cognito at {stack.aws_endpoint}')
+    print('  an ID token from the local Cognito (InitiateAuth, USER_PASSWORD_AUTH), then GET /v1/me with it:')
+    body = json.dumps({'AuthFlow': 'USER_PASSWORD_AUTH', 'ClientId': pool.client_id,
+                       'AuthParameters': {'USERNAME': advisor, 'PASSWORD': LOCAL_PASSWORD}}, separators=(',', ':'))  # fmt: skip
+    print(f"    TOKEN=$(curl -s -X POST {stack.aws_endpoint}/ -H 'Content-Type: application/x-amz-json-1.1' "
+          f"-H 'X-Amz-Target: AWSCognitoIdentityProviderService.InitiateAuth' -d '{body}' "
+          "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"AuthenticationResult\"][\"IdToken\"])')")  # fmt: skip
+    print(f'    curl -s {stack.web_origin}/v1/me -H "Authorization: Bearer $TOKEN"', flush=True)
 
 
 def import_directory(csv_text: str) -> dict[str, Any]:

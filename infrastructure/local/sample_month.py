@@ -772,6 +772,12 @@ def generate(seed: int = 2026, month: date = date(2026, 10, 1), scale: float = 1
     return SampleMonth(month, world.employees, world.deliveries, world.tickets, world.job_cards)
 
 
+def sample_people(seed: int = 2026) -> list[Employee]:
+    """The sample month's directory alone: the same people generate() hires for `seed` (the local users of the people
+    API are chosen from them), without generating the month's tickets."""
+    return [person for staff in _Month(seed, date(2026, 10, 1), 1.0, False).hire().values() for person in staff]
+
+
 # Business hours of the sample sites, as an admin would enter them in the service configuration.
 _SITE_HOURS: dict[str, tuple[str, str | None, dict[str, list[tuple[str, str]]]]] = {
     'US-NYC': ('US', 'NY', {day: [('08:00', '20:00')] for day in ('mon', 'tue', 'wed', 'thu', 'fri')} | {'sat': [('10:00', '16:00')]}),
