@@ -131,7 +131,6 @@ def main() -> None:
     stack.start()
     first_answer_s = first_answer(stack, started)
     print_endpoints(stack)
-    print_people_logins(stack, stack.create_people_users(directory_rows(args.samples, args.seed)))
     print(f'first answer on the API {first_answer_s:.1f} s after start (GET {HEALTH_PATH})', flush=True)
     cancelled = threading.Event()
 
@@ -141,7 +140,11 @@ def main() -> None:
         return replay_month(stack, started, seed=args.seed, scale=args.scale, senders=args.senders, clean=args.clean,
                             progress=progress, cancelled=cancelled)  # fmt: skip
 
+    def people_logins() -> None:  # the people API's local users (issue 15), and how to log in
+        print_people_logins(stack, stack.create_people_users(directory_rows(args.samples, args.seed)))
+
     if args.demo:  # in the foreground: the summary, then exit
+        people_logins()
         figures = replay()
         stack.stop()
         print(json.dumps({**figures, 'first_answer_s': round(first_answer_s, 2)}, separators=(',', ':')))
@@ -167,6 +170,7 @@ def main() -> None:
 
     replaying = threading.Thread(target=in_background, name='replay', daemon=True)
     replaying.start()
+    people_logins()
     print(f'serving on http://127.0.0.1:{stack.api_port} while the month replays in the background (progress on stderr and '
           f'GET {HEALTH_PATH}; the summary prints when the replay ends); Ctrl-C to stop', flush=True)  # fmt: skip
     stopping.wait()

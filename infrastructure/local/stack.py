@@ -449,8 +449,8 @@ class LocalStack:
 
         if self.people_pool is None:
             raise RuntimeError('the stack has not started')
-        dynamodb = boto3.client('dynamodb', region_name=REGION)
-        self.people_logins = create_local_users(boto3.client('cognito-idp', region_name=REGION), self.people_pool, rows, dynamodb,
+        session = boto3.session.Session(region_name=REGION)  # its own session: `make run` calls this beside the replay's thread
+        self.people_logins = create_local_users(session.client('cognito-idp'), self.people_pool, rows, session.client('dynamodb'),
                                                 os.environ[TABLE_ENV['ApiTable'][0]])  # fmt: skip
         return self.people_logins
 

@@ -305,3 +305,18 @@ def test_the_outputs_give_what_the_page_is_published_with() -> None:
     from infrastructure.web_publish import REQUIRED_OUTPUTS
 
     assert set(REQUIRED_OUTPUTS) <= set(outputs)
+
+
+@pytest.mark.parametrize('function', API_FUNCTIONS)
+def test_each_api_function_has_a_console_event_shaped_as_the_authorizer_passes_it(function: str) -> None:
+    # Given the function's console test event (events/<function>.json)
+    import json
+    from pathlib import Path
+
+    package = str(RESOURCES[function]['Properties']['Handler']).split('.')[1]
+    event = json.loads((Path(__file__).resolve().parents[2] / 'events' / f'{package}.json').read_text())
+    # Then it is one of the function's routes, with the JWT authorizer's claims as API Gateway passes them (strings)
+    assert event['routeKey'] in DESIGN_ROUTES[function]
+    claims = event['requestContext']['authorizer']['jwt']['claims']
+    assert claims and all(isinstance(value, str) for value in claims.values())
+    assert claims['cognito:groups'].startswith('[') and claims['token_use'] == 'id'
