@@ -23,6 +23,7 @@ TABLE_ENV = {
     'LeaguesTable': ('LEAGUES_TABLE', 'pitcrew-leagues'),
     'RecognitionTable': ('RECOGNITION_TABLE', 'pitcrew-recognition'),
     'RewardsTable': ('REWARDS_TABLE', 'pitcrew-rewards'),
+    'ApiTable': ('API_TABLE', 'pitcrew-api'),
 }
 
 
