@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.api import kiosk_session, throttle
 from shared.api.errors import ApiError, BadRequest, Unauthorized
+from shared.api.idempotency import LAMBDA_CONTEXT
 from shared.api.principal import Principal, Role, principal_from_claims
 from shared.api.scope import DirectoryPeople, Scope
 from shared.api.store import ApiStore
@@ -144,6 +145,7 @@ def require_role(app: APIGatewayHttpResolver, *roles: Role) -> Call:
 def handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     @logger.inject_lambda_context(clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        LAMBDA_CONTEXT.set(context)
         return app.resolve(event, context)
 
     return lambda_handler

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -16,6 +17,9 @@ from shared.api.principal import Principal
 HEADER = 'Idempotency-Key'
 KEY = re.compile(r'^[A-Za-z0-9._:-]{8,128}$')
 TTL_S = 7 * 24 * 3600  # a retry a week later still finds its first answer
+# The invocation's Lambda context (set by shared/api/http.handler): Powertools keeps an in-progress record no longer
+# than the invocation can run, so a timed-out first attempt does not block its retry.
+LAMBDA_CONTEXT: ContextVar[Any] = ContextVar('lambda_context', default=None)
 
 
 def read_key(headers: dict[str, str] | None) -> str:
@@ -57,6 +61,8 @@ def once(action: str, principal: Principal, key: str, payload: dict[str, Any], r
 
     config = IdempotencyConfig(event_key_jmespath='key', payload_validation_jmespath='payload', expires_after_seconds=TTL_S,
                                use_local_cache=False)  # fmt: skip
+    if LAMBDA_CONTEXT.get() is not None:
+        config.register_lambda_context(LAMBDA_CONTEXT.get())
 
     @idempotent_function(data_keyword_argument='request', persistence_store=_persistence(), config=config)
     def _call(request: dict[str, Any]) -> dict[str, Any]:
