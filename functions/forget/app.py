@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from shared.alerts.store import AlertStore
+from shared.api.store import ApiStore
 from shared.directory.contacts import ContactBook
 from shared.directory.store import DirectoryStore
 from shared.errors import first_validation_error
@@ -36,7 +37,7 @@ def eraser() -> Eraser:
     from shared.wallet.store import RewardsStore
 
     return Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore(), spot=SpotStore(),
-                  nudges=NudgeStore(), recognition=RecognitionStore(), rewards=RewardsStore())  # fmt: skip
+                  nudges=NudgeStore(), recognition=RecognitionStore(), rewards=RewardsStore(), api=ApiStore())  # fmt: skip
 
 
 @logger.inject_lambda_context(clear_state=True)

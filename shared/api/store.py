@@ -72,3 +72,13 @@ class ApiStore(LowLevelClient):
 
     def clear_pin_failures(self, employee_id: str) -> None:
         self.client.delete_item(TableName=self.table_name, Key={'pk': {'S': f'PINFAIL#{employee_id}'}})
+
+    def forget_pin(self, employee_id: str, *, dry_run: bool = False) -> int:
+        """An erasure (shared/privacy): the PIN hash and the lockout item deleted; how many existed."""
+        keys = [{'pk': {'S': f'PIN#{employee_id}'}}, {'pk': {'S': f'PINFAIL#{employee_id}'}}]
+        found = self.client.batch_get_item(RequestItems={self.table_name: {'Keys': keys, 'ProjectionExpression': 'pk'}})
+        present = found['Responses'].get(self.table_name, [])
+        if not dry_run:
+            for item in present:
+                self.client.delete_item(TableName=self.table_name, Key={'pk': item['pk']})
+        return len(present)

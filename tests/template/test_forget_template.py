@@ -73,13 +73,16 @@ def recorded_dynamodb_calls() -> frozenset[tuple[str, str]]:
 
         seed_recognition(RecognitionStore(), technician('E1'), technician('E2'), now)  # E1's thanks: its message is erased
         _completed_redemption('E1', now)
+        from shared.api.store import ApiStore
+
+        ApiStore().put_pin('E1', 'ab' * 32, 'cd' * 16, 16384, 8, 1, now)  # a kiosk PIN hash: deleted
         directory.import_rows(parse_export('\n'.join(row for row in DIRECTORY_CSV.splitlines() if not row.startswith('E1,')), 'csv'), now)
         logical = {os.environ[env]: logical_id for logical_id, (env, _) in TABLE_ENV.items()}
         with record_requests() as sent:
             out = lambda_handler({'employee_id': 'E1', 'quarantine_days': 2}, lambda_context())
         assert out['ok'] and out['changed'] and out['counts']['quarantine_items'] == 1
         assert out['counts']['recognition_spot_awards'] == 1 and out['counts']['recognition_items'] == 1
-        assert out['counts']['rewards_redemptions'] == 1
+        assert out['counts']['rewards_redemptions'] == 1 and out['counts']['api_kiosk_pin'] == 1
         calls = set()
         for service, operation, params, _ in sent:
             if service != 'dynamodb':
