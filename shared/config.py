@@ -79,6 +79,8 @@ class Settings(BaseModel):
     API_TABLE: str = Field(default='pitcrew-api', min_length=3)
     API_SIGNING_SECRET: str = Field(default='', max_length=2048)
     WEB_ORIGIN: str = Field(default='', max_length=2048)
+    # The people user pool (Cognito): the directory import keeps each person's login in step (shared/directory/logins.py).
+    PEOPLE_USER_POOL_ID: str = Field(default='', max_length=128)
     # Only against the local stack: Twilio's API host is rewritten to this base URL (the fake Twilio).
     TWILIO_API_BASE_URL: str = Field(default='', max_length=2048)
     AWS_REGION: str = Field(default_factory=lambda: os.environ.get('AWS_DEFAULT_REGION', 'us-east-1'))

@@ -172,6 +172,8 @@ class ImportReport:
     mappings_deactivated: int = 0
     forgotten_skipped: int = 0  # rows of people an admin made the directory forget: never re-imported
     newly_mapped: list[tuple[str, str]] = field(default_factory=list)  # (source, agent_key)
+    changed_ids: list[str] = field(default_factory=list)  # created or updated profiles (their logins follow them)
+    deactivated_ids: list[str] = field(default_factory=list)
 
 
 class DirectoryStore:
@@ -265,6 +267,7 @@ class DirectoryStore:
                     report.created += 1
                 else:
                     report.updated += 1
+                report.changed_ids.append(row.employee_id)
                 batch.save(self._profile(row, digest, stamp))
         self._write_locations(rows, existing, stamp)
         previous_keys = {
@@ -296,6 +299,7 @@ class DirectoryStore:
         if deactivate_missing:
             for employee_id, record in existing.items():
                 if employee_id not in imported_ids and record.active:
+                    report.deactivated_ids.append(employee_id)
                     record.update(actions=[self.profile.active.set(False), self.profile.updated_at.set(stamp),
                                            self.profile.row_hash.set('inactive')])
         self._cache.clear()

@@ -121,7 +121,7 @@ def test_forget_erases_every_place_and_keeps_the_ledger_under_the_pseudonym(aws:
     assert answer['counts'] == {'directory_profile_fields': 6, 'directory_mappings': 2, 'directory_contact_record': 1,
                                 'alerts_worklist': 1, 'alerts_breaches': 1, 'quarantine_items': 2,
                                 'recognition_spot_awards': 0, 'recognition_nudges': 0, 'recognition_items': 0,
-                                'rewards_redemptions': 0, 'api_kiosk_pin': 2}  # fmt: skip
+                                'rewards_redemptions': 0, 'api_kiosk_pin': 2, 'cognito_login': 0}  # fmt: skip
     assert answer['quarantine_ids'] == sorted([ids['mentions_email'], ids['mentions_phone']])
     # And the directory holds no name, phone, e-mail or agent id of E1, nor their mappings or contact record
     items = directory_items()
