@@ -38,7 +38,8 @@ def eraser() -> Eraser:
     from shared.wallet.store import RewardsStore
 
     return Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore(), spot=SpotStore(),
-                  nudges=NudgeStore(), recognition=RecognitionStore(), rewards=RewardsStore(), api=ApiStore(), logins=_logins())  # fmt: skip
+                  nudges=NudgeStore(), recognition=RecognitionStore(), rewards=RewardsStore(), api=ApiStore(),
+                  logins=_logins())  # fmt: skip
 
 
 def _logins() -> Any:

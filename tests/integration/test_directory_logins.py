@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from shared.directory.employees import parse_export
 from shared.directory.importer import import_directory
 from shared.directory.logins import group_for
 from shared.directory.store import DirectoryStore
