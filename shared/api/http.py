@@ -34,6 +34,11 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 
+def clock() -> datetime:
+    """The request's time (tests replace it to step past a lock or an idle timeout without sleeping)."""
+    return datetime.now(UTC)
+
+
 @dataclass
 class Call:
     principal: Principal
@@ -71,15 +76,16 @@ def people_api() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(serializer=lambda body: json.dumps(body, default=str, ensure_ascii=False))
 
     def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-        now = datetime.now(UTC)
+        now = clock()
         api = ApiStore()
         principal, kiosk = authenticate(app.current_event.raw_event, api, now)
         throttle.check(api, principal, app.current_event.http_method, now)
-        app.append_context(call=Call(principal, Scope(principal, DirectoryPeople()), now, api, kiosk))
+        call = Call(principal, Scope(principal, DirectoryPeople()), now, api, kiosk)
+        app.append_context(call=call)
         logger.append_keys(caller=principal.label())
         response = next_middleware(app)
-        if kiosk is not None:
-            response.headers[kiosk_session.HEADER] = kiosk_session.refreshed(kiosk['device'], kiosk, datetime.now(UTC))
+        if call.kiosk is not None:  # a logout clears it: no fresh token for an ended session
+            response.headers[kiosk_session.HEADER] = kiosk_session.refreshed(call.kiosk['device'], call.kiosk, clock())
         return response
 
     app.use(middlewares=[middleware])
