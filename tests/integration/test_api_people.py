@@ -77,7 +77,7 @@ def test_statement_pages_its_lines_and_totals_points_by_rule(world: World) -> No
 ])  # fmt: skip
 def test_bad_statement_queries_are_refused_naming_the_field(world: World, query: dict[str, str], field: str) -> None:
     # Given / When: a statement asked with a bad month, limit, an unknown parameter or a forged cursor
-    status, body = get('/v1/me/statement', **query)
+    status, body, _ = call(people, 'GET', '/v1/me/statement', ADVISOR, query=query)
     # Then: 400 naming the field
     assert status == 400 and body['field'] == field, body
 
@@ -210,8 +210,8 @@ def test_redeem_refusals_name_the_field(world: World) -> None:
 # --- disputes ----------------------------------------------------------------------------------------------------------
 def test_dispute_an_entry_of_my_ledger_and_list_it(world: World) -> None:
     # Given: an award of mine and one of my colleague's
-    mine, = world.write(world.entry(ME.employee_id, 40, NOW - timedelta(days=1)))
-    theirs, = world.write(world.entry(COLLEAGUE.employee_id, 40, NOW - timedelta(days=1)))
+    (mine,) = world.write(world.entry(ME.employee_id, 40, NOW - timedelta(days=1)))
+    (theirs,) = world.write(world.entry(COLLEAGUE.employee_id, 40, NOW - timedelta(days=1)))
     # When: I dispute mine, then try theirs
     status, filed, _ = call(people, 'POST', '/v1/disputes', ADVISOR, body={'entry_id': mine.entry_id, 'reason': 'the job card was two'})
     other, refused, _ = call(people, 'POST', '/v1/disputes', ADVISOR, body={'entry_id': theirs.entry_id, 'reason': 'not mine at all'})
