@@ -115,24 +115,24 @@ def _book() -> Any:
 
 
 def my_programs(call: Call, person: Person, book: Any, asked: str | None) -> list[str]:
-    """The asked program (allowed by the token and known, else 404), or the programs the person is in now."""
-    if asked is not None:
-        call.scope.program(asked)
-        if book.latest(asked) is None:
-            raise NotFound(field='program_id')
-        return [asked]
+    """The programs the person is in now (in force, their role and location in its scope) that their token allows; an
+    asked program must be one of them: any other (unknown, not theirs, not allowed) is answered as unknown (404)."""
     from shared.programs.period import Person as Member
     from shared.programs.period import in_program
     from shared.recognition.give import local_month
 
+    if asked is not None:
+        call.scope.program(asked)
     member = Member(employee_id=person.employee_id, role=person.role, job_grade=person.job_grade, location_id=person.location_id,
                     region=person.region, team_id=person.manager_id, active=person.active)  # fmt: skip
     mine = []
-    for program_id in sorted(book.programs):
+    for program_id in sorted(book.programs) if asked is None else [asked]:
         version = book.for_basis(program_id, call.now) or book.latest(program_id)
         if (version is not None and call.principal.in_program(program_id)
                 and in_program(version.document, member, local_month(call.now, version.document.time_zone))):  # fmt: skip
             mine.append(program_id)
+    if asked is not None and not mine:
+        raise NotFound(field='program_id')
     return mine
 
 

@@ -105,6 +105,8 @@ def people_world(monkeypatch: pytest.MonkeyPatch, now: datetime) -> Iterator[Wor
         ssm = boto3.client('ssm', region_name=os.environ['AWS_DEFAULT_REGION'])
         program = json.loads((EVENTS / 'program_workshop.json').read_text())
         ssm.put_parameter(Name=f'{PROGRAMS_PATH}/pitstop', Value=json.dumps(program), Type='String')
+        # A second program nobody of ORG is in (US/UK support agents): "another program" for the scope tests.
+        ssm.put_parameter(Name=f'{PROGRAMS_PATH}/ecommerce_support', Value=(EVENTS / 'program_support.json').read_text(), Type='String')
         ssm.put_parameter(Name=f'{CATALOGUES_PATH}/pitstop', Value=(EVENTS / 'catalogue_workshop.json').read_text(), Type='String')
         loader.clear_cache()
         catalogue_loader.clear_cache()
