@@ -4,6 +4,7 @@ session's 60-second idle timeout, its refresh on every answer, its binding to th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -157,3 +158,19 @@ def test_a_kiosk_session_may_redeem(world: World) -> None:
     # Then: reserved for them, and the answer carries a refreshed session
     assert status == 200 and redeemed['status'] == 'reserved' and redeemed['points'] == 500
     assert headers['x-kiosk-session']
+
+
+def test_the_console_event_opens_a_session_for_the_sample_technician(world: World) -> None:
+    # Given: the sample directory imported and the local PIN of its IN-BLR-01 technician (E4)
+    from shared.directory.employees import parse_export
+    from shared.directory.store import DirectoryStore
+    from tests.support.apigw import lambda_context
+    from tests.support.people_api import answer
+    from tests.support.people_seed import EVENTS
+
+    DirectoryStore().import_rows(parse_export((EVENTS / 'directory_sample.csv').read_text(), 'csv'), NOW - timedelta(days=30))
+    set_pin('E4', '2468', NOW)
+    # When: events/api_kiosk.json is run through the handler, as from the Lambda console
+    status, body = answer(kiosk.lambda_handler(json.loads((EVENTS / 'api_kiosk.json').read_text()), lambda_context()))
+    # Then: a session for E4
+    assert status == 201 and body['person']['employee_id'] == 'E4'

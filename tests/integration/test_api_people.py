@@ -4,6 +4,7 @@ redeem (exactly once per Idempotency-Key), my redemptions, disputes, my kiosk PI
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -242,3 +243,19 @@ def test_a_caller_without_an_employee_id_is_refused(world: World) -> None:
     status, body = get('/v1/me', claims('hq'))
     # Then: 403 naming the missing claim
     assert status == 403 and body['field'] == 'custom:employee_id'
+
+
+def test_the_console_event_answers_the_sample_advisors_statement(world: World) -> None:
+    # Given: the sample directory imported (E3 is a service advisor at IN-BLR-01)
+    from shared.directory.employees import parse_export
+    from shared.directory.store import DirectoryStore
+    from tests.support.apigw import lambda_context
+    from tests.support.people_api import answer
+    from tests.support.people_seed import EVENTS
+
+    DirectoryStore().import_rows(parse_export((EVENTS / 'directory_sample.csv').read_text(), 'csv'), NOW - timedelta(days=30))
+    # When: events/api_people.json is run through the handler, as from the Lambda console
+    status, body = answer(people.lambda_handler(json.loads((EVENTS / 'api_people.json').read_text()), lambda_context()))
+    # Then: E3's November statement (empty), paged
+    assert status == 200, body
+    assert body['employee_id'] == 'E3' and body['month'] == '2026-11' and body['items'] == [] and body['next_cursor'] is None
