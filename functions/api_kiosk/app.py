@@ -43,10 +43,10 @@ def open_session() -> Response:
         raise Forbidden('only a kiosk device opens kiosk sessions (and not from inside one)')
     request = body(app, SessionRequest)
     person = call.scope.people.person(request.employee_code) or call.scope.people.person(request.employee_code.upper())
-    at_this_kiosk = person is not None and person.active and person.location_id == device.location_id
-    kiosk_pins.login(call.api, person.employee_id if at_this_kiosk and person is not None else None, request.pin, call.now)
-    assert person is not None
-    token, _ = kiosk_session.open_session(device, person.employee_id, call.now)
+    employee_id = kiosk_pins.at_kiosk(person, device)
+    kiosk_pins.login(call.api, employee_id, request.pin, call.now)
+    assert person is not None and employee_id is not None
+    token, _ = kiosk_session.open_session(device, employee_id, call.now)
     answer: dict[str, Any] = {'session': token, 'expires_in': kiosk_session.IDLE_S, 'person': person.own()}
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=answer,
                     headers={kiosk_session.HEADER: token})  # fmt: skip

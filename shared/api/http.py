@@ -93,7 +93,11 @@ def people_api() -> APIGatewayHttpResolver:
     @app.exception_handler(ApiError)
     def refused(exc: ApiError) -> Response:
         logger.info('request refused', extra={'status': exc.status, 'refused': exc.code, 'field': exc.field})
-        return Response(status_code=exc.status, content_type=content_types.APPLICATION_JSON, body=exc.body(), headers=exc.headers)
+        headers = dict(exc.headers)
+        call = app.context.get('call')
+        if isinstance(call, Call) and call.kiosk is not None:  # a refusal inside a valid kiosk session keeps it alive too
+            headers[kiosk_session.HEADER] = kiosk_session.refreshed(call.kiosk['device'], call.kiosk, clock())
+        return Response(status_code=exc.status, content_type=content_types.APPLICATION_JSON, body=exc.body(), headers=headers)
 
     @app.exception_handler(ValidationError)
     def invalid(exc: ValidationError) -> Response:

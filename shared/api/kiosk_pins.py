@@ -72,6 +72,14 @@ def decide(record: dict[str, Any] | None, pin: str, now: datetime) -> Decision:
     return Decision(ok=False, write_failures=(fails, 0, window_ends))
 
 
+def at_kiosk(person: Any, device: Any) -> str | None:
+    """The employee id of a person who may log in at this kiosk (active, working at the device's location), else None:
+    refused exactly like a wrong PIN, and without touching their PIN record."""
+    if person is None or not person.active or device.location_id is None or person.location_id != device.location_id:
+        return None
+    return str(person.employee_id)
+
+
 def set_pin(employee_id: str, pin: str, now: datetime, store: Any = None) -> None:
     """Set (or reset) a person's kiosk PIN; lifts any lockout. 400 naming `pin` unless 4-8 digits."""
     from shared.api.store import ApiStore

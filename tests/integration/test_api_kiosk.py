@@ -51,6 +51,10 @@ def test_a_technician_opens_a_session_and_sees_only_their_own_figures(world: Wor
     assert headers['x-kiosk-session'] == body['session']
     assert me_status == 200 and me['person']['employee_id'] == TECH.employee_id and me['kiosk'] is True
     assert me_headers['x-kiosk-session'] and me_headers['x-kiosk-session'] != body['session']
+    # And: a refused request inside the session (a bad month) refreshes it too
+    bad, refused, bad_headers = call(people, 'GET', '/v1/me/statement', DEVICE, query={'month': '2026-13'},
+                                     headers={'X-Kiosk-Session': me_headers['x-kiosk-session']})  # fmt: skip
+    assert bad == 400 and refused['field'] == 'month' and bad_headers['x-kiosk-session']
 
 
 def test_the_session_stays_alive_while_used_and_ends_after_60_s_idle(world: World) -> None:
