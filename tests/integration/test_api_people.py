@@ -98,25 +98,30 @@ def test_a_cursor_of_another_list_is_refused(world: World) -> None:
 
 
 # --- rank and standings ------------------------------------------------------------------------------------------------
-def test_rank_answers_place_gap_and_the_months_points_day_by_day(world: World) -> None:
-    # Given: two service advisors of the South region (one division), both with enough job cards to qualify
+def test_rank_answers_place_gap_level_and_the_months_points_day_by_day(world: World) -> None:
+    # Given: two service advisors of the South region (one division), both with enough job cards to qualify; I pass
+    # 1,000 lifetime points (the "Pit crew" level)
     rival = BY_ID['IN-BLR-02-A']
-    world.write(world.entry(ME.employee_id, 100, datetime(2026, 10, 3, 6, tzinfo=UTC)),
-                world.entry(ME.employee_id, 50, datetime(2026, 10, 10, 6, tzinfo=UTC)),
-                world.entry(rival.employee_id, 400, datetime(2026, 10, 4, 6, tzinfo=UTC)))  # fmt: skip
+    world.write(
+        world.entry(ME.employee_id, 1000, datetime(2026, 10, 3, 6, tzinfo=UTC)),
+        world.entry(ME.employee_id, 50, datetime(2026, 10, 10, 6, tzinfo=UTC)),
+        world.entry(rival.employee_id, 2000, datetime(2026, 10, 4, 6, tzinfo=UTC)),
+    )
     for person in (ME, rival):
         world.job_cards(person.employee_id, '2026-10', 5)
     world.score()
     # When: I ask for my rank
     status, body = get('/v1/me/rank')
-    # Then: my place behind the rival, the gap, and my cumulative points per day up to today with today's rank
+    # Then: second of two, 950 behind; my level and its badge; my cumulative points per day up to today with today's rank
     assert status == 200, body
     assert body['program_id'] == 'pitstop' and body['month'] == '2026-10'
-    assert body['points'] == 150 and body['qualified']
+    assert (body['rank'], body['of'], body['points'], body['gap'], body['qualified']) == (2, 2, 1050, 950.0, True)
+    assert body['level'] == {'index': 1, 'name': 'Pit crew', 'lifetime_points': 1050}
+    assert [(b['kind'], b['name']) for b in body['badges']] == [('level', 'Pit crew')]
     movement = body['movement']
     assert movement[0] == {'date': '2026-10-01', 'points': 0}
-    assert {'date': '2026-10-03', 'points': 100} in movement and {'date': '2026-10-10', 'points': 150} in movement
-    assert movement[-1]['date'] == '2026-10-20' and movement[-1]['points'] == 150 and movement[-1]['rank'] == body['rank']
+    assert {'date': '2026-10-03', 'points': 1000} in movement and {'date': '2026-10-10', 'points': 1050} in movement
+    assert movement[-1] == {'date': '2026-10-20', 'points': 1050, 'rank': 2}
 
 
 def test_standings_page_my_divisions_board(world: World) -> None:
