@@ -35,6 +35,11 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 
+def clock() -> datetime:
+    """The request's time (tests replace it to step past a lock or an idle timeout without sleeping)."""
+    return datetime.now(UTC)
+
+
 @dataclass
 class Call:
     principal: Principal
@@ -72,15 +77,16 @@ def people_api() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(serializer=lambda body: json.dumps(body, default=str, ensure_ascii=False))
 
     def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-        now = datetime.now(UTC)
+        now = clock()
         api = ApiStore()
         principal, kiosk = authenticate(app.current_event.raw_event, api, now)
         throttle.check(api, principal, app.current_event.http_method, now)
-        app.append_context(call=Call(principal, Scope(principal, DirectoryPeople()), now, api, kiosk))
+        call = Call(principal, Scope(principal, DirectoryPeople()), now, api, kiosk)
+        app.append_context(call=call)
         logger.append_keys(caller=principal.label())
         response = next_middleware(app)
-        if kiosk is not None:
-            response.headers[kiosk_session.HEADER] = kiosk_session.refreshed(kiosk['device'], kiosk, datetime.now(UTC))
+        if call.kiosk is not None:  # a logout clears it: no fresh token for an ended session
+            response.headers[kiosk_session.HEADER] = kiosk_session.refreshed(call.kiosk['device'], call.kiosk, clock())
         return response
 
     app.use(middlewares=[middleware])
@@ -88,7 +94,11 @@ def people_api() -> APIGatewayHttpResolver:
     @app.exception_handler(ApiError)
     def refused(exc: ApiError) -> Response:
         logger.info('request refused', extra={'status': exc.status, 'refused': exc.code, 'field': exc.field})
-        return Response(status_code=exc.status, content_type=content_types.APPLICATION_JSON, body=exc.body(), headers=exc.headers)
+        headers = dict(exc.headers)
+        call = app.context.get('call')
+        if isinstance(call, Call) and call.kiosk is not None:  # a refusal inside a valid kiosk session keeps it alive too
+            headers[kiosk_session.HEADER] = kiosk_session.refreshed(call.kiosk['device'], call.kiosk, clock())
+        return Response(status_code=exc.status, content_type=content_types.APPLICATION_JSON, body=exc.body(), headers=headers)
 
     @app.exception_handler(ValidationError)
     def invalid(exc: ValidationError) -> Response:

@@ -5,6 +5,7 @@ record (a recognition, a redemption, a spot award take an idempotency key), `sco
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -16,6 +17,7 @@ from shared.api.principal import Principal
 
 HEADER = 'Idempotency-Key'
 KEY = re.compile(r'^[A-Za-z0-9._:-]{8,128}$')
+MAX_SCOPED = 128  # RedeemRequest / GiveRequest idempotency_key max_length
 TTL_S = 7 * 24 * 3600  # a retry a week later still finds its first answer
 # The invocation's Lambda context (set by shared/api/http.handler): Powertools keeps an in-progress record no longer
 # than the invocation can run, so a timed-out first attempt does not block its retry.
@@ -32,8 +34,10 @@ def read_key(headers: dict[str, str] | None) -> str:
 
 
 def scoped_key(principal: Principal, key: str) -> str:
-    """The key as the use case stores it: one caller's key never collides with another's."""
-    return f'{principal.subject}:{key}'[:200]
+    """The key as the use case stores it: one caller's key never collides with another's. The use cases take keys of
+    at most 128 characters: a longer scoped key (a kiosk session's subject, a long client key) is hashed, never cut."""
+    scoped = f'{principal.subject}:{key}'
+    return scoped if len(scoped) <= MAX_SCOPED else 'h:' + hashlib.sha256(scoped.encode()).hexdigest()
 
 
 @lru_cache(maxsize=1)

@@ -151,6 +151,23 @@ class Scope:
             raise NotFound(field=field)
         return person
 
+    def mine(self, employee_id: str | None, field: str = 'employee_id') -> Person:
+        """The caller, when `employee_id` names them: a person's own routes (a redemption, a dispute, an entry) are theirs
+        alone, whatever the role; anyone else's object is answered as unknown (404)."""
+        me = self.me()
+        if employee_id is None or employee_id != me.employee_id:
+            raise NotFound(field=field)
+        return me
+
+    def my_place(self, kind: str, value: str | None, field: str) -> str:
+        """The caller's own team (their manager's id) or location, for the person's own views (a feed): `value` None
+        means theirs; any other team or location is answered as unknown (404)."""
+        me = self.me()
+        own = me.manager_id if kind == 'team' else me.location_id
+        if own is None or (value is not None and value != own):
+            raise NotFound(field=field)
+        return own
+
     def location(self, location_id: str, field: str = 'location_id') -> str:
         if not self.covers_location(location_id):
             raise NotFound(field=field)

@@ -55,7 +55,8 @@ class ApiStore(LowLevelClient):
         fails = items.get(f'PINFAIL#{employee_id}', {})
         return {'hash': pin['hash']['S'], 'salt': pin['salt']['S'], 'n': int(pin['n']['N']), 'r': int(pin['r']['N']),
                 'p': int(pin['p']['N']), 'fails': int(fails.get('fails', {}).get('N', '0')),
-                'locked_until': int(fails.get('locked_until', {}).get('N', '0'))}  # fmt: skip
+                'locked_until': int(fails.get('locked_until', {}).get('N', '0')),
+                'window_ends': int(fails.get('expires_at', {}).get('N', '0'))}  # fmt: skip
 
     def put_pin(self, employee_id: str, hashed: str, salt: str, n: int, r: int, p: int, now: datetime) -> None:
         self.client.transact_write_items(TransactItems=[
