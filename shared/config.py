@@ -74,6 +74,13 @@ class Settings(BaseModel):
     ADJUSTMENT_APPROVAL_ABOVE: int = Field(default=500, ge=0)
     # IAM principals (ARNs; `*` wildcards) that may decide any dispute, besides the employee's managers in the directory.
     ADMIN_PRINCIPALS: str = Field(default='', max_length=4000)
+    # The people-facing API (shared/api): its table (idempotency records, throttle counters, kiosk PINs and lockouts), the
+    # Secrets Manager secret that signs cursors and kiosk sessions (its name or ARN, never the value), the page's origin.
+    API_TABLE: str = Field(default='pitcrew-api', min_length=3)
+    API_SIGNING_SECRET: str = Field(default='', max_length=2048)
+    WEB_ORIGIN: str = Field(default='', max_length=2048)
+    # The people user pool (Cognito): the directory import keeps each person's login in step (shared/directory/logins.py).
+    PEOPLE_USER_POOL_ID: str = Field(default='', max_length=128)
     # Only against the local stack: Twilio's API host is rewritten to this base URL (the fake Twilio).
     TWILIO_API_BASE_URL: str = Field(default='', max_length=2048)
     AWS_REGION: str = Field(default_factory=lambda: os.environ.get('AWS_DEFAULT_REGION', 'us-east-1'))

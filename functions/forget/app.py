@@ -19,6 +19,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from shared.alerts.store import AlertStore
+from shared.api.store import ApiStore
+from shared.config import get_settings
 from shared.directory.contacts import ContactBook
 from shared.directory.store import DirectoryStore
 from shared.errors import first_validation_error
@@ -36,7 +38,18 @@ def eraser() -> Eraser:
     from shared.wallet.store import RewardsStore
 
     return Eraser(directory=DirectoryStore(), contacts=ContactBook(), alerts=AlertStore(), quarantine=QuarantineStore(), spot=SpotStore(),
-                  nudges=NudgeStore(), recognition=RecognitionStore(), rewards=RewardsStore())  # fmt: skip
+                  nudges=NudgeStore(), recognition=RecognitionStore(), rewards=RewardsStore(), api=ApiStore(),
+                  logins=_logins())  # fmt: skip
+
+
+def _logins() -> Any:
+    """The people user pool's logins (shared/directory/logins.py), when the stack has one."""
+    pool = get_settings().PEOPLE_USER_POOL_ID
+    if not pool:
+        return None
+    from shared.directory.logins import CognitoLogins
+
+    return CognitoLogins(pool)
 
 
 @logger.inject_lambda_context(clear_state=True)

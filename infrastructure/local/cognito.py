@@ -8,10 +8,10 @@ local values only: nothing here runs in AWS.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from infrastructure.local.template_resources import template_resources
@@ -154,23 +154,12 @@ def _attributes(login: LocalLogin) -> list[dict[str, str]]:
     return [{'Name': name, 'Value': value} for name, value in values.items() if value]
 
 
-def pin_record(employee_id: str, pin: str, salt: bytes | None = None) -> dict[str, Any]:
-    """A kiosk PIN as ApiTable keeps it (design15.md): `PIN#<employee_id>`, scrypt (n=16384, r=8, p=1, 32 bytes) with salt."""
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=16384, r=8, p=1, dklen=32)
-    return {'pk': f'PIN#{employee_id}', 'hash': digest.hex(), 'salt': salt.hex(), 'n': 16384, 'r': 8, 'p': 1}
-
-
 def set_pin(dynamodb: Any, table_name: str, employee_id: str, pin: str) -> None:
-    """Through the kiosk code's own interface when it exists (shared.api.kiosk_pins.set_pin), else the item itself."""
-    try:
-        from shared.api.kiosk_pins import set_pin as kiosk_set_pin
-    except ImportError:
-        record = pin_record(employee_id, pin)
-        item = {key: {'N': str(value)} if isinstance(value, int) else {'S': value} for key, value in record.items()}
-        dynamodb.put_item(TableName=table_name, Item=item)
-        return
-    kiosk_set_pin(table_name, employee_id, pin)
+    """A kiosk PIN set through the kiosk code's own interface (shared/api/kiosk_pins.py: scrypt with a salt in ApiTable)."""
+    from shared.api.kiosk_pins import set_pin as kiosk_set_pin
+    from shared.api.store import ApiStore
+
+    kiosk_set_pin(employee_id, pin, datetime.now(UTC), store=ApiStore(table_name, client=dynamodb))
 
 
 def create_local_users(cognito: Any, pool: LocalPool, rows: Iterable[Any], dynamodb: Any, api_table: str) -> list[LocalLogin]:

@@ -432,6 +432,8 @@ class LocalStack:
                 'API_SIGNING_SECRET': signing_secret,  # the secret's ARN, never its value (as in AWS)
                 'WEB_ORIGIN': self.web_origin,
                 'COGNITO_USER_POOL_ID': pool.pool_id,
+                # The directory import keeps each person's login in step with the pool (shared/directory/logins.py).
+                'PEOPLE_USER_POOL_ID': pool.pool_id,
                 'COGNITO_CLIENT_ID': pool.client_id,
                 'COGNITO_ISSUER': pool.issuer,
                 'COGNITO_ENDPOINT': self.aws_endpoint,

@@ -23,7 +23,6 @@ TABLE_ENV = {
     'LeaguesTable': ('LEAGUES_TABLE', 'pitcrew-leagues'),
     'RecognitionTable': ('RECOGNITION_TABLE', 'pitcrew-recognition'),
     'RewardsTable': ('REWARDS_TABLE', 'pitcrew-rewards'),
-    # The people API (issue 15): idempotency records, throttle counters, kiosk PIN hashes and lockouts.
     'ApiTable': ('API_TABLE', 'pitcrew-api'),
 }
 

@@ -51,6 +51,17 @@ class PhoneIndex(GlobalSecondaryIndex['ProfileRecord']):
     phone = UnicodeAttribute(hash_key=True)
 
 
+class LocationIndex(GlobalSecondaryIndex['ProfileRecord']):
+    """Profiles by location (sparse: only profiles carry `loc_key`): a manager's people, one Query per page."""
+
+    class Meta:
+        index_name = 'by_location'
+        projection = AllProjection()
+
+    loc_key = UnicodeAttribute(hash_key=True)
+    employee_id = UnicodeAttribute(range_key=True)
+
+
 class DirectoryRecord(Model):
     class Meta:
         table_name = 'pitcrew-directory'
@@ -80,8 +91,26 @@ class ProfileRecord(DirectoryRecord):
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     forgotten_at = UnicodeAttribute(null=True)  # set by `forget`: the HR import never restores this person's data
+    loc_key = UnicodeAttribute(null=True)  # = location_id, on profiles only (the by_location index is sparse)
     employees_index = EmployeesIndex()
     phone_index = PhoneIndex()
+    location_index = LocationIndex()
+
+
+class LocationRecord(Model):
+    """A location and its region (`LOC#<id>` / `LOCATION`), written by the HR import from its people's rows; listed per
+    region through the `employees` index (`gsi1pk = REGION#<region>`): what a regional scope covers, without a Scan."""
+
+    class Meta:
+        table_name = 'pitcrew-directory'
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    location_id = UnicodeAttribute()
+    region = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
 
 
 class ErasureRecord(Model):
@@ -108,6 +137,15 @@ def erasure_model(table_name: str) -> type[ErasureRecord]:
 
 
 @lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
+def location_model(table_name: str) -> type[LocationRecord]:
+    return type('Location', (LocationRecord,), {'Meta': meta_for(table_name)})
+
+
+def location_pk(location_id: str) -> str:
+    return f'LOC#{location_id}'
+
+
 def directory_models(table_name: str) -> tuple[type[DirectoryRecord], type[ProfileRecord]]:
     meta = meta_for(table_name)
     return (
@@ -134,10 +172,13 @@ class ImportReport:
     mappings_deactivated: int = 0
     forgotten_skipped: int = 0  # rows of people an admin made the directory forget: never re-imported
     newly_mapped: list[tuple[str, str]] = field(default_factory=list)  # (source, agent_key)
+    changed_ids: list[str] = field(default_factory=list)  # created or updated profiles (their logins follow them)
+    deactivated_ids: list[str] = field(default_factory=list)
 
 
 class DirectoryStore:
     def __init__(self, table_name: str | None = None) -> None:
+        self.table_name = table_name or get_settings().DIRECTORY_TABLE
         self.mapping, self.profile = directory_models(table_name or get_settings().DIRECTORY_TABLE)
         self._cache: dict[str, tuple[float, Employee]] = {}
 
@@ -226,7 +267,9 @@ class DirectoryStore:
                     report.created += 1
                 else:
                     report.updated += 1
+                report.changed_ids.append(row.employee_id)
                 batch.save(self._profile(row, digest, stamp))
+        self._write_locations(rows, existing, stamp)
         previous_keys = {
             employee_id: set(_keys_of(record)) for employee_id, record in existing.items()
         }
@@ -256,10 +299,69 @@ class DirectoryStore:
         if deactivate_missing:
             for employee_id, record in existing.items():
                 if employee_id not in imported_ids and record.active:
+                    report.deactivated_ids.append(employee_id)
                     record.update(actions=[self.profile.active.set(False), self.profile.updated_at.set(stamp),
                                            self.profile.row_hash.set('inactive')])
         self._cache.clear()
         return report
+
+    def _write_locations(self, rows: list[EmployeeRow], existing: dict[str, ProfileRecord], stamp: str) -> None:
+        """The location items of the locations whose people changed (a location's region is its people's region)."""
+        touched: dict[str, str | None] = {}
+        for row in rows:
+            prior = existing.get(row.employee_id)
+            if prior is None or prior.row_hash != _row_hash(row) or prior.location_id != row.location_id:
+                touched.setdefault(row.location_id, row.region)
+        location = location_model(self.table_name)
+        with location.batch_write() as batch:
+            for location_id, region in sorted(touched.items()):
+                batch.save(location(location_pk(location_id), 'LOCATION', location_id=location_id, region=region,
+                                    gsi1pk=f'REGION#{region or "-"}', gsi1sk=location_id, updated_at=stamp))  # fmt: skip
+
+    # --- scope reads (the people-facing API: shared/api/scope.py) -------------------------------------------------
+    def location_region(self, location_id: str) -> tuple[bool, str | None]:
+        """(known, region) of a location: one GetItem."""
+        location = location_model(self.table_name)
+        try:
+            record = location.get(location_pk(location_id), 'LOCATION')
+        except location.DoesNotExist:
+            return False, None
+        return True, record.region
+
+    def locations_of_region(self, region: str) -> list[str]:
+        """The region's locations: one Query of the `employees` index (a page holds ~10,000 location items)."""
+        return [item['location_id'] for item in self._region_items(region)]
+
+    def _region_items(self, region: str) -> Iterator[dict[str, str]]:
+        from shared.dynamo import dynamodb_client
+
+        client = dynamodb_client()
+        start: dict[str, object] | None = None
+        while True:
+            page = client.query(TableName=self.table_name, IndexName='employees', KeyConditionExpression='gsi1pk = :r',
+                                ExpressionAttributeValues={':r': {'S': f'REGION#{region}'}}, ProjectionExpression='location_id',
+                                **({'ExclusiveStartKey': start} if start else {}))  # fmt: skip
+            for item in page.get('Items', []):
+                yield {'location_id': item['location_id']['S']}
+            start = page.get('LastEvaluatedKey')
+            if not start:
+                return
+
+    def people_at(self, location_id: str, *, after: str | None = None, limit: int = 20) -> tuple[list[ProfileRecord], str | None]:
+        """One page of a location's profiles (by employee id) and the last id when more follow."""
+        kwargs: dict[str, object] = {'limit': limit}
+        if after:
+            kwargs['last_evaluated_key'] = {'loc_key': {'S': location_id}, 'employee_id': {'S': after},
+                                            'pk': {'S': profile_pk(after)}, 'sk': {'S': 'PROFILE'}}  # fmt: skip
+        result = self.profile.location_index.query(location_id, **kwargs)  # type: ignore[arg-type]
+        records = list(result)
+        last = result.last_evaluated_key
+        return records, (last['employee_id']['S'] if last else None)
+
+    def profiles(self, employee_ids: Iterable[str]) -> dict[str, ProfileRecord]:
+        """Several profiles with one BatchGetItem (100 per request)."""
+        keys = [(profile_pk(e), 'PROFILE') for e in dict.fromkeys(employee_ids)]
+        return {record.employee_id: record for record in self.profile.batch_get(keys)} if keys else {}
 
     def _profile(self, row: EmployeeRow, digest: str, stamp: str) -> ProfileRecord:
         return self.profile(
@@ -283,6 +385,7 @@ class DirectoryStore:
             row_hash=digest,
             gsi1pk='EMPLOYEE',
             gsi1sk=row.employee_id,
+            loc_key=row.location_id,
             updated_at=stamp,
         )
 
@@ -373,4 +476,5 @@ def _keys_of(record: ProfileRecord) -> list[tuple[str, str]]:
 
 
 def _row_hash(row: EmployeeRow) -> str:
-    return hashlib.sha256(row.model_dump_json().encode()).hexdigest()[:24]
+    # `v2`: profiles carry `loc_key` since the by_location index; a new version rewrites every profile once.
+    return hashlib.sha256(b'v2' + row.model_dump_json().encode()).hexdigest()[:24]

@@ -48,6 +48,22 @@ class DisputeStore(LowLevelClient):
         item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get('Item')
         return Dispute.model_validate_json(item['dispute']['S']) if item else None
 
+    def many(self, dispute_ids: list[str]) -> list[Dispute]:
+        """The disputes that exist among these ids (BatchGetItem, 100 keys a request): a person's own disputes are found
+        from their entries' ids (`dispute_id_for`), never by a Scan."""
+        found: list[Dispute] = []
+        ids = list(dict.fromkeys(dispute_ids))
+        for start in range(0, len(ids), 100):
+            request: dict[str, Any] = {self.table: {'Keys': [{'pk': {'S': dispute_pk(i)}} for i in ids[start:start + 100]],
+                                                    'ProjectionExpression': 'dispute'}}  # fmt: skip
+            for _ in range(5):
+                response = self.client.batch_get_item(RequestItems=request)
+                found += [Dispute.model_validate_json(item['dispute']['S']) for item in response.get('Responses', {}).get(self.table, [])]
+                request = response.get('UnprocessedKeys') or {}
+                if not request:
+                    break
+        return found
+
     def put_new(self, dispute: Dispute) -> bool:
         """False when the entry already has a dispute (this filing, retried, or a second one)."""
         item = {

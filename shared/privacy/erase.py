@@ -50,6 +50,8 @@ class Eraser:
     nudges: NudgeStore | None = None
     recognition: RecognitionStore | None = None
     rewards: Any = None  # shared.wallet.store.RewardsStore: redemptions' voucher codes and free text
+    api: Any = None  # shared.api.store.ApiStore: the person's kiosk PIN hash and lockout
+    logins: Any = None  # shared.directory.logins.CognitoLogins: the person's login (username = employee id)
 
     def forget(self, request: ForgetRequest, actor: str, now: datetime) -> ErasureReport:
         profile = self.directory.profile_of(request.employee_id)
@@ -71,6 +73,10 @@ class Eraser:
             self.contacts.forget(request.employee_id)
         self._mappings(profile, request, report)
         self._redemptions(request, report, now)
+        if self.api is not None:
+            report.kiosk_pin = self.api.forget_pin(request.employee_id, dry_run=request.dry_run)
+        if self.logins is not None:
+            report.login = self.logins.exists(request.employee_id) if request.dry_run else self.logins.delete(request.employee_id)
         report.profile_fields = _profile_fields(profile, report.pseudonym)
         if report.profile_fields and not request.dry_run:
             self.directory.forget_profile(request.employee_id, report.pseudonym, now)

@@ -107,11 +107,14 @@ class ErasureReport:
     spot_awards: int = 0  # spot award records (and their feed items) naming the person
     nudges: int = 0  # recognition table: nudges about them or to them, CSAT runs, day counters (shared/recognition)
     recognitions: int = 0  # recognitions given or received whose message was blanked (shared.recognition.store)
+    kiosk_pin: int = 0  # the API table's kiosk PIN hash and lockout of the person (shared/api/store.py), deleted
+    login: int = 0  # the person's login in the people user pool (Cognito keeps their e-mail), deleted
 
     @property
     def changes(self) -> int:
         return (len(self.profile_fields) + self.mappings + self.contact_record + self.worklist + self.breaches
-                + len(self.quarantine_ids) + self.spot_awards + self.nudges + self.recognitions + self.redemptions)  # fmt: skip
+                + len(self.quarantine_ids) + self.spot_awards + self.nudges + self.recognitions + self.redemptions
+                + self.kiosk_pin + self.login)  # fmt: skip
 
     def counts(self) -> dict[str, int]:
         return {
@@ -125,6 +128,8 @@ class ErasureReport:
             'recognition_nudges': self.nudges,
             'recognition_items': self.recognitions,
             'rewards_redemptions': self.redemptions,
+            'api_kiosk_pin': self.kiosk_pin,
+            'cognito_login': self.login,
         }
 
     def as_dict(self) -> dict[str, Any]:

@@ -377,6 +377,18 @@ class RewardsStore(LowLevelClient):
                 return out
             kwargs['ExclusiveStartKey'] = page['LastEvaluatedKey']
 
+    def redemptions_page(self, employee_id: str, limit: int, start: dict[str, Any] | None = None
+                         ) -> tuple[list[Redemption], dict[str, Any] | None]:  # fmt: skip
+        """One page of a person's redemptions, newest first (ONE Query of the by_employee index): (the page, the key to
+        continue from, None at the end)."""
+        kwargs: dict[str, Any] = {'TableName': self.table, 'IndexName': 'by_employee', 'KeyConditionExpression': 'rdm_employee = :e',
+                                  'ExpressionAttributeValues': {':e': {'S': employee_id}}, 'ScanIndexForward': False,
+                                  'Limit': limit}  # fmt: skip
+        if start:
+            kwargs['ExclusiveStartKey'] = start
+        page = self.client.query(**kwargs)
+        return [Redemption.model_validate_json(item['record']['S']) for item in page.get('Items', [])], page.get('LastEvaluatedKey')
+
     def erase(self, redemption: Redemption, now: datetime) -> bool:
         """Rewrite a redemption without its personal details (voucher code, notes, failure reason), if it has not changed
         since it was read; points, item, status and ids stay (they are money, as the ledger's entries)."""

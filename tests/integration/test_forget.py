@@ -66,6 +66,11 @@ def aws() -> Iterator[LocalAws]:
                                                      reason='ValueError: bad', correlation_id='m-1', now=NOW - timedelta(days=5)),
             'other': reject(quarantine, json.dumps({'ticket': {'assignee_email': 'agent2@example.com'}}), NOW),
         }
+        # a kiosk PIN of E1 (its hash) and a lockout after wrong guesses
+        from shared.api.store import ApiStore
+
+        ApiStore().put_pin('E1', 'ab' * 32, 'cd' * 16, 16384, 8, 1, NOW)
+        ApiStore().record_pin_failure('E1', 3, 0, int(NOW.timestamp()) + 900)
         # E1 left: the next HR export no longer lists them
         directory.import_rows(parse_export(without('E1'), 'csv'), NOW)
         yield local
@@ -116,7 +121,7 @@ def test_forget_erases_every_place_and_keeps_the_ledger_under_the_pseudonym(aws:
     assert answer['counts'] == {'directory_profile_fields': 6, 'directory_mappings': 2, 'directory_contact_record': 1,
                                 'alerts_worklist': 1, 'alerts_breaches': 1, 'quarantine_items': 2,
                                 'recognition_spot_awards': 0, 'recognition_nudges': 0, 'recognition_items': 0,
-                                'rewards_redemptions': 0}  # fmt: skip
+                                'rewards_redemptions': 0, 'api_kiosk_pin': 2, 'cognito_login': 0}  # fmt: skip
     assert answer['quarantine_ids'] == sorted([ids['mentions_email'], ids['mentions_phone']])
     # And the directory holds no name, phone, e-mail or agent id of E1, nor their mappings or contact record
     items = directory_items()
@@ -129,6 +134,10 @@ def test_forget_erases_every_place_and_keeps_the_ledger_under_the_pseudonym(aws:
     everything = json.dumps(list(items.values()))
     assert E1_NAME not in everything and E1_EMAIL not in everything and E1_PHONE not in everything
     assert ContactBook().employees_with_phone(E1_PHONE) == []
+    # And no kiosk PIN hash or lockout of E1 is left
+    from shared.api.store import ApiStore
+
+    assert ApiStore().pin_record('E1') is None
     # And the other people are untouched
     assert items[('EMP#E2', 'PROFILE')]['email']['S'] == 'agent2@example.com'
     # And the alerts table has no worklist or breach of E1 left, E2's breach stays

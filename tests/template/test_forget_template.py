@@ -73,13 +73,16 @@ def recorded_dynamodb_calls() -> frozenset[tuple[str, str]]:
 
         seed_recognition(RecognitionStore(), technician('E1'), technician('E2'), now)  # E1's thanks: its message is erased
         _completed_redemption('E1', now)
+        from shared.api.store import ApiStore
+
+        ApiStore().put_pin('E1', 'ab' * 32, 'cd' * 16, 16384, 8, 1, now)  # a kiosk PIN hash: deleted
         directory.import_rows(parse_export('\n'.join(row for row in DIRECTORY_CSV.splitlines() if not row.startswith('E1,')), 'csv'), now)
         logical = {os.environ[env]: logical_id for logical_id, (env, _) in TABLE_ENV.items()}
         with record_requests() as sent:
             out = lambda_handler({'employee_id': 'E1', 'quarantine_days': 2}, lambda_context())
         assert out['ok'] and out['changed'] and out['counts']['quarantine_items'] == 1
         assert out['counts']['recognition_spot_awards'] == 1 and out['counts']['recognition_items'] == 1
-        assert out['counts']['rewards_redemptions'] == 1
+        assert out['counts']['rewards_redemptions'] == 1 and out['counts']['api_kiosk_pin'] == 1
         calls = set()
         for service, operation, params, _ in sent:
             if service != 'dynamodb':
@@ -123,13 +126,23 @@ def _completed_redemption(employee_id: str, now: datetime) -> None:
 
 def test_dynamodb_grants_are_exactly_the_calls_a_forget_makes() -> None:
     # Given: the DynamoDB requests of one forget (recorded on moto)
-    need, granted = recorded_dynamodb_calls(), grants(RESOURCES[FUNCTION])
+    need = recorded_dynamodb_calls()
+    granted = {(action, target) for action, target in grants(RESOURCES[FUNCTION]) if action.startswith('dynamodb:')}
     # Then: every call is granted and every grant is used
     assert sorted(need - granted) == [] and sorted(granted - need) == []
     # And: no Scan anywhere, nothing on the ledger or the balances; the quarantine is read through its day index
     assert not any(action == 'dynamodb:Scan' for action, _ in need)
     assert not any(target.startswith(('LedgerTable', 'BalancesTable')) for _, target in need)
     assert ('dynamodb:Query', 'QuarantineTable/index/by_day') in need
+
+
+def test_the_login_grants_are_the_lookup_and_the_delete_on_the_people_pool_only() -> None:
+    # Given: the function's grants outside DynamoDB and its environment
+    others = {grant for grant in grants(RESOURCES[FUNCTION]) if not grant[0].startswith(('dynamodb:', 'ssm:', 'kms:'))}
+    env = RESOURCES[FUNCTION]['Properties']['Environment']['Variables']
+    # Then: the person's login is looked up (dry run) or deleted in the people user pool, nothing else of Cognito
+    assert others == {('cognito-idp:AdminGetUser', 'PeopleUserPool'), ('cognito-idp:AdminDeleteUser', 'PeopleUserPool')}
+    assert env['PEOPLE_USER_POOL_ID'] == {'Ref': 'PeopleUserPool'}
 
 
 def test_the_console_event_is_a_dry_run_the_handler_accepts() -> None:

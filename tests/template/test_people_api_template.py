@@ -223,7 +223,7 @@ def test_the_six_role_groups_exist_in_the_pool_with_admin_first() -> None:
 def test_the_api_table_and_the_signing_key_are_found_by_reference_only() -> None:
     # Given: the four API functions' environments and grants
     for function in API_FUNCTIONS:
-        env = RESOURCES[function]['Properties']['Environment']['Variables']
+        env = DOCUMENT['Globals']['Function']['Environment']['Variables'] | RESOURCES[function]['Properties']['Environment']['Variables']
         # Then: the table and the secret by reference (the secret's ARN, never its value)
         assert env['API_TABLE'] == {'Ref': 'ApiTable'} and env['API_SIGNING_SECRET'] == {'Ref': 'ApiSigningKey'}, function
     # And: ApiTable is keyed by pk only, expires records by expires_at, with PITR and SSE
