@@ -220,3 +220,27 @@ def static_file(path: str, root: Path = WEB_ROOT) -> tuple[bytes, str] | None:
     if any(part.startswith('.') for part in target.relative_to(base).parts):
         return None
     return target.read_bytes(), kind
+
+
+def page_headers(cognito_endpoint: str, region: str) -> dict[str, str]:
+    """The security headers CloudFront adds to the page (the template's WebResponseHeadersPolicy), for the local page:
+    the same Content-Security-Policy, with the local Cognito endpoint allowed to be fetched (the API is the page's own
+    origin locally, 'self'); no HSTS (plain http on 127.0.0.1)."""
+    policy = template_resources()['WebResponseHeadersPolicy']['Properties']['ResponseHeadersPolicyConfig']
+    security = policy.get('SecurityHeadersConfig', {})
+    headers: dict[str, str] = {}
+    csp = security.get('ContentSecurityPolicy')
+    if csp:
+        text = str(resolve(csp['ContentSecurityPolicy'], {'AWS::Region': region, 'AWS::URLSuffix': 'amazonaws.com'}))
+        directives = [' '.join(part.split()) for part in text.split(';') if part.strip()]
+        directives = [f'{d} {cognito_endpoint}' if d.split()[0] == 'connect-src' else d for d in directives]
+        headers['Content-Security-Policy'] = '; '.join(directives)
+    if 'ContentTypeOptions' in security:
+        headers['X-Content-Type-Options'] = 'nosniff'
+    if 'FrameOptions' in security:
+        headers['X-Frame-Options'] = str(security['FrameOptions']['FrameOption'])
+    if 'ReferrerPolicy' in security:
+        headers['Referrer-Policy'] = str(security['ReferrerPolicy']['ReferrerPolicy'])
+    for item in (policy.get('CustomHeadersConfig') or {}).get('Items', []):
+        headers[str(item['Header'])] = str(item['Value'])
+    return headers

@@ -26,7 +26,16 @@ from urllib.parse import parse_qsl, urlsplit
 from infrastructure.local import moto_patches
 from infrastructure.local.cognito import LocalLogin, LocalPool, create_local_users, create_people_pool, create_signing_secret
 from infrastructure.local.event_filter import delivers
-from infrastructure.local.local_auth import UNAUTHORIZED, ApiGate, Unauthorized, api_gate, authorizer_context, moto_jwks, static_file
+from infrastructure.local.local_auth import (
+    UNAUTHORIZED,
+    ApiGate,
+    Unauthorized,
+    api_gate,
+    authorizer_context,
+    moto_jwks,
+    page_headers,
+    static_file,
+)
 from infrastructure.local.replay import Schedule
 from infrastructure.local.sample_month import service_config
 from infrastructure.local.schedule import RealTimeSchedules, fire_times, scheduled_event, scheduler_input
@@ -283,6 +292,7 @@ class LocalStack:
     # (infrastructure/local/local_auth.py), per HTTP API of the template.
     people_pool: LocalPool | None = None
     gates: dict[str, ApiGate] = field(default_factory=dict)
+    page_headers: dict[str, str] = field(default_factory=dict)
 
     def health(self) -> dict[str, Any]:
         return {'status': 'serving', 'replay': self.health_detail() if self.health_detail else None}
@@ -439,6 +449,7 @@ class LocalStack:
                 'COGNITO_ENDPOINT': self.aws_endpoint,
             }
         )
+        self.page_headers = page_headers(self.aws_endpoint, REGION)  # CloudFront's security headers, for the local page
         known = {'AWS::Region': REGION, 'PeopleUserPool': pool.pool_id, 'PeopleUserPoolClient': pool.client_id}
         jwks = moto_jwks()
         for logical_id, resource in template_document()['Resources'].items():
@@ -522,7 +533,7 @@ class LocalStack:
                     return
                 page = static_file(url.path) if self.command == 'GET' else None
                 if page is not None:  # the people page's files (infrastructure/web/), as CloudFront serves them in AWS
-                    self._answer(200, page[0], {'Content-Type': page[1], 'X-Content-Type-Options': 'nosniff'})
+                    self._answer(200, page[0], {'Content-Type': page[1], **stack.page_headers})
                     return
                 self._answer(404, b'{"message":"Not Found"}', {'Content-Type': 'application/json'})
 

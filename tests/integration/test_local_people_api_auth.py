@@ -239,6 +239,11 @@ def test_the_page_and_its_config_are_served_on_the_api_port(local: Local) -> Non
     config_status, _, config = local.request('GET', '/config.json')
     # Then index.html is served as HTML, and the configuration names the local API, pool, client and Cognito endpoint
     assert index[0] == 200 and index[1]['Content-Type'] == 'text/html; charset=utf-8' and b'<html' in index[2]
+    # And with CloudFront's security headers: the template's CSP, the local Cognito allowed to be fetched (the API is 'self')
+    csp = {d.split()[0]: d.split()[1:] for d in index[1]['Content-Security-Policy'].split('; ')}
+    assert csp['script-src'] == ["'self'"] and csp['frame-ancestors'] == ["'none'"]
+    assert "'self'" in csp['connect-src'] and local.stack.aws_endpoint in csp['connect-src']
+    assert (index[1]['X-Content-Type-Options'], index[1]['X-Frame-Options']) == ('nosniff', 'DENY')
     assert config_status == 200
     pool = local.stack.people_pool
     assert pool is not None
