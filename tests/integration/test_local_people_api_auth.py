@@ -339,3 +339,38 @@ def test_make_run_prints_how_to_log_in_and_its_curl_example_works(local: Local, 
     done = subprocess.run(['bash', '-c', f'{lines[0]}\n{lines[1]}'], capture_output=True, text=True, timeout=60)
     assert json.loads(done.stdout) == {'ok': True}, done.stderr
     assert RECORDED[0]['requestContext']['authorizer']['jwt']['claims']['cognito:username'] == 'advisor'
+
+
+def test_the_real_routes_answer_behind_the_local_authorizer(local: Local) -> None:
+    # Given the sample directory imported (as `make run` imports it), and the routes' own handlers in place
+    from datetime import date
+
+    from infrastructure.local.sample_month import SampleMonth
+    from infrastructure.local.stack import invoke
+
+    csv_text = SampleMonth(date(2026, 10, 1), sample_people(), [], 0, 0).directory_csv()
+    assert invoke('functions.directory_import.app.lambda_handler', {'format': 'csv', 'content': csv_text})['created'] > 0
+    routes = [r for r in local.stack.routes if r.api == 'PeopleApi' and r.path in ('/v1/me', '/v1/kiosk/sessions')]
+    for route in routes:
+        route.handler = f'functions.{"api_kiosk" if "kiosk" in route.path else "api_people"}.app.lambda_handler'
+    try:
+        # When the advisor asks for their profile, and the workshop's kiosk opens a technician's session with the local PIN
+        advisor = next(login for login in local.logins if login.role == 'advisor')
+        status, _, body = local.request('GET', '/v1/me', bearer(local.tokens('advisor')['IdToken']))
+        kiosk = next(login for login in local.logins if login.role == 'kiosk')
+        code = min(kiosk.pins)
+        request = urllib.request.Request(f'{local.base}/v1/kiosk/sessions', method='POST',
+                                         data=json.dumps({'employee_code': code, 'pin': LOCAL_PIN}).encode(),
+                                         headers={**bearer(local.tokens(kiosk.username)['IdToken']), 'Content-Type': 'application/json',
+                                                  'Origin': local.stack.web_origin})  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            opened, opened_headers = json.loads(response.read()), dict(response.headers.items())
+    finally:
+        for route in routes:
+            route.handler = f'{__name__}.recorder'
+    # Then the advisor's own profile comes back (the claims as the routes read them), and the kiosk session is the
+    # technician's, readable by the page (CORS exposes X-Kiosk-Session)
+    assert status == 200, body
+    assert json.loads(body)['person']['employee_id'] == advisor.employee_id
+    assert opened['person']['employee_id'] == code and opened['expires_in'] == 60
+    assert 'X-Kiosk-Session' in opened_headers['Access-Control-Expose-Headers']
