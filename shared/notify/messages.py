@@ -258,6 +258,40 @@ REPLIES = {
 }
 
 
+# What an alert's e-mail subject calls its kind ('Pitcrew: JC-9 promise missed (promised delivery)').
+SUBJECT_KINDS = {
+    'en': {'sla_risk': 'sla risk', 'sla_breach': 'sla breach', 'promise_missed': 'promise missed', 'approval_waiting': 'approval waiting',
+           'repeat_visit': 'repeat visit', 'upsell_flagged': 'upsell flagged', 'dispute_filed': 'dispute filed',
+           'dispute_accepted': 'dispute accepted', 'dispute_rejected': 'dispute rejected', 'level_up': 'level up',
+           'badge_earned': 'badge earned', 'league_result': 'league result', 'recognition_received': 'recognition received',
+           'spot_award_received': 'spot award received', 'collusion_flag': 'collusion flag',
+           'spot_approval_waiting': 'spot approval waiting', 'spot_award_decided': 'spot award decided', 'nudge': 'nudge',
+           'redemption_update': 'redemption update'},
+    'es': {'sla_risk': 'riesgo de SLA', 'sla_breach': 'SLA incumplido', 'promise_missed': 'entrega prometida vencida',
+           'approval_waiting': 'aprobación pendiente', 'repeat_visit': 'visita repetida', 'upsell_flagged': 'venta adicional pendiente',
+           'dispute_filed': 'reclamación recibida', 'dispute_accepted': 'reclamación aceptada', 'dispute_rejected': 'reclamación rechazada',
+           'level_up': 'nuevo nivel', 'badge_earned': 'insignia conseguida', 'league_result': 'resultado de la liga',
+           'recognition_received': 'agradecimiento recibido', 'spot_award_received': 'premio especial recibido',
+           'collusion_flag': 'revisión de reconocimientos', 'spot_approval_waiting': 'premio especial por aprobar',
+           'spot_award_decided': 'premio especial decidido', 'nudge': 'sugerencia de premio', 'redemption_update': 'canje de puntos'},
+    'hi': {'sla_risk': 'SLA जोखिम', 'sla_breach': 'SLA उल्लंघन', 'promise_missed': 'डिलीवरी समय निकला', 'approval_waiting': 'मंज़ूरी की प्रतीक्षा',
+           'repeat_visit': 'दोबारा आई गाड़ी', 'upsell_flagged': 'अपसेल प्रतीक्षा में', 'dispute_filed': 'नई शिकायत',
+           'dispute_accepted': 'शिकायत स्वीकृत', 'dispute_rejected': 'शिकायत अस्वीकृत', 'level_up': 'नया स्तर', 'badge_earned': 'बैज मिला',
+           'league_result': 'लीग परिणाम', 'recognition_received': 'धन्यवाद मिला', 'spot_award_received': 'स्पॉट अवॉर्ड मिला',
+           'collusion_flag': 'सराहना जाँच', 'spot_approval_waiting': 'स्पॉट अवॉर्ड स्वीकृति', 'spot_award_decided': 'स्पॉट अवॉर्ड निर्णय',
+           'nudge': 'अवॉर्ड सुझाव', 'redemption_update': 'अंक भुनाने की स्थिति'},
+    'id': {'sla_risk': 'risiko SLA', 'sla_breach': 'SLA terlewat', 'promise_missed': 'janji penyerahan terlewat',
+           'approval_waiting': 'menunggu persetujuan', 'repeat_visit': 'kunjungan ulang', 'upsell_flagged': 'penjualan tambahan menunggu',
+           'dispute_filed': 'sanggahan baru', 'dispute_accepted': 'sanggahan diterima', 'dispute_rejected': 'sanggahan ditolak',
+           'level_up': 'level baru', 'badge_earned': 'lencana baru', 'league_result': 'hasil liga',
+           'recognition_received': 'apresiasi diterima', 'spot_award_received': 'penghargaan langsung diterima',
+           'collusion_flag': 'pemeriksaan apresiasi',
+           'spot_approval_waiting': 'persetujuan penghargaan langsung', 'spot_award_decided': 'keputusan penghargaan langsung',
+           'nudge': 'saran penghargaan', 'redemption_update': 'penukaran poin'},
+}  # fmt: skip
+REMINDER_SUBJECTS = {'en': 'Pitcrew: your day ({open} open)', 'es': 'Pitcrew: su día ({open} abiertos)',
+                     'hi': 'Pitcrew: आपका दिन ({open} खुले)', 'id': 'Pitcrew: hari Anda ({open} terbuka)'}  # fmt: skip
+
 DISPUTE_STATUS = {'en': {'open': 'open', 'accepted': 'accepted', 'rejected': 'rejected'},
                   'es': {'open': 'abierta', 'accepted': 'aceptada', 'rejected': 'rechazada'},
                   'hi': {'open': 'खुली', 'accepted': 'स्वीकृत', 'rejected': 'अस्वीकृत'},
@@ -336,7 +370,8 @@ def alert_text(
     if owner_name:
         body = render(texts['manager'], owner=owner_name) + body
     detail = _detail(kind, metric_name, detail_value)
-    subject = render('Pitcrew: {ref} {kind} ({detail})', ref=safe_ref, kind=ours(kind.replace('_', ' ')), detail=ours(detail))
+    kind_name = SUBJECT_KINDS[lang].get(kind, kind.replace('_', ' '))
+    subject = render('Pitcrew: {ref} {kind} ({detail})', ref=safe_ref, kind=ours(kind_name), detail=ours(detail))
     return AlertText(body=body, variables={'1': safe_name, '2': safe_ref, '3': detail, '4': due}, subject=subject)
 
 
@@ -360,7 +395,7 @@ def reminder_text(language: str, name: str, figures: ReminderFigures) -> AlertTe
                   points=figures.points, balance=figures.balance)  # fmt: skip
     variables = {'1': safe_name, '2': target or '-', '3': str(figures.open), '4': str(figures.approvals),
                  '5': str(figures.breaches), '6': str(figures.points)}  # fmt: skip
-    return AlertText(body=body, variables=variables, subject=f'Pitcrew: your day ({figures.open} open)')
+    return AlertText(body=body, variables=variables, subject=render(REMINDER_SUBJECTS[lang], open=figures.open))
 
 
 def reply(language: str, key: str, **values: object) -> str:

@@ -15,6 +15,7 @@ from shared.directory.contacts import Contact, contact_from_items
 from shared.notify.conversations import twiml
 from shared.notify.languages import LANGUAGES
 from shared.notify.messages import (
+    SUBJECT_KINDS,
     AlertText,
     RankLine,
     ReminderFigures,
@@ -444,9 +445,24 @@ def test_a_promise_alert_subject_names_the_promise_once(language: str) -> None:
 
     # Then the subject and the template's third variable name the metric alone, without the marker
     metric = {'en': 'promised delivery', 'es': 'entrega prometida', 'hi': 'वादा की गई डिलीवरी', 'id': 'waktu penyerahan yang dijanjikan'}[language]
-    assert text.subject == f'Pitcrew: JC-9 promise missed ({metric})'
+    kind = {'en': 'promise missed', 'es': 'entrega prometida vencida', 'hi': 'डिलीवरी समय निकला', 'id': 'janji penyerahan terlewat'}[language]
+    assert text.subject == f'Pitcrew: JC-9 {kind} ({metric})'
     assert text.variables['3'] == metric
     assert 'promised)' not in text.subject
+
+
+def test_every_alert_kind_has_a_subject_in_every_language_and_english_reads_as_before() -> None:
+    # Given every alert kind (the daily reminder has its own subject)
+    kinds = [kind.value for kind in AlertKind if kind is not AlertKind.DAILY_REMINDER]
+
+    # Then each language names each kind in the e-mail subject; English names it by its own words
+    for language in LANGUAGES:
+        assert set(SUBJECT_KINDS[language]) == set(kinds), language
+    assert SUBJECT_KINDS['en'] == {kind: kind.replace('_', ' ') for kind in kinds}
+    # And the reminder's subject reads in the person's language with the day's count
+    assert [reminder_text(language, 'Ana', FIGURES).subject for language in LANGUAGES] == [
+        'Pitcrew: your day (7 open)', 'Pitcrew: su día (7 abiertos)', 'Pitcrew: आपका दिन (7 खुले)', 'Pitcrew: hari Anda (7 terbuka)']
+    assert risk('id').subject == 'Pitcrew: T-1 risiko SLA (respons pertama 75%)'
 
 
 def test_an_approval_alert_subject_gives_the_allowance_not_the_planners_key() -> None:
