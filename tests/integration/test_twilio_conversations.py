@@ -303,10 +303,10 @@ def test_an_indonesian_reader_is_answered_in_bahasa_indonesia_whatever_keyword_t
     promised = (NOW + timedelta(days=1)).replace(hour=2, minute=30, second=0)  # 09.30 in Jakarta
     env.store.put_worklist(TicketAlerts(ticket_key='dms#JC-7', kind=Kind.JOB_CARD, ref='JC-7', owner='E10', approval_since=NOW - timedelta(hours=2),
                                         promised_at=promised))  # fmt: skip
-    points = twiml('Anda memiliki 1250 poin tersedia dan 30 poin tertunda.')
+    points = twiml('Anda memiliki 1.250 poin tersedia dan 30 poin tertunda.')
 
     # When he asks for his points in Indonesian (POIN, saldo) and in English
-    # Then every answer gives his balance in Indonesian
+    # Then every answer gives his balance in Indonesian, thousands grouped with a period
     assert [message_of(inbound(f'whatsapp:{BUDI}', body)) for body in ('POIN', 'saldo', 'points')] == [points] * 3
 
     # When he sends HARI INI (two words, any case)
