@@ -77,7 +77,7 @@ TEXTS = {
     },
     'id': {
         'month': '{month} {year}',
-        'ranked': 'Anda finis di peringkat {place} dari {of} di {division} dengan {points} poin',
+        'ranked': 'Anda menempati peringkat {place} dari {of} di {division} dengan {points} poin',
         'unranked': 'Anda mengumpulkan {points} poin di {division}',
         'reward': ': +{reward} poin.',
         'trophy': ' Trofi: {names}.', 'trophies': ' Trofi: {names}.',

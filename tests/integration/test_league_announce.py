@@ -168,7 +168,7 @@ def test_an_indonesian_winner_and_manager_read_the_results_in_bahasa_indonesia(e
 
     # Then Meera's SMS is her result in Indonesian, thousands grouped with a period
     by_number = {m['to']: m['body'] for m in env.fake.messages}
-    assert by_number[MEERA] == ('Meera, Pitstop League, Oktober 2026: Anda finis di peringkat ke-1 dari 4 di Workshop technicians · South '
+    assert by_number[MEERA] == ('Meera, Pitstop League, Oktober 2026: Anda menempati peringkat ke-1 dari 4 di Workshop technicians · South '
                                 'dengan 1.240 poin: +1.450 poin. Trofi: MVP, Sharpshooter.')
     # And Sara's summary e-mail is in Indonesian
     sara = env.mail_to('sara@example.com')

@@ -42,7 +42,7 @@ ROWS = (Row(rank=1, employee_id='E3', points=900, score=900, prize=1000, trophie
     ('en', 'you finished 2nd of 5 in Techs with 1,100 points: +800 points. Trophy: MVP.'),
     ('es', 'terminó 2.º de 5 en Techs con 1.100 puntos: +800 puntos. Trofeo: MVP.'),
     ('hi', 'आप Techs में 5 में से दूसरे स्थान पर रहे, 1,100 अंकों के साथ: +800 अंक। ट्रॉफ़ी: MVP।'),
-    ('id', 'Anda finis di peringkat ke-2 dari 5 di Techs dengan 1.100 poin: +800 poin. Trofi: MVP.'),
+    ('id', 'Anda menempati peringkat ke-2 dari 5 di Techs dengan 1.100 poin: +800 poin. Trofi: MVP.'),
     ('fr', 'you finished 2nd of 5 in Techs with 1,100 points: +800 points. Trophy: MVP.'),
 ])  # fmt: skip
 def test_a_ranked_winners_result_in_each_language(language: str, expected: str) -> None:
