@@ -22,8 +22,10 @@ from shared.alerts.scan import AlertMessage, BodyQueue
 from shared.alerts.store import AlertStore, WorkItem
 from shared.directory.contacts import Contact, ContactBook
 from shared.notify.dispatch import PointsPort
+from shared.notify.languages import grouped
 from shared.notify.messages import RankLine, TodayItem, dispute_status, rank_text, reply, today_text
 from shared.notify.messaging import INVALID_NUMBER, OPTED_OUT
+from shared.notify.safe_text import ours
 from shared.notify.twilio_webhooks import Command, InboundMessage, StatusUpdate
 
 FAILED = ('failed', 'undelivered')
@@ -113,7 +115,8 @@ class Conversations:
             balance = self.ledger.balance(person.employee_id) if self.ledger is not None else None
             available = int(balance.available) if balance is not None else 0
             pending = int(balance.pending) if balance is not None else 0
-            return reply(language, 'points' if message.command is Command.POINTS else 'rank', available=available, pending=pending)
+            return reply(language, 'points' if message.command is Command.POINTS else 'rank', available=ours(grouped(language, available)),
+                         pending=ours(grouped(language, pending)))  # fmt: skip
         if message.command is Command.TODAY:
             return self._today(person)
         if message.command is Command.DISPUTE and self.disputes is not None:
