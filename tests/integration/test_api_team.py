@@ -110,8 +110,14 @@ def test_service_levels_per_channel(world: LocalAws) -> None:
 # --- statements and standings ---------------------------------------------------------------------------------------------
 def test_a_manager_reads_a_team_members_statement(world: LocalAws) -> None:
     # When the manager reads IN-BLR-01-A's statement
-    status, body = call_team('GET', '/v1/people/IN-BLR-01-A/statement', MANAGER_BLR1, route='/v1/people/{employee_id}/statement',
-                             params={'employee_id': 'IN-BLR-01-A'}, query={'month': MONTH})
+    status, body = call_team(
+        'GET',
+        '/v1/people/IN-BLR-01-A/statement',
+        MANAGER_BLR1,
+        route='/v1/people/{employee_id}/statement',
+        params={'employee_id': 'IN-BLR-01-A'},
+        query={'month': MONTH},
+    )
     # Then it is the statement the statement function builds (it reconciles), with the person's public profile
     assert status == 200
     assert body['employee']['employee_id'] == 'IN-BLR-01-A'
@@ -153,8 +159,15 @@ def test_a_dispute_decision_retried_with_the_same_key_decides_once(world: LocalA
 def test_hq_is_no_manager_of_the_employee_and_the_existing_check_refuses(world: LocalAws) -> None:
     # Given an open dispute; When hq (in scope, but not a manager nor an admin) decides: the use case refuses (403)
     dispute_id = seed_dispute('IN-BLR-01-B', 'D0000000002')
-    status, body = call_team('POST', f'/v1/team/disputes/{dispute_id}/decide', HQ, route='/v1/team/disputes/{dispute_id}/decide',
-                             params={'dispute_id': dispute_id}, body={'decision': 'reject', 'reason': 'not ours'}, key='hq-decide-1')
+    status, body = call_team(
+        'POST',
+        f'/v1/team/disputes/{dispute_id}/decide',
+        HQ,
+        route='/v1/team/disputes/{dispute_id}/decide',
+        params={'dispute_id': dispute_id},
+        body={'decision': 'reject', 'reason': 'not ours'},
+        key='hq-decide-1',
+    )
     assert (status, body['refused']) == (403, 'out_of_scope')
 
 
@@ -191,8 +204,15 @@ def test_an_admin_approves_a_waiting_award_once(world: LocalAws) -> None:
 
 def test_a_rejection_needs_a_reason(world: LocalAws) -> None:
     award_id = seed_spot_request('M-IN-BLR-01', 'IN-BLR-01-B', 'seed-req-2')
-    status, body = call_team('POST', f'/v1/team/approvals/{award_id}/reject', ADMIN, route='/v1/team/approvals/{award_id}/reject',
-                             params={'award_id': award_id}, body={}, key='reject-0001')
+    status, body = call_team(
+        'POST',
+        f'/v1/team/approvals/{award_id}/reject',
+        ADMIN,
+        route='/v1/team/approvals/{award_id}/reject',
+        params={'award_id': award_id},
+        body={},
+        key='reject-0001',
+    )
     assert (status, body['field']) == (400, 'reason')
 
 

@@ -43,7 +43,8 @@ def team_world() -> Iterator[LocalAws]:
         document['effective_from'] = '2020-01-01T00:00:00+05:30'
         document['scope']['locations'] = sorted(LOCATIONS)
         boto3.client('ssm', region_name=os.environ['AWS_DEFAULT_REGION']).put_parameter(
-            Name=f'{PROGRAMS_PATH}/{PROGRAM}', Value=json.dumps(document), Type='String')
+            Name=f'{PROGRAMS_PATH}/{PROGRAM}', Value=json.dumps(document), Type='String'
+        )
         old = os.environ.get('PROGRAMS_PATH')
         os.environ['PROGRAMS_PATH'] = PROGRAMS_PATH
         get_settings.cache_clear()
@@ -59,8 +60,17 @@ def team_world() -> Iterator[LocalAws]:
             get_settings.cache_clear()
 
 
-def call_team(method: str, path: str, who: dict[str, str] | None, *, route: str | None = None, query: dict[str, str] | None = None,
-              body: Any = None, key: str | None = None, params: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+def call_team(
+    method: str,
+    path: str,
+    who: dict[str, str] | None,
+    *,
+    route: str | None = None,
+    query: dict[str, str] | None = None,
+    body: Any = None,
+    key: str | None = None,
+    params: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
     from functions.api_team.app import lambda_handler
     from tests.support.apigw import lambda_context
 
@@ -69,8 +79,17 @@ def call_team(method: str, path: str, who: dict[str, str] | None, *, route: str 
     return answer(lambda_handler(event, lambda_context()))
 
 
-def call_admin(method: str, path: str, who: dict[str, str] | None, *, route: str | None = None, query: dict[str, str] | None = None,
-               body: Any = None, key: str | None = None, params: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+def call_admin(
+    method: str,
+    path: str,
+    who: dict[str, str] | None,
+    *,
+    route: str | None = None,
+    query: dict[str, str] | None = None,
+    body: Any = None,
+    key: str | None = None,
+    params: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
     from functions.api_admin.app import lambda_handler
 
     from tests.support.apigw import lambda_context
