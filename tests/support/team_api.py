@@ -91,7 +91,6 @@ def call_admin(
     params: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, Any]]:
     from functions.api_admin.app import lambda_handler
-
     from tests.support.apigw import lambda_context
 
     headers = {'Idempotency-Key': key} if key else None
