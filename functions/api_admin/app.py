@@ -243,11 +243,11 @@ class PinBody(BaseModel):
 @app.post('/v1/admin/people/<employee_id>/pin')
 def reset_pin(employee_id: str) -> dict[str, Any]:
     """A new PIN for a person (the hash replaced, the lockout lifted): never logged, never answered."""
-    from shared.api.kiosk_pins import set_pin  # type: ignore[import-not-found,unused-ignore]  # written on the kiosk branch
-
     call = _admin(app)
     request = body(app, PinBody)
     person = call.scope.person(employee_id)
+    from shared.api.kiosk_pins import set_pin  # type: ignore[import-not-found,unused-ignore]  # written on the kiosk branch
+
     set_pin(person.employee_id, request.pin, call.now)
     logger.info('kiosk PIN reset by an admin', extra={'employee_id': person.employee_id})
     return {'ok': True, 'employee_id': person.employee_id, 'locked': False}

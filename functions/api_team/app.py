@@ -330,6 +330,17 @@ def team_service_levels() -> dict[str, Any]:
 
 
 # --- standings and statements -------------------------------------------------------------------------------------------
+def _covers_region_board(call: Call, region: str) -> bool:
+    """A region's board: the region's regional, hq and admin, and the managers of a location in it."""
+    p = call.principal
+    if call.scope.covers_region(region):
+        return True
+    if p.role is Role.MANAGER and p.location_id:
+        known, location_region = call.scope.people.location_region(p.location_id)
+        return known and location_region == region
+    return False
+
+
 @app.get('/v1/team/standings')
 def team_standings() -> dict[str, Any]:
     from shared.leagues.live import local_month
@@ -348,6 +359,8 @@ def team_standings() -> dict[str, Any]:
         raise BadRequest(f'a division of this league is {"|".join(by)}', field='division')
     if 'location_id' in by:
         call.scope.location(values[by.index('location_id')], field='division')
+    if 'region' in by and not _covers_region_board(call, values[by.index('region')]):
+        raise NotFound(field='division')
     month = q.month or local_month(call.now, league.zone)
     rows = LiveStore().top(program_id, month, q.division, n=q.limit)
     people = _visible_ids(call, [row.employee_id for row in rows])  # people out of scope are left out
@@ -498,10 +511,10 @@ def give_spot_award() -> dict[str, Any]:
     call = _team(app)
     key = read_key(app.current_event.headers)
     award = body(app, SpotAwardBody)
-    if not call.principal.employee_id:
-        raise Forbidden('a spot award is given by a person: the token names no employee', field='custom:employee_id')
     call.scope.program(award.program_id)
     receiver = call.scope.person(award.employee_id)
+    if not call.principal.employee_id:
+        raise Forbidden('a spot award is given by a person: the token names no employee', field='custom:employee_id')
     actor = actor_of(call)
     request = SpotRequest(program_id=award.program_id, manager_id=call.principal.employee_id, employee_id=receiver.employee_id,
                           points=award.points, reason_id=award.reason_id, message=award.message,

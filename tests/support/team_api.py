@@ -129,3 +129,19 @@ def seed_kpis(scope: str, month: str, counters: dict[str, int], channel: str | N
     sk = f'{month}-01' + (f'#{channel}' if channel else '')
     item = {'pk': {'S': scope}, 'sk': {'S': sk}, **{name: {'N': str(value)} for name, value in counters.items()}}
     boto3.client('dynamodb', region_name=os.environ['AWS_DEFAULT_REGION']).put_item(TableName=table, Item=item)
+
+
+def seed_flag(giver: str, receiver: str, manager: str, month: str | None = None) -> str:
+    """A reciprocal collusion flag between two people of one manager, kept as the flags run keeps it."""
+    from shared.recognition.collusion import CollusionFlag, Evidence, FlagKind, Link
+    from shared.recognition.flag_store import FlagStore
+
+    now = datetime.now(UTC)
+    month = month or now.strftime('%Y-%m')
+    members = tuple(sorted((giver, receiver)))
+    links = (Link(giver, receiver, 80, 0.8, 4), Link(receiver, giver, 75, 0.75, 4))
+    evidence = (Evidence('rec-1', giver, receiver, 20, now, 0.2),)
+    flag = CollusionFlag(kind=FlagKind.RECIPROCAL, month=month, members=members, links=links, evidence=evidence, recognitions=8,
+                         managers=(manager,), notices=())  # fmt: skip
+    assert FlagStore().raise_flag(PROGRAM, flag, {}, now) == 'raised'
+    return flag.key
