@@ -10,6 +10,7 @@ require `Idempotency-Key`.
   GET  /v1/team/standings                   ?program_id=&division=&month=
   GET  /v1/people/{employee_id}/statement   ?month=&program_id=
   GET  /v1/team/flags                       ?program_id=&month=&cursor=
+  GET  /v1/team/disputes                    ?status=open|decided&location_id=&region=&cursor=
   POST /v1/team/disputes/{dispute_id}/decide {decision, reason, points?}
   GET  /v1/team/approvals                   ?program_id=&cursor=
   POST /v1/team/approvals/{award_id}/approve|reject {reason?}
@@ -46,6 +47,14 @@ class _Query(BaseModel):
 
 
 class PeopleQuery(_Query):
+    location_id: str | None = ID
+    region: str | None = ID
+    cursor: str | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class DisputesQuery(_Query):
+    status: Literal['open', 'decided'] = 'open'
     location_id: str | None = ID
     region: str | None = ID
     cursor: str | None = None
@@ -178,7 +187,9 @@ def _visible_ids(call: Call, employee_ids: list[str]) -> dict[str, Any]:
 
 
 # --- people -----------------------------------------------------------------------------------------------------------
-def _locations(call: Call, q: PeopleQuery) -> list[str]:
+def _locations(call: Call, q: PeopleQuery | DisputesQuery) -> list[str]:
+    """The locations a list walks, one after the other: the one asked for, a region's, or the caller's own (a manager's
+    location, a regional's region); hq and admin name one (no request reads everyone)."""
     from shared.directory.store import DirectoryStore
 
     p = call.principal
@@ -415,6 +426,45 @@ def team_flags() -> dict[str, Any]:
 
 
 # --- disputes -------------------------------------------------------------------------------------------------------------
+@app.get('/v1/team/disputes')
+def team_disputes() -> dict[str, Any]:
+    """Open (or decided) disputes of the locations in scope, newest first per location: one index Query a page."""
+    from shared.disputes.store import DisputeStore
+
+    call = _team(app)
+    q = query(app, DisputesQuery)
+    filters = {'status': q.status, 'location_id': q.location_id, 'region': q.region}
+    locations = _locations(call, q)
+    position = decode_cursor('team/disputes', call.principal, filters, q.cursor)
+    start_location, after = (position[0], position[1]) if isinstance(position, list) and len(position) == 2 else (None, None)
+    index = locations.index(start_location) if start_location in locations else 0
+    store = DisputeStore()
+    found: list[Any] = []
+    next_position: list[Any] | None = None
+    while index < len(locations):
+        location_id = locations[index]
+        disputes, last = store.at_location(location_id, decided=q.status == 'decided', after=after, limit=q.limit - len(found))
+        found.extend(disputes)
+        if last is not None:
+            next_position = [location_id, last]
+            break
+        index, after = index + 1, None
+        if len(found) >= q.limit:
+            next_position = [locations[index], None] if index < len(locations) else None
+            break
+    people = _visible_ids(call, [d.employee_id for d in found])  # a person who moved out of scope since is left out
+    items = [_dispute_item(d, people[d.employee_id]) for d in found if d.employee_id in people]
+    return page(items, encode_cursor('team/disputes', call.principal, filters, next_position))
+
+
+def _dispute_item(d: Any, person: Any) -> dict[str, Any]:
+    return {'dispute_id': d.dispute_id, 'status': d.status.value, 'employee': person.public(), 'location_id': d.location_id,
+            'entry_code': d.entry_code, 'entry_amount': d.entry_amount, 'entry_rule': d.entry_rule, 'comment': d.comment,
+            'channel': d.channel, 'filed_at': d.filed_at.isoformat(), 'decision_reason': d.decision_reason,
+            'decided_at': d.decided_at.isoformat() if d.decided_at else None, 'adjustment_points': d.adjustment_points,
+            'adjustment_status': d.adjustment_status}  # fmt: skip
+
+
 @app.post('/v1/team/disputes/<dispute_id>/decide')
 def decide_dispute(dispute_id: str) -> dict[str, Any]:
     from shared.alerts.store import AlertStore

@@ -41,6 +41,9 @@ class Disputes:
         existing = self.disputes.get(dispute_id_for(candidates[0].entry_id)) if len(candidates) == 1 else None
         entry = check_filing(employee_id, code, candidates, existing, comment)
         dispute = new_dispute(entry, comment, channel, now)
+        profile = self.directory.profile_of(employee_id)
+        if profile is not None and profile.location_id:
+            dispute = dispute.model_copy(update={'location_id': profile.location_id})  # where the team list finds it
         if not self.disputes.put_new(dispute):
             stored = self.disputes.get(dispute.dispute_id)
             raise DisputeRefused('already_disputed', f'entry {dispute.entry_code} is already disputed ({dispute.dispute_id})',

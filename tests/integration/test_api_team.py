@@ -16,6 +16,7 @@ from tests.support.team_api import (
     MANAGER_BLR1,
     REGIONAL_SOUTH,
     call_team,
+    ensure_disputes_index,
     seed_dispute,
     seed_kpis,
     seed_spot_request,
@@ -29,6 +30,7 @@ PHONES_AND_MAILS = [m.phone for m in ORG] + [m.email for m in ORG]
 @pytest.fixture()
 def world() -> Iterator[LocalAws]:
     with team_world() as aws:
+        ensure_disputes_index()
         yield aws
 
 
@@ -137,7 +139,7 @@ def test_standings_of_a_division_in_scope(world: LocalAws) -> None:
 # --- disputes ------------------------------------------------------------------------------------------------------------------
 def test_a_dispute_decision_retried_with_the_same_key_decides_once(world: LocalAws) -> None:
     # Given an open dispute of IN-BLR-01-A
-    dispute_id = seed_dispute('IN-BLR-01-A', 'D0000000001')
+    dispute_id = seed_dispute('IN-BLR-01-A')
     path, route = f'/v1/team/disputes/{dispute_id}/decide', '/v1/team/disputes/{dispute_id}/decide'
     decision = {'decision': 'reject', 'reason': 'The survey was for another ticket'}
     # When their manager rejects it without a key: refused naming the header
@@ -156,9 +158,48 @@ def test_a_dispute_decision_retried_with_the_same_key_decides_once(world: LocalA
     assert stored is not None and stored.decided_by is not None and stored.decided_by.name == 'M-IN-BLR-01'
 
 
+def test_disputes_list_in_scope_pages_and_moves_when_decided(world: LocalAws) -> None:
+    # Given two open disputes at IN-BLR-01 and one at IN-BLR-02 (region South)
+    first = seed_dispute('IN-BLR-01-A')
+    second = seed_dispute('IN-BLR-01-B')
+    third = seed_dispute('IN-BLR-02-A')
+    # When the manager of IN-BLR-01 pages their open disputes one at a time
+    status, page1 = call_team('GET', '/v1/team/disputes', MANAGER_BLR1, query={'limit': '1'})
+    status2, page2 = call_team('GET', '/v1/team/disputes', MANAGER_BLR1, query={'limit': '1', 'cursor': page1['next_cursor']})
+    # Then they see their location's two, each once, with public people only
+    assert (status, status2) == (200, 200)
+    assert sorted(d['dispute_id'] for d in page1['items'] + page2['items']) == sorted([first, second])
+    no_contacts([page1, page2])
+    # And the regional of South sees all three; hq must name a location or region
+    status, body = call_team('GET', '/v1/team/disputes', REGIONAL_SOUTH)
+    assert sorted(d['dispute_id'] for d in body['items']) == sorted([first, second, third])
+    assert call_team('GET', '/v1/team/disputes', HQ)[1]['field'] == 'location_id'
+    assert call_team('GET', '/v1/team/disputes', MANAGER_BLR1, query={'status': 'closed'})[1]['field'] == 'status'
+    # When the manager rejects the first: it leaves the open list for the decided one
+    call_team('POST', f'/v1/team/disputes/{first}/decide', MANAGER_BLR1, route='/v1/team/disputes/{dispute_id}/decide',
+              params={'dispute_id': first}, body={'decision': 'reject', 'reason': 'The survey was for another ticket'}, key='decide-list-1')  # fmt: skip
+    assert [d['dispute_id'] for d in call_team('GET', '/v1/team/disputes', MANAGER_BLR1)[1]['items']] == [second]
+    decided = call_team('GET', '/v1/team/disputes', MANAGER_BLR1, query={'status': 'decided'})[1]['items']
+    assert [(d['dispute_id'], d['status']) for d in decided] == [(first, 'rejected')]
+
+
+def test_an_accepted_dispute_corrects_the_points(world: LocalAws) -> None:
+    from shared.ledger.store import LedgerStore
+
+    # Given IN-BLR-01-A disputes a -20 entry; When their manager accepts it (the default correction undoes the debit)
+    dispute_id = seed_dispute('IN-BLR-01-A')
+    before = LedgerStore().balance('IN-BLR-01-A').available
+    status, body = call_team('POST', f'/v1/team/disputes/{dispute_id}/decide', MANAGER_BLR1, route='/v1/team/disputes/{dispute_id}/decide',
+                             params={'dispute_id': dispute_id}, body={'decision': 'accept', 'reason': 'Yes, the survey was theirs'},
+                             key='accept-0001')  # fmt: skip
+    # Then an adjustment of +20 is applied through the adjustments path
+    assert status == 200 and body['status'] == 'accepted' and body['points'] == 20, body
+    assert LedgerStore().balance('IN-BLR-01-A').available == before + 20
+
+
 def test_hq_is_no_manager_of_the_employee_and_the_existing_check_refuses(world: LocalAws) -> None:
     # Given an open dispute; When hq (in scope, but not a manager nor an admin) decides: the use case refuses (403)
-    dispute_id = seed_dispute('IN-BLR-01-B', 'D0000000002')
+    dispute_id = seed_dispute('IN-BLR-01-B')
     status, body = call_team(
         'POST',
         f'/v1/team/disputes/{dispute_id}/decide',

@@ -26,6 +26,7 @@ from tests.support.team_api import (
     REGIONAL_WEST,
     call_admin,
     call_team,
+    ensure_disputes_index,
     seed_dispute,
     seed_flag,
     seed_spot_request,
@@ -34,7 +35,6 @@ from tests.support.team_api import (
 
 VICTIM_LOCATION = 'IN-BLR-01'
 PERSON, OTHER_PERSON = 'IN-BLR-01-B', 'IN-BLR-01-A'
-DISPUTE = 'DBOLA000001'
 ROLES: dict[str, dict[str, str]] = {
     'advisor': claims('advisor', employee_id='IN-MUM-01-A', location='IN-MUM-01', region='West'),
     'manager_other_location': MANAGER_MUM,
@@ -69,7 +69,9 @@ TEAM_ROUTES = [
     Route('team', 'GET', '/v1/people/{employee_id}/statement', f'/v1/people/{PERSON}/statement'),
     Route('team', 'GET', '/v1/team/flags', '/v1/team/flags', {'program_id': 'pitstop'}, listing='flag'),
     Route('team', 'GET', '/v1/team/approvals', '/v1/team/approvals', {'program_id': 'pitstop'}, listing='award'),
-    Route('team', 'POST', '/v1/team/disputes/{dispute_id}/decide', f'/v1/team/disputes/{DISPUTE}/decide',
+    Route('team', 'GET', '/v1/team/disputes', '/v1/team/disputes', {'location_id': VICTIM_LOCATION}),
+    Route('team', 'GET', '/v1/team/disputes', '/v1/team/disputes', listing='dispute'),
+    Route('team', 'POST', '/v1/team/disputes/{dispute_id}/decide', '/v1/team/disputes/{dispute}/decide',
           body={'decision': 'reject', 'reason': 'not a real dispute'}),
     Route('team', 'POST', '/v1/team/approvals/{award_id}/approve', '/v1/team/approvals/{award}/approve'),
     Route('team', 'POST', '/v1/team/approvals/{award_id}/reject', '/v1/team/approvals/{award}/reject', body={'reason': 'not this one'}),
@@ -109,6 +111,7 @@ SECRETS = [m.phone for m in ORG] + [m.email for m in ORG] + [f'Name {m.employee_
 class Objects:
     award_id: str
     flag_key: str
+    dispute_id: str
 
 
 @dataclass(frozen=True)
@@ -123,15 +126,16 @@ class Outcome:
 def bola_world() -> Iterator[Objects]:
     """The ORG world with one object of each kind in IN-BLR-01."""
     with team_world():
-        seed_dispute(PERSON, DISPUTE)
+        ensure_disputes_index()
+        dispute_id = seed_dispute(PERSON)
         award_id = seed_spot_request('M-IN-BLR-01', OTHER_PERSON, 'bola-seed-award')
         flag_key = seed_flag(OTHER_PERSON, PERSON, 'M-IN-BLR-01')
-        yield Objects(award_id, flag_key)
+        yield Objects(award_id, flag_key, dispute_id)
 
 
 def run_case(case: tuple[Route, str, str], objects: Objects) -> Outcome:
     route, role, expectation = case
-    path = route.path.replace('{award}', objects.award_id)
+    path = route.path.replace('{award}', objects.award_id).replace('{dispute}', objects.dispute_id)
     params = _path_parameters(route.template, path)
     call = call_team if route.api == 'team' else call_admin
     status, body = call(route.method, path, ROLES[role], route=route.template, query=route.query, body=route.body,
@@ -139,7 +143,7 @@ def run_case(case: tuple[Route, str, str], objects: Objects) -> Outcome:
     text = json.dumps(body)
     leaked = [secret for secret in SECRETS if secret in text]
     if expectation == 'absent':
-        marker = objects.award_id if route.listing == 'award' else PERSON
+        marker = {'award': objects.award_id, 'dispute': objects.dispute_id}.get(route.listing or '', PERSON)
         refused = status in (200, 403, 404) and marker not in text
     else:
         refused = status == int(expectation)
@@ -182,6 +186,8 @@ def test_the_objects_are_reachable_in_scope(objects: Objects) -> None:
     assert status == 200 and objects.award_id in json.dumps(body)
     status, body = call_team('GET', '/v1/team/flags', MANAGER_BLR1, query={'program_id': 'pitstop'})
     assert status == 200 and PERSON in json.dumps(body)
+    status, body = call_team('GET', '/v1/team/disputes', MANAGER_BLR1)
+    assert status == 200 and [d['dispute_id'] for d in body['items']] == [objects.dispute_id]
     status, _ = call_team('GET', f'/v1/people/{PERSON}/statement', MANAGER_BLR1, route='/v1/people/{employee_id}/statement',
                           params={'employee_id': PERSON})  # fmt: skip
     assert status == 200
