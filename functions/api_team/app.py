@@ -397,8 +397,8 @@ def person_statement(employee_id: str) -> dict[str, Any]:
                                employee_name=person.name, now=call.now, league_closed_at=statement_function._league_closes(month),
                                conversions=statement_function._conversions())  # fmt: skip
     out = statement.as_dict()
-    if q.program_id and isinstance(out.get('lines'), list):
-        out['lines'] = [line for line in out['lines'] if str(line.get('program', '')).split('@', 1)[0] in ('', q.program_id)]
+    if q.program_id:  # the program's rule groups only (totals and reconciliation stay the person's whole balance)
+        out['groups'] = [group for group in out['groups'] if group['program_id'] == q.program_id]
     return {'employee': person.public(), 'month': month, 'statement': out}
 
 

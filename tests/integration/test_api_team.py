@@ -18,6 +18,7 @@ from tests.support.team_api import (
     call_team,
     ensure_disputes_index,
     seed_dispute,
+    seed_flag,
     seed_kpis,
     seed_spot_request,
     team_world,
@@ -111,29 +112,54 @@ def test_service_levels_per_channel(world: LocalAws) -> None:
 
 # --- statements and standings ---------------------------------------------------------------------------------------------
 def test_a_manager_reads_a_team_members_statement(world: LocalAws) -> None:
-    # When the manager reads IN-BLR-01-A's statement
-    status, body = call_team(
-        'GET',
-        '/v1/people/IN-BLR-01-A/statement',
-        MANAGER_BLR1,
-        route='/v1/people/{employee_id}/statement',
-        params={'employee_id': 'IN-BLR-01-A'},
-        query={'month': MONTH},
-    )
+    # Given IN-BLR-01-A credited 50 and debited 20 this month (through adjustments)
+    seed_dispute('IN-BLR-01-A')
+    # When the manager reads their statement
+    status, body = call_team('GET', '/v1/people/IN-BLR-01-A/statement', MANAGER_BLR1, route='/v1/people/{employee_id}/statement',
+                             params={'employee_id': 'IN-BLR-01-A'}, query={'month': MONTH})  # fmt: skip
     # Then it is the statement the statement function builds (it reconciles), with the person's public profile
     assert status == 200
     assert body['employee']['employee_id'] == 'IN-BLR-01-A'
     assert body['statement']['reconciliation']['reconciles'] is True
+    assert sum(len(group['lines']) for group in body['statement']['groups']) == 2
     no_contacts(body)
+    # And a month that is no month is refused naming it
+    status, body = call_team('GET', '/v1/people/IN-BLR-01-A/statement', MANAGER_BLR1, route='/v1/people/{employee_id}/statement',
+                             params={'employee_id': 'IN-BLR-01-A'}, query={'month': 'May'})  # fmt: skip
+    assert (status, body['field']) == (400, 'month')
 
 
 def test_standings_of_a_division_in_scope(world: LocalAws) -> None:
-    # When the regional reads the technicians' board of their region (no points yet: empty, named)
-    status, body = call_team('GET', '/v1/team/standings', REGIONAL_SOUTH, query={'program_id': 'pitstop', 'division': 'technician|South'})
-    assert status == 200 and body['items'] == [] and body['division'] == 'technician|South'
+    import boto3
+
+    from tests.support.league_close import Score, seed_scores
+
+    # Given this month's technicians' board of region South: IN-BLR-01-B 300 points, IN-BLR-02-B 200
+    seed_scores(boto3.client('dynamodb'), 'pitstop', MONTH, [Score('IN-BLR-01-B', 'technician|South', 300),
+                                                            Score('IN-BLR-02-B', 'technician|South', 200)])  # fmt: skip
+    query = {'program_id': 'pitstop', 'division': 'technician|South', 'month': MONTH}
+    # When the regional of South reads it: both, ranked, named
+    status, body = call_team('GET', '/v1/team/standings', REGIONAL_SOUTH, query=query)
+    assert status == 200
+    assert [(r['rank'], r['employee_id'], r['name']) for r in body['items']] == [(1, 'IN-BLR-01-B', 'Name IN-BLR-01-B'),
+                                                                                  (2, 'IN-BLR-02-B', 'Name IN-BLR-02-B')]  # fmt: skip
+    # When the manager of IN-BLR-01 reads it: their own person only (the other location's is left out)
+    status, body = call_team('GET', '/v1/team/standings', MANAGER_BLR1, query=query)
+    assert [r['employee_id'] for r in body['items']] == ['IN-BLR-01-B']
+    no_contacts(body)
     # And a division that is not of this league's shape is refused naming `division`
-    status, body = call_team('GET', '/v1/team/standings', REGIONAL_SOUTH, query={'program_id': 'pitstop', 'division': 'technician'})
+    status, body = call_team('GET', '/v1/team/standings', REGIONAL_SOUTH, query=query | {'division': 'technician'})
     assert (status, body['field']) == (400, 'division')
+
+
+def test_flags_in_scope(world: LocalAws) -> None:
+    # Given a reciprocal flag between the two people of IN-BLR-01
+    seed_flag('IN-BLR-01-A', 'IN-BLR-01-B', 'M-IN-BLR-01')
+    # When their manager and the regional of South list the month's flags: it is there
+    for who in (MANAGER_BLR1, REGIONAL_SOUTH):
+        status, body = call_team('GET', '/v1/team/flags', who)
+        assert status == 200 and [f['members'] for f in body['items']] == [['IN-BLR-01-A', 'IN-BLR-01-B']]
+        no_contacts(body)
 
 
 # --- disputes ------------------------------------------------------------------------------------------------------------------
@@ -259,6 +285,7 @@ def test_a_rejection_needs_a_reason(world: LocalAws) -> None:
 
 # --- flags ---------------------------------------------------------------------------------------------------------------------
 def test_flags_list_answers_a_page(world: LocalAws) -> None:
-    # Given no flags this month; When the manager lists flags: an empty page
+    # Given no flags this month; When the manager lists flags: an empty page; a bad month is refused naming it
     status, body = call_team('GET', '/v1/team/flags', MANAGER_BLR1)
     assert (status, body) == (200, {'items': [], 'next_cursor': None})
+    assert call_team('GET', '/v1/team/flags', MANAGER_BLR1, query={'month': '2026-1'})[1]['field'] == 'month'
