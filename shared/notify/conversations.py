@@ -37,7 +37,7 @@ DISPUTE_REPLIES = {'usage': 'dispute_usage', 'no_comment': 'dispute_no_comment',
 
 
 class DisputesPort(Protocol):
-    def file(self, employee_id: str, code: str, comment: str, channel: str, now: datetime) -> Any: ...
+    def file(self, employee_id: str, code: str, comment: str, channel: str, now: datetime, location_id: str | None = None) -> Any: ...
 
 
 class NudgePort(Protocol):
@@ -133,7 +133,7 @@ class Conversations:
         code, comment = parse_command(body)
         assert self.disputes is not None
         try:
-            dispute = self.disputes.file(person.employee_id, code, comment, channel, now)
+            dispute = self.disputes.file(person.employee_id, code, comment, channel, now, location_id=person.location_id or '')
         except DisputeRefused as refused:
             values = {'code': refused.details.get('entry_code', code.upper()), 'dispute': refused.details.get('dispute', ''),
                       'status': dispute_status(person.language, str(refused.details.get('status', '')))}  # fmt: skip
