@@ -16,7 +16,6 @@ from tests.support.team_api import (
     MANAGER_BLR1,
     REGIONAL_SOUTH,
     call_team,
-    ensure_disputes_index,
     seed_dispute,
     seed_flag,
     seed_kpis,
@@ -31,7 +30,6 @@ PHONES_AND_MAILS = [m.phone for m in ORG] + [m.email for m in ORG]
 @pytest.fixture()
 def world() -> Iterator[LocalAws]:
     with team_world() as aws:
-        ensure_disputes_index()
         yield aws
 
 

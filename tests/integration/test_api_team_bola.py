@@ -26,7 +26,6 @@ from tests.support.team_api import (
     REGIONAL_WEST,
     call_admin,
     call_team,
-    ensure_disputes_index,
     seed_dispute,
     seed_flag,
     seed_spot_request,
@@ -126,7 +125,6 @@ class Outcome:
 def bola_world() -> Iterator[Objects]:
     """The ORG world with one object of each kind in IN-BLR-01."""
     with team_world():
-        ensure_disputes_index()
         dispute_id = seed_dispute(PERSON)
         award_id = seed_spot_request('M-IN-BLR-01', OTHER_PERSON, 'bola-seed-award')
         flag_key = seed_flag(OTHER_PERSON, PERSON, 'M-IN-BLR-01')

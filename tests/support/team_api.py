@@ -156,22 +156,3 @@ def seed_flag(giver: str, receiver: str, manager: str, month: str | None = None)
                          managers=(manager,), notices=())  # fmt: skip
     assert FlagStore().raise_flag(PROGRAM, flag, {}, now) == 'raised'
     return flag.key
-
-
-def ensure_disputes_index() -> None:
-    """The balances table's sparse `disputes_by_location` index, until template.yaml declares it (then this does nothing)."""
-    from shared.disputes.store import DISPUTES_INDEX
-
-    client = boto3.client('dynamodb', region_name=os.environ['AWS_DEFAULT_REGION'])
-    table = os.environ['BALANCES_TABLE']
-    indexes = client.describe_table(TableName=table)['Table'].get('GlobalSecondaryIndexes') or []
-    if any(index['IndexName'] == DISPUTES_INDEX for index in indexes):
-        return
-    client.update_table(
-        TableName=table,
-        AttributeDefinitions=[{'AttributeName': 'dispute_loc', 'AttributeType': 'S'}, {'AttributeName': 'dispute_sk', 'AttributeType': 'S'}],
-        GlobalSecondaryIndexUpdates=[{'Create': {
-            'IndexName': DISPUTES_INDEX, 'Projection': {'ProjectionType': 'ALL'},
-            'KeySchema': [{'AttributeName': 'dispute_loc', 'KeyType': 'HASH'}, {'AttributeName': 'dispute_sk', 'KeyType': 'RANGE'}],
-        }}],
-    )  # fmt: skip
