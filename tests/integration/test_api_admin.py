@@ -5,8 +5,6 @@ a kiosk PIN reset; every route refuses anyone but an admin (403)."""
 from __future__ import annotations
 
 import json
-import sys
-import types
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -119,18 +117,28 @@ def test_adjustment_bad_input_and_unknown_people(world: LocalAws) -> None:
     assert _decide(OTHER_ADMIN, 'adj-0002', 'reject', 'reject-key-1', body={})[1]['field'] == 'reason'
 
 
-def test_an_admin_resets_a_kiosk_pin(world: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given shared.api.kiosk_pins (written on the kiosk branch) stubbed to record its calls
-    calls: list[tuple[str, str]] = []
-    stub = types.ModuleType('shared.api.kiosk_pins')
-    stub.set_pin = lambda employee_id, pin, now: calls.append((employee_id, pin))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, 'shared.api.kiosk_pins', stub)
+def test_an_admin_resets_a_kiosk_pin_and_lifts_a_lockout(world: LocalAws) -> None:
+    # Given IN-BLR-01-B locked out after six wrong PINs at their kiosk
+    from datetime import UTC, datetime
+
+    from shared.api.errors import TooManyRequests, Unauthorized
+    from shared.api.kiosk_pins import login, set_pin
+    from shared.api.store import ApiStore
+
+    now = datetime.now(UTC)
+    set_pin('IN-BLR-01-B', '1357', now)
+    for _ in range(6):
+        with pytest.raises((Unauthorized, TooManyRequests)):
+            login(ApiStore(), 'IN-BLR-01-B', '0000', now)
+    with pytest.raises(TooManyRequests):
+        login(ApiStore(), 'IN-BLR-01-B', '1357', now)
     route = '/v1/admin/people/{employee_id}/pin'
     # When an admin sets IN-BLR-01-B's PIN
     status, body = call_admin('POST', '/v1/admin/people/IN-BLR-01-B/pin', ADMIN, route=route, params={'employee_id': 'IN-BLR-01-B'},
                               body={'pin': '2468'})  # fmt: skip
-    # Then set_pin ran for that person and the answer carries no PIN
-    assert status == 200 and calls == [('IN-BLR-01-B', '2468')] and '2468' not in json.dumps(body)
+    # Then the new PIN opens a session at once (the lockout is lifted) and the answer carries no PIN
+    assert status == 200 and '2468' not in json.dumps(body)
+    login(ApiStore(), 'IN-BLR-01-B', '2468', datetime.now(UTC))
     # And a bad PIN names `pin`; an unknown person is 404
     assert call_admin('POST', '/v1/admin/people/IN-BLR-01-B/pin', ADMIN, route=route, params={'employee_id': 'IN-BLR-01-B'},
                       body={'pin': '12'})[1]['field'] == 'pin'  # fmt: skip
