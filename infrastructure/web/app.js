@@ -24,6 +24,7 @@
  *                               stock?, same_day?}
  * POST /v1/redemptions        {program_id, item_id, quantity} + Idempotency-Key -> {redemption_id, status, ...}
  * POST /v1/recognitions       {program_id?, to_employee_id, points, message, value?} + Idempotency-Key -> {recognition_id, ...}
+ * POST /v1/disputes           {entry_id, reason} + Idempotency-Key -> {dispute_id, status, ...}
  * GET  /v1/team/kpis          ?period=YYYY-MM -> {kpis: [{name|kpi, label?, value, target?, unit?, higher_is_better?,
  *                               series|trend: [{date|period, value}]}] (or kpis: {name: {...}})}
  * GET  /v1/team/service-levels ?period= -> {channels|items|service_levels: [{channel, level, name?, response_level?,
@@ -205,6 +206,7 @@
     decide: (decision, reason) => ({ decision, reason }),
     approval: (reason) => (reason ? { reason } : {}),
     kiosk: (code, pin) => ({ employee_code: code, pin }),
+    dispute: (line, reason) => ({ entry_id: line.id, reason }),
   };
   // ============================== end of ADAPTER ==============================
 
@@ -446,7 +448,7 @@
   // A list section: fetches a page, renders rows with `row`, and a "load more" button while next_cursor is set.
   function pagedList(path, query, adapt, row, { empty, tag = 'ul', listKey } = {}) {
     const list = h(tag, { class: 'list' });
-    const more = h('button', { type: 'button', class: 'secondary', hidden: true }, t('load_more'));
+    const more = h('button', { type: 'button', class: 'secondary more', hidden: true }, t('load_more'));
     const box = h('div', {}, list, more);
     let cursor = null;
     const load = async () => {
@@ -535,7 +537,7 @@
     const load = () => {
       body.replaceChildren(h('p', { class: 'muted' }, t('loading')));
       const lines = h('ol', { class: 'list statement', id: 'statement-lines' });
-      const more = h('button', { type: 'button', class: 'secondary', hidden: true }, t('load_more'));
+      const more = h('button', { type: 'button', class: 'secondary more', hidden: true }, t('load_more'));
       let cursor = null, first = true;
       const page = async () => {
         more.disabled = true;
@@ -575,7 +577,42 @@
         h('span', { class: 'muted' }, fmtDate(l.date)), l.late ? h('span', { class: 'tag' }, t('late')) : null),
       h('p', { class: 'explanation' }, l.explanation),
       h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
-      l.notes.length ? h('ul', { class: 'notes' }, l.notes.map((n) => h('li', {}, typeof n === 'string' ? n : n.value || ''))) : null);
+      l.notes.length ? h('ul', { class: 'notes' }, l.notes.map((n) => h('li', {}, typeof n === 'string' ? n : n.value || ''))) : null,
+      st.kiosk || !l.id ? null : disputeForm(l));
+  }
+  // "Dispute this entry": a reason, sent once (Idempotency-Key kept until a definitive answer).
+  function disputeForm(l) {
+    const id = `dispute-${l.id}`;
+    const reason = h('textarea', { id: `${id}-reason`, rows: 2, maxlength: 500, required: true });
+    const out = h('p', { class: 'muted', role: 'status' });
+    const send = h('button', { type: 'submit' }, t('send'));
+    const form = h('form', { class: 'dispute', id, hidden: true }, h('label', { for: `${id}-reason` }, t('dispute_reason')), reason, send, out);
+    const open = h('button', { type: 'button', class: 'secondary small', 'aria-expanded': 'false', 'aria-controls': id }, t('dispute'));
+    open.addEventListener('click', () => {
+      form.hidden = !form.hidden;
+      open.setAttribute('aria-expanded', String(!form.hidden));
+      if (!form.hidden) reason.focus();
+    });
+    reason.addEventListener('input', () => pendingKeys.delete(id));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      if (!reason.value.trim()) { out.className = 'error'; out.textContent = t('dispute_reason'); return; }
+      send.disabled = true;
+      out.className = 'muted';
+      out.textContent = t('sending');
+      try {
+        await act(id, 'POST', '/v1/disputes', B.dispute(l, reason.value.trim()));
+        out.className = 'ok';
+        out.textContent = t('dispute_sent');
+        reason.disabled = true;
+        open.hidden = true;
+      } catch (e) {
+        out.className = 'error';
+        out.textContent = describe(e);
+        send.disabled = false;
+      }
+    });
+    return h('div', {}, open, form);
   }
   function thanksCard() {
     const out = h('p', { class: 'muted', role: 'status' });
@@ -733,7 +770,7 @@
   function showKeypad(message) {
     st.view = showKeypad;
     show('keypad');
-    $('logout').hidden = false;
+    $('logout').hidden = true;  // the device stays signed in: a technician must not sign the kiosk out
     const f = $('keypad-form');
     f.reset();
     $('keypad-msg').textContent = message || '';
@@ -748,6 +785,7 @@
     st.lastCall = Date.now();
     idleDeadline = Date.now() + idleSeconds() * 1000;
     st.idleTimer = window.setInterval(tick, 250);
+    $('logout').hidden = false;  // ends this person's session, back to the keypad
     await showPerson();
   }
 

@@ -89,11 +89,24 @@ def _browser(request: pytest.FixtureRequest, size: tuple[int, int]) -> Iterator[
         for old in ARTIFACTS.glob(f'{name}-*.png'):
             old.unlink()
         try:
-            driver.save_screenshot(str(ARTIFACTS / f'{name}-{outcome}.png'))
+            save_full_page(driver, ARTIFACTS / f'{name}-{outcome}.png')
             errors = [e['message'] for e in driver.get_log('browser') if e.get('level') == 'SEVERE' and 'Uncaught' in e.get('message', '')]
         finally:
             driver.quit()
         assert not errors, f'uncaught JavaScript errors: {errors}'
+
+
+def save_full_page(driver: Any, path: Path) -> None:
+    """A screenshot of the whole page (not only the window), through the DevTools protocol; the window's when that fails."""
+    import base64
+
+    try:
+        width, height = driver.execute_script('return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]')
+        clip = {'x': 0, 'y': 0, 'width': width, 'height': min(height, 12000), 'scale': 1}
+        shot = driver.execute_cdp_cmd('Page.captureScreenshot', {'format': 'png', 'captureBeyondViewport': True, 'clip': clip})
+        path.write_bytes(base64.b64decode(shot['data']))
+    except Exception:  # a page that never loaded, a crashed tab: keep what the window shows
+        driver.save_screenshot(str(path))
 
 
 @pytest.fixture
@@ -109,6 +122,9 @@ def desktop(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 def wait_for(driver: Any, condition: Callable[[Any], Any], message: str = '', timeout: float = WAIT_S) -> Any:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition, message)
+    # The page re-renders whole sections (a new language, a new month): an element found a moment ago may be gone.
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.05, ignored_exceptions=ignored).until(condition, message)

@@ -66,6 +66,7 @@ class FakeApi:
     redemptions: list[dict[str, Any]] = field(default_factory=list)
     recognitions: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    disputes: list[dict[str, Any]] = field(default_factory=list)
     kiosk_token: str | None = None  # the newest kiosk session token (a new one in every answer)
     kiosk_tokens: set[str] = field(default_factory=set)  # every token of the current session (all refused once it ends)
     kiosk_issued: list[str] = field(default_factory=list)  # every kiosk token answered, in order
@@ -196,6 +197,11 @@ class FakeApi:
                 return 400, {'ok': False, 'error': 'points must be at most 50', 'field': 'points'}
             self.recognitions.append(body)
             return 201, {'recognition_id': f'RC{len(self.recognitions)}', **body}
+        if (method, path) == ('POST', '/v1/disputes'):
+            if not str(body.get('reason') or '').strip():
+                return 400, {'ok': False, 'error': 'a reason is required', 'field': 'reason'}
+            self.disputes.append(body)
+            return 201, {'dispute_id': f'D{len(self.disputes) + 10}', 'status': 'open'}
         if (method, path) == ('POST', '/v1/kiosk/sessions'):
             if 'kiosk' not in USERS[user]['groups']:
                 return 403, {'ok': False, 'error': 'not a kiosk device'}
