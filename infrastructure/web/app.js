@@ -17,6 +17,7 @@
  *                               explanation, inputs: {name: value}, inputs_text?, notes?: [str], late?}], next_cursor}
  * GET  /v1/me/rank            ?program_id=&month= -> {rank, of|total, points, gap|behind_next, level?, badges?: [str|{name}],
  *                               division?, series|movement: [{date|day, rank}]}
+ * GET  /v1/standings          ?program_id=&month= -> list of {rank, name|employee_id, points} (my division's board)
  * GET  /v1/feed               ?program_id=&scope=team|location -> list of {recognition_id, kind, giver_name|giver_id,
  *                               receiver_name|receiver_id, points, value?, message, recorded_at} (or {entry: {...}, giver_name,
  *                               receiver_name})
@@ -516,15 +517,15 @@
         r.level || r.badges.length ? h('p', { class: 'muted' }, [r.level ? `${t('level')}: ${r.level}` : '', ...r.badges].filter(Boolean).join(' · ')) : null,
         h('h3', {}, t('rank_movement')),
         lineChart(r.series, { label: t('rank_movement'), invert: true }),
+        h('h3', {}, t('division_board')),
+        pagedList('/v1/standings', { program_id: st.program, month: st.month }, A.standing, (row) => h('li', { class: row.name === $('who').textContent ? 'me' : null },
+          h('span', { class: 'rank' }, `#${fmtN(row.rank)}`), ' ', row.name, ' ', h('span', { class: 'pts' }, t('points_n', { n: fmtN(row.points) }))), { tag: 'ol' }),
       ];
     }));
     sections.push(statementCard());
     if (!kiosk) {
       sections.push(thanksCard());
-      sections.push(card('feed', t('recent_recognitions'), pagedList('/v1/feed', { program_id: st.program, scope: 'team' }, A.feed, (f) => h('li', {},
-        h('strong', {}, f.giver), ' → ', h('strong', {}, f.receiver), ' ', h('span', { class: 'pts' }, fmtSigned(f.points)),
-        f.message ? h('div', {}, f.message) : null,
-        h('div', { class: 'muted' }, [f.value, fmtDate(f.at)].filter(Boolean).join(' · '))))));
+      sections.push(feedCard());
     }
     sections.push(catalogueCard());
     if (!gone()) app.replaceChildren(...sections);
@@ -613,6 +614,17 @@
       }
     });
     return h('div', {}, open, form);
+  }
+  function feedCard() {
+    const scope = h('select', { id: 'feed-scope' }, [['team', t('my_team')], ['location', t('my_location')]].map(([v, label]) => h('option', { value: v }, label)));
+    const holder = h('div', {});
+    const load = () => holder.replaceChildren(pagedList('/v1/feed', { program_id: st.program, scope: scope.value }, A.feed, (f) => h('li', {},
+      h('strong', {}, f.giver), ' → ', h('strong', {}, f.receiver), ' ', h('span', { class: 'pts' }, fmtSigned(f.points)),
+      f.message ? h('div', {}, f.message) : null,
+      h('div', { class: 'muted' }, [f.value, fmtDate(f.at)].filter(Boolean).join(' · ')))));
+    scope.addEventListener('change', load);
+    load();
+    return card('feed', t('recent_recognitions'), h('label', { class: 'inline' }, t('show'), ' ', scope), holder);
   }
   function thanksCard() {
     const out = h('p', { class: 'muted', role: 'status' });

@@ -215,6 +215,9 @@ class FakeApi:
                 'expires_in': 60,
                 'person': {'employee_id': 'E4', 'name': 'Dev Technician', 'language': ''},
             }
+        if (method, path) == ('GET', '/v1/standings'):
+            board = [('Asha Advisor', 420), ('Ravi Advisor', 365), (PEOPLE.get(person, ''), 340), ('Meena Advisor', 300)]
+            return 200, {'items': [{'rank': i, 'name': n, 'points': p} for i, (n, p) in enumerate(board, 1)], 'next_cursor': None}
         if path.startswith('/v1/team/'):
             if 'manager' not in USERS[user]['groups']:
                 return 403, {'ok': False, 'error': 'forbidden'}

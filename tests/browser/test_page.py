@@ -61,8 +61,17 @@ def test_login_shows_the_advisors_balance_rank_and_charts_and_sends_the_id_token
     token = me[0].headers['authorization'].removeprefix('Bearer ')
     assert fake_api.tokens.get(token) == 'advisor'
     assert phone.execute_script('return sessionStorage.getItem("pitcrew.id")') == token
-    # And the page fits the phone's width (nothing scrolls sideways)
-    assert phone.execute_script('return document.documentElement.scrollWidth <= window.innerWidth')
+    # And the division's board shows the advisor's own line highlighted
+    wait_for(phone, lambda d: 'Chandra Advisor' in text_of(d, '#rank ol li.me'))
+    # And the page fits the phone's width (nothing scrolls sideways), down to 360 px
+    wait_for(phone, lambda d: css(d, '#catalogue button[data-item]') and css(d, '#feed li'))
+    assert phone.execute_script('return document.documentElement.scrollWidth <= document.documentElement.clientWidth')
+    phone.set_window_size(360, 780)
+    assert phone.execute_script('return document.documentElement.scrollWidth <= document.documentElement.clientWidth')
+
+    # When the feed is switched from the team to the location, Then the feed is asked for the location's
+    by_id(phone, 'feed-scope').find_element('css selector', 'option[value=location]').click()
+    wait_for(phone, lambda d: [c.query.get('scope') for c in fake_api.calls('GET', '/v1/feed')] == ['team', 'location'])
 
 
 def test_a_wrong_password_is_refused_with_cognitos_message(phone: Any, fake_api: FakeApi) -> None:
@@ -223,6 +232,9 @@ def test_manager_sees_kpis_against_targets_and_decides_with_idempotency_keys(des
     assert decide[0].headers['idempotency-key'] and approve[0].headers['idempotency-key']
     assert decide[0].headers['idempotency-key'] != approve[0].headers['idempotency-key']
     assert len(fake_api.decisions) == 2
+    # And the manager's view fits a 360 px phone too
+    desktop.set_window_size(360, 780)
+    assert desktop.execute_script('return document.documentElement.scrollWidth <= document.documentElement.clientWidth')
 
 
 def test_kiosk_pin_login_shows_own_figures_with_the_rotating_session_and_logs_out_when_idle(phone: Any, fake_api: FakeApi) -> None:
