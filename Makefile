@@ -14,7 +14,7 @@ PYTHON312 ?= $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/
 	$$(ls -d $$HOME/.local/share/uv/python/cpython-3.12*/bin/python3.12 2>/dev/null) /usr/local/bin/python3.12 /usr/bin/python3.12; do \
 	if $$p -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 12) else 1)' >/dev/null 2>&1; then command -v $$p || echo $$p; break; fi; done)
 
-.PHONY: venv test lint typecheck cfn-lint checkov pytest bench run demo build validate deploy clean
+.PHONY: venv test lint typecheck cfn-lint checkov pytest browser bench run demo build validate deploy clean
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON312)" ]; then \
@@ -51,7 +51,12 @@ $(CHECKOV_VENV)/.installed: pyproject.toml
 checkov: $(STAMP) $(CHECKOV_VENV)/.installed
 	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-pytest: $(STAMP)
+# Headless Chromium for tests/browser (Debian's chromium + chromium-driver, apt-get); CI installs it before pytest,
+# elsewhere the browser tests skip without it (and say so).
+browser:
+	bash tests/browser/install.sh
+
+pytest: $(STAMP) $(if $(filter true,$(CI)),browser)
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP)

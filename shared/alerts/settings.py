@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.alerts.plan import AlertKind, AlertRules
 from shared.alerts.quiet_hours import QuietHours
+from shared.notify.languages import LANGUAGES
 
-LANGUAGES = ('en', 'es', 'hi')
 _CONTENT_SID = re.compile(r'^HX[0-9a-fA-F]{32}$')
 
 

@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.errors import InvalidPayload, invalid_from_validation
 from shared.events import Source
+from shared.notify.languages import LANGUAGES
 
 AGENT_ID_SOURCES = (Source.ZENDESK, Source.FRESHDESK, Source.SALESFORCE, Source.GORGIAS, Source.DMS)
-LANGUAGES = ('en', 'es', 'hi')
 ALERT_CHANNELS = ('whatsapp', 'sms', 'email')
 _E164 = re.compile(r'^\+[1-9]\d{6,14}$')
 _TRUE = {'true', 'yes', 'y', '1'}
@@ -40,7 +40,7 @@ class EmployeeRow(BaseModel):
     whatsapp_opt_in: bool = False
     email: str | None = Field(default=None, max_length=254)
     time_zone: str = 'UTC'
-    language: str = Field(default='en', description='alerts and replies: en, es or hi')
+    language: str = Field(default='en', description='alerts and replies: en, es, hi or id')
     # whatsapp, sms or email; empty: WhatsApp when opted in, else SMS, else e-mail
     alert_channel: str | None = None
     active: bool = True

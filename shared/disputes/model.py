@@ -86,6 +86,7 @@ class Dispute(BaseModel):
     adjustment_points: int | None = None
     adjustment_status: str | None = None  # applied | requested (waits for a second person's approval)
     history: tuple[HistoryEvent, ...] = ()
+    location_id: str | None = None  # the employee's location when filed (the team list's `disputes_by_location` index)
 
 
 class DisputeRefused(Exception):

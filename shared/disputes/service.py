@@ -35,12 +35,19 @@ class Disputes:
     approvals: ApprovalStore | None = None
 
     # --- filing (an inbound DISPUTE message) -------------------------------------------------------------------
-    def file(self, employee_id: str, code: str, comment: str, channel: str, now: datetime) -> Dispute:
-        """Record the dispute and tell the manager; DisputeRefused (nothing written) when it must not be filed."""
+    def file(self, employee_id: str, code: str, comment: str, channel: str, now: datetime, location_id: str | None = None) -> Dispute:
+        """Record the dispute and tell the manager; DisputeRefused (nothing written) when it must not be filed. `location_id`:
+        the filer's location when the caller has read it ('' : read, none; None: one directory read here): the team list
+        finds the dispute there."""
         candidates = self.disputes.entries_by_code(employee_id, code) if len(code) >= 8 and code.isalnum() else []
         existing = self.disputes.get(dispute_id_for(candidates[0].entry_id)) if len(candidates) == 1 else None
         entry = check_filing(employee_id, code, candidates, existing, comment)
         dispute = new_dispute(entry, comment, channel, now)
+        if location_id is None:
+            profile = self.directory.profile_of(employee_id)
+            location_id = profile.location_id if profile is not None else None
+        if location_id:
+            dispute = dispute.model_copy(update={'location_id': location_id})  # where the team list finds it
         if not self.disputes.put_new(dispute):
             stored = self.disputes.get(dispute.dispute_id)
             raise DisputeRefused('already_disputed', f'entry {dispute.entry_code} is already disputed ({dispute.dispute_id})',

@@ -6,6 +6,10 @@ Dispute as JSON, history included), `updated_at`. The dispute id is derived from
 entry" is a conditional PutItem. A decision is a conditional update (`status = open`), so two managers cannot both
 decide it. Entries are found by their code with a prefix Query of the employee's own partition (`EMP#<id>`,
 `sk begins_with ENTRY#<code>`), which never reads anyone else's entries.
+
+A dispute filed with its employee's location also carries `dispute_loc = <location>#<open|decided>` and
+`dispute_sk = <filed_at>#<dispute_id>`, the keys of the sparse `disputes_by_location` index (only dispute items have
+them): a location's open (or decided) disputes are one Query, newest first; a decision moves the item to `#decided`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,14 @@ from shared.dynamo import LowLevelClient, conditionally
 from shared.ledger.entries import LedgerEntry
 
 MAX_MATCHES = 5
+
+
+DISPUTES_INDEX = 'disputes_by_location'
+
+
+def location_key(location_id: str, status: DisputeStatus) -> str:
+    """The index partition: a location's open disputes, or its decided ones (accepted and rejected together)."""
+    return f'{location_id}#{"open" if status is DisputeStatus.OPEN else "decided"}'
 
 
 def dispute_pk(dispute_id: str) -> str:
@@ -74,19 +86,39 @@ class DisputeStore(LowLevelClient):
             'dispute': {'S': dispute.model_dump_json()},
             'updated_at': {'S': dispute.filed_at.isoformat()},
         }
+        if dispute.location_id:
+            item['dispute_loc'] = {'S': location_key(dispute.location_id, dispute.status)}
+            item['dispute_sk'] = {'S': f'{dispute.filed_at.isoformat()}#{dispute.dispute_id}'}
         return conditionally(self.client.put_item, TableName=self.table, Item=item, ConditionExpression='attribute_not_exists(pk)')
 
     def save_decision(self, dispute: Dispute) -> bool:
         """Store a decided dispute; False when it was decided meanwhile (only an open dispute is decided)."""
         key = {'pk': {'S': dispute_pk(dispute.dispute_id)}}
+        values = {':s': {'S': dispute.status.value}, ':d': {'S': dispute.model_dump_json()},
+                  ':u': {'S': (dispute.decided_at or dispute.filed_at).isoformat()}, ':open': {'S': DisputeStatus.OPEN.value}}  # fmt: skip
+        update = 'SET #s = :s, #d = :d, updated_at = :u'
+        if dispute.location_id:  # the team list's index: from the location's open disputes to its decided ones
+            update += ', dispute_loc = :loc'
+            values[':loc'] = {'S': location_key(dispute.location_id, dispute.status)}
         return conditionally(
             self.client.update_item,
             TableName=self.table,
             Key=key,
-            UpdateExpression='SET #s = :s, #d = :d, updated_at = :u',
+            UpdateExpression=update,
             ConditionExpression='#s = :open',
             ExpressionAttributeNames={'#s': 'status', '#d': 'dispute'},
-            ExpressionAttributeValues={':s': {'S': dispute.status.value}, ':d': {'S': dispute.model_dump_json()},
-                                       ':u': {'S': (dispute.decided_at or dispute.filed_at).isoformat()},
-                                       ':open': {'S': DisputeStatus.OPEN.value}},
-        )  # fmt: skip
+            ExpressionAttributeValues=values,
+        )
+
+    def at_location(self, location_id: str, *, decided: bool = False, after: dict[str, Any] | None = None,
+                    limit: int = 20) -> tuple[list[Dispute], dict[str, Any] | None]:  # fmt: skip
+        """One page of a location's open (or decided) disputes, newest first: one Query of the sparse
+        `disputes_by_location` index; the page's LastEvaluatedKey continues it."""
+        status = DisputeStatus.ACCEPTED if decided else DisputeStatus.OPEN
+        params: dict[str, Any] = {'TableName': self.table, 'IndexName': DISPUTES_INDEX, 'KeyConditionExpression': 'dispute_loc = :loc',
+                                  'ExpressionAttributeValues': {':loc': {'S': location_key(location_id, status)}},
+                                  'ScanIndexForward': False, 'Limit': limit}  # fmt: skip
+        if after:
+            params['ExclusiveStartKey'] = after
+        page = self.client.query(**params)
+        return [Dispute.model_validate_json(item['dispute']['S']) for item in page.get('Items', [])], page.get('LastEvaluatedKey')

@@ -4,7 +4,7 @@ call again: nothing goes twice.
 
 Winners. Everyone with a prize, a trophy or a met challenge gets ONE notice: "Priya, Pitstop League, October 2026:
 you finished 1st of 5 in Workshop technicians · South with 1,240 points: +1,000 points. Trophy: Sharpshooter."
-(`shared.leagues.announce_texts`), in their language (en, es, hi). It is an alert of kind `league_result`, due at
+(`shared.leagues.announce_texts`), in their language (en, es, hi, id). It is an alert of kind `league_result`, due at
 once, so the alert sender delivers it as every alert: a WhatsApp Content template (variables: 1 first name, 2 the
 league and month, 3 the result line, 4 the time) when they opted in and the service configuration has a
 `league_result` template, falling back to SMS when WhatsApp refuses it (at once, or 63016 after acceptance), else

@@ -1,4 +1,4 @@
-"""What the announcements of a closed league say, in the recipient's language (en, es, hi). Pure.
+"""What the announcements of a closed league say, in the recipient's language (en, es, hi, id). Pure.
 
 A winner's notice is one sentence: their place (or their points, when they were not ranked), the points the league
 pays them and the names of their trophies and challenges, e.g.
@@ -19,14 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shared.notify import EmailContent
+from shared.notify.languages import LANGUAGES, grouped
 from shared.notify.messages import ordinal
 from shared.notify.safe_text import SafeText, ours, render
 
-LANGUAGES = ('en', 'es', 'hi')
 MONTH_NAMES = {
     'en': ('January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'),
     'es': ('enero', 'febrero', 'marzo', 'abril', 'mayo', 'junio', 'julio', 'agosto', 'septiembre', 'octubre', 'noviembre', 'diciembre'),
     'hi': ('जनवरी', 'फ़रवरी', 'मार्च', 'अप्रैल', 'मई', 'जून', 'जुलाई', 'अगस्त', 'सितंबर', 'अक्टूबर', 'नवंबर', 'दिसंबर'),
+    'id': ('Januari', 'Februari', 'Maret', 'April', 'Mei', 'Juni', 'Juli', 'Agustus', 'September', 'Oktober', 'November', 'Desember'),
 }
 TEXTS = {
     'en': {
@@ -74,6 +75,21 @@ TEXTS = {
         'row': '{place} {name}, {points} अंक', 'unranked_row': 'रैंक नहीं: {name}, {points} अंक',
         'prize': ', पुरस्कार +{points}', 'row_trophies': ', ट्रॉफ़ियाँ: {names}', 'row_challenges': ', चुनौतियाँ: {names}',
     },
+    'id': {
+        'month': '{month} {year}',
+        'ranked': 'Anda menempati peringkat {place} dari {of} di {division} dengan {points} poin',
+        'unranked': 'Anda mengumpulkan {points} poin di {division}',
+        'reward': ': +{reward} poin.',
+        'trophy': ' Trofi: {names}.', 'trophies': ' Trofi: {names}.',
+        'challenge': ' Tantangan tercapai: {names}.', 'challenges': ' Tantangan tercapai: {names}.',
+        'subject': '{league}: hasil tim Anda',
+        'intro': '{league} telah ditutup. Hasil tim Anda di {locations}.',
+        'location': '{location}: {scored} dari {eligible} orang mendapat poin ({pct}%).',
+        'division': '{division}: {ranked} masuk peringkat; {scored} dari {eligible} mendapat poin ({pct}%).',
+        'top': '3 teratas:', 'yours': 'Tim Anda:', 'elsewhere': 'lokasi lain',
+        'row': 'peringkat {place}: {name}, {points} poin', 'unranked_row': 'belum masuk peringkat: {name}, {points} poin',
+        'prize': ', hadiah +{points}', 'row_trophies': ', trofi: {names}', 'row_challenges': ', tantangan: {names}',
+    },
 }  # fmt: skip
 
 
@@ -82,9 +98,8 @@ def language(value: str | None) -> str:
 
 
 def number(lang: str, value: int | float) -> SafeText:
-    """1,240 (en, hi) or 1.240 (es); decimals as given."""
-    text = f'{int(value):,}' if float(value).is_integer() else f'{value:,.1f}'
-    return ours(text.translate(str.maketrans(',.', '.,')) if language(lang) == 'es' else text)
+    """1,240 (en, hi) or 1.240 (es, id); one decimal: 66.7 or 66,7."""
+    return ours(grouped(language(lang), value))
 
 
 def league_month(lang: str, league: str, month: str) -> SafeText:

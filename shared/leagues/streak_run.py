@@ -13,7 +13,7 @@ Requests, for P people in scope (measured in tests/integration/test_league_strea
 No Scan anywhere.
 
 The notice is an alert item (kind `badge_earned`, due at once): the alert scan queues it within a minute and the
-alert sender delivers it in the person's language (en/es/hi) on their channel (WhatsApp template, SMS, e-mail),
+alert sender delivers it in the person's language (en/es/hi/id) on their channel (WhatsApp template, SMS, e-mail),
 holding it through their quiet hours. Its id is derived from the program, person, badge and run: planned once.
 """
 

@@ -22,8 +22,10 @@ from shared.alerts.scan import AlertMessage, BodyQueue
 from shared.alerts.store import AlertStore, WorkItem
 from shared.directory.contacts import Contact, ContactBook
 from shared.notify.dispatch import PointsPort
+from shared.notify.languages import grouped
 from shared.notify.messages import RankLine, TodayItem, dispute_status, rank_text, reply, today_text
 from shared.notify.messaging import INVALID_NUMBER, OPTED_OUT
+from shared.notify.safe_text import ours
 from shared.notify.twilio_webhooks import Command, InboundMessage, StatusUpdate
 
 FAILED = ('failed', 'undelivered')
@@ -35,7 +37,7 @@ DISPUTE_REPLIES = {'usage': 'dispute_usage', 'no_comment': 'dispute_no_comment',
 
 
 class DisputesPort(Protocol):
-    def file(self, employee_id: str, code: str, comment: str, channel: str, now: datetime) -> Any: ...
+    def file(self, employee_id: str, code: str, comment: str, channel: str, now: datetime, location_id: str | None = None) -> Any: ...
 
 
 class NudgePort(Protocol):
@@ -113,7 +115,8 @@ class Conversations:
             balance = self.ledger.balance(person.employee_id) if self.ledger is not None else None
             available = int(balance.available) if balance is not None else 0
             pending = int(balance.pending) if balance is not None else 0
-            return reply(language, 'points' if message.command is Command.POINTS else 'rank', available=available, pending=pending)
+            return reply(language, 'points' if message.command is Command.POINTS else 'rank', available=ours(grouped(language, available)),
+                         pending=ours(grouped(language, pending)))  # fmt: skip
         if message.command is Command.TODAY:
             return self._today(person)
         if message.command is Command.DISPUTE and self.disputes is not None:
@@ -130,7 +133,7 @@ class Conversations:
         code, comment = parse_command(body)
         assert self.disputes is not None
         try:
-            dispute = self.disputes.file(person.employee_id, code, comment, channel, now)
+            dispute = self.disputes.file(person.employee_id, code, comment, channel, now, location_id=person.location_id or '')
         except DisputeRefused as refused:
             values = {'code': refused.details.get('entry_code', code.upper()), 'dispute': refused.details.get('dispute', ''),
                       'status': dispute_status(person.language, str(refused.details.get('status', '')))}  # fmt: skip

@@ -1,4 +1,4 @@
-"""What alerts, reminders and replies say, in the recipient's language (en, es, hi). Pure.
+"""What alerts, reminders and replies say, in the recipient's language (en, es, hi, id: shared/notify/languages.py). Pure.
 
 WhatsApp messages that start a conversation are approved Content templates: Pitcrew sends the template's SID
 and its numbered variables (`AlertText.variables`); the approved template must use the same numbering. SMS
@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from shared.notify import EmailContent
+from shared.notify.languages import DECIMAL_COMMA
 from shared.notify.safe_text import LIMITS, SafeText, clean, ours, render, whatsapp_variables
 
 METRIC_NAMES = {
@@ -30,6 +31,10 @@ METRIC_NAMES = {
            'recognition': '', 'spot_award': '', 'collusion': '', 'nudge': '', 'redemption': ''},
     'hi': {'first_response': 'पहला जवाब', 'next_response': 'अगला जवाब', 'resolution': 'समाधान', 'turnaround': 'टर्नअराउंड',
            'promise': 'वादा की गई डिलीवरी', 'approval': 'ग्राहक की मंज़ूरी', 'vehicle': 'दोबारा आई गाड़ी', 'upsell': 'अपसेल', 'league': '',
+           'recognition': '', 'spot_award': '', 'collusion': '', 'nudge': '', 'redemption': ''},
+    'id': {'first_response': 'respons pertama', 'next_response': 'respons berikutnya', 'resolution': 'penyelesaian',
+           'turnaround': 'waktu pengerjaan', 'promise': 'waktu penyerahan yang dijanjikan', 'approval': 'persetujuan pelanggan',
+           'vehicle': 'kunjungan ulang', 'upsell': 'penjualan tambahan', 'league': '',
            'recognition': '', 'spot_award': '', 'collusion': '', 'nudge': '', 'redemption': ''},
 }  # fmt: skip
 
@@ -107,6 +112,30 @@ ALERT_TEXTS = {
         'nudge': '{name}, {ref}: {threshold}',
         'redemption_update': '{name}, {ref}: {threshold}',
     },
+    'id': {
+        'sla_risk': '{name}, {ref}: {share} dari target {metric} sudah terpakai. Batas waktu {due}.',
+        'sla_breach': '{name}, {ref}: target {metric} terlewat pada {due} ({level}).',
+        'promise_missed': '{name}, perintah kerja {ref} sudah melewati waktu penyerahan yang dijanjikan ({due}).',
+        'approval_waiting': '{name}, perintah kerja {ref} menunggu persetujuan pelanggan sejak {since}.',
+        'repeat_visit': '{name}, perintah kerja {ref} adalah kunjungan ulang setelah {threshold} untuk kendaraan yang sama.',
+        'upsell_flagged': '{name}, perintah kerja {ref}: peluang penjualan tambahan ({threshold}) menunggu keputusan pelanggan.',
+        'manager': 'Untuk tim Anda ({owner}): ',
+        'dispute_filed': '{name}, sanggahan {threshold} atas entri poin {ref} menunggu keputusan Anda (terima atau tolak di Pitcrew).',
+        'dispute_accepted': '{name}, sanggahan Anda atas entri poin {ref} diterima: koreksi sebesar {threshold} poin.',
+        'dispute_rejected': '{name}, sanggahan Anda atas entri poin {ref} ditolak: {threshold}',
+        'level_up': '{name}, Anda mencapai level {threshold} di {ref}. Selamat!',
+        'badge_earned': '{name}, Anda mendapatkan lencana "{threshold}" di {ref}.',
+        'league_result': '{name}, {ref}: {threshold}',
+        # Recognition and wallet notices: the line is composed in the person's language by shared/recognition or
+        # shared/wallet when the notice is planned, and travels as the threshold (as a league result does).
+        'recognition_received': '{name}, {ref}: {threshold}',
+        'spot_award_received': '{name}, {ref}: {threshold}',
+        'collusion_flag': '{name}, {ref}: {threshold}',
+        'spot_approval_waiting': '{name}, {ref}: {threshold}',
+        'spot_award_decided': '{name}, {ref}: {threshold}',
+        'nudge': '{name}, {ref}: {threshold}',
+        'redemption_update': '{name}, {ref}: {threshold}',
+    },
 }
 
 REMINDER_TEXTS = {
@@ -118,6 +147,9 @@ REMINDER_TEXTS = {
            'Responda TODAY para ver la lista.'),
     'hi': ('सुप्रभात {name}। {targets}खुले: {open} ({jobs} जॉब कार्ड, {approvals} मंज़ूरी की प्रतीक्षा में)। '
            'आज देय: {due_today}। कल के SLA उल्लंघन: {breaches}। कल के अंक: {points} (शेष {balance})। सूची के लिए TODAY भेजें।'),
+    'id': ('Selamat pagi {name}. {targets}Terbuka: {open} ({jobs} perintah kerja, {approvals} menunggu persetujuan). '
+           'Jatuh tempo hari ini: {due_today}. Pelanggaran SLA kemarin: {breaches}. Poin kemarin: {points} (saldo {balance}). '
+           'Balas HARI INI untuk melihat daftarnya.'),
 }  # fmt: skip
 
 REPLIES = {
@@ -196,11 +228,74 @@ REPLIES = {
         'dispute_already_disputed': 'प्रविष्टि {code} पर पहले से शिकायत है ({dispute}, {status})।',
         'unknown_sender': 'This number is not registered with Pitcrew. Please contact your administrator.',
     },
+    'id': {
+        'points': 'Anda memiliki {available} poin tersedia dan {pending} poin tertunda.',
+        'rank': 'Liga belum dimulai. Anda memiliki {available} poin tersedia.',
+        'rank_line': 'Peringkat {ordinal}{tied} dari {of} di {division}{gap}.',
+        'rank_gap': ', tertinggal {gap} {unit} dari peringkat {next}',
+        'rank_tied': ' (seri)',
+        'rank_unqualified': 'Belum masuk peringkat di {division}: perlu {missing} {items} lagi untuk lolos ({have} dari {need}). '
+        'Sejauh ini {points} poin.',
+        'rank_no_points': 'Belum ada poin di {league} bulan ini: poin pertama Anda akan memasukkan Anda ke papan peringkat.',
+        'today': 'Terbuka: {open} ({jobs} perintah kerja, {approvals} menunggu persetujuan).{items}',
+        'today_empty': 'Saat ini tidak ada yang terbuka untuk Anda.',
+        'approval_tag': 'menunggu persetujuan',
+        'help': 'Perintah Pitcrew: POIN, PERINGKAT, HARI INI, SANGGAH <kode entri> <teks>, '
+                'TERIMA KASIH <kode> <poin> <pesan> #nilai, BANTUAN. STOP menghentikan notifikasi di saluran ini, '
+        'START mengaktifkannya kembali.',
+        'stop': 'Anda tidak akan lagi menerima notifikasi Pitcrew di {channel}. Balas START untuk mengaktifkannya kembali.',
+        'start': 'Notifikasi Pitcrew di {channel} aktif kembali.',
+        'dispute_filed': 'Sanggahan {dispute} tercatat untuk entri {code} ({points} poin). Manajer Anda yang memutuskan; '
+        'jawabannya akan dikirim ke sini.',
+        'dispute_usage': 'Untuk menyanggah poin, kirim SANGGAH <kode entri> <apa yang salah>, mis. SANGGAH E3F9A0C1 pelanggan memberi '
+        'nilai 5. Kode entri ada di laporan poin Anda.',
+        'dispute_no_comment': 'Tulis apa yang salah setelah kodenya: SANGGAH {code} <apa yang salah>.',
+        'dispute_unknown_entry': 'Tidak ada entri {code} di antara entri poin Anda. Periksa kodenya di laporan poin Anda.',
+        'dispute_ambiguous': '{code} cocok dengan beberapa entri Anda: kirim lebih banyak karakter kodenya.',
+        'dispute_already_disputed': 'Entri {code} sudah disanggah ({dispute}, {status}).',
+        'unknown_sender': 'This number is not registered with Pitcrew. Please contact your administrator.',
+    },
 }
 
 
-DISPUTE_STATUS = {'es': {'open': 'abierta', 'accepted': 'aceptada', 'rejected': 'rechazada'},
-                  'hi': {'open': 'खुली', 'accepted': 'स्वीकृत', 'rejected': 'अस्वीकृत'}}  # fmt: skip
+# What an alert's e-mail subject calls its kind ('Pitcrew: JC-9 promise missed (promised delivery)').
+SUBJECT_KINDS = {
+    'en': {'sla_risk': 'sla risk', 'sla_breach': 'sla breach', 'promise_missed': 'promise missed', 'approval_waiting': 'approval waiting',
+           'repeat_visit': 'repeat visit', 'upsell_flagged': 'upsell flagged', 'dispute_filed': 'dispute filed',
+           'dispute_accepted': 'dispute accepted', 'dispute_rejected': 'dispute rejected', 'level_up': 'level up',
+           'badge_earned': 'badge earned', 'league_result': 'league result', 'recognition_received': 'recognition received',
+           'spot_award_received': 'spot award received', 'collusion_flag': 'collusion flag',
+           'spot_approval_waiting': 'spot approval waiting', 'spot_award_decided': 'spot award decided', 'nudge': 'nudge',
+           'redemption_update': 'redemption update'},
+    'es': {'sla_risk': 'riesgo de SLA', 'sla_breach': 'SLA incumplido', 'promise_missed': 'entrega prometida vencida',
+           'approval_waiting': 'aprobación pendiente', 'repeat_visit': 'visita repetida', 'upsell_flagged': 'venta adicional pendiente',
+           'dispute_filed': 'reclamación recibida', 'dispute_accepted': 'reclamación aceptada', 'dispute_rejected': 'reclamación rechazada',
+           'level_up': 'nuevo nivel', 'badge_earned': 'insignia conseguida', 'league_result': 'resultado de la liga',
+           'recognition_received': 'agradecimiento recibido', 'spot_award_received': 'premio especial recibido',
+           'collusion_flag': 'revisión de reconocimientos', 'spot_approval_waiting': 'premio especial por aprobar',
+           'spot_award_decided': 'premio especial decidido', 'nudge': 'sugerencia de premio', 'redemption_update': 'canje de puntos'},
+    'hi': {'sla_risk': 'SLA जोखिम', 'sla_breach': 'SLA उल्लंघन', 'promise_missed': 'डिलीवरी समय निकला', 'approval_waiting': 'मंज़ूरी की प्रतीक्षा',
+           'repeat_visit': 'दोबारा आई गाड़ी', 'upsell_flagged': 'अपसेल प्रतीक्षा में', 'dispute_filed': 'नई शिकायत',
+           'dispute_accepted': 'शिकायत स्वीकृत', 'dispute_rejected': 'शिकायत अस्वीकृत', 'level_up': 'नया स्तर', 'badge_earned': 'बैज मिला',
+           'league_result': 'लीग परिणाम', 'recognition_received': 'धन्यवाद मिला', 'spot_award_received': 'स्पॉट अवॉर्ड मिला',
+           'collusion_flag': 'सराहना जाँच', 'spot_approval_waiting': 'स्पॉट अवॉर्ड स्वीकृति', 'spot_award_decided': 'स्पॉट अवॉर्ड निर्णय',
+           'nudge': 'अवॉर्ड सुझाव', 'redemption_update': 'अंक भुनाने की स्थिति'},
+    'id': {'sla_risk': 'risiko SLA', 'sla_breach': 'SLA terlewat', 'promise_missed': 'janji penyerahan terlewat',
+           'approval_waiting': 'menunggu persetujuan', 'repeat_visit': 'kunjungan ulang', 'upsell_flagged': 'penjualan tambahan menunggu',
+           'dispute_filed': 'sanggahan baru', 'dispute_accepted': 'sanggahan diterima', 'dispute_rejected': 'sanggahan ditolak',
+           'level_up': 'level baru', 'badge_earned': 'lencana baru', 'league_result': 'hasil liga',
+           'recognition_received': 'apresiasi diterima', 'spot_award_received': 'penghargaan langsung diterima',
+           'collusion_flag': 'pemeriksaan apresiasi',
+           'spot_approval_waiting': 'persetujuan penghargaan langsung', 'spot_award_decided': 'keputusan penghargaan langsung',
+           'nudge': 'saran penghargaan', 'redemption_update': 'penukaran poin'},
+}  # fmt: skip
+REMINDER_SUBJECTS = {'en': 'Pitcrew: your day ({open} open)', 'es': 'Pitcrew: su día ({open} abiertos)',
+                     'hi': 'Pitcrew: आपका दिन ({open} खुले)', 'id': 'Pitcrew: hari Anda ({open} terbuka)'}  # fmt: skip
+
+DISPUTE_STATUS = {'en': {'open': 'open', 'accepted': 'accepted', 'rejected': 'rejected'},
+                  'es': {'open': 'abierta', 'accepted': 'aceptada', 'rejected': 'rechazada'},
+                  'hi': {'open': 'खुली', 'accepted': 'स्वीकृत', 'rejected': 'अस्वीकृत'},
+                  'id': {'open': 'terbuka', 'accepted': 'diterima', 'rejected': 'ditolak'}}  # fmt: skip
 
 
 def dispute_status(language: str, status: str) -> str:
@@ -215,12 +310,16 @@ MONTHS = {
     'en': ('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'),
     'es': ('ene', 'feb', 'mar', 'abr', 'may', 'jun', 'jul', 'ago', 'sep', 'oct', 'nov', 'dic'),
     'hi': ('जन', 'फ़र', 'मार्च', 'अप्रै', 'मई', 'जून', 'जुला', 'अग', 'सित', 'अक्टू', 'नव', 'दिस'),
+    'id': ('Jan', 'Feb', 'Mar', 'Apr', 'Mei', 'Jun', 'Jul', 'Agu', 'Sep', 'Okt', 'Nov', 'Des'),
 }
+# Indonesian writes the time of day with a period (pukul 10.00); the others with a colon.
+TIME_FORMATS = {'id': '%H.%M'}
 
 
 def local_time(moment: datetime, zone: str, language: str = 'en') -> SafeText:
     local = moment.astimezone(ZoneInfo(zone))
-    return ours(f'{local.day:02d} {MONTHS.get(language, MONTHS["en"])[local.month - 1]} {local:%H:%M}')
+    clock = local.strftime(TIME_FORMATS.get(language, '%H:%M'))
+    return ours(f'{local.day:02d} {MONTHS.get(language, MONTHS["en"])[local.month - 1]} {clock}')
 
 
 @dataclass(frozen=True)
@@ -271,7 +370,8 @@ def alert_text(
     if owner_name:
         body = render(texts['manager'], owner=owner_name) + body
     detail = _detail(kind, metric_name, detail_value)
-    subject = render('Pitcrew: {ref} {kind} ({detail})', ref=safe_ref, kind=ours(kind.replace('_', ' ')), detail=ours(detail))
+    kind_name = SUBJECT_KINDS[lang].get(kind, kind.replace('_', ' '))
+    subject = render('Pitcrew: {ref} {kind} ({detail})', ref=safe_ref, kind=ours(kind_name), detail=ours(detail))
     return AlertText(body=body, variables={'1': safe_name, '2': safe_ref, '3': detail, '4': due}, subject=subject)
 
 
@@ -295,7 +395,7 @@ def reminder_text(language: str, name: str, figures: ReminderFigures) -> AlertTe
                   points=figures.points, balance=figures.balance)  # fmt: skip
     variables = {'1': safe_name, '2': target or '-', '3': str(figures.open), '4': str(figures.approvals),
                  '5': str(figures.breaches), '6': str(figures.points)}  # fmt: skip
-    return AlertText(body=body, variables=variables, subject=f'Pitcrew: your day ({figures.open} open)')
+    return AlertText(body=body, variables=variables, subject=render(REMINDER_SUBJECTS[lang], open=figures.open))
 
 
 def reply(language: str, key: str, **values: object) -> str:
@@ -334,11 +434,13 @@ SCORE_UNITS = {
     'en': {'points': 'points', 'points_per_item': 'points per item', 'percent_of_expected': 'percentage points'},
     'es': {'points': 'puntos', 'points_per_item': 'puntos por unidad', 'percent_of_expected': 'puntos porcentuales'},
     'hi': {'points': 'अंक', 'points_per_item': 'अंक प्रति काम', 'percent_of_expected': 'प्रतिशत अंक'},
+    'id': {'points': 'poin', 'points_per_item': 'poin per pekerjaan', 'percent_of_expected': 'poin persentase'},
 }
 WORKLOAD_NAMES = {
     'en': {'job_cards': 'job cards', 'tickets': 'tickets', '': 'items'},
     'es': {'job_cards': 'órdenes', 'tickets': 'tickets', '': 'unidades'},
     'hi': {'job_cards': 'जॉब कार्ड', 'tickets': 'टिकट', '': 'काम'},
+    'id': {'job_cards': 'perintah kerja', 'tickets': 'tiket', '': 'pekerjaan'},
 }
 _HI_ORDINALS = {1: ('पहला', 'पहले'), 2: ('दूसरा', 'दूसरे'), 3: ('तीसरा', 'तीसरे'), 4: ('चौथा', 'चौथे'), 6: ('छठा', 'छठे')}
 
@@ -348,10 +450,13 @@ def ordinal(language: str, n: int, *, oblique: bool = False) -> SafeText:
 
 
 def _ordinal(language: str, n: int, *, oblique: bool = False) -> str:
-    """1st, 2nd, 3rd, 11th, 21st; 1.º, 2.º; पहला, दूसरा ... 5वाँ (`oblique`: पहले, दूसरे ... 5वें, as in 'दूसरे स्थान से')."""
+    """1st, 2nd, 3rd, 11th, 21st; 1.º, 2.º; पहला, दूसरा ... 5वाँ (`oblique`: पहले, दूसरे ... 5वें, as in 'दूसरे स्थान से');
+    ke-1, ke-2 (as in 'peringkat ke-2')."""
     lang = _language(language)
     if lang == 'es':
         return f'{n}.º'
+    if lang == 'id':
+        return f'ke-{n}'
     if lang == 'hi':
         if n in _HI_ORDINALS:
             return _HI_ORDINALS[n][1 if oblique else 0]
@@ -396,7 +501,7 @@ def rank_line(language: str, line: RankLine) -> str:
     gap = ''
     if line.next_rank is not None and line.behind is not None:
         unit = SCORE_UNITS[lang].get(line.scoring, SCORE_UNITS[lang]['points'])
-        behind = _number(line.behind).replace('.', ',') if lang == 'es' else _number(line.behind)  # 4,5 puntos
+        behind = _number(line.behind).replace('.', ',') if lang in DECIMAL_COMMA else _number(line.behind)  # 4,5 puntos
         gap = render(texts['rank_gap'], gap=ours(behind), unit=ours(unit), next=ordinal(lang, line.next_rank, oblique=True))
     return render(texts['rank_line'], ordinal=ordinal(lang, line.rank), tied=ours(texts['rank_tied'] if line.tied else ''), of=line.of,
                   division=line.division, gap=ours(gap))  # fmt: skip

@@ -111,12 +111,15 @@ KEYWORDS: dict[str, dict[Command, tuple[str, ...]]] = {
            Command.HELP: ('HELP', 'INFO'), Command.DISPUTE: ('DISPUTE',), Command.THANKS: ('THANKS',),
            Command.STOP: ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'REVOKE'),
            Command.START: ('START', 'UNSTOP', 'YES', 'OPTIN')},
-    'es': {Command.POINTS: ('PUNTOS',), Command.RANK: ('POSICION', 'POSICIÓN'), Command.TODAY: ('HOY',), Command.HELP: ('AYUDA',),
+    'es': {Command.POINTS: ('PUNTOS',), Command.RANK: ('POSICION', 'POSICIÓN', 'RANGO'), Command.TODAY: ('HOY',), Command.HELP: ('AYUDA',),
            Command.DISPUTE: ('DISPUTA', 'RECLAMO'), Command.THANKS: ('GRACIAS',),
            Command.STOP: ('BAJA', 'PARAR'), Command.START: ('ALTA', 'INICIAR')},
     'hi': {Command.POINTS: ('ANK', 'अंक'), Command.RANK: ('STHAN', 'स्थान'), Command.TODAY: ('AAJ', 'आज'), Command.HELP: ('MADAD', 'मदद'),
            Command.DISPUTE: ('SHIKAYAT', 'शिकायत'), Command.THANKS: ('DHANYAVAAD', 'धन्यवाद'),
            Command.STOP: ('BAND', 'बंद'), Command.START: ('SHURU', 'शुरू')},
+    'id': {Command.POINTS: ('POIN', 'SALDO'), Command.RANK: ('PERINGKAT', 'LIGA'), Command.TODAY: ('HARI INI', 'HARIINI'),
+           Command.HELP: ('BANTUAN',), Command.DISPUTE: ('SANGGAH', 'SANGGAHAN'),
+           Command.THANKS: ('TERIMA KASIH', 'TERIMAKASIH', 'MAKASIH'), Command.STOP: ('BERHENTI',), Command.START: ('MULAI',)},
 }  # fmt: skip
 _LOOKUP = {word: command for words in KEYWORDS.values() for command, options in words.items() for word in options}
 
@@ -139,9 +142,17 @@ def inbound_message(params: dict[str, str]) -> InboundMessage:
         raise InvalidPayload('field is required', field='From')
     body = (params.get('Body') or '').strip()
     opt_out = (params.get('OptOutType') or '').upper()  # Twilio's Advanced Opt-Out already classified it
-    if opt_out in ('STOP', 'START', 'HELP'):
-        command = Command(opt_out.lower())
-    else:
-        first = body.split()[0].upper().strip('.!?') if body else ''
-        command = _LOOKUP.get(first, _LOOKUP.get(body.split()[0], Command.UNKNOWN) if body else Command.UNKNOWN)
+    command = Command(opt_out.lower()) if opt_out in ('STOP', 'START', 'HELP') else keyword_command(body)
     return InboundMessage(message_sid=sid, sender=sender, channel=channel, body=body[:1600], command=command)
+
+
+def keyword_command(body: str) -> Command:
+    """The command a message starts with: a two-word keyword (TERIMA KASIH, HARI INI) before a one-word one, in any case
+    (Devanagari as typed)."""
+    words = body.split()
+    if not words:
+        return Command.UNKNOWN
+    first = words[0].upper().strip('.!?')
+    if len(words) > 1 and (command := _LOOKUP.get(f'{first} {words[1].upper().strip(".!?,")}')) is not None:
+        return command
+    return _LOOKUP.get(first, _LOOKUP.get(words[0], Command.UNKNOWN))

@@ -1,4 +1,4 @@
-"""What a collusion notice tells the manager in scope, in the manager's language (en, es, hi). Pure.
+"""What a collusion notice tells the manager in scope, in the manager's language (en, es, hi, id). Pure.
 
 The notice is the `collusion_flag` alert (shared/notify/messages.py: '{name}, {ref}: {threshold}'); the alert sender
 prefixes it with 'For your team (<subject>): '. `ref` is the check and its month ("Recognition check, November 2026");
@@ -46,6 +46,15 @@ TEXTS = {
         'your_team': 'आपकी टीम',
         'team_of': '{manager} की टीम',
         'tail': ' कुछ रोका नहीं गया: Pitcrew में देखें।',
+    },
+    'id': {
+        'ref': 'Pemeriksaan apresiasi, {month} {year}',
+        'reciprocal': 'kemungkinan apresiasi timbal balik: {a} memberi {b} {ab} poin ({sab} dari jatah) dan {b} memberi {a} {ba} ({sba}).',
+        'ring': 'kemungkinan lingkaran apresiasi: {chain} ({points} poin dalam {count} apresiasi).',
+        'concentration': '{receiver} menerima {points} dari {total} poin yang diberikan {team} ({share}).',
+        'your_team': 'tim Anda',
+        'team_of': 'tim {manager}',
+        'tail': ' Tidak ada yang diblokir: tinjau di Pitcrew.',
     },
 }  # fmt: skip
 

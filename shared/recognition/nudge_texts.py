@@ -1,4 +1,4 @@
-"""What nudges say, in the manager's language (en, es, hi). Pure.
+"""What nudges say, in the manager's language (en, es, hi, id). Pure.
 
 A nudge is one line: the evidence (who reached what, with the figure that proves it) and the ask, e.g.
   "Dev reached level Pit crew in Pitstop League (1,020 points). Reply YES to give 100 points or reply an amount."
@@ -12,9 +12,8 @@ Names come from our own directory and program documents, not from a sender; they
 
 from __future__ import annotations
 
+from shared.notify.languages import DECIMAL_COMMA, LANGUAGES
 from shared.notify.safe_text import SafeText, ours, render
-
-LANGUAGES = ('en', 'es', 'hi')
 
 EVIDENCE = {
     'en': {
@@ -37,6 +36,13 @@ EVIDENCE = {
         'streak': '{person} को {league} में स्ट्रीक बैज "{achievement}" मिला: लगातार {days} कार्य दिवस।',
         'csat_run': '{person} को {league} में लगातार {count} सर्वोच्च CSAT ({top}) मिले।',
         'ask': ' {points} अंक देने के लिए YES भेजें, या कोई संख्या भेजें।',
+    },
+    'id': {
+        'level': '{person} mencapai level {achievement} di {league} ({points} poin).',
+        'badge': '{person} mendapatkan lencana "{achievement}" di {league}.',
+        'streak': '{person} mendapatkan lencana beruntun "{achievement}" di {league}: {days} hari kerja berturut-turut.',
+        'csat_run': '{person} mendapat {count} skor CSAT tertinggi ({top}) berturut-turut di {league}.',
+        'ask': ' Balas YA untuk memberi {points} poin, atau balas dengan jumlah lain.',
     },
 }  # fmt: skip
 
@@ -69,6 +75,16 @@ REPLIES = {
         'amount': '{points} अंक देने के लिए YES भेजें, या अंकों की पूरी संख्या (1 या अधिक)।',
         'too_many': 'नहीं दिए गए: स्पॉट अवॉर्ड 1 से {points} अंकों का होता है। कम संख्या भेजें।',
     },
+    'id': {
+        'awarded': 'Selesai: {points} poin untuk {person} sebagai penghargaan langsung, dari anggaran Anda.',
+        'awarded_left': 'Selesai: {points} poin untuk {person} sebagai penghargaan langsung. Sisa anggaran Anda bulan ini: {left} poin.',
+        'approval': '{points} poin untuk {person} perlu persetujuan manajer Anda atau admin: permintaannya sedang menunggu.',
+        'over_budget': 'Tidak diberikan: {points} poin melebihi anggaran Anda bulan ini (sisa {left}). '
+                       'Balas dengan jumlah yang lebih kecil.',
+        'expired': 'Saran itu sudah kedaluwarsa; tidak ada poin yang diberikan. Anda masih bisa memberi penghargaan langsung di Pitcrew.',
+        'amount': 'Balas YA untuk memberi {points} poin, atau balas jumlah poin berupa bilangan bulat (1 atau lebih).',
+        'too_many': 'Tidak diberikan: penghargaan langsung bernilai 1 sampai {points} poin. Balas dengan jumlah yang lebih kecil.',
+    },
 }  # fmt: skip
 
 
@@ -77,7 +93,7 @@ def language_of(language: str | None) -> str:
 
 
 def number(language: str, value: int) -> SafeText:
-    """1,020 (en); 1.020 (es); 1,020 and 1,00,000 (hi: Indian grouping)."""
+    """1,020 (en); 1.020 (es, id); 1,020 and 1,00,000 (hi: Indian grouping)."""
     sign, digits = ('-' if value < 0 else ''), str(abs(value))
     if language == 'hi' and len(digits) > 3:
         head, tail = digits[:-3], digits[-3:]
@@ -87,7 +103,7 @@ def number(language: str, value: int) -> SafeText:
             head = head[:-2]
         return ours(sign + ','.join([head, *groups, tail]))
     grouped = f'{abs(value):,}'
-    return ours(sign + (grouped.replace(',', '.') if language == 'es' else grouped))
+    return ours(sign + (grouped.replace(',', '.') if language in DECIMAL_COMMA else grouped))
 
 
 def nudge_line(language: str, kind: str, *, person: str, name: str, league: str, points: int, suggested: int, days: int = 0,

@@ -20,7 +20,7 @@ nudge item's key is the achievement's, written with attribute_not_exists); at mo
 per manager and program on a day of the manager's time zone (beyond it the nudge is recorded as `skipped`, not sent);
 quiet hours are the alert sender's (a nudge is an alert item: held until the manager's quiet hours end).
 
-A reply: `YES` (or the manager's own language's yes: SI, SÍ, HAAN, हाँ) gives the suggested points; a bare whole number
+A reply: `YES` (or the manager's own language's yes: SI, SÍ, HAAN, हाँ, YA) gives the suggested points; a bare whole number
 gives that many. Only when the manager has an open nudge: otherwise YES keeps its Twilio meaning (START).
 """
 
@@ -144,7 +144,7 @@ def csat_rule_ids(rules: Collection[Any]) -> frozenset[str]:
 
 
 # --- replies ---------------------------------------------------------------------------------------------------------
-YES_WORDS = frozenset({'YES', 'Y', 'SI', 'SÍ', 'HAAN', 'HAN', 'हाँ', 'हां'})
+YES_WORDS = frozenset({'YES', 'Y', 'SI', 'SÍ', 'HAAN', 'HAN', 'हाँ', 'हां', 'YA', 'IYA'})
 _NUMBER = re.compile(r'^\+?(\d{1,7})$')
 MAX_REPLY_POINTS = 1_000_000
 

@@ -32,7 +32,10 @@ from shared.recognition.give import (
 from shared.recognition.store import RecognitionStore, Want
 from shared.recognition.texts import reply_given, reply_refused
 
-_THANKS = re.compile(r'^\s*(?P<keyword>\S+)\s+(?P<code>\S+)\s+(?P<points>\S+)\s*(?P<rest>.*)$', re.DOTALL)
+# The keyword is one word (THANKS, GRACIAS, धन्यवाद, TERIMAKASIH) or Indonesian's two (TERIMA KASIH, never read as a
+# keyword and a code: the group is atomic).
+_THANKS = re.compile(r'^\s*(?P<keyword>(?>(?i:terima\s+kasih)[,.!:]?|\S+))\s+(?P<code>\S+)\s+(?P<points>\S+)\s*(?P<rest>.*)$',
+                     re.DOTALL)
 _VALUE = re.compile(r'(?:^|\s)#(?P<tag>[^\s#]+)')
 
 

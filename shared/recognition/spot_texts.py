@@ -1,4 +1,4 @@
-"""What spot award notices and refusals say, in the recipient's language (en, es, hi). Pure.
+"""What spot award notices and refusals say, in the recipient's language (en, es, hi, id). Pure.
 
 Each notice travels as an alert (shared/notify/messages.py: '{name}, {ref}: {threshold}'): `ref` names the notice
 ("Spot award", "Spot award approval"), `threshold` is the line composed here. Names, reasons and messages come from our
@@ -8,10 +8,10 @@ directory and program documents or were typed by a manager: every value is clean
 
 from __future__ import annotations
 
+from shared.notify.languages import LANGUAGES
 from shared.notify.safe_text import clean, render
 from shared.recognition.spot import SpotAward, SpotRefused, SpotStatus
 
-LANGUAGES = ('en', 'es', 'hi')
 TEXTS = {
     'en': {
         'ref_received': 'Spot award', 'ref_waiting': 'Spot award approval', 'ref_decided': 'Your spot award',
@@ -52,11 +52,26 @@ TEXTS = {
         'refused': 'स्पॉट अवॉर्ड अस्वीकृत: {why}',
         'over_budget': '{month} के लिए आपके {budget} में से केवल {remaining} अंक बचे हैं',
     },
+    'id': {
+        'ref_received': 'Penghargaan langsung', 'ref_waiting': 'Persetujuan penghargaan langsung',
+        'ref_decided': 'Penghargaan langsung Anda',
+        'received': '{giver} memberi Anda +{points} poin untuk {reason}',
+        'message': ': "{message}"',
+        'waiting': '{maker} meminta untuk memberi {receiver} +{points} poin untuk {reason} (permintaan {award}); '
+                   'putuskan sebelum {deadline}',
+        'reminder': 'pengingat: {maker} masih menunggu keputusan Anda atas +{points} poin bagi {receiver} untuk {reason} '
+                    '(permintaan {award}); putuskan sebelum {deadline}',
+        'approved': '+{points} poin bagi {receiver} untuk {reason} telah disetujui dan diberikan',
+        'rejected': '+{points} poin bagi {receiver} ditolak ({why}); poinnya kembali ke anggaran Anda',
+        'expired': '+{points} poin bagi {receiver} kedaluwarsa tanpa keputusan; poinnya kembali ke anggaran Anda',
+        'refused': 'penghargaan langsung ditolak: {why}',
+        'over_budget': 'hanya tersisa {remaining} dari {budget} poin Anda untuk {month}',
+    },
 }
 
 
 def _texts(language: str | None) -> dict[str, str]:
-    return TEXTS.get(language or 'en', TEXTS['en'])
+    return TEXTS[language if language in LANGUAGES else 'en']
 
 
 def ref(kind: str, language: str | None) -> str:

@@ -1,9 +1,9 @@
-"""What peer recognition says to people, in their language (en, es, hi). Pure.
+"""What peer recognition says to people, in their language (en, es, hi, id). Pure.
 
 - The receiver's notice: the line of the `recognition_received` alert ('{name}, {ref}: {threshold}' in
   shared/notify/messages.py), `ref` being the program's name and the line composed here, e.g.
   "Asha thanked you with 20 points for Teamwork: "spotted the brake fault early"".
-- The replies to THANKS / GRACIAS / DHANYAVAAD over WhatsApp or SMS: what was given and the allowance left this month,
+- The replies to THANKS / GRACIAS / DHANYAVAAD / TERIMA KASIH over WhatsApp or SMS: what was given and the allowance left this month,
   or why nothing was given (every refusal code of `shared.recognition.give.RecognitionRefused`).
 - The refusals' English text is also the error of the function (`points: 80 is more than your remaining allowance of
   50 this month`).
@@ -16,15 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from shared.notify.languages import LANGUAGES
 from shared.notify.safe_text import clean, ours, render
 
-LANGUAGES = ('en', 'es', 'hi')
 MESSAGE_EXCERPT = 160  # of the giver's message, in the receiver's notice (the alert's detail is capped at 300)
 
 NOTICE = {
     'en': '{giver} thanked you with {points} points for {value}: "{message}"',
     'es': '{giver} le agradeció con {points} puntos por {value}: "{message}"',
     'hi': '{giver} ने {value} के लिए आपको {points} अंक देकर धन्यवाद दिया: "{message}"',
+    'id': '{giver} berterima kasih kepada Anda dengan {points} poin untuk {value}: "{message}"',
 }
 
 REFUSALS: dict[str, dict[str, str]] = {
@@ -91,6 +92,27 @@ REFUSALS: dict[str, dict[str, str]] = {
         'pair_cap': '{points} से इस महीने {receiver} को दिए अंक {cap} की सीमा से ऊपर जाएंगे ({left} बचे हैं)',
         'busy': 'एक साथ बहुत अधिक धन्यवाद: कृपया फिर से प्रयास करें',
     },
+    'id': {
+        'no_program': 'tidak ada program apresiasi rekan kerja yang mencakup {giver} dan {receiver}',
+        'recognition_off': 'belum ada program yang memiliki apresiasi rekan kerja',
+        'program_unknown': 'tidak ada program {program} dengan apresiasi rekan kerja',
+        'program_closed': 'program {program} tidak berjalan pada {day}',
+        'giver_unknown': 'tidak ada karyawan {giver} di direktori',
+        'giver_inactive': '{giver} sudah tidak aktif di direktori',
+        'giver_outside': '{giver} tidak termasuk dalam apresiasi program {program}',
+        'self': 'Anda tidak dapat berterima kasih kepada diri sendiri',
+        'receiver_unknown': 'tidak ada karyawan {receiver} di direktori',
+        'receiver_inactive': '{receiver} sudah tidak aktif di direktori',
+        'receiver_outside': '{receiver} tidak termasuk dalam program {program}',
+        'message_empty': 'sebutkan alasannya: pesan tidak boleh kosong',
+        'message_long': 'pesan berisi {length} karakter, lebih dari {most}',
+        'value_unknown': '{value} bukan nilai program {program} (salah satu dari: {values})',
+        'points_min': '{points} kurang dari batas minimum {least} poin',
+        'points_max': '{points} lebih dari batas maksimum {most} poin untuk satu apresiasi',
+        'allowance': '{points} lebih dari sisa jatah Anda bulan ini, yaitu {remaining}',
+        'pair_cap': 'dengan {points}, poin yang Anda berikan kepada {receiver} bulan ini akan melewati batas {cap} (sisa {left})',
+        'busy': 'terlalu banyak apresiasi sekaligus: silakan coba lagi',
+    },
 }
 
 REPLIES = {
@@ -114,6 +136,14 @@ REPLIES = {
         'refused': 'नहीं भेजा गया: {reason}।',
         'usage': 'किसी सहकर्मी को धन्यवाद देने के लिए: धन्यवाद <कर्मचारी कोड> <अंक> <संदेश> #मूल्य, जैसे धन्यवाद TECH-104 20 '
                  'मदद के लिए शुक्रिया #teamwork',
+    },
+    'id': {
+        'given': 'Terima kasih terkirim: {points} poin untuk {receiver} atas {value}. Sisa poin yang dapat Anda berikan bulan ini: '
+                 '{remaining}.',
+        'again': 'Sudah terkirim: {points} poin untuk {receiver} atas {value}. Sisa poin yang dapat Anda berikan bulan ini: {remaining}.',
+        'refused': 'Tidak terkirim: {reason}.',
+        'usage': 'Untuk berterima kasih kepada rekan kerja: TERIMA KASIH <kode karyawan> <poin> <pesan> #nilai, mis. TERIMA KASIH '
+                 'TECH-104 20 terima kasih atas bantuannya #teamwork.',
     },
 }  # fmt: skip
 

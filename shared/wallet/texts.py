@@ -1,17 +1,18 @@
-"""What a redemption notice says, in the person's language (en, es, hi). Pure.
+"""What a redemption notice says, in the person's language (en, es, hi, id). Pure.
 
 It travels as the `redemption_update` alert ('{name}, {ref}: {threshold}'): `ref` is the item's name, the line below the
 threshold, e.g. "Priya, Amazon voucher ₹500: done. Your code: 3F2A-...; valid until 2027-10-01." Catalogue names and
-provider codes are cleaned (`shared.notify.safe_text.render`): one line, no links, capped.
+provider codes are cleaned (`shared.notify.safe_text.render`): one line, no links, capped. Points are grouped as the
+person's language writes them (1,000 / 1.000: `shared.notify.languages.grouped`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from shared.notify.languages import grouped
 from shared.notify.safe_text import render
 
-LANGUAGES = ('en', 'es', 'hi')
 TEXTS = {
     'en': {
         'reserved': '{points} points reserved; it is on its way.',
@@ -44,6 +45,17 @@ TEXTS = {
         'reference': ' संदर्भ: {reference}।',
         'failed': 'पूरा नहीं हो सका ({reason})। आपके {points} अंक वापस कर दिए गए हैं।',
     },
+    'id': {
+        'reserved': '{points} poin sudah dicadangkan; sedang dalam proses.',
+        'queued': ('{points} poin sudah dicadangkan. Anggaran bulan ini di lokasi Anda sudah habis: '
+                   'Anda berada di nomor {position} dalam antrean.'),
+        'released': 'giliran Anda dalam antrean sudah tiba; sedang dalam proses.',
+        'completed': 'selesai ({points} poin).',
+        'code': ' Kode Anda: {code}.',
+        'expires': ' Berlaku hingga {date}.',
+        'reference': ' Referensi: {reference}.',
+        'failed': 'tidak dapat dipenuhi ({reason}). {points} poin Anda sudah dikembalikan.',
+    },
 }
 
 
@@ -52,11 +64,11 @@ def _texts(language: str) -> dict[str, str]:
 
 
 def reserved_line(language: str, points: int) -> str:
-    return render(_texts(language)['reserved'], points=f'{points:,}')
+    return render(_texts(language)['reserved'], points=grouped(language, points))
 
 
 def queued_line(language: str, points: int, position: int) -> str:
-    return render(_texts(language)['queued'], points=f'{points:,}', position=position)
+    return render(_texts(language)['queued'], points=grouped(language, points), position=position)
 
 
 def released_line(language: str) -> str:
@@ -65,7 +77,7 @@ def released_line(language: str) -> str:
 
 def completed_line(language: str, points: int, code: str | None, expires: datetime | None, reference: str | None) -> str:
     texts = _texts(language)
-    line = render(texts['completed'], points=f'{points:,}')
+    line = render(texts['completed'], points=grouped(language, points))
     if code:
         line += render(texts['code'], code=code)
     elif reference:
@@ -76,4 +88,4 @@ def completed_line(language: str, points: int, code: str | None, expires: dateti
 
 
 def failed_line(language: str, points: int, reason: str) -> str:
-    return render(_texts(language)['failed'], points=f'{points:,}', reason=reason)
+    return render(_texts(language)['failed'], points=grouped(language, points), reason=reason)

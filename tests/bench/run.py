@@ -665,6 +665,7 @@ EXTRA_FIGURE_MODULES = (
     'tests.bench.recognition',
     'tests.bench.debt_recovery',
     'tests.bench.redemption',
+    'tests.bench.page_weight',
 )
 
 

@@ -45,6 +45,7 @@ CALLBACK_BASE = 'https://api.example.com'
 DAY = datetime(2024, 1, 15, 10, 0, tzinfo=UTC)  # Kolkata 15:30, Madrid 11:00, New York 05:00 (quiet)
 EVENING = datetime(2024, 1, 15, 18, 0, tzinfo=UTC)  # Kolkata 23:30 (quiet), New York 13:00
 PRIYA, JOHN, ANA, SAM, NOOR = '+919812345678', '+12125550123', '+34600111222', '+447700900123', '+971501234567'
+BUDI = '+6281234567890'
 DIRECTORY = f"""employee_id,name,role,location_id,manager_id,phone,whatsapp_opt_in,email,time_zone,language,alert_channel
 E1,Priya Sharma,agent,L1,M1,{PRIYA},yes,priya@example.com,Asia/Kolkata,en,
 E2,John Miller,agent,L2,M1,{JOHN},yes,,America/New_York,en,
@@ -52,6 +53,7 @@ M1,Ana Gomez,manager,L1,,{ANA},no,ana.gomez@example.com,Europe/Madrid,es,
 E3,Sam Lee,agent,L1,M1,{SAM},no,sam@example.com,UTC,en,
 E4,Noor Ali,agent,L1,M1,{NOOR},yes,,UTC,en,
 E5,Lone Wolf,agent,L1,,+15005550009,no,,UTC,en,
+E6,Budi Santoso,agent,L1,M1,{BUDI},no,,Asia/Jakarta,id,
 """
 
 
@@ -640,6 +642,31 @@ def test_an_sms_reminder_carries_the_full_text(env: Env) -> None:
     [sent] = env.fake.messages
     assert sent['body'] == ("Good morning Sam. Open: 0 (0 job cards, 0 awaiting approval). Due today: 0. Yesterday's SLA breaches: 0. "
                             'Points yesterday: 0 (balance 0). Reply TODAY for the list.')  # fmt: skip
+
+
+def test_an_indonesian_reader_gets_the_alert_and_the_reminder_by_sms_in_bahasa_indonesia(env: Env) -> None:
+    # Given Budi (Jakarta, SMS only, reads Indonesian): a risk alert due at 10:00Z (17:00 his time) and his daily reminder
+    alert = risk('E6', DAY - timedelta(minutes=1))
+    planned(env, alert)
+    [(message_id, message)] = env.scan(DAY)
+
+    # When the alert is delivered
+    result = env.dispatcher().deliver(message.alert, message.at, message.queued, claim_id=message_id)
+
+    # Then the SMS reads in Indonesian, the metric named in Indonesian and the due time in his zone, written 16.59
+    assert (result.outcome, result.channel) == (Outcome.SENT, 'sms')
+    [sms] = env.fake.messages
+    assert (sms['to'], sms['body']) == (BUDI, 'Budi, #1001: 75% dari target respons pertama sudah terpakai. Batas waktu 15 Jan 16.59.')
+
+    # And his reminder (no template in Indonesian is needed: SMS carries the full text) reads in Indonesian too
+    reminder = _reminder('E6', '2024-01-16', datetime(2024, 1, 16, 1, 0, tzinfo=UTC))
+    planned(env, reminder)
+    [(message_id, message)] = env.scan(datetime(2024, 1, 16, 1, 0, tzinfo=UTC))
+    assert env.dispatcher().deliver(message.alert, message.at, message.queued, claim_id=message_id).outcome is Outcome.SENT
+    assert env.fake.messages[-1]['body'] == (
+        'Selamat pagi Budi. Terbuka: 0 (0 perintah kerja, 0 menunggu persetujuan). Jatuh tempo hari ini: 0. '
+        'Pelanggaran SLA kemarin: 0. Poin kemarin: 0 (saldo 0). Balas HARI INI untuk melihat daftarnya.'
+    )
 
 
 def test_quiet_hours_can_be_configured_per_program(env: Env) -> None:

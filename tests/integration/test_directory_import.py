@@ -84,6 +84,7 @@ def test_json_export_with_an_agent_id_moving_between_people(aws: LocalAws) -> No
         ('employee_id,name,role,location_id,time_zone\nE1,Ana,agent,L1,Mars/Olympus\n', 'rows[0].time_zone'),
         ('employee_id,name,role,location_id\nE1,Ana,agent,L1\nE1,Ana B,agent,L1\n', 'rows[1].employee_id'),
         ('employee_id,name,role\nE1,Ana,agent\n', 'rows[0].location_id'),
+        ('employee_id,name,role,location_id,language\nE1,Ana,agent,L1,fr\n', 'rows[0].language'),
     ],
 )
 def test_bad_rows_are_rejected_naming_the_row_and_field(aws: LocalAws, content: str, field: str) -> None:
@@ -93,6 +94,22 @@ def test_bad_rows_are_rejected_naming_the_row_and_field(aws: LocalAws, content: 
     # Then nothing is imported and the answer names the row and field
     assert report['ok'] is False and report['field'] == field
     assert DirectoryStore().profile_of('E1') is None
+
+
+def test_every_supported_language_is_accepted_and_read_back(aws: LocalAws) -> None:
+    # Given an export with a person in each language Pitcrew speaks, Indonesian written as HR systems write it ('ID')
+    content = ('employee_id,name,role,location_id,time_zone,language\nE1,Ana,agent,L1,UTC,en\nE2,Lucía,agent,L1,Europe/Madrid,es\n'
+               'E3,Priya,agent,L1,Asia/Kolkata,hi\nE4,Budi Santoso,agent,L1,Asia/Jakarta,ID\n')  # fmt: skip
+
+    # When it is imported
+    report = run_import(content)
+
+    # Then every row is imported and each person's language is stored as the texts know it
+    assert report['ok'] is True
+    from shared.directory.contacts import ContactBook
+
+    book = ContactBook()
+    assert [getattr(book.contact(e), 'language', None) for e in ('E1', 'E2', 'E3', 'E4')] == ['en', 'es', 'hi', 'id']
 
 
 def test_import_requeues_tickets_waiting_for_a_new_mapping(aws: LocalAws) -> None:

@@ -157,6 +157,26 @@ def test_results_go_by_sms_in_the_winners_language_when_there_is_no_whatsapp(env
                                 '+1.450 puntos. Trofeos: MVP, Sharpshooter.')
 
 
+def test_an_indonesian_winner_and_manager_read_the_results_in_bahasa_indonesia(env: Env) -> None:
+    # Given Meera (no WhatsApp) and her workshop lead Sara now read Indonesian (the directory re-imported with 'id')
+    indonesian = DIRECTORY.replace('Asia/Kolkata,es', 'Asia/Kolkata,id')
+    DirectoryStore().import_rows(parse_export(indonesian, 'csv'), datetime(2026, 10, 1, tzinfo=UTC))
+
+    # When the league is announced and the notices go out in the morning
+    env.announce()
+    env.overnight()
+
+    # Then Meera's SMS is her result in Indonesian, thousands grouped with a period
+    by_number = {m['to']: m['body'] for m in env.fake.messages}
+    assert by_number[MEERA] == ('Meera, Pitstop League, Oktober 2026: Anda menempati peringkat ke-1 dari 4 di Workshop technicians · South '
+                                'dengan 1.240 poin: +1.450 poin. Trofi: MVP, Sharpshooter.')
+    # And Sara's summary e-mail is in Indonesian
+    sara = env.mail_to('sara@example.com')
+    assert sara.subject == 'Pitstop League, Oktober 2026: hasil tim Anda'
+    assert sara.text.startswith('Pitstop League, Oktober 2026 telah ditutup. Hasil tim Anda di Hyderabad Gachibowli.')
+    assert '  peringkat ke-1: Meera Iyer, 1.240 poin, hadiah +1.000, trofi: MVP, Sharpshooter' in sara.text
+
+
 def test_a_winner_whose_whatsapp_is_refused_gets_the_result_by_sms(env: Env) -> None:
     # Given WhatsApp refuses Priya's number for good (63007)
     env.fake.fail_number(f'whatsapp:{PRIYA}', code=63007)

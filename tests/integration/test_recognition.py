@@ -37,12 +37,14 @@ from tests.support.recognition import EVENTS, book
 
 NOW = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
 RAVI_PHONE = '+919812345600'
+SARI_PHONE = '+6281234567800'
 DIRECTORY = f"""employee_id,name,role,location_id,manager_id,phone,whatsapp_opt_in,email,time_zone,language,active
 TECH-101,Asha Rao,technician,IN-BLR-01,MGR-1,+919812345601,yes,,Asia/Kolkata,en,yes
 TECH-102,Dev Patil,technician,IN-BLR-01,MGR-1,+919812345602,yes,,Asia/Kolkata,en,yes
 TECH-103,Imran Shaikh,service_advisor,IN-BLR-01,MGR-1,+919812345603,yes,,Asia/Kolkata,en,yes
 TECH-104,Ravi Kumar,technician,IN-PNQ-01,MGR-2,{RAVI_PHONE},yes,,Asia/Kolkata,hi,yes
 TECH-105,Gone Person,technician,IN-BLR-01,MGR-1,,no,,Asia/Kolkata,en,no
+TECH-106,Sari Wulandari,technician,IN-BLR-01,MGR-1,{SARI_PHONE},yes,,Asia/Jakarta,id,yes
 MGR-1,Meera Iyer,service_manager,IN-BLR-01,,+919812345610,no,,Asia/Kolkata,en,yes
 AG-1,Ann Agent,agent,US-NYC,MGR-9,+15558675310,no,,America/New_York,en,yes
 """
@@ -399,12 +401,55 @@ def test_the_local_run_gives_recognitions_in_the_sample_month_and_prints_the_fee
     # and the second run gave nothing more (the same idempotency keys)
     assert figures['given'].get('pitstop', 0) > 0 and figures == again
     assert 'feed pitstop · IN-BLR-01 (newest first)' in printed
-    entries = [e for p in ('TECH-101', 'TECH-102', 'TECH-103', 'TECH-104') for e in env.ledger.entries_for(p)]
+    entries = [e for p in ('TECH-101', 'TECH-102', 'TECH-103', 'TECH-104', 'TECH-106') for e in env.ledger.entries_for(p)]
     assert len(entries) == figures['given']['pitstop'] and all(e.period == '2026-10' for e in entries)
     clear_cache()
 
 
-def test_the_receivers_notice_reaches_them_by_sms_in_their_language(env: Env) -> None:
+def test_terima_kasih_over_whatsapp_is_answered_in_bahasa_indonesia(monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.twilio_webhooks import app as twilio_app
+    from infrastructure.local.fake_twilio import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
+    from shared.programs.loader import clear_cache
+    from tests.integration.test_twilio_conversations import TWILIO_PARAMETER, call, message_of
+
+    monkeypatch.setenv('TWILIO_PARAMETER', TWILIO_PARAMETER)
+    monkeypatch.setenv('PUBLIC_API_BASE_URL', 'https://hooks.example.com')
+    with local_aws():
+        account = {'account_sid': LOCAL_ACCOUNT_SID, 'auth_token': LOCAL_AUTH_TOKEN, 'whatsapp_from': 'whatsapp:+14155238886',
+                   'sms_from': '+15005550006'}  # fmt: skip
+        boto3.client('ssm', region_name='us-east-1').put_parameter(Name=TWILIO_PARAMETER, Value=json.dumps(account), Type='SecureString')
+        _publish_programs(monkeypatch)
+        twilio_app.conversations.cache_clear()
+        DirectoryStore().import_rows(parse_export(DIRECTORY, 'csv'), datetime.now(UTC) - timedelta(days=30))
+
+        def thanks(body: str, sid: str) -> str:
+            return message_of(call('/twilio/inbound', {'MessageSid': sid, 'AccountSid': LOCAL_ACCOUNT_SID, 'From': f'whatsapp:{SARI_PHONE}',
+                                                       'To': 'whatsapp:+14155238886', 'Body': body, 'NumMedia': '0'}))  # fmt: skip
+
+        # When Sari (Indonesian) thanks Asha with the two-word keyword, the code in lower case
+        answer = thanks('Terima kasih tech-101 25 rem mobilnya beres tepat waktu #teamwork', 'SM' + 'a' * 32)
+        # Then she is told in Indonesian what was sent and what is left of her allowance, and Asha got the points
+        assert 'Terima kasih terkirim: 25 poin untuk Asha atas Teamwork. Sisa poin yang dapat Anda berikan bulan ini: 175.' in answer
+        [entry] = LedgerStore().entries_for('TECH-101')
+        assert entry.amount == 25 and entry.reason.inputs['message'] == 'rem mobilnya beres tepat waktu'
+        # When Twilio retries the same message, nothing more is given
+        assert 'Sudah terkirim: 25 poin untuk Asha' in thanks('Terima kasih tech-101 25 rem mobilnya beres tepat waktu #teamwork', 'SM' + 'a' * 32)
+        assert len(LedgerStore().entries_for('TECH-101')) == 1
+        # When she asks for more than is left, names no program value, or gives no code: told why in Indonesian, nothing written
+        assert 'Tidak terkirim: 200 lebih dari batas maksimum 100 poin untuk satu apresiasi.' in thanks(
+            'TERIMAKASIH TECH-103 200 mantap #teamwork', 'SM' + 'b' * 32)
+        assert 'Tidak terkirim: #speed bukan nilai program pitstop' in thanks('TERIMA KASIH TECH-103 10 mantap #speed', 'SM' + 'c' * 32)
+        assert 'TERIMA KASIH &lt;kode karyawan&gt;' in thanks('TERIMA KASIH', 'SM' + 'd' * 32)
+        assert LedgerStore().entries_for('TECH-103') == []
+        twilio_app.conversations.cache_clear()
+        clear_cache()
+
+
+@pytest.mark.parametrize(('receiver', 'phone', 'expected'), [
+    ('TECH-104', RAVI_PHONE, 'Ravi, Pitstop: after-sales workshop league: Asha ने Teamwork के लिए आपको 20 अंक देकर धन्यवाद दिया'),
+    ('TECH-106', SARI_PHONE, 'Sari, Pitstop: after-sales workshop league: Asha berterima kasih kepada Anda dengan 20 poin untuk Teamwork'),
+], ids=['hi', 'id'])  # fmt: skip
+def test_the_receivers_notice_reaches_them_by_sms_in_their_language(env: Env, receiver: str, phone: str, expected: str) -> None:
     from infrastructure.local.fake_twilio import FakeTwilio, local_twilio_client
     from shared.alerts.quiet_hours import QuietHours
     from shared.alerts.settings import AlertSettings
@@ -415,8 +460,8 @@ def test_the_receivers_notice_reaches_them_by_sms_in_their_language(env: Env) ->
     from shared.sla.config import ServiceConfig
     from tests.integration.test_messaging import SimulatedTime
 
-    # Given Asha thanked Ravi (Hindi; no WhatsApp template configured: SMS)
-    result = env.give()
+    # Given Asha thanked Ravi (Hindi) or Sari (Indonesian); no WhatsApp template configured: SMS
+    result = env.give(receiver=receiver)
     with FakeTwilio(port=0) as fake:
         clock = SimulatedTime()
         messenger = TwilioMessenger(local_twilio_client(fake), MessagingSettings(whatsapp_from='whatsapp:+14155238886', sms_from='+15005550006'),
@@ -431,9 +476,9 @@ def test_the_receivers_notice_reaches_them_by_sms_in_their_language(env: Env) ->
         # When the alert sender delivers the notice
         delivered = dispatcher.deliver(alert_id(f'recognition#{result.recognition_id}', Recipient.ASSIGNEE),
                                        datetime.now(UTC) + timedelta(seconds=5), 0.0, claim_id='c-1')  # fmt: skip
-        # Then Ravi reads, in Hindi, who thanked him, for what and why
+        # Then the receiver reads, in their language, who thanked them, for what and why
         assert delivered.outcome is Outcome.SENT, delivered
         sent = fake.messages[-1]
-    assert sent['to'] == RAVI_PHONE
-    assert sent['body'].startswith('Ravi, Pitstop: after-sales workshop league: Asha ने Teamwork के लिए आपको 20 अंक देकर धन्यवाद दिया')
+    assert sent['to'] == phone
+    assert sent['body'].startswith(expected)
     assert 'found the brake fault' in sent['body']

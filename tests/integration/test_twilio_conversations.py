@@ -43,12 +43,14 @@ BASE = 'https://hooks.example.com'
 TWILIO_PARAMETER = '/pitcrew/test/twilio'
 TEMPLATE = 'HX' + 'd' * 32
 PRIYA, LUCIA, SHARED, STRANGER = '+919812345678', '+34611222333', '+15005550077', '+15005550999'
+BUDI = '+6281234567890'
 NOW = datetime.now(UTC).replace(microsecond=0)
 DIRECTORY = f"""employee_id,name,role,location_id,manager_id,phone,whatsapp_opt_in,email,time_zone,language,alert_channel
 E1,Priya Sharma,agent,L1,,{PRIYA},yes,,UTC,en,
 E7,Lucía Fernández,agent,L2,,{LUCIA},yes,,Europe/Madrid,es,
 E8,Pat One,agent,L1,,{SHARED},no,,UTC,en,
 E9,Pat Two,agent,L1,,{SHARED},no,,UTC,en,
+E10,Budi Santoso,service_advisor,L3,,{BUDI},yes,,Asia/Jakarta,id,
 """
 NOT_REGISTERED = 'This number is not registered with Pitcrew. Please contact your administrator.'
 
@@ -290,6 +292,46 @@ def test_today_lists_the_worklist_in_the_persons_language(env: Env) -> None:
     # Then the reply, in Spanish, counts them and lists both references, the soonest first
     assert answer.startswith(twiml('Abiertos: 2 (1 órdenes, 1 esperan aprobación).').removesuffix('</Message></Response>'))
     assert answer.index('- #1001') < answer.index('- JC-7')
+
+
+def test_an_indonesian_reader_is_answered_in_bahasa_indonesia_whatever_keyword_they_use(env: Env) -> None:
+    # Given Budi (Jakarta, reads Indonesian) has 1,250 points available and 30 pending, and two items open
+    env.aws.dynamodb.put_item(TableName=get_settings().BALANCES_TABLE, Item={
+        'pk': {'S': 'EMP#E10'}, 'available': {'N': '1250'}, 'lifetime_earned': {'N': '1250'}, 'entry_count': {'N': '3'}})  # fmt: skip
+    env.aws.dynamodb.put_item(TableName=get_settings().PENDING_TABLE, Item={
+        'pk': {'S': 'EMP#E10'}, 'sk': {'S': 'Ea'}, 'amount': {'N': '30'}, 'ticket_key': {'S': 'dms#1'}, 'award': {'S': '{}'}})  # fmt: skip
+    promised = (NOW + timedelta(days=1)).replace(hour=2, minute=30, second=0)  # 09.30 in Jakarta
+    env.store.put_worklist(TicketAlerts(ticket_key='dms#JC-7', kind=Kind.JOB_CARD, ref='JC-7', owner='E10', approval_since=NOW - timedelta(hours=2),
+                                        promised_at=promised))  # fmt: skip
+    points = twiml('Anda memiliki 1.250 poin tersedia dan 30 poin tertunda.')
+
+    # When he asks for his points in Indonesian (POIN, saldo) and in English
+    # Then every answer gives his balance in Indonesian, thousands grouped with a period
+    assert [message_of(inbound(f'whatsapp:{BUDI}', body)) for body in ('POIN', 'saldo', 'points')] == [points] * 3
+
+    # When he sends HARI INI (two words, any case)
+    today = message_of(inbound(f'whatsapp:{BUDI}', 'hari ini'))
+    # Then his work is listed in Indonesian, the promised time in Jakarta time, written with a period
+    assert today.startswith(twiml('Terbuka: 1 (1 perintah kerja, 1 menunggu persetujuan).').removesuffix('</Message></Response>'))
+    assert f'- JC-7 {promised.day:02d} ' in today and ' 09.30 (menunggu persetujuan)' in today
+
+    # When he sends something Pitcrew does not know, he gets the Indonesian help with the Indonesian commands
+    assert 'Perintah Pitcrew: POIN, PERINGKAT, HARI INI, SANGGAH' in message_of(inbound(f'whatsapp:{BUDI}', 'halo'))
+
+
+def test_berhenti_and_mulai_stop_and_resume_whatsapp_alerts_in_bahasa_indonesia(env: Env) -> None:
+    # Given Budi is opted in to WhatsApp
+    # When he sends BERHENTI, then MULAI
+    stopped = message_of(inbound(f'whatsapp:{BUDI}', 'BERHENTI'))
+    contact = env.contacts.contact('E10')
+    assert contact is not None and contact.opted_out == frozenset({'whatsapp'})
+    started = message_of(inbound(f'whatsapp:{BUDI}', 'Mulai'))
+
+    # Then his opt-out is recorded and lifted, each time told in Indonesian
+    assert stopped == twiml('Anda tidak akan lagi menerima notifikasi Pitcrew di WhatsApp. Balas START untuk mengaktifkannya kembali.')
+    assert started == twiml('Notifikasi Pitcrew di WhatsApp aktif kembali.')
+    contact = env.contacts.contact('E10')
+    assert contact is not None and contact.opted_out == frozenset()
 
 
 def test_an_unknown_or_shared_number_gets_the_fixed_reply_and_no_data(env: Env) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import pytest
@@ -117,3 +118,77 @@ def test_every_call_of_the_routes_is_granted_and_none_scans(function: str, run: 
     # Then: each is granted by the function's policies, and none is a Scan
     assert sorted(calls - granted(function)) == []
     assert not any(action == 'dynamodb:Scan' for action, _ in calls)
+
+
+@cache
+def _inside_handler_calls(module_name: str, scenarios: str) -> frozenset[tuple[str, str]]:
+    """Run every single-fixture scenario of an integration test module (tests/integration/<scenarios>.py, each with its
+    own team world) and record the AWS requests made inside `module_name`'s handler only (not the scenario's seeding)."""
+    import importlib
+    import inspect
+    import threading
+    from typing import cast
+
+    from tests.support.counting import intercept_api_calls
+    from tests.support.team_api import team_world
+
+    handler_module = importlib.import_module(module_name)
+    tests = importlib.import_module(f'tests.integration.{scenarios}')
+    inside = threading.local()
+    sent: list[tuple[str, str, dict[str, Any], Any]] = []
+    real = handler_module.lambda_handler
+
+    def recording_handler(event: dict[str, Any], context: Any) -> Any:
+        inside.on = True
+        try:
+            return real(event, context)
+        finally:
+            inside.on = False
+
+    def wrapper(call: Any, client: Any, operation: str, params: Any) -> Any:
+        response = call(client, operation, params)
+        if getattr(inside, 'on', False):
+            sent.append((client.meta.service_model.service_name, operation, params, response))
+        return response
+
+    calls: set[tuple[str, str]] = set()
+    ran = 0
+    with pytest.MonkeyPatch.context() as monkeypatch, intercept_api_calls(wrapper):
+        monkeypatch.setattr(handler_module, 'lambda_handler', recording_handler)
+        for name, scenario in inspect.getmembers(tests, inspect.isfunction):
+            if not name.startswith('test_') or list(inspect.signature(scenario).parameters) != ['world']:
+                continue
+            with team_world() as world:
+                sent.clear()
+                cast(Any, scenario)(world)
+                calls |= needed(sent)
+                ran += 1
+    assert ran >= 5, scenarios
+    return frozenset(calls)
+
+
+@pytest.mark.parametrize(('function', 'module', 'scenarios'), [
+    ('ApiTeamFunction', 'functions.api_team.app', 'test_api_team'),
+    ('ApiAdminFunction', 'functions.api_admin.app', 'test_api_admin'),
+])  # fmt: skip
+def test_every_call_of_the_team_and_admin_routes_is_granted(function: str, module: str, scenarios: str) -> None:
+    # Given: the AWS requests the team (admin) handler makes in every scenario of its integration tests (recorded on moto)
+    calls = _inside_handler_calls(module, scenarios)
+    assert calls
+    # Then: each is granted by the function's policies (a Scan is never granted: see the next test)
+    assert sorted(call for call in calls - granted(function) if call[0] != 'dynamodb:Scan') == []
+
+
+@pytest.mark.xfail(strict=True, reason='POST /v1/admin/programs/{program_id}/preview runs infrastructure/preview.run_preview, '
+                   'which Scans TicketsTable (shared/tickets/scan.py): not granted (no Scan on a request path), and infrastructure/ '
+                   'is not in the function package either; the route fails in AWS until the preview reads the month another way')
+def test_the_admin_routes_never_scan() -> None:
+    # Given: the admin handler's requests in its integration scenarios (the preview among them)
+    calls = _inside_handler_calls('functions.api_admin.app', 'test_api_admin')
+    # Then: none is a Scan
+    assert not any(action == 'dynamodb:Scan' for action, _ in calls)
+
+
+def test_the_team_routes_never_scan() -> None:
+    # Given / Then: the team handler's requests in its integration scenarios hold no Scan
+    assert not any(action == 'dynamodb:Scan' for action, _ in _inside_handler_calls('functions.api_team.app', 'test_api_team'))

@@ -156,6 +156,7 @@ def test_the_console_event_is_a_valid_request() -> None:
     ('en', 'Maria gave you +500 points for Hazard reporting: "Spotted the leak"'),
     ('es', 'Maria le dio +500 puntos por Hazard reporting: «Spotted the leak»'),
     ('hi', 'Maria ने आपको Hazard reporting के लिए +500 अंक दिए: "Spotted the leak"'),
+    ('id', 'Maria memberi Anda +500 poin untuk Hazard reporting: "Spotted the leak"'),
     ('fr', 'Maria gave you +500 points for Hazard reporting: "Spotted the leak"'),  # unknown language: English
 ])  # fmt: skip
 def test_the_receiver_is_told_in_their_language(language: str, expected: str) -> None:
@@ -177,5 +178,10 @@ def test_the_approver_the_maker_and_the_refused_are_told() -> None:
                                                           'back in your budget')  # fmt: skip
     over = SpotRefused('over_budget', 'x', remaining=120, budget=2000, month='2026-12')
     assert spot_texts.refusal(over, 'es') == 'premio especial rechazado: solo le quedan 120 de sus 2000 puntos para 2026-12'
+    assert spot_texts.refusal(over, 'id') == 'penghargaan langsung ditolak: hanya tersisa 120 dari 2000 poin Anda untuk 2026-12'
+    assert spot_texts.waiting(award(), 'Maria', 'Budi', 'id') == (
+        'Maria meminta untuk memberi Budi +500 poin untuk Hazard reporting (permintaan SPabc); putuskan sebelum 2026-12-10 09:00 UTC')
+    assert spot_texts.decided(rejected, 'Budi', 'id') == '+500 poin bagi Budi ditolak (Paid by the bonus); poinnya kembali ke anggaran Anda'
+    assert (spot_texts.ref('received', 'id'), spot_texts.ref('waiting', 'ID?')) == ('Penghargaan langsung', 'Spot award approval')
     assert spot_texts.refusal(SpotRefused('not_your_report', 'W9 does not report to M1'), 'en') == (
         'spot award refused: W9 does not report to M1')

@@ -37,7 +37,16 @@ def test_a_template_language_must_be_one_pitcrew_speaks() -> None:
     # Then it is refused naming the kind, the language and the languages allowed
     message = str(refused.value)
     assert 'sla_risk.fr' in message
-    assert 'en, es, hi' in message
+    assert 'en, es, hi, id' in message
+
+
+def test_an_indonesian_template_is_accepted_and_used_for_indonesian_readers() -> None:
+    # Given breach templates approved in English and Indonesian
+    settings = AlertSettings.model_validate({'whatsapp_templates': {'sla_breach': {'en': SID_EN, 'id': SID_ES}}})
+
+    # Then an Indonesian reader gets the Indonesian one, a Hindi reader the English one
+    assert settings.template(AlertKind.SLA_BREACH, 'id') == SID_ES
+    assert settings.template(AlertKind.SLA_BREACH, 'hi') == SID_EN
 
 
 def test_a_template_for_an_unknown_alert_kind_is_refused() -> None:

@@ -42,6 +42,7 @@ ROWS = (Row(rank=1, employee_id='E3', points=900, score=900, prize=1000, trophie
     ('en', 'you finished 2nd of 5 in Techs with 1,100 points: +800 points. Trophy: MVP.'),
     ('es', 'terminó 2.º de 5 en Techs con 1.100 puntos: +800 puntos. Trofeo: MVP.'),
     ('hi', 'आप Techs में 5 में से दूसरे स्थान पर रहे, 1,100 अंकों के साथ: +800 अंक। ट्रॉफ़ी: MVP।'),
+    ('id', 'Anda menempati peringkat ke-2 dari 5 di Techs dengan 1.100 poin: +800 poin. Trofi: MVP.'),
     ('fr', 'you finished 2nd of 5 in Techs with 1,100 points: +800 points. Trophy: MVP.'),
 ])  # fmt: skip
 def test_a_ranked_winners_result_in_each_language(language: str, expected: str) -> None:
@@ -59,9 +60,31 @@ def test_an_unranked_challenge_winner_and_a_trophy_without_points() -> None:
 
 
 def test_months_and_numbers_are_written_as_each_language_writes_them() -> None:
-    assert [league_month(lang, 'Pitstop League', '2026-01') for lang in ('en', 'es', 'hi')] == [
-        'Pitstop League, January 2026', 'Pitstop League, enero de 2026', 'Pitstop League, जनवरी 2026']
+    assert [league_month(lang, 'Pitstop League', '2026-01') for lang in ('en', 'es', 'hi', 'id')] == [
+        'Pitstop League, January 2026', 'Pitstop League, enero de 2026', 'Pitstop League, जनवरी 2026', 'Pitstop League, Januari 2026']
     assert (number('en', 1234567), number('es', 1234567), number('es', 66.7), number('en', 80.0)) == ('1,234,567', '1.234.567', '66,7', '80')
+    assert (number('id', 1234567), number('id', 66.7), league_month('id', 'Pitstop League', '2026-12')) == (
+        '1.234.567', '66,7', 'Pitstop League, Desember 2026')
+
+
+def test_an_indonesian_unranked_result_and_a_managers_summary() -> None:
+    # Given an unranked challenge winner, and a manager reading Indonesian
+    # Then the notice and the summary read in Indonesian, numbers grouped with a period
+    assert result_text('id', division='Techs', rank=None, of=5, points=1020, reward=0, challenges=['Tepat waktu', 'Nol cacat']) == (
+        'Anda mengumpulkan 1.020 poin di Techs. Tantangan tercapai: Tepat waktu, Nol cacat.')
+    from shared.leagues.announce_texts import SummaryDivision, SummaryLocation, SummaryRow, summary_email
+
+    row = SummaryRow(rank=1, name='Budi', points=1240, prize=1000, trophies=('MVP',))
+    division = SummaryDivision(name='Techs', ranked=5, eligible=6, scored=5, participation_pct=83.3, top=(row, SummaryRow(2, None, 900)),
+                               people=(row,))  # fmt: skip
+    email = summary_email('id', league='Pitstop League', month='2026-12', locations=[SummaryLocation('Jakarta Selatan', 6, 5)],
+                          divisions=[division])  # fmt: skip
+    assert email.subject == 'Pitstop League, Desember 2026: hasil tim Anda'
+    assert email.text.splitlines()[:5] == ['Pitstop League, Desember 2026 telah ditutup. Hasil tim Anda di Jakarta Selatan.', '',
+                                           'Jakarta Selatan: 5 dari 6 orang mendapat poin (83,3%).', '',
+                                           'Techs: 5 masuk peringkat; 5 dari 6 mendapat poin (83,3%).']  # fmt: skip
+    assert '  peringkat ke-1: Budi, 1.240 poin, hadiah +1.000, trofi: MVP' in email.text
+    assert '  peringkat ke-2: (lokasi lain), 900 poin' in email.text
 
 
 def test_winners_are_the_people_with_a_prize_a_trophy_or_a_challenge_and_their_reward_is_the_sum() -> None:

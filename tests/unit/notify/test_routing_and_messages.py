@@ -13,8 +13,23 @@ from shared.alerts.plan import AlertKind
 from shared.alerts.settings import ReminderSettings
 from shared.directory.contacts import Contact, contact_from_items
 from shared.notify.conversations import twiml
-from shared.notify.messages import AlertText, ReminderFigures, alert_text, local_time, reminder_text, reply
+from shared.notify.languages import LANGUAGES
+from shared.notify.messages import (
+    SUBJECT_KINDS,
+    AlertText,
+    RankLine,
+    ReminderFigures,
+    TodayItem,
+    alert_text,
+    dispute_status,
+    local_time,
+    rank_text,
+    reminder_text,
+    reply,
+    today_text,
+)
 from shared.notify.routing import channels, unreachable_reason
+from shared.notify.safe_text import ours
 
 ANA = Contact(
     employee_id='E1',
@@ -204,6 +219,19 @@ def test_an_alert_reads_in_the_recipients_language() -> None:
     assert spanish.variables == {'1': 'Ana', '2': 'T-1', '3': 'primera respuesta 75%', '4': '23 nov 10:00'}
 
 
+def test_an_alert_reads_in_bahasa_indonesia_with_the_time_written_the_indonesian_way() -> None:
+    # Given the same risk alert for a reader of Indonesian in Jakarta (UTC+7), and a breach sent to their manager
+    indonesian = risk('id', zone='Asia/Jakarta')
+    breach = alert_text(kind='sla_breach', language='id', name='Sari', ref='T-1', metric='resolution', threshold='level-2', due_at=DUE,
+                        zone='Asia/Jakarta', owner_name='Budi Santoso')  # fmt: skip
+
+    # Then the text, the metric's name and the template variables are Indonesian; the time reads 22.00 (a period, not a colon)
+    assert indonesian.body == 'Ana, T-1: 75% dari target respons pertama sudah terpakai. Batas waktu 23 Nov 22.00.'
+    assert indonesian.variables == {'1': 'Ana', '2': 'T-1', '3': 'respons pertama 75%', '4': '23 Nov 22.00'}
+    assert breach.body == 'Untuk tim Anda (Budi Santoso): Sari, T-1: target penyelesaian terlewat pada 23 Nov 22.00 (level-2).'
+    assert local_time(datetime(2026, 12, 3, 1, 5, tzinfo=UTC), 'Asia/Jakarta', 'id') == '03 Des 08.05'
+
+
 def test_an_unknown_language_falls_back_to_english() -> None:
     # Given a recipient whose language Pitcrew has no texts for
     # Then the alert is the English one
@@ -242,7 +270,7 @@ def test_a_manager_alert_names_the_owner_first() -> None:
     assert spanish.body.startswith('Para su equipo (Ana Agent): Maria, T-1: ')
 
 
-@pytest.mark.parametrize('language', ['en', 'es', 'hi'])
+@pytest.mark.parametrize('language', LANGUAGES)
 @pytest.mark.parametrize('kind', [kind for kind in AlertKind if kind is not AlertKind.DAILY_REMINDER])
 def test_every_alert_kind_has_a_text_in_every_language(kind: AlertKind, language: str) -> None:
     # Given an alert of this kind about job card JC-9 (thresholds as the planner writes them)
@@ -307,6 +335,48 @@ def test_the_reminder_reads_in_the_persons_language() -> None:
     assert other == reminder_text('en', 'Ana', FIGURES)
 
 
+def test_the_reminder_and_the_replies_read_in_bahasa_indonesia() -> None:
+    # Given the same figures for a reader of Indonesian
+    reminder = reminder_text('id', 'Budi', replace(FIGURES, targets='Selesaikan 8 perintah kerja.'))
+
+    # Then the reminder, the POINTS reply and a refused dispute read in Indonesian, with the Indonesian commands
+    assert reminder.body == (
+        'Selamat pagi Budi. Selesaikan 8 perintah kerja. Terbuka: 7 (2 perintah kerja, 1 menunggu persetujuan). '
+        'Jatuh tempo hari ini: 3. Pelanggaran SLA kemarin: 4. Poin kemarin: 40 (saldo 320). Balas HARI INI untuk melihat daftarnya.'
+    )
+    assert reply('id', 'points', available=120, pending=30) == 'Anda memiliki 120 poin tersedia dan 30 poin tertunda.'
+    status = dispute_status('id', 'rejected')
+    assert reply('id', 'dispute_already_disputed', code='E3F9A0C1', dispute='D-7', status=ours(status)) == (
+        'Entri E3F9A0C1 sudah disanggah (D-7, ditolak).')
+    assert 'SANGGAH <kode entri>' in reply('id', 'help') and 'TERIMA KASIH <kode>' in reply('id', 'help')
+
+
+@pytest.mark.parametrize(('line', 'expected'), [
+    (RankLine(league='Pitstop', division='Teknisi · Jakarta', rank=2, of=9, next_rank=1, behind=4.5),
+     'Peringkat ke-2 dari 9 di Teknisi · Jakarta, tertinggal 4,5 poin dari peringkat ke-1.'),
+    (RankLine(league='Pitstop', division='Teknisi', rank=3, of=9, tied=True, next_rank=1, behind=1.25, scoring='points_per_item'),
+     'Peringkat ke-3 (seri) dari 9 di Teknisi, tertinggal 1,25 poin per pekerjaan dari peringkat ke-1.'),
+    (RankLine(league='Pitstop', division='Teknisi', rank=1, of=9),
+     'Peringkat ke-1 dari 9 di Teknisi.'),
+    (RankLine(league='Pitstop', division='Teknisi', qualified=False, items=2, min_items=5, points=40, workload_kpi='job_cards'),
+     'Belum masuk peringkat di Teknisi: perlu 3 perintah kerja lagi untuk lolos (2 dari 5). Sejauh ini 40 poin.'),
+    (RankLine(league='Pitstop', has_points=False),
+     'Belum ada poin di Pitstop bulan ini: poin pertama Anda akan memasukkan Anda ke papan peringkat.'),
+])  # fmt: skip
+def test_the_rank_reply_reads_in_bahasa_indonesia(line: RankLine, expected: str) -> None:
+    # Given a place in a league (ranked, tied, first, not yet qualified, no points yet)
+    # Then RANK answers in Indonesian: 'ke-2' for the place, the gap with a decimal comma
+    assert rank_text('id', [line]) == expected
+
+
+def test_the_today_reply_reads_in_bahasa_indonesia() -> None:
+    # Given a job card awaiting approval, due 15:00Z (22.00 in Jakarta)
+    text = today_text('id', 'Asia/Jakarta', [TodayItem('JC-7', DUE, approval=True, job_card=True)])
+    # Then it is counted and listed in Indonesian
+    assert text == 'Terbuka: 1 (1 perintah kerja, 1 menunggu persetujuan).\n- JC-7 23 Nov 22.00 (menunggu persetujuan)'
+    assert today_text('id', 'UTC', []) == 'Saat ini tidak ada yang terbuka untuk Anda.'
+
+
 def test_the_points_reply_gives_the_available_and_pending_points() -> None:
     # When the POINTS reply is composed in English, Spanish and an unknown language
     # Then it gives both balances, each in its place
@@ -367,17 +437,32 @@ def test_a_later_escalation_says_when_the_target_was_missed() -> None:
     assert 'a las 23 nov 10:00 (level-2)' in text.body
 
 
-@pytest.mark.parametrize('language', ['en', 'es', 'hi'])
+@pytest.mark.parametrize('language', LANGUAGES)
 def test_a_promise_alert_subject_names_the_promise_once(language: str) -> None:
     # Given a job card past its promised delivery (the planner's threshold is the marker 'promised')
     text = alert_text(kind='promise_missed', language=language, name='Ravi', ref='JC-9', metric='promise', threshold='promised',
                       due_at=DUE, zone='Asia/Kolkata')  # fmt: skip
 
     # Then the subject and the template's third variable name the metric alone, without the marker
-    metric = {'en': 'promised delivery', 'es': 'entrega prometida', 'hi': 'वादा की गई डिलीवरी'}[language]
-    assert text.subject == f'Pitcrew: JC-9 promise missed ({metric})'
+    metric = {'en': 'promised delivery', 'es': 'entrega prometida', 'hi': 'वादा की गई डिलीवरी', 'id': 'waktu penyerahan yang dijanjikan'}[language]
+    kind = {'en': 'promise missed', 'es': 'entrega prometida vencida', 'hi': 'डिलीवरी समय निकला', 'id': 'janji penyerahan terlewat'}[language]
+    assert text.subject == f'Pitcrew: JC-9 {kind} ({metric})'
     assert text.variables['3'] == metric
     assert 'promised)' not in text.subject
+
+
+def test_every_alert_kind_has_a_subject_in_every_language_and_english_reads_as_before() -> None:
+    # Given every alert kind (the daily reminder has its own subject)
+    kinds = [kind.value for kind in AlertKind if kind is not AlertKind.DAILY_REMINDER]
+
+    # Then each language names each kind in the e-mail subject; English names it by its own words
+    for language in LANGUAGES:
+        assert set(SUBJECT_KINDS[language]) == set(kinds), language
+    assert SUBJECT_KINDS['en'] == {kind: kind.replace('_', ' ') for kind in kinds}
+    # And the reminder's subject reads in the person's language with the day's count
+    assert [reminder_text(language, 'Ana', FIGURES).subject for language in LANGUAGES] == [
+        'Pitcrew: your day (7 open)', 'Pitcrew: su día (7 abiertos)', 'Pitcrew: आपका दिन (7 खुले)', 'Pitcrew: hari Anda (7 terbuka)']
+    assert risk('id').subject == 'Pitcrew: T-1 risiko SLA (respons pertama 75%)'
 
 
 def test_an_approval_alert_subject_gives_the_allowance_not_the_planners_key() -> None:

@@ -15,6 +15,7 @@ import pytest
 from shared.leagues.announce_texts import SummaryDivision, SummaryLocation, SummaryRow, league_month, result_text, summary_email
 from shared.notify import EmailContent
 from shared.notify.conversations import twiml
+from shared.notify.languages import LANGUAGES
 from shared.notify.messages import (
     ALERT_TEXTS,
     REPLIES,
@@ -160,7 +161,7 @@ def compose_alert(kind: str, language: str, ref: str) -> AlertText:
                       zone='Asia/Kolkata', owner_name='Ravi Kumar', target_due_at=DUE + timedelta(hours=1))  # fmt: skip
 
 
-@pytest.mark.parametrize('language', ['en', 'es', 'hi'])
+@pytest.mark.parametrize('language', LANGUAGES)
 @pytest.mark.parametrize('kind', [kind for kind in ALERT_TEXTS['en'] if kind != 'manager'])
 def test_a_hostile_ticket_id_is_harmless_in_every_alert(kind: str, language: str) -> None:
     # Given the alert of this kind about a hostile ticket id, and the same alert about JC-1
@@ -175,7 +176,7 @@ def test_a_hostile_ticket_id_is_harmless_in_every_alert(kind: str, language: str
     assert text.body.replace(cleaned[0], BENIGN).replace(cleaned[1], BENIGN) == benign.body
 
 
-@pytest.mark.parametrize('language', ['en', 'es', 'hi'])
+@pytest.mark.parametrize('language', LANGUAGES)
 def test_hostile_names_are_harmless_in_an_alert_and_the_reminder(language: str) -> None:
     # Given a person, their team member and their role's target, each named with the hostile text
     alert = alert_text(kind='sla_breach', language=language, name=HOSTILE, ref='T-1', metric='resolution', threshold='level-1',
@@ -192,7 +193,7 @@ def test_hostile_names_are_harmless_in_an_alert_and_the_reminder(language: str) 
     assert len(reminder.variables['1']) == LIMITS['name']
 
 
-@pytest.mark.parametrize('language', ['en', 'es', 'hi'])
+@pytest.mark.parametrize('language', LANGUAGES)
 @pytest.mark.parametrize('key', list(REPLIES['en']))
 def test_a_hostile_value_is_harmless_in_every_reply(key: str, language: str) -> None:
     # Given every placeholder of the reply filled with the hostile text (an entry code typed into WhatsApp, say)
@@ -204,7 +205,7 @@ def test_a_hostile_value_is_harmless_in_every_reply(key: str, language: str) -> 
     assert ElementTree.fromstring(twiml(text)).findtext('Message') == text
 
 
-@pytest.mark.parametrize('language', ['en', 'es', 'hi'])
+@pytest.mark.parametrize('language', LANGUAGES)
 def test_a_hostile_ticket_id_is_harmless_in_the_today_list(language: str) -> None:
     # Given two open items, one with the hostile id, and the same list with benign ids
     def items(ref: str) -> list[TodayItem]:
@@ -217,7 +218,7 @@ def test_a_hostile_ticket_id_is_harmless_in_the_today_list(language: str) -> Non
     assert f'\n- {clean(HOSTILE, LIMITS["ref"])} 23 ' in text
 
 
-@pytest.mark.parametrize('language', ['en', 'es', 'hi'])
+@pytest.mark.parametrize('language', LANGUAGES)
 def test_hostile_league_and_division_names_are_harmless_in_rank(language: str) -> None:
     # Given RANK answers of every form for leagues and divisions named with the hostile text
     def lines(name: str) -> list[RankLine]:
@@ -228,7 +229,7 @@ def test_hostile_league_and_division_names_are_harmless_in_rank(language: str) -
     assert_harmless(rank_text(language, lines(HOSTILE)), rank_text(language, lines(BENIGN)))
 
 
-@pytest.mark.parametrize('language', ['en', 'es', 'hi'])
+@pytest.mark.parametrize('language', LANGUAGES)
 def test_hostile_names_are_harmless_in_the_league_notices_and_summary(language: str) -> None:
     # Given a league, a division, a location, a person, trophies and challenges named with the hostile text
     def notice(name: str) -> str:

@@ -155,6 +155,18 @@ def test_an_inbound_stop_is_an_opt_out_whatever_the_wording() -> None:
         ('start', Command.START),
         ('what is my score?', Command.UNKNOWN),
         ('', Command.UNKNOWN),
+        ('POIN', Command.POINTS),
+        ('saldo?', Command.POINTS),
+        ('Peringkat', Command.RANK),
+        ('hari ini', Command.TODAY),
+        ('HARI INI.', Command.TODAY),
+        ('hari', Command.UNKNOWN),
+        ('SANGGAH E3F9A0C1 pelanggan memberi nilai 5', Command.DISPUTE),
+        ('terima kasih TECH-104 20 mantap #teamwork', Command.THANKS),
+        ('BANTUAN', Command.HELP),
+        ('berhenti', Command.STOP),
+        ('MULAI', Command.START),
+        ('RANGO', Command.RANK),
     ],
 )
 def test_inbound_commands_are_recognised_in_the_persons_language(body: str, command: Command) -> None:

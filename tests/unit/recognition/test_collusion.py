@@ -190,6 +190,10 @@ def test_the_evidence_line_in_each_language_names_the_people_points_and_shares()
     assert 'आपसी सराहना' in evidence_line('hi', reciprocal, names, 'M1')
     assert evidence_line('xx', ring, names, 'M1').startswith('possible ring of thanks: Asha Rao → Ravi Kumar')
     assert flag_ref('es', '2026-11') == 'Revisión de reconocimientos, noviembre de 2026'
+    assert flag_ref('id', '2026-11') == 'Pemeriksaan apresiasi, November 2026'
+    indonesian = evidence_line('id', reciprocal, names, 'M1')
+    assert indonesian.startswith('kemungkinan apresiasi timbal balik: Asha Rao memberi Ravi Kumar') and '(60% dari jatah)' in indonesian
+    assert indonesian.endswith('Tidak ada yang diblokir: tinjau di Pitcrew.') and '\n' not in indonesian
     long_names = dict.fromkeys('ABC', 'X' * 200)
     assert len(evidence_line('en', ring, long_names, 'M1')) <= 300
 

@@ -172,6 +172,7 @@ def test_refusals_are_told_in_the_givers_language() -> None:
     refused = _refusal(_request(points=80), given=Given(total=150))
     assert reply_refused('es', refused.code, refused.params) == 'No enviado: 80 es más que lo que le queda por dar este mes (50).'
     assert reply_refused('hi', refused.code, refused.params) == 'नहीं भेजा गया: 80 इस महीने आपके बचे हुए 50 अंक से अधिक है।'
+    assert reply_refused('id', refused.code, refused.params) == 'Tidak terkirim: 80 lebih dari sisa jatah Anda bulan ini, yaitu 50.'
     program: ProgramDocument = WORKSHOP.document
     assert program.recognition is not None
 

@@ -55,14 +55,16 @@ def test_a_level_nudge_reads_as_one_line_with_the_evidence_and_the_ask() -> None
     assert es == ('Dev ha alcanzado el nivel Pit crew en Pitstop League (1.020 puntos). '
                   'Responda SÍ para darle 100 puntos o responda con una cantidad.')  # fmt: skip
     assert hi == 'Dev Pitstop League में Pit crew स्तर पर पहुँचे (1,020 अंक)। 100 अंक देने के लिए YES भेजें, या कोई संख्या भेजें।'
+    assert nudge_line('id', 'level', person='Dev', name='Pit crew', league='Pitstop League', points=1020, suggested=1000) == (
+        'Dev mencapai level Pit crew di Pitstop League (1.020 poin). Balas YA untuk memberi 1.000 poin, atau balas dengan jumlah lain.')
 
 
-@pytest.mark.parametrize('language', ['en', 'es', 'hi', 'fr'])
+@pytest.mark.parametrize('language', ['en', 'es', 'hi', 'id', 'fr'])
 @pytest.mark.parametrize('kind', ['level', 'badge', 'streak', 'csat_run'])
 def test_every_kind_has_a_line_in_every_language_with_its_figure(language: str, kind: str) -> None:
     line = nudge_line(language, kind, person='Dev', name='Clean week', league='Pitstop League', points=1020, suggested=100, days=5,
                       count=7, top=5)  # fmt: skip
-    assert line.startswith('Dev') and ('YES' in line or 'SÍ' in line)
+    assert line.startswith('Dev') and ('YES' in line or 'SÍ' in line or 'YA' in line)
     figure = {'level': '020', 'badge': 'Clean week', 'streak': '5', 'csat_run': '7'}[kind]
     assert figure in line and '\n' not in line
 
@@ -73,7 +75,7 @@ def test_a_hostile_name_reaches_the_line_as_one_clean_line_without_a_link() -> N
 
 
 def test_numbers_are_grouped_as_each_language_writes_them() -> None:
-    assert (number('en', 1020), number('es', 1020), number('hi', 1020)) == ('1,020', '1.020', '1,020')
+    assert (number('en', 1020), number('es', 1020), number('hi', 1020), number('id', 1020)) == ('1,020', '1.020', '1,020', '1.020')
     assert (number('en', 100000), number('hi', 100000), number('hi', 12345678)) == ('100,000', '1,00,000', '1,23,45,678')
 
 
@@ -83,12 +85,14 @@ def test_replies_name_the_result_in_the_managers_language() -> None:
     assert 'presupuesto' in reply_text('es', 'over_budget', points=500, left=120) and '120' in reply_text('es', 'over_budget', points=500,
                                                                                                          left=120)  # fmt: skip
     assert 'समाप्त' in reply_text('hi', 'expired')
+    assert reply_text('id', 'awarded_left', person='Dev', points=100, left=1900) == (
+        'Selesai: 100 poin untuk Dev sebagai penghargaan langsung. Sisa anggaran Anda bulan ini: 1.900 poin.')
 
 
 # --- replies ---------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(('body', 'expected'), [
     ('YES', NudgeReply(None)), ('yes', NudgeReply(None)), ('Yes!', NudgeReply(None)), ('Sí', NudgeReply(None)), ('si.', NudgeReply(None)),
-    ('haan', NudgeReply(None)), ('हाँ', NudgeReply(None)), ('150', NudgeReply(150)), ('+150', NudgeReply(150)), (' 75 ', NudgeReply(75)),
+    ('haan', NudgeReply(None)), ('हाँ', NudgeReply(None)), ('YA', NudgeReply(None)), ('iya!', NudgeReply(None)), ('150', NudgeReply(150)), ('+150', NudgeReply(150)), (' 75 ', NudgeReply(75)),
     ('0', NudgeReply(0)), ('YES please', None), ('150 points', None), ('-5', None), ('1.5', None), ('POINTS', None), ('', None),
 ])  # fmt: skip
 def test_a_reply_is_yes_or_a_bare_whole_number(body: str, expected: NudgeReply | None) -> None:

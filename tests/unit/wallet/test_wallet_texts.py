@@ -1,4 +1,4 @@
-"""The wallet view's arithmetic, the notices in en/es/hi, the fake provider and the registry (pure)."""
+"""The wallet view's arithmetic, the notices in en/es/hi/id, the fake provider and the registry (pure)."""
 
 from __future__ import annotations
 
@@ -34,13 +34,15 @@ def test_value_is_at_the_programs_conversion_rate_and_a_debt_stops_spending_unti
     assert wallet_view('E1', pitstop, available=-5, pending=0).value == 0
 
 
-@pytest.mark.parametrize(('language', 'words'), [('en', 'Your code'), ('es', 'Su código'), ('hi', 'आपका कोड')])
-def test_completed_notice_carries_the_code_in_the_persons_language(language: str, words: str) -> None:
+@pytest.mark.parametrize(('language', 'words', 'points'), [('en', 'Your code', '1,000'), ('es', 'Su código', '1.000'),
+                                                             ('hi', 'आपका कोड', '1,000'), ('id', 'Kode Anda', '1.000')])  # fmt: skip
+def test_completed_notice_carries_the_code_in_the_persons_language(language: str, words: str, points: str) -> None:
+    # Given a completed voucher of 1,000 points; Then the notice reads in the person's language, points grouped as they write them
     line = texts.completed_line(language, 1000, 'ABCD-1234', datetime(2027, 10, 12, tzinfo=UTC), None)
-    assert words in line and 'ABCD-1234' in line and '2027-10-12' in line and '1,000' in line
+    assert words in line and 'ABCD-1234' in line and '2027-10-12' in line and f'({points} ' in line
 
 
-@pytest.mark.parametrize('language', ['en', 'es', 'hi', 'fr'])
+@pytest.mark.parametrize('language', ['en', 'es', 'hi', 'id', 'fr'])
 def test_queued_and_failed_notices_say_the_position_and_the_reason(language: str) -> None:
     assert '3' in texts.queued_line(language, 500, 3)
     failed = texts.failed_line(language, 500, 'denomination discontinued')
