@@ -5,6 +5,7 @@ assumes (users, password, PIN) are the design's (design15.md, "Local users")."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,10 +13,32 @@ import pytest
 
 from tests.browser.conftest import wait_for
 
-pytestmark = [pytest.mark.browser, pytest.mark.skip(reason='enabled at integration')]
+pytestmark = [pytest.mark.browser]
 
 LOCAL_PASSWORD = 'Pitcrew-local-1'
 LOCAL_PIN = '2468'
+
+
+SAMPLE_MONTH = '2026-10'  # the month `make run` replays (infrastructure/local/sample_month.generate)
+
+
+def id_token(config: dict[str, str], username: str) -> str:
+    """An ID token of a local user from the local Cognito (as the page signs in: USER_PASSWORD_AUTH)."""
+    import boto3
+
+    cognito = boto3.client('cognito-idp', region_name=config['region'], endpoint_url=config['cognito_endpoint'], aws_access_key_id='x',
+                           aws_secret_access_key='x')  # fmt: skip
+    answer = cognito.initiate_auth(ClientId=config['client_id'], AuthFlow='USER_PASSWORD_AUTH',
+                                   AuthParameters={'USERNAME': username, 'PASSWORD': LOCAL_PASSWORD})  # fmt: skip
+    return str(answer['AuthenticationResult']['IdToken'])
+
+
+def local_logins() -> list[Any]:
+    """The users `make run` creates (infrastructure/local/cognito.py) from the sample month's directory."""
+    from infrastructure.local.cognito import choose_local_people
+    from infrastructure.local.sample_month import sample_people
+
+    return choose_local_people(sample_people())
 
 
 @pytest.fixture
@@ -35,19 +58,29 @@ def local_stack() -> Iterator[Any]:
 def test_advisor_signs_in_reads_the_statement_and_redeems_on_the_local_stack(phone: Any, local_stack: Any) -> None:
     from selenium.webdriver.common.by import By
 
-    # Given the local stack serving the page, its config.json naming moto's Cognito and the local API
+    # Given the local stack serving the page, its config.json naming moto's Cognito and the local API, the month replayed
     status, config = local_stack.request('GET', '/config.json')
     assert status == 200 and {'api', 'region', 'user_pool_id', 'client_id', 'cognito_endpoint'} <= set(config)
+    local_stack.wait_for('replay finished')
+    # And the advisor credited 500 points by the local admin through the admin API (so a voucher is affordable)
+    advisor = next(login for login in local_logins() if login.role == 'advisor')
+    admin = {'Authorization': f'Bearer {id_token(config, "admin")}', 'Content-Type': 'application/json', 'Idempotency-Key': 'browser-credit-1'}
+    credit = {'adjustment_id': 'browser-credit-1', 'employee_id': advisor.employee_id, 'points': 500, 'reason': 'Browser test credit'}
+    status, answer = local_stack.request('POST', '/v1/admin/adjustments', json.dumps(credit).encode(), admin)
+    assert status == 200, answer
     phone.get(f'http://127.0.0.1:{local_stack.api_port}/')
 
     # When the local advisor signs in (the user name `make run` prints for the advisor)
-    username = 'advisor'  # integrator: the name the local stack creates (design15.md "Local users")
+    username = advisor.username
     wait_for(phone, lambda d: d.find_element(By.ID, 'login').is_displayed())
     phone.find_element(By.ID, 'username').send_keys(username)
     phone.find_element(By.ID, 'password').send_keys(LOCAL_PASSWORD)
     phone.find_element(By.CSS_SELECTOR, '#login-form button[type=submit]').click()
 
     # Then the statement of the replayed month shows lines with their explanations (token verified against moto's JWKS)
+    wait_for(phone, lambda d: d.find_element(By.ID, 'month').is_displayed(), timeout=30)
+    phone.execute_script("const m = document.getElementById('month'); m.value = arguments[0]; m.dispatchEvent(new Event('change'))",
+                         SAMPLE_MONTH)  # fmt: skip
     wait_for(phone, lambda d: d.find_elements(By.CSS_SELECTOR, '#statement-lines li.line .explanation'), timeout=60)
     # And a redemption of the cheapest item the advisor can afford is confirmed
     button = wait_for(phone, lambda d: d.find_elements(By.CSS_SELECTOR, '#catalogue button[data-item]'), timeout=30)[0]
@@ -60,7 +93,8 @@ def test_kiosk_pin_login_and_idle_logout_on_the_local_stack(phone: Any, local_st
 
     # Given the kiosk screen signed in with a workshop's device user (kiosk-<location>)
     phone.get(f'http://127.0.0.1:{local_stack.api_port}/?kiosk=1')
-    device = 'kiosk-IN-BLR-01'  # integrator: the device user of the first workshop location
+    kiosk = next(login for login in local_logins() if login.role == 'kiosk')
+    device = kiosk.username  # the device user of the first workshop location (kiosk-in-blr-01)
     wait_for(phone, lambda d: d.find_element(By.ID, 'login').is_displayed())
     phone.find_element(By.ID, 'username').send_keys(device)
     phone.find_element(By.ID, 'password').send_keys(LOCAL_PASSWORD)
@@ -68,7 +102,7 @@ def test_kiosk_pin_login_and_idle_logout_on_the_local_stack(phone: Any, local_st
     wait_for(phone, lambda d: d.find_element(By.ID, 'keypad').is_displayed(), timeout=30)
 
     # When a technician of that location enters their code and the local PIN
-    technician = 'E4'  # integrator: a technician of that location in the sample directory
+    technician = min(kiosk.pins)  # a technician of that location in the sample directory
     phone.find_element(By.ID, 'kiosk-code').send_keys(technician)
     phone.find_element(By.ID, 'kiosk-pin').send_keys(LOCAL_PIN)
     phone.find_element(By.ID, 'kiosk-ok').click()
