@@ -793,6 +793,23 @@ def read_statement(
     return statement
 
 
+def program_rule_titles(book: ProgramBook, language: str) -> dict[tuple[str, str], str]:
+    """(program id, rule id) -> the rule's title in `language` as the newest valid version of its program gives it
+    (`titles` of an event or period rule; the English title when that language has none). Rules without titles are left
+    out: the statement names them by their id in words."""
+    language = supported(language)
+    out = {}
+    for program_id in book.programs:
+        latest = book.latest(program_id)
+        if latest is None:
+            continue
+        for rule in [*latest.document.rules, *latest.document.period_rules]:
+            title = rule.titles.get(language) or rule.titles.get('en')
+            if title:
+                out[(program_id, rule.rule_id)] = title
+    return out
+
+
 def program_time_zones(book: ProgramBook) -> dict[str, str]:
     """Program id -> the time zone of its newest valid version (the zone its months are counted in)."""
     zones = {}
