@@ -509,30 +509,40 @@ def explain(entry: LedgerEntry, is_period: bool = False, conversions: Mapping[st
     return t['penalty' if entry.amount < 0 else 'award'].format(points=points, title=title, ticket=reason.ticket_key, basis=basis)
 
 
+# What the ledger appends to a debit it could not fully take (shared.ledger.store.cap_debits), once or more.
+UNRECOVERED_NOTE = re.compile(r'(?:; -?\d+ points (?:owed as a debt, recovered from later earnings|not recovered \(balance too low\)))+$')
+
+
 def _stored_note(entry: LedgerEntry, note: str, language: str, reverses_code: str | None) -> str:
-    """A note the ledger stored with the entry (in English) as the language says it: a cap, a clawback (and what was not
-    recovered), a league's rank. Any other note (an administrator's reason, a league trophy's) is shown as it was written."""
+    """A note the ledger stored with the entry (in English) as the language says it: a cap, a clawback, what a debit could
+    not recover, a league's rank. Any other note (an administrator's reason, a league trophy's) is shown as it was written."""
     if supported(language) == 'en':
         return note
     t, inputs = texts(language), entry.reason.inputs
+    suffix = ''
+    unrecovered = UNRECOVERED_NOTE.search(note)
+    if unrecovered is not None:
+        points = int(inputs.get('unrecovered_points') or 0)
+        said = t['note_owed' if inputs.get('debt_points') else 'note_not_recovered']
+        suffix = said.format(points=number(language, points)) if points > 0 else ''
+        note = note[: unrecovered.start()]
+        if not note:
+            return suffix.removeprefix('; ')
     if note.startswith('capped: ') and inputs.get('capped_from') is not None:
-        return t['note_capped'].format(earned=_count(language, inputs['capped_from']), kept=number(language, entry.amount))
+        return t['note_capped'].format(earned=_count(language, inputs['capped_from']), kept=number(language, entry.amount)) + suffix
     if note.startswith('claws back ') and entry.kind is EntryKind.REVERSAL:
         code = reverses_code or entry.reverses or ''
         days = inputs.get('clawback_days')
         text = (t['note_clawback'].format(code=code, rule=entry.reason.rule_id, days=days) if days is not None
                 else t['claws_back'].format(code=code))
-        unrecovered = int(inputs.get('unrecovered_points') or 0)
-        if unrecovered > 0:
-            text += t['note_owed' if inputs.get('debt_points') else 'note_not_recovered'].format(points=number(language, unrecovered))
-        return text
+        return text + suffix
     ranked = all(inputs.get(key) is not None for key in ('league', 'month', 'rank', 'of', 'score', 'points'))
     if entry.reason.rule_id == 'league_prize' and ranked:
         return t['note_league_rank'].format(league=inputs['league'], month=_period(str(inputs['month']), language),
                                             rank=inputs['rank'], of=inputs['of'],
                                             division=inputs.get('division_name') or inputs.get('division') or '',
                                             score=_count(language, inputs['score']), points=_count(language, inputs['points']))
-    return note
+    return note + suffix
 
 
 # --- recognition and the wallet ---------------------------------------------------------------------------

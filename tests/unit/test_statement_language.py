@@ -241,3 +241,28 @@ def test_rule_titles_in_a_language_pitcrew_does_not_speak_are_refused_with_the_f
     with pytest.raises(ProgramInvalid) as refused:
         parse_program(empty)
     assert refused.value.errors[0].startswith('rules.0.titles.es: ')
+
+
+def test_what_a_debit_could_not_recover_is_told_in_the_language() -> None:
+    # Given a penalty the balance could only partly pay (the ledger appended why, in English, to an empty note) and a
+    # clawback of which 5 points are owed as a debt
+    penalty = entry('E0000050', -2, NOV, rule='sla_breach', basis='sla_breach:resolution',
+                    note='; 3 points not recovered (balance too low)', inputs={'unrecovered_points': 3, 'requested_points': 5})
+    clawback = entry(reversal_id_for('E0000051'), -5, NOV, kind=EntryKind.REVERSAL, reverses='E0000051',
+                     note='claws back E0000051: the ticket no longer meets rule resolved_within_sla within its 7-day clawback window'
+                          '; 5 points owed as a debt, recovered from later earnings',
+                     inputs={'clawback_days': 7, 'unrecovered_points': 5, 'debt_points': 5, 'requested_points': 10})  # fmt: skip
+    # When the statement is built in English and in Indonesian
+
+    def built(language: str) -> Statement:
+        return build_statement(employee_id='E1', month='2026-11', entries=[penalty, clawback], pending=[], balance=Bal(-7),
+                               time_zones=ZONES, now=NOW, language=language)  # fmt: skip
+
+    english, indonesian = lines(built('en')), lines(built('id'))
+    # Then English keeps the ledger's words; Indonesian says the same in its own, with the same figures
+    assert english['E0000050'].notes == ['; 3 points not recovered (balance too low)']
+    assert indonesian['E0000050'].notes == ['3 poin tidak tertagih (saldo tidak cukup)']
+    assert indonesian['E0000050'].explanation == '-2 penalti "SLA breach" pada zendesk#1001 (pelanggaran SLA resolution)'
+    assert indonesian[reversal_id_for('E0000051')].notes == [
+        'menarik kembali E0000051: tiket tidak lagi memenuhi aturan resolved_within_sla dalam masa penarikan 7 hari; '
+        '5 poin menjadi utang, dipotong dari perolehan berikutnya']  # fmt: skip
