@@ -131,7 +131,7 @@ def test_spanish_lines_read_naturally_with_decimal_commas() -> None:
     text = s.to_text()
     assert 'Saldo disponible final (noviembre de 2026)' in text and 'saldo verificado: los 6 movimientos suman 1.293' in text
     assert '1 movimiento llegó con retraso (marcado CON RETRASO' in text
-    assert 'libera 3 dic 2026' in text and '  10 nov    ' in text
+    assert 'liberación 3 dic 2026' in text and '  10 nov    ' in text
 
 
 def test_indonesian_and_hindi_name_product_rules_and_months_in_their_words() -> None:
