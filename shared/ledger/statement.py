@@ -99,8 +99,10 @@ def _label(name: str, language: str = 'en') -> str:
 
 def readable_inputs(inputs: Mapping[str, Scalar], limit: int | None = None, language: str = 'en') -> str:
     """'elapsed minutes 42 · target minutes 240 · policy default@1' (empty values left out)."""
-    parts = [f'{_label(name, language)} {_status_word(value, language) if name == "status" and isinstance(value, str) else _value(value, language)}'
-             for name, value in inputs.items() if value is not None and value != '']
+    def shown(name: str, value: Scalar) -> str:
+        return _status_word(value, language) if name == 'status' and isinstance(value, str) else _value(value, language)
+
+    parts = [f'{_label(name, language)} {shown(name, value)}' for name, value in inputs.items() if value is not None and value != '']
     if limit is not None and len(parts) > limit:
         parts = parts[:limit] + [texts(language)['more'].format(count=len(parts) - limit)]
     return ' · '.join(parts)
