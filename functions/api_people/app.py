@@ -3,7 +3,8 @@ where marked K). Every route takes the caller from the verified token (`current(
 (`Scope.me()` / `Scope.mine()`), and calls the use case that the console functions call:
 
   GET  /v1/me                           K  profile + wallet per program (shared/wallet/wallet.read_wallet)
-  GET  /v1/me/statement                 K  ?month=&program_id=&cursor=&limit= (shared/ledger/statement.read_statement)
+  GET  /v1/me/statement                 K  ?month=&program_id=&cursor=&limit= (shared/ledger/statement.read_statement, in the
+                                           person's directory language)
   GET  /v1/me/rank                      K  ?program_id=&month= (LiveStore.rank, lifetime level, badges, points per day)
   GET  /v1/standings                    K  ?program_id=&month=&cursor=&limit= (my division's board, LiveStore.top)
   GET  /v1/feed                         K  ?program_id=&scope=team|location&cursor=&limit= (shared/recognition/feed)
@@ -168,7 +169,7 @@ def me() -> dict[str, Any]:
 def statement() -> dict[str, Any]:
     from shared.api.people_views import statement_head, statement_lines, window
     from shared.leagues.markers import league_closes
-    from shared.ledger.statement import program_conversions, program_time_zones, read_statement
+    from shared.ledger.statement import program_conversions, program_rule_titles, program_time_zones, read_statement
     from shared.ledger.store import LedgerStore
 
     call = current(app)
@@ -180,7 +181,8 @@ def statement() -> dict[str, Any]:
     filters = {'month': month, 'program_id': program_id}
     offset = decode_cursor('me/statement', call.principal, filters, q.cursor)
     read = read_statement(LedgerStore(), person.employee_id, month, time_zones=program_time_zones(book), employee_name=person.name,
-                          now=call.now, league_closed_at=league_closes(month), conversions=program_conversions(book))  # fmt: skip
+                          now=call.now, league_closed_at=league_closes(month), conversions=program_conversions(book),
+                          language=person.language, rule_titles=program_rule_titles(book, person.language))  # fmt: skip
     lines, following = window(statement_lines(read, program_id), offset, q.limit)
     return statement_head(read, program_id) | page(lines, encode_cursor('me/statement', call.principal, filters, following))
 
