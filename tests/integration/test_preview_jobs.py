@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,8 +60,8 @@ def _clear_caches() -> None:
     parameters.clear_caches()
 
 
-@pytest.fixture()
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
+@contextmanager
+def preview_world() -> Iterator[LocalAws]:
     """The current program (10 points a resolution within SLA, 20 an on-time job card) in SSM, the service configuration
     (US-NYC, IN-BLR-01), and May's tickets: E1 resolves 1001 and 1003, E2 1002, advisor E3 delivers JC-1 on time."""
     from shared.directory.employees import parse_export
@@ -70,30 +71,40 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
     from shared.tickets.processing import TicketProcessor
     from shared.tickets.store import TicketStore
 
+    names = ('PROGRAMS_PATH', 'SERVICE_CONFIG_PARAMETER', 'PREVIEWS_QUEUE_URL')
+    saved = {name: os.environ.get(name) for name in names}
     with api_world(directory=False) as aws:
         ssm = boto3.client('ssm', region_name=os.environ['AWS_DEFAULT_REGION'])
         ssm.put_parameter(Name=f'{PROGRAMS_PATH}/support', Value=json.dumps(document()), Type='String')
         ssm.put_parameter(Name=CONFIG_PARAMETER, Value=service_config('US-NYC', 'IN-BLR-01'), Type='String')
-        for name, value in (('PROGRAMS_PATH', PROGRAMS_PATH), ('SERVICE_CONFIG_PARAMETER', CONFIG_PARAMETER),
-                            ('PREVIEWS_QUEUE_URL', aws.queues['PreviewsQueue'])):  # fmt: skip
-            monkeypatch.setenv(name, value)
+        os.environ.update(dict(zip(names, (PROGRAMS_PATH, CONFIG_PARAMETER, aws.queues['PreviewsQueue']), strict=True)))
         _clear_caches()
-        directory = DirectoryStore()
-        directory.import_rows(parse_export(DIRECTORY_CSV, 'csv'), WRITTEN)
-        processor = TicketProcessor(tickets=TicketStore(), directory=directory, ledger=LedgerStore())
-        for event in [
-            ticket_event('1001', 0, status=Status.SOLVED, minutes=30),
-            ticket_event('1002', 0, status=Status.SOLVED, minutes=45, agent='agent2@example.com'),
-            ticket_event('1003', 0, status=Status.SOLVED, minutes=50),
-            job_card_event('JC-1', 0, Status.OPEN, minutes=0),
-            job_card_event('JC-1', 1, Status.CLOSED, minutes=180),
-        ]:
-            processor.apply(event, WRITTEN)
         try:
+            directory = DirectoryStore()
+            directory.import_rows(parse_export(DIRECTORY_CSV, 'csv'), WRITTEN)
+            processor = TicketProcessor(tickets=TicketStore(), directory=directory, ledger=LedgerStore())
+            for event in [
+                ticket_event('1001', 0, status=Status.SOLVED, minutes=30),
+                ticket_event('1002', 0, status=Status.SOLVED, minutes=45, agent='agent2@example.com'),
+                ticket_event('1003', 0, status=Status.SOLVED, minutes=50),
+                job_card_event('JC-1', 0, Status.OPEN, minutes=0),
+                job_card_event('JC-1', 1, Status.CLOSED, minutes=180),
+            ]:
+                processor.apply(event, WRITTEN)
             yield aws
         finally:
-            monkeypatch.undo()
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
             _clear_caches()
+
+
+@pytest.fixture()
+def world() -> Iterator[LocalAws]:
+    with preview_world() as aws:
+        yield aws
 
 
 def ask(candidate: Any, who: dict[str, str] = ADMIN, key: str | None = 'preview-key-0001', month: str = MONTH,
