@@ -10,9 +10,9 @@ from functools import lru_cache
 from typing import Any
 
 from infrastructure.local.template_resources import template_document
-from shared.programs.preview_jobs import MAX_RECEIVES, RUN_TIMEOUT_S
+from shared.programs.preview_jobs import MAX_RECEIVES, RUN_TIMEOUT_S, TTL_S
 from tests.support.counting import record_requests
-from tests.template.test_period_close_template import dynamodb_grants, needed, statements
+from tests.template.test_period_close_template import dynamodb_grants, needed, ssm_problems, statements
 
 RESOURCES: dict[str, Any] = template_document()['Resources']
 FUNCTION = 'ProgramPreviewFunction'
@@ -52,6 +52,8 @@ def test_the_worker_is_fed_by_its_queue_one_job_at_a_time_within_its_time() -> N
     assert (props['Timeout'], props['MemorySize']) == (RUN_TIMEOUT_S, 1024)
     assert queue['RedrivePolicy'] == {'deadLetterTargetArn': {'Fn::GetAtt': ['PreviewsDLQ', 'Arn']}, 'maxReceiveCount': MAX_RECEIVES}
     assert queue['VisibilityTimeout'] >= 6 * RUN_TIMEOUT_S
+    # And a message lives as long as its job item (it never expires while its job waits)
+    assert queue['MessageRetentionPeriod'] == TTL_S
     assert queue['SqsManagedSseEnabled'] is True and RESOURCES['PreviewsDLQ']['Properties']['SqsManagedSseEnabled'] is True
 
 
@@ -65,6 +67,8 @@ def test_the_workers_dynamodb_grants_are_exactly_what_a_run_calls() -> None:
     # And on ApiTable only the PREVIEW# items
     (job_statement,) = [s for s in statements(RESOURCES[FUNCTION]) if s['Resource'] == {'Fn::GetAtt': ['ApiTable', 'Arn']}]
     assert job_statement['Condition'] == {'ForAllValues:StringLike': {'dynamodb:LeadingKeys': ['PREVIEW#*']}}
+    # And SSM: the programs and the service configuration, read exactly as the loader reads them
+    assert ssm_problems(RESOURCES[FUNCTION]) == []
 
 
 def test_the_admin_routes_need_the_job_item_and_the_queue() -> None:
