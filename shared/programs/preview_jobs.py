@@ -15,7 +15,9 @@ GET /v1/admin/previews/{preview_id} reads the job.
 - The result is the preview's `as_dict()` as JSON. A result larger than `MAX_RESULT_BYTES` (a DynamoDB item holds
   400 KB) is stored truncated: without the per location x role x rule rows, with the totals per location (the
   locations that move the cost most first, as many as fit), per role, per rule and overall, and `truncated: true`.
-  The full table stays available from the admin command (`python -m infrastructure.preview --json`).
+  The full table stays available from the admin command (`python -m infrastructure.preview --json`). Not S3: the
+  stack's only private bucket is PayoutsBucket (payroll files, versioned and access-logged for audit); preview output
+  there would give an admin job write access to payroll and mix week-long scratch data into its versions.
 
 No boto3 here but the queue's lazily created SQS client; the store is `shared.api.store.ApiStore`.
 """
