@@ -172,3 +172,5 @@ build-RedemptionAdminFunction:
 	$(call FUNCTION_BUILD,redemption_admin)
 build-RedemptionQueueFunction:
 	$(call FUNCTION_BUILD,redemption_queue)
+build-ProgramPreviewFunction:
+	$(call FUNCTION_BUILD,program_preview)
