@@ -165,12 +165,11 @@ def quarantine() -> dict[str, Any]:
 
 @app.post('/v1/admin/quarantine/<quarantine_id>/replay')
 def replay(quarantine_id: str) -> dict[str, Any]:
-    """functions/quarantine_replay's replay of one item (its receiver, requeue and stream re-run)."""
+    """The quarantine replay of one item, as functions/quarantine_replay does it (its receiver, requeue and stream re-run)."""
     from datetime import UTC, datetime
 
-    from functions.quarantine_replay import app as replay_function
     from shared.events import QueueMessage
-    from shared.quarantine.replay import replay_item
+    from shared.quarantine.replay import live_receiver, reader_functions, replay_item
     from shared.quarantine.store import QuarantineStore
     from shared.quarantine.stream import ReaderInvoker
 
@@ -179,12 +178,12 @@ def replay(quarantine_id: str) -> dict[str, Any]:
     store = QuarantineStore()
     if store.get(quarantine_id) is None:
         raise NotFound(field='quarantine_id')
-    receiver = replay_function._receiver(store)
+    receiver = live_receiver(store)
     outcome = replay_item(store, receiver, quarantine_id, now=datetime.now(UTC),
                           corrected_body=request.corrected_body.encode() if request.corrected_body is not None else None,
                           accept_unauthenticated=request.accept_unauthenticated,
                           requeue=lambda message: receiver.queue.send([QueueMessage.model_validate_json(message)]),
-                          rerun=ReaderInvoker(replay_function._reader_functions()))  # fmt: skip
+                          rerun=ReaderInvoker(reader_functions()))  # fmt: skip
     logger.info('replay finished', extra={'quarantine_id': quarantine_id, 'ok': outcome['ok']})
     return dict(outcome)
 
