@@ -183,3 +183,5 @@ build-ApiAdminFunction:
 	$(call FUNCTION_BUILD,api_admin)
 build-ApiKioskFunction:
 	$(call FUNCTION_BUILD,api_kiosk)
+build-ProgramPreviewFunction:
+	$(call FUNCTION_BUILD,program_preview)

@@ -11,7 +11,8 @@ Against a deployed stack (credentials from the usual AWS chain; an admin tool: i
 against the service configuration); an invalid candidate is refused with each field named, and nothing is read.
 
 This reads the whole tickets table (a paged Scan filtered on the month: shared/tickets/scan.py). That is acceptable
-for a tool an admin runs by hand, never on a hot path.
+for a tool an admin runs by hand, never on a hot path. The run itself is shared/programs/preview_run.py (in the layer:
+the admin API queues it as a job for functions/program_preview).
 """
 
 from __future__ import annotations
@@ -21,48 +22,12 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from infrastructure.statement import use_aws
+from shared.programs.preview_run import run_preview
 
-
-def run_preview(candidate_text: str, month: str, book: Any = None) -> Any:
-    """The preview of a candidate document (JSON text) over the stored month, with the stores in the environment,
-    against `book` (default: the programs in force, read from SSM)."""
-    from datetime import timedelta
-
-    from shared.directory.people import Employee
-    from shared.directory.store import DirectoryStore
-    from shared.programs.document import parse_program
-    from shared.programs.loader import _validation_context, load_programs
-    from shared.programs.preview import build_cases, month_window, preview
-    from shared.sla.clock import SlaReport
-    from shared.sla.config import Location, load_config
-    from shared.tickets.history import TicketHistory
-    from shared.tickets.processing import service_figures
-    from shared.tickets.scan import tickets_written_since
-    from shared.tickets.state import TicketState
-    from shared.tickets.store import TicketStore
-
-    candidate = parse_program(candidate_text, _validation_context(None))
-    book = book if book is not None else load_programs()
-    start, _ = month_window(month, candidate.time_zone)
-    directory, config = DirectoryStore(), load_config()
-
-    def lookup(state: TicketState) -> Mapping[str, Employee]:
-        keys = [assignee.agent_key for assignee in state.assignees]
-        return directory.lookup(state.source, keys) if keys else {}
-
-    def figures(state: TicketState, history: TicketHistory, employees: Mapping[str, Employee]) -> tuple[SlaReport | None, Location | None]:
-        keys = [assignee.agent_key for assignee in state.assignees]
-        sla, _, _, location = service_figures(state, history.checkpoints(), keys, employees, config, history.latest.occurred_at)
-        return sla, location
-
-    stored = tickets_written_since(TicketStore(), start - timedelta(days=1))
-    cases = build_cases(((ticket.ticket_key, ticket.history) for ticket in stored), lookup, figures)
-    return preview(book, candidate, cases, month)
+__all__ = ['main', 'run_preview']
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,8 @@ Against a deployed stack (credentials from the usual AWS chain):
     python -m infrastructure.statement --employee E123 --month 2026-11 --stage prod \\
         --ledger-table <LedgerTableName> --balances-table <BalancesTableName> --pending-table <pending table> \\
         --directory-table <DirectoryTableName>
-`--json` prints the statement as the function returns it; `--no-inputs` leaves the KPI inputs out of the text.
+`--json` prints the statement as the function returns it; `--no-inputs` leaves the KPI inputs out of the text;
+`--language es` writes it in Spanish (en, es, hi, id; default: the person's directory language, as the function does).
 Months are counted in each program's time zone (read from the program documents in SSM), else UTC.
 """
 
@@ -69,17 +70,31 @@ def conversions() -> dict[str, tuple[str, float]]:
         return {}
 
 
-def statement_of(employee_id: str, month: str) -> Any:
+def rule_titles(language: str) -> dict[tuple[str, str], str]:
+    from shared.ledger.statement import program_rule_titles
+    from shared.programs.loader import load_programs
+
+    try:
+        return program_rule_titles(load_programs(), language)
+    except Exception as exc:  # an admin tool: say why and name rules by their ids
+        print(f'(program documents unreadable, rules named by their ids: {exc})', file=sys.stderr)
+        return {}
+
+
+def statement_of(employee_id: str, month: str, language: str | None = None) -> Any:
     from shared.directory.store import DirectoryStore
     from shared.ledger.statement import read_statement
     from shared.ledger.store import LedgerStore
+    from shared.notify.languages import supported
 
     profile = DirectoryStore().profile_of(employee_id)
     from shared.leagues.markers import league_closes
 
+    language = supported(language or (getattr(profile, 'language', None) if profile is not None else None))
     return read_statement(LedgerStore(), employee_id, month, time_zones=time_zones(),
                           employee_name=profile.name if profile is not None else None, now=datetime.now(UTC),
-                          league_closed_at=league_closes(month), conversions=conversions())
+                          league_closed_at=league_closes(month), conversions=conversions(), language=language,
+                          rule_titles=rule_titles(language))
 
 
 def print_sample_statement(month: str, role: str = 'service_advisor') -> None:
@@ -100,6 +115,8 @@ def print_sample_statement(month: str, role: str = 'service_advisor') -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from shared.notify.languages import LANGUAGES
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--employee', required=True, help='employee id, e.g. E123')
     parser.add_argument('--month', required=True, help='YYYY-MM')
@@ -112,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f'--{table}-table', dest=env, default=None, help=f'{env} (default: the environment or pitcrew-{table})')
     parser.add_argument('--json', action='store_true', help='print the statement as JSON (the function output)')
     parser.add_argument('--no-inputs', action='store_true', help='leave the KPI inputs out of the text')
+    parser.add_argument('--language', choices=LANGUAGES, default=None,
+                        help="the statement's language (default: the person's directory language)")
     args = parser.parse_args(argv)
     if not re.fullmatch(r'\d{4}-(0[1-9]|1[0-2])', args.month):
         parser.error('--month: expected YYYY-MM')
@@ -122,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from shared.ledger.statement import render_text
 
-    statement = statement_of(args.employee, args.month)
+    statement = statement_of(args.employee, args.month, args.language)
     if args.json:
         json.dump(statement.as_dict(), sys.stdout, indent=2)
         print()

@@ -36,6 +36,8 @@ class Settings(BaseModel):
     # The league close's fan-out: one message per division (LeagueCloseQueue), and the payments in flight per division.
     LEAGUE_CLOSE_QUEUE_URL: str = Field(default='')
     LEAGUE_PAY_THREADS: int = Field(default=8, ge=1, le=64)
+    # What-if previews as jobs (shared/programs/preview_jobs.py): the admin API queues one message per job here.
+    PREVIEWS_QUEUE_URL: str = Field(default='')
     HOLD_SHARDS: int = Field(default=4, ge=1, le=64)
     # The service configuration (locations, calendars, SLA policies, KPI settings): an SSM parameter
     # holding JSON; empty = the built-in default (24x7, default policies).

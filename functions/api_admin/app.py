@@ -1,11 +1,13 @@
 """The admin routes of the people-facing API (role admin only: 403 for anyone else, hq included). Thin handlers over the
-existing use cases: the program book (shared/programs/loader.py), the what-if preview (infrastructure/preview.py's
-run), the quarantine (functions/quarantine_replay's list and replay), adjustments (shared/ledger/adjustments.py as
-functions/ledger_adjust) and a kiosk PIN reset (shared/api/kiosk_pins.set_pin).
+existing use cases: the program book (shared/programs/loader.py), the what-if preview (a job: queued here, run by
+functions/program_preview over shared/programs/preview_run.py; shared/programs/preview_jobs.py), the quarantine
+(functions/quarantine_replay's list and replay), adjustments (shared/ledger/adjustments.py as functions/ledger_adjust)
+and a kiosk PIN reset (shared/api/kiosk_pins.set_pin).
 
   GET  /v1/admin/programs
   GET  /v1/admin/programs/{program_id}
-  POST /v1/admin/programs/{program_id}/preview       {document: {...}, month: YYYY-MM}
+  POST /v1/admin/programs/{program_id}/preview       {document: {...}, month: YYYY-MM}  Idempotency-Key  -> 202 {preview_id, poll}
+  GET  /v1/admin/previews/{preview_id}               queued | running | done (the preview) | failed (the reason)
   GET  /v1/admin/quarantine                          ?day=YYYY-MM-DD&cursor=&limit=
   POST /v1/admin/quarantine/{quarantine_id}/replay   {corrected_body?, accept_unauthenticated?}
   POST /v1/admin/adjustments                         {adjustment_id, employee_id, points, reason, ticket_key?}  Idempotency-Key
@@ -16,22 +18,23 @@ functions/ledger_adjust) and a kiosk PIN reset (shared/api/kiosk_pins.set_pin).
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api.cursor import decode_cursor, encode_cursor
-from shared.api.errors import BadRequest, NotFound
+from shared.api.errors import BadRequest, Conflict, NotFound
 from shared.api.http import Call, body, handler, page, people_api, query, require_role
-from shared.api.idempotency import once, read_key
+from shared.api.idempotency import HEADER, once, read_key
 from shared.api.principal import Role
 from shared.api.refusals import answer_refusals
 from shared.observability import logger
 
 app = people_api()
 answer_refusals(app)
+PREVIEW_ID = re.compile(r'^pv-[0-9a-f]{32}$')
 
 
 def _admin(app: APIGatewayHttpResolver) -> Call:
@@ -83,23 +86,50 @@ class PreviewBody(BaseModel):
 
 
 @app.post('/v1/admin/programs/<program_id>/preview')
-def program_preview(program_id: str) -> dict[str, Any]:
-    """The candidate priced over the stored month beside the programs in force (infrastructure/preview.run_preview: it
-    reads the month's tickets; an admin-only, throttled route). An invalid candidate: 400 naming the field."""
-    from infrastructure.preview import run_preview
-    from shared.programs.document import ProgramInvalid
+def program_preview(program_id: str) -> Response:
+    """The candidate priced over the stored month beside the programs in force, as a job: validated at once (an invalid
+    candidate: 400 naming the field), recorded in ApiTable and queued on PreviewsQueue (functions/program_preview runs it
+    off the request path: it Scans the tickets table); 202 with the job's id and where to poll. Idempotency-Key required:
+    a retry answers the same job and queues nothing new (the key with another request: 409)."""
+    from shared.api.idempotency import scoped_key
+    from shared.programs.document import ProgramInvalid, parse_program
+    from shared.programs.loader import _validation_context
+    from shared.programs.preview_jobs import MAX_DOCUMENT_BYTES, PreviewJobs, PreviewKeyReused, canonical_document
 
-    _admin(app)
+    call = _admin(app)
+    key = read_key(app.current_event.headers)
     request = body(app, PreviewBody)
     if request.document.get('program_id') != program_id:
         raise BadRequest('the candidate document is of another program', field='document.program_id')
+    document = canonical_document(request.document)
+    if len(document.encode()) > MAX_DOCUMENT_BYTES:
+        raise BadRequest(f'the candidate document is larger than {MAX_DOCUMENT_BYTES // 1000} KB', field='document')
     try:
-        result = run_preview(json.dumps(request.document), request.month)
+        parse_program(document, _validation_context(None))  # as the run will parse it: nothing is queued for an invalid one
     except ProgramInvalid as exc:  # 'field.path: reason' lines: the first one names the field
         first = exc.errors[0] if exc.errors else 'document: invalid'
         path, _, reason = first.partition(': ')
         raise BadRequest(reason or first, field=f'document.{path}' if reason else 'document') from exc
-    return {'ok': True, 'program_id': program_id, 'month': request.month, 'preview': result.as_dict()}
+    try:
+        job = PreviewJobs(call.api).request(scoped_key=scoped_key(call.principal, key), program_id=program_id, month=request.month,
+                                            document=document, requested_by=call.principal.label(), now=call.now)  # fmt: skip
+    except PreviewKeyReused as exc:
+        raise Conflict('this Idempotency-Key was used for a different request', field=HEADER, code='key_reused') from exc
+    logger.info('preview queued', extra={'preview_id': job.preview_id, 'program_id': program_id, 'month': request.month})
+    answer = {'ok': True, 'preview_id': job.preview_id, 'status': job.status.value, 'poll': f'/v1/admin/previews/{job.preview_id}'}
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=answer)
+
+
+@app.get('/v1/admin/previews/<preview_id>')
+def preview_status(preview_id: str) -> dict[str, Any]:
+    """A preview job: queued | running | done (with the preview) | failed (with the reason). Unknown or expired: 404."""
+    from shared.programs.preview_jobs import PreviewJobs
+
+    call = _admin(app)
+    job = PreviewJobs(call.api).get(preview_id) if PREVIEW_ID.match(preview_id) else None
+    if job is None:
+        raise NotFound(field='preview_id')
+    return job.answer(call.now)
 
 
 # --- quarantine ---------------------------------------------------------------------------------------------------------------
@@ -135,12 +165,11 @@ def quarantine() -> dict[str, Any]:
 
 @app.post('/v1/admin/quarantine/<quarantine_id>/replay')
 def replay(quarantine_id: str) -> dict[str, Any]:
-    """functions/quarantine_replay's replay of one item (its receiver, requeue and stream re-run)."""
+    """The quarantine replay of one item, as functions/quarantine_replay does it (its receiver, requeue and stream re-run)."""
     from datetime import UTC, datetime
 
-    from functions.quarantine_replay import app as replay_function
     from shared.events import QueueMessage
-    from shared.quarantine.replay import replay_item
+    from shared.quarantine.replay import live_receiver, reader_functions, replay_item
     from shared.quarantine.store import QuarantineStore
     from shared.quarantine.stream import ReaderInvoker
 
@@ -149,12 +178,12 @@ def replay(quarantine_id: str) -> dict[str, Any]:
     store = QuarantineStore()
     if store.get(quarantine_id) is None:
         raise NotFound(field='quarantine_id')
-    receiver = replay_function._receiver(store)
+    receiver = live_receiver(store)
     outcome = replay_item(store, receiver, quarantine_id, now=datetime.now(UTC),
                           corrected_body=request.corrected_body.encode() if request.corrected_body is not None else None,
                           accept_unauthenticated=request.accept_unauthenticated,
                           requeue=lambda message: receiver.queue.send([QueueMessage.model_validate_json(message)]),
-                          rerun=ReaderInvoker(replay_function._reader_functions()))  # fmt: skip
+                          rerun=ReaderInvoker(reader_functions()))  # fmt: skip
     logger.info('replay finished', extra={'quarantine_id': quarantine_id, 'ok': outcome['ok']})
     return dict(outcome)
 

@@ -3,7 +3,8 @@ where marked K). Every route takes the caller from the verified token (`current(
 (`Scope.me()` / `Scope.mine()`), and calls the use case that the console functions call:
 
   GET  /v1/me                           K  profile + wallet per program (shared/wallet/wallet.read_wallet)
-  GET  /v1/me/statement                 K  ?month=&program_id=&cursor=&limit= (shared/ledger/statement.read_statement)
+  GET  /v1/me/statement                 K  ?month=&program_id=&cursor=&limit= (shared/ledger/statement.read_statement, in the
+                                           person's directory language)
   GET  /v1/me/rank                      K  ?program_id=&month= (LiveStore.rank, lifetime level, badges, points per day)
   GET  /v1/standings                    K  ?program_id=&month=&cursor=&limit= (my division's board, LiveStore.top)
   GET  /v1/feed                         K  ?program_id=&scope=team|location&cursor=&limit= (shared/recognition/feed)
@@ -166,23 +167,15 @@ def me() -> dict[str, Any]:
 # --- statement ---------------------------------------------------------------------------------------------------------
 @app.get('/v1/me/statement')
 def statement() -> dict[str, Any]:
-    from shared.api.people_views import statement_head, statement_lines, window
-    from shared.leagues.markers import league_closes
-    from shared.ledger.statement import program_conversions, program_time_zones, read_statement
-    from shared.ledger.store import LedgerStore
+    from shared.api.statements import statement_page
 
     call = current(app)
     person = call.scope.me()
     q = query(app, StatementQuery)
     book = _book()
     program_id = my_programs(call, person, book, q.program_id)[0] if q.program_id else None
-    month = _month(q.month, person, call.now)
-    filters = {'month': month, 'program_id': program_id}
-    offset = decode_cursor('me/statement', call.principal, filters, q.cursor)
-    read = read_statement(LedgerStore(), person.employee_id, month, time_zones=program_time_zones(book), employee_name=person.name,
-                          now=call.now, league_closed_at=league_closes(month), conversions=program_conversions(book))  # fmt: skip
-    lines, following = window(statement_lines(read, program_id), offset, q.limit)
-    return statement_head(read, program_id) | page(lines, encode_cursor('me/statement', call.principal, filters, following))
+    return statement_page(call, person, list_name='me/statement', month=_month(q.month, person, call.now), program_id=program_id,
+                          cursor=q.cursor, limit=q.limit, language=person.language, book=book)  # fmt: skip
 
 
 # --- rank and standings ------------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api.cursor import decode_cursor, encode_cursor
 from shared.api.errors import BadRequest, Forbidden, NotFound
-from shared.api.http import Call, body, current, handler, page, people_api, query
+from shared.api.http import DEFAULT_LIMIT, MAX_LIMIT, Call, body, current, handler, page, people_api, query
 from shared.api.idempotency import once, read_key, scoped_key
 from shared.api.principal import Role
 from shared.api.refusals import answer_refusals
@@ -82,6 +82,8 @@ class StandingsQuery(_Query):
 class StatementQuery(_Query):
     month: str | None = Field(default=None, pattern=MONTH)
     program_id: str | None = Field(default=None, min_length=1, max_length=64)
+    cursor: str | None = Field(default=None, max_length=4096)
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
 class FlagsQuery(_Query):
@@ -383,23 +385,21 @@ def team_standings() -> dict[str, Any]:
 
 @app.get('/v1/people/<employee_id>/statement')
 def person_statement(employee_id: str) -> dict[str, Any]:
-    from functions.statement import app as statement_function
-    from shared.ledger.statement import read_statement
-    from shared.ledger.store import LedgerStore
+    """A person in the caller's scope: their statement as they read it (explained lines, paged), in the READER's language
+    (a manager reads their people's statements in their own language)."""
+    from shared.api.statements import statement_page
+    from shared.programs.loader import load_programs
 
     call = _team(app)
     q = query(app, StatementQuery)
     person = call.scope.person(employee_id)
     if q.program_id:
         call.scope.program(q.program_id)
-    month = _month(q.month, call.now)
-    statement = read_statement(LedgerStore(), person.employee_id, month, time_zones=statement_function._time_zones(),
-                               employee_name=person.name, now=call.now, league_closed_at=statement_function._league_closes(month),
-                               conversions=statement_function._conversions())  # fmt: skip
-    out = statement.as_dict()
-    if q.program_id:  # the program's rule groups only (totals and reconciliation stay the person's whole balance)
-        out['groups'] = [group for group in out['groups'] if group['program_id'] == q.program_id]
-    return {'employee': person.public(), 'month': month, 'statement': out}
+    reader = call.scope.people.person(call.principal.employee_id) if call.principal.employee_id else None
+    language = reader.language if reader else 'en'
+    statement = statement_page(call, person, list_name='people/statement', month=_month(q.month, call.now), program_id=q.program_id,
+                               cursor=q.cursor, limit=q.limit, language=language, book=load_programs())  # fmt: skip
+    return {'employee': person.public()} | statement
 
 
 # --- collusion flags ----------------------------------------------------------------------------------------------------

@@ -18,14 +18,10 @@ from typing import Any, Literal
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, ValidationError
 
-from shared.config import get_settings
 from shared.errors import first_validation_error
 from shared.events import QueueMessage
-from shared.ingest.queue import SqsEventQueue
-from shared.ingest.secrets import SsmSecretProvider
-from shared.ingest.webhooks import WebhookReceiver
 from shared.observability import logger
-from shared.quarantine.replay import replay_item
+from shared.quarantine.replay import live_receiver, reader_functions, replay_item
 from shared.quarantine.store import QuarantineStore
 from shared.quarantine.stream import READERS, ReaderInvoker, drain_failures
 
@@ -39,10 +35,6 @@ class ReplayRequest(BaseModel):
     stream_failures: Literal['kpi_aggregator', 'alert_planner', 'league_scorer'] | None = None
 
 
-def _reader_functions() -> dict[str, str]:
-    return {reader: os.environ.get(function_var, '') for reader, (function_var, _) in READERS.items()}
-
-
 def _drain(reader: str, store: QuarantineStore) -> dict[str, Any]:
     import boto3
 
@@ -50,11 +42,6 @@ def _drain(reader: str, store: QuarantineStore) -> dict[str, Any]:
     if not queue_url:
         return {'ok': False, 'error': f'no on-failure queue is configured for {reader}', 'field': 'stream_failures'}
     return drain_failures(reader, queue_url=queue_url, sqs=boto3.client('sqs'), streams=boto3.client('dynamodbstreams'), store=store)
-
-
-def _receiver(store: QuarantineStore) -> WebhookReceiver:
-    settings = get_settings()
-    return WebhookReceiver(SsmSecretProvider(), SqsEventQueue(settings.EVENTS_QUEUE_URL), store, settings.MAX_BODY_BYTES)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -73,7 +60,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return _drain(request.stream_failures, store)
     if not request.quarantine_id:
         return {'ok': False, 'error': 'quarantine_id, list_day, list_rejections or stream_failures is required', 'field': 'quarantine_id'}
-    receiver = _receiver(store)
+    receiver = live_receiver(store)
     outcome = replay_item(
         store,
         receiver,
@@ -82,7 +69,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         corrected_body=request.corrected_body.encode() if request.corrected_body is not None else None,
         accept_unauthenticated=request.accept_unauthenticated,
         requeue=lambda message: receiver.queue.send([QueueMessage.model_validate_json(message)]),
-        rerun=ReaderInvoker(_reader_functions()),
+        rerun=ReaderInvoker(reader_functions()),
     )
     logger.info('replay finished', extra={'quarantine_id': request.quarantine_id, 'ok': outcome['ok']})
     return outcome

@@ -2,6 +2,7 @@
 
   {"employee_id": "E123", "month": "2026-11"}                    the statement (events/statement.json)
   {"employee_id": "E123", "month": "2026-11", "format": "text"}   the same, plus the readable text as lines
+  {"employee_id": "E123", "month": "2026-11", "language": "es"}   in Spanish (default: the person's directory language)
 
 Every entry of the month (by the time its basis happened, in its program's time zone) with its dispute code,
 program@version, rule@version, ticket and basis, KPI inputs and notes (caps, clawbacks, late arrivals), grouped
@@ -18,12 +19,13 @@ from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.directory.store import DirectoryStore
 from shared.errors import first_validation_error
-from shared.ledger.statement import program_conversions, program_time_zones, read_statement
+from shared.ledger.statement import program_conversions, program_rule_titles, program_time_zones, read_statement
 from shared.ledger.store import LedgerStore
+from shared.notify.languages import LANGUAGES, supported
 from shared.observability import logger, metrics
 
 
@@ -33,6 +35,14 @@ class StatementRequest(BaseModel):
     employee_id: str = Field(min_length=1, max_length=100)
     month: str = Field(pattern=r'^\d{4}-(0[1-9]|1[0-2])$')
     format: Literal['json', 'text'] = 'json'
+    language: str | None = Field(default=None, description="en, es, hi or id; default: the person's directory language")
+
+    @field_validator('language')
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() not in LANGUAGES:
+            raise ValueError(f'must be one of {", ".join(LANGUAGES)}')
+        return value.strip().lower() if value is not None else None
 
 
 def _time_zones() -> dict[str, str]:
@@ -69,9 +79,23 @@ def _league_closes(month: str) -> dict[tuple[str, str], datetime]:
         return {}
 
 
-def _name(employee_id: str) -> str | None:
+def _rule_titles(language: str) -> dict[tuple[str, str], str]:
+    """The programs' rule titles in the language (where a program gives them); none: rules read as their ids in words."""
+    try:
+        from shared.programs.loader import load_programs
+
+        return program_rule_titles(load_programs(), language)
+    except Exception:  # noqa: BLE001 - a statement naming rules by their ids beats no statement
+        logger.exception('program documents unreadable; rules named by their ids')
+        return {}
+
+
+def _person(employee_id: str) -> tuple[str | None, str]:
+    """The person's name and language from the directory (English when unknown)."""
     profile = DirectoryStore().profile_of(employee_id)
-    return profile.name if profile is not None else None
+    if profile is None:
+        return None, 'en'
+    return profile.name, supported(getattr(profile, 'language', None))
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -82,14 +106,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except ValidationError as exc:
         field, reason = first_validation_error(exc, default_field='event')
         return {'ok': False, 'field': field, 'error': reason}
+    name, directory_language = _person(request.employee_id)
+    language = request.language or directory_language
     statement = read_statement(LedgerStore(), request.employee_id, request.month, time_zones=_time_zones(),
-                               employee_name=_name(request.employee_id), now=datetime.now(UTC),
-                               league_closed_at=_league_closes(request.month), conversions=_conversions())
+                               employee_name=name, now=datetime.now(UTC), league_closed_at=_league_closes(request.month),
+                               conversions=_conversions(), language=language, rule_titles=_rule_titles(language))
     reconciliation = statement.reconciliation
     if not reconciliation.reconciles:
         logger.error('statement does not reconcile', extra={'employee_id': request.employee_id, **reconciliation.model_dump()})
     metrics.add_metric(name='StatementMismatches', unit=MetricUnit.Count, value=0 if reconciliation.reconciles else 1)
-    out: dict[str, Any] = {'ok': True, 'statement': statement.as_dict()}
+    out: dict[str, Any] = {'ok': True, 'language': statement.language, 'statement': statement.as_dict()}
     if request.format == 'text':
         out['text'] = statement.to_text().splitlines()
     return out

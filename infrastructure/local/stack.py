@@ -349,6 +349,7 @@ class LocalStack:
         os.environ['ALERTS_QUEUE_URL'] = queues['AlertsQueue']
         os.environ['LEAGUE_CLOSE_QUEUE_URL'] = queues['LeagueCloseQueue']
         os.environ['REDEMPTIONS_QUEUE_URL'] = queues['RedemptionsQueue']
+        os.environ['PREVIEWS_QUEUE_URL'] = queues['PreviewsQueue']
         ssm = boto3.client('ssm', region_name=REGION)
         for source, value in LOCAL_SECRETS.items():
             ssm.put_parameter(Name=f'{SECRETS_PREFIX}/{source}', Value=json.dumps(value), Type='SecureString', Overwrite=True)

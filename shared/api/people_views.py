@@ -44,7 +44,7 @@ def statement_head(statement: Statement, program_id: str | None) -> dict[str, An
     return {'employee_id': statement.employee_id, 'month': statement.month, 'program_id': program_id,
             'totals': statement.totals.model_dump(mode='json'), 'by_rule': by_rule(statement, program_id), 'pending': pending,
             'late_entries': statement.late_entries, 'reconciles': statement.reconciliation.reconciles,
-            'time_zones': statement.time_zones}  # fmt: skip
+            'time_zones': statement.time_zones, 'language': statement.language}  # fmt: skip
 
 
 # --- rank movement -----------------------------------------------------------------------------------------------------

@@ -5,15 +5,20 @@
 - `PIN#<employee_id>`       a kiosk PIN's scrypt hash and salt (never the PIN)
 - `PINFAIL#<employee_id>`   wrong PINs in a row, and the lock's end
 - `IDEM#...`                Powertools idempotency records (shared/api/idempotency.py)
+- `PREVIEW#<preview_id>`    a what-if preview job and its result (shared/programs/preview_jobs.py), kept a week
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.config import get_settings
-from shared.dynamo import LowLevelClient
+from shared.dynamo import LowLevelClient, conditionally
+
+if TYPE_CHECKING:
+    from shared.programs.preview_jobs import PreviewJob
 
 
 class ApiStore(LowLevelClient):
@@ -83,3 +88,78 @@ class ApiStore(LowLevelClient):
             for item in present:
                 self.client.delete_item(TableName=self.table_name, Key={'pk': item['pk']})
         return len(present)
+
+    # --- what-if preview jobs (shared/programs/preview_jobs.py) ------------------------------------------------------
+    def create_preview(self, job: PreviewJob) -> bool:
+        """Record a new job; False (nothing written) when its id is already recorded."""
+        item = {'pk': {'S': f'PREVIEW#{job.preview_id}'}, 'preview_id': {'S': job.preview_id}, 'program_id': {'S': job.program_id},
+                'month': {'S': job.month}, 'status': {'S': job.status.value}, 'requested_by': {'S': job.requested_by},
+                'created_at': {'S': job.created_at.isoformat()}, 'expires_at': {'N': str(job.expires_at)}, 'digest': {'S': job.digest},
+                'attempts': {'N': '0'}}  # fmt: skip
+        if job.document is not None:
+            item['document'] = {'S': job.document}
+        return conditionally(self.client.put_item, TableName=self.table_name, Item=item, ConditionExpression='attribute_not_exists(pk)')
+
+    def preview(self, preview_id: str) -> PreviewJob | None:
+        from shared.programs.preview_jobs import PreviewJob
+
+        found = self.client.get_item(TableName=self.table_name, Key={'pk': {'S': f'PREVIEW#{preview_id}'}}, ConsistentRead=True)
+        item = found.get('Item')
+        if item is None:
+            return None
+        text = {name: value['S'] for name, value in item.items() if 'S' in value and name != 'pk'}
+        return PreviewJob(
+            preview_id=text['preview_id'], program_id=text['program_id'], month=text['month'], status=text['status'],
+            requested_by=text['requested_by'], created_at=text['created_at'], expires_at=int(item['expires_at']['N']),
+            digest=text['digest'], document=text.get('document'), queued_at=text.get('queued_at'), started_at=text.get('started_at'),
+            finished_at=text.get('finished_at'), attempts=int(item.get('attempts', {}).get('N', '0')), message_id=text.get('message_id'),
+            result=json.loads(text['result']) if 'result' in text else None, truncated=bool(item.get('truncated', {}).get('BOOL', False)),
+            reason=text.get('reason'),
+        )  # fmt: skip
+
+    def mark_preview_queued(self, preview_id: str, now: datetime) -> None:
+        self.client.update_item(TableName=self.table_name, Key={'pk': {'S': f'PREVIEW#{preview_id}'}},
+                                UpdateExpression='SET queued_at = :now', ConditionExpression='attribute_exists(pk)',
+                                ExpressionAttributeValues={':now': {'S': now.isoformat()}})  # fmt: skip
+
+    def claim_preview(self, preview_id: str, message_id: str, now: datetime) -> bool:
+        """`running` under this message: from `queued`, or again when SQS redelivers the message that already holds it."""
+        return conditionally(
+            self.client.update_item, TableName=self.table_name, Key={'pk': {'S': f'PREVIEW#{preview_id}'}},
+            UpdateExpression='SET #s = :running, started_at = :now, message_id = :mid ADD attempts :one',
+            ConditionExpression='#s = :queued OR (#s = :running AND message_id = :mid)',
+            ExpressionAttributeNames={'#s': 'status'},
+            ExpressionAttributeValues={':running': {'S': 'running'}, ':queued': {'S': 'queued'}, ':now': {'S': now.isoformat()},
+                                       ':mid': {'S': message_id}, ':one': {'N': '1'}},
+        )  # fmt: skip
+
+    def release_preview(self, preview_id: str, message_id: str, reason: str) -> None:
+        """Back to `queued` after a failed attempt (SQS delivers the message again), the attempt's reason kept."""
+        conditionally(
+            self.client.update_item, TableName=self.table_name, Key={'pk': {'S': f'PREVIEW#{preview_id}'}},
+            UpdateExpression='SET #s = :queued, #why = :reason', ConditionExpression='#s = :running AND message_id = :mid',
+            ExpressionAttributeNames={'#s': 'status', '#why': 'reason'},
+            ExpressionAttributeValues={':queued': {'S': 'queued'}, ':running': {'S': 'running'}, ':mid': {'S': message_id},
+                                       ':reason': {'S': reason}},
+        )  # fmt: skip
+
+    def finish_preview(self, preview_id: str, message_id: str, result_json: str, truncated: bool, now: datetime) -> bool:
+        """`done` with the result (the candidate document is no longer kept); False when another message holds the job."""
+        return conditionally(
+            self.client.update_item, TableName=self.table_name, Key={'pk': {'S': f'PREVIEW#{preview_id}'}},
+            UpdateExpression='SET #s = :done, #r = :result, truncated = :truncated, finished_at = :now REMOVE #doc, #why',
+            ConditionExpression='#s = :running AND message_id = :mid',
+            ExpressionAttributeNames={'#s': 'status', '#r': 'result', '#doc': 'document', '#why': 'reason'},
+            ExpressionAttributeValues={':done': {'S': 'done'}, ':running': {'S': 'running'}, ':mid': {'S': message_id},
+                                       ':result': {'S': result_json}, ':truncated': {'BOOL': truncated}, ':now': {'S': now.isoformat()}},
+        )  # fmt: skip
+
+    def fail_preview(self, preview_id: str, message_id: str, reason: str, now: datetime) -> bool:
+        return conditionally(
+            self.client.update_item, TableName=self.table_name, Key={'pk': {'S': f'PREVIEW#{preview_id}'}},
+            UpdateExpression='SET #s = :failed, #why = :reason, finished_at = :now REMOVE #doc',
+            ConditionExpression='#s = :running AND message_id = :mid',
+            ExpressionAttributeNames={'#s': 'status', '#why': 'reason', '#doc': 'document'},
+            ExpressionAttributeValues={':failed': {'S': 'failed'}, ':running': {'S': 'running'}, ':mid': {'S': message_id},
+                                       ':reason': {'S': reason}, ':now': {'S': now.isoformat()}},
+        )  # fmt: skip

@@ -25,6 +25,7 @@ from the close markers) never rewrites the closed league; it scores in the month
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,6 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.disputes.model import entry_codes
 from shared.ledger.entries import AwardRecord, EntryKind, LedgerEntry
+from shared.ledger.statement_texts import BASIS, INPUTS, PRODUCT_RULES, STATUSES, day, decimal, month_year, number, signed, texts
+from shared.notify.languages import DECIMAL_COMMA, supported
 from shared.programs.awards import Scalar
 
 if TYPE_CHECKING:
@@ -59,43 +62,87 @@ def program_of(program_ref: str) -> str:
     return program_ref.rsplit('@', 1)[0] if '@' in program_ref else program_ref
 
 
-# --- readable text --------------------------------------------------------------------------------
-def rule_title(rule_id: str) -> str:
-    """'resolution_within_sla' -> 'Resolution within SLA'."""
+# --- readable text (in the statement's language: shared/ledger/statement_texts.py) ----------------------------------
+def rule_title(rule_id: str, language: str = 'en') -> str:
+    """'resolution_within_sla' -> 'Resolution within SLA'. A rule Pitcrew itself writes (recognition, the wallet, a
+    league's close) has its title in each language; a program's rule reads as its id in words in every language, unless
+    the program document gives it titles (`program_rule_titles`)."""
+    language = supported(language)
+    if language != 'en' and rule_id in PRODUCT_RULES[language]:
+        return PRODUCT_RULES[language][rule_id]
     words = [word.upper() if word in ACRONYMS else word for word in rule_id.replace('-', '_').split('_') if word]
     if not words:
         return rule_id
     return (words[0][:1].upper() + words[0][1:]) + (' ' + ' '.join(words[1:]) if len(words) > 1 else '')
 
 
-def _value(value: Scalar) -> str:
+def _value(value: Scalar, language: str = 'en') -> str:
     if isinstance(value, bool):
-        return 'yes' if value else 'no'
+        return texts(language)['yes' if value else 'no']
     if isinstance(value, float):
-        return f'{value:.2f}'.rstrip('0').rstrip('.')
+        return decimal(language, value)
+    if isinstance(value, int):
+        return number(language, value)
     return str(value)
 
 
-def _label(name: str) -> str:
+def _label(name: str, language: str = 'en') -> str:
+    language = supported(language)
+    if language != 'en':
+        if name in INPUTS[language]:
+            return INPUTS[language][name]
+        if name.startswith('original_') and name.removeprefix('original_') in INPUTS[language]:  # a clawback's copy of the award's
+            return texts(language)['original'].format(label=INPUTS[language][name.removeprefix('original_')])
     words = [word.upper() if word in ACRONYMS else word for word in name.split('_') if word]
     return ' '.join(words) or name
 
 
-def readable_inputs(inputs: Mapping[str, Scalar], limit: int | None = None) -> str:
+def readable_inputs(inputs: Mapping[str, Scalar], limit: int | None = None, language: str = 'en') -> str:
     """'elapsed minutes 42 · target minutes 240 · policy default@1' (empty values left out)."""
-    parts = [f'{_label(name)} {_value(value)}' for name, value in inputs.items() if value is not None and value != '']
+    def shown(name: str, value: Scalar) -> str:
+        return _status_word(value, language) if name == 'status' and isinstance(value, str) else _value(value, language)
+
+    parts = [f'{_label(name, language)} {shown(name, value)}' for name, value in inputs.items() if value is not None and value != '']
     if limit is not None and len(parts) > limit:
-        parts = parts[:limit] + [f'+{len(parts) - limit} more']
+        parts = parts[:limit] + [texts(language)['more'].format(count=len(parts) - limit)]
     return ' · '.join(parts)
 
 
-def _points(amount: int) -> str:
-    return f'{amount:+d}' if amount else '0'
+def _points(amount: int, language: str = 'en') -> str:
+    return signed(language, amount)
 
 
-def _basis(basis_key: str) -> str:
-    """'survey:R1' -> 'survey R1'; 'resolution' -> 'resolution'."""
-    return basis_key.replace(':', ' ', 1).replace('#', ' ')
+def _count(language: str, value: Scalar) -> str:
+    """A figure the ledger stored (an int, maybe a float): as English always printed it, grouped in the others."""
+    if supported(language) == 'en' or isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return number(language, int(value)) if float(value).is_integer() else decimal(language, float(value))
+
+
+def _basis(basis_key: str, language: str = 'en') -> str:
+    """'survey:R1' -> 'survey R1' ('encuesta R1'); 'resolution' -> 'resolution' ('resolución')."""
+    text = basis_key.replace(':', ' ', 1).replace('#', ' ')
+    language = supported(language)
+    if language == 'en':
+        return text
+    head = re.split(r'[:#]', basis_key, maxsplit=1)[0]
+    return BASIS[language][head] + text[len(head):] if head in BASIS[language] else text
+
+
+def _period(period: str, language: str) -> str:
+    """'2026-11' as the language names a month ('noviembre de 2026'); English and anything else as it is."""
+    return month_year(language, period) if supported(language) != 'en' and re.fullmatch(r'\d{4}-(0[1-9]|1[0-2])', period) else period
+
+
+def _status_word(status: Scalar, language: str) -> str:
+    """A help desk's ticket status in the language ('open' -> 'abierto'); English and unknown ones as they came."""
+    language = supported(language)
+    return STATUSES[language].get(str(status), str(status)) if language != 'en' else str(status)
+
+
+def _status(status: Scalar | None, language: str) -> str:
+    """' (ticket now open)' after a clawback ('' when the ticket's status is unknown)."""
+    return texts(language)['ticket_now'].format(status=_status_word(status, language)) if status else ''
 
 
 # --- the statement ----------------------------------------------------------------------------------
@@ -190,16 +237,23 @@ class Reconciliation(BaseModel):
 
     @property
     def message(self) -> str:
+        return self.message_in('en')
+
+    def message_in(self, language: str) -> str:
+        """The balance check in words, in `language` ('balance check OK: ...' / 'BALANCE MISMATCH: ...')."""
+        t = texts(language)
         if self.reconciles:
-            return (f'balance check OK: the {self.entry_count} entries sum to {self.entries_total} = '
-                    f'available balance {self.balance_available}')
+            return t['balance_ok'].format(count=number(language, self.entry_count), total=number(language, self.entries_total),
+                                          available=number(language, self.balance_available))
         parts = []
         if self.available_difference:
-            parts.append(f'entries sum to {self.entries_total} but the available balance says {self.balance_available} '
-                         f'(difference {self.available_difference:+d})')
+            parts.append(t['mismatch_available'].format(total=number(language, self.entries_total),
+                                                        available=number(language, self.balance_available),
+                                                        difference=signed(language, self.available_difference)))
         if self.pending_view_total != self.balance_pending:
-            parts.append(f'pending awards sum to {self.pending_view_total} but the balance says {self.balance_pending} pending')
-        return 'BALANCE MISMATCH: ' + '; '.join(parts) + ' - report it to an administrator'
+            parts.append(t['mismatch_pending'].format(pending=number(language, self.pending_view_total),
+                                                      balance=number(language, self.balance_pending)))
+        return t['mismatch'].format(parts='; '.join(parts))
 
 
 class Statement(BaseModel):
@@ -215,6 +269,8 @@ class Statement(BaseModel):
     groups: list[RuleGroup]
     pending: list[PendingLine]
     late_entries: int
+    # The language its lines are written in (shared/notify/languages.py); not part of the JSON (the caller knows it).
+    language: str = Field(default='en', exclude=True)
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode='json')
@@ -244,14 +300,25 @@ def build_statement(
     code: Callable[[str], str] | None = None,
     league_closed_at: Mapping[tuple[str, str], datetime] | None = None,
     conversions: Mapping[str, tuple[str, float]] | None = None,
+    language: str = 'en',
+    rule_titles: Mapping[tuple[str, str], str] | None = None,
 ) -> Statement:
     """The month's statement of one employee from everything the ledger holds for them.
 
     `time_zones`: program id -> IANA zone (from the program documents); `pending`: the pending view as
     (ticket key, award); `balance`: the balance item (`available`) and the pending view's total;
     `league_closed_at`: (program id, YYYY-MM) -> when that month's league closed (see the module docstring);
-    `conversions`: program id -> (currency, points per currency unit), to show what a redemption was worth.
+    `conversions`: program id -> (currency, points per currency unit), to show what a redemption was worth;
+    `language`: the person's (every line, note and total in words; a language Pitcrew does not speak reads English);
+    `rule_titles`: (program id, rule id) -> the rule's title in that language, when the program gives one
+    (`program_rule_titles`).
     """
+    language = supported(language)
+    given_titles = dict(rule_titles or {})
+
+    def title(program_ref: str, rule_id: str) -> str:
+        return given_titles.get((program_of(program_ref), rule_id)) or rule_title(rule_id, language)
+
     ids = [entry.entry_id for entry in entries] + [record.entry_id for _, record in pending]
     codes = {i: code(i) for i in ids} if code is not None else entry_codes(ids)  # what DISPUTE <code> accepts
     zones = dict(time_zones or {})
@@ -292,9 +359,10 @@ def build_statement(
     hidden = {refund.entry_id for refund in folded.values()}
     refunded_later = {e.reverses for e in entries if e.kind is EntryKind.REFUND and e.reverses and e.entry_id not in hidden}
     lines = [_line(entry, codes, window(entry.reason.program_id), zones.get(program_of(entry.reason.program_id), default_time_zone),
-                   entry.entry_id in moved, rates, folded.get(entry.entry_id), entry.entry_id in refunded_later)
+                   entry.entry_id in moved, rates, folded.get(entry.entry_id), entry.entry_id in refunded_later, language,
+                   title(entry.reason.program_id, entry.reason.rule_id))
              for entry in sorted(in_month, key=lambda e: (e.occurred_at, e.entry_id)) if entry.entry_id not in hidden]
-    groups = _groups(lines)
+    groups = _groups(lines, language, title)
 
     month_amounts = {kind: sum(e.amount for e in in_month if e.kind is kind) for kind in EntryKind}
     earned = sum(e.amount for e in in_month if e.kind is EntryKind.AWARD and e.amount > 0)
@@ -305,7 +373,8 @@ def build_statement(
     for ticket_key, record in sorted(pending, key=lambda p: (p[1].release_at or now, p[1].entry_id)):
         zone = zones.get(record.program_id, record.time_zone or default_time_zone)
         start, end = window(record.program)
-        pending_lines.append(_pending_line(ticket_key, record, codes[record.entry_id], zone, start, end))
+        pending_lines.append(_pending_line(ticket_key, record, codes[record.entry_id], zone, start, end, language,
+                                           title(record.program, record.rule_id)))
     pending_total = sum(line.points for line in pending_lines)
 
     total = sum(entry.amount for entry in entries)
@@ -351,13 +420,17 @@ def build_statement(
         groups=groups,
         pending=pending_lines,
         late_entries=sum(1 for line in lines if line.late),
+        language=language,
     )
 
 
 def _line(entry: LedgerEntry, codes: Mapping[str, str], window: tuple[datetime, datetime], zone: str,
           after_league: bool = False, conversions: Mapping[str, tuple[str, float]] | None = None,
-          refund: LedgerEntry | None = None, refunded_later: bool = False) -> StatementLine:
+          refund: LedgerEntry | None = None, refunded_later: bool = False, language: str = 'en',
+          title: str | None = None) -> StatementLine:
     reason = entry.reason
+    t = texts(language)
+    title = title or rule_title(reason.rule_id, language)
     _, end = window
     local = entry.occurred_at.astimezone(ZoneInfo(zone))
     notes: list[str] = []
@@ -366,32 +439,33 @@ def _line(entry: LedgerEntry, codes: Mapping[str, str], window: tuple[datetime, 
     if note and entry.reverses and reverses_code:
         note = note.replace(entry.reverses, reverses_code)  # the code the employee sees, not the raw id
     if note and entry.kind not in SELF_EXPLAINED:  # an adjustment's (a redemption's...) note is its explanation
-        notes.append(note)
-    if reverses_code and not any(reverses_code in n for n in notes):
-        notes.append(f'claws back entry {reverses_code}')
+        notes.append(_stored_note(entry, note, language, reverses_code))
+    if reverses_code and entry.kind is not EntryKind.REFUND and not any(reverses_code in n for n in notes):
+        notes.append(t['claws_back'].format(code=reverses_code))
     is_period = reason.ticket_key.startswith(PERIOD_PREFIX)
     # A period bonus or a league prize is paid at the close, after the month, by design.
     late = entry.recorded_at >= end and not is_period and not reason.rule_id.startswith(LEAGUE_RULE_PREFIX)
     if after_league:
         late = True
-        notes.append(f'late: earned {local:%Y-%m-%d}, arrived after the {local:%B %Y} league closed; counts in this month')
+        notes.append(t['late_league'].format(late=t['late'], date=day(language, local), month=month_year(language, f'{local:%Y-%m}')))
     elif late:
         recorded = entry.recorded_at.astimezone(ZoneInfo(zone))
-        notes.append(f'late: recorded {recorded:%Y-%m-%d}, after {local:%B %Y} had ended')
+        notes.append(t['late_recorded'].format(late=t['late'], date=day(language, recorded), month=month_year(language, f'{local:%Y-%m}')))
     inputs = dict(reason.inputs)
-    explanation = explain(entry, is_period, conversions)
+    explanation = explain(entry, is_period, conversions, language=language, title=title)
     amount = entry.amount
     if refund is not None:  # a failed redemption and its refund: one line, nothing spent
         amount = entry.amount + refund.amount
         given_back = refund.occurred_at.astimezone(ZoneInfo(zone))
         why = (refund.reason.note or '').split(': ', 1)[-1] if refund.reason.note and ': ' in refund.reason.note else ''
-        explanation = (f'{_points(amount)} redemption failed and refunded: {_item(entry)} ({-entry.amount} points reserved '
-                       f'{local:%Y-%m-%d}, given back {given_back:%Y-%m-%d}' + (f': {why}' if why else '') + ')')
-        notes.append(f'refund {codes.get(refund.entry_id, refund.entry_id)} gave the {refund.amount} points back')
+        explanation = t['redemption_refunded'].format(points=_points(amount, language), item=_item(entry, language),
+                                                      reserved=number(language, -entry.amount), reserved_on=day(language, local),
+                                                      given_on=day(language, given_back), why=f': {why}' if why else '')
+        notes.append(t['refund_note'].format(code=codes.get(refund.entry_id, refund.entry_id), points=number(language, refund.amount)))
     elif refunded_later:
-        notes.append('refunded later (see the refund in the month it was given back)')
+        notes.append(t['refunded_later'])
     if entry.kind is EntryKind.REFUND and reverses_code:
-        notes = [n for n in notes if not n.startswith('claws back')] + [f'gives back redemption {reverses_code}']
+        notes.append(t['gives_back'].format(code=reverses_code))
     return StatementLine(
         code=codes[entry.entry_id],
         entry_id=entry.entry_id,
@@ -405,7 +479,7 @@ def _line(entry: LedgerEntry, codes: Mapping[str, str], window: tuple[datetime, 
         source_event_id=reason.source_event_id,
         explanation=explanation,
         inputs=inputs,
-        inputs_text=readable_inputs(inputs),
+        inputs_text=readable_inputs(inputs, language=language),
         notes=notes,
         late=late,
         reverses=reverses_code,
@@ -414,25 +488,63 @@ def _line(entry: LedgerEntry, codes: Mapping[str, str], window: tuple[datetime, 
     )
 
 
-def explain(entry: LedgerEntry, is_period: bool = False, conversions: Mapping[str, tuple[str, float]] | None = None) -> str:
-    """One line a frontline reader understands: what the points were for, or why they were taken back."""
+def explain(entry: LedgerEntry, is_period: bool = False, conversions: Mapping[str, tuple[str, float]] | None = None,
+            language: str = 'en', title: str | None = None) -> str:
+    """One line a frontline reader understands, in their language: what the points were for, or why they were taken back.
+    `title`: the rule's title (default: `rule_title` of the rule id in `language`)."""
     reason = entry.reason
-    title = rule_title(reason.rule_id)
-    wallet = _explain_wallet(entry, conversions)
+    t = texts(language)
+    title = title or rule_title(reason.rule_id, language)
+    wallet = _explain_wallet(entry, conversions, language, title)
     if wallet is not None:
         return wallet
+    points = _points(entry.amount, language)
     if entry.kind is EntryKind.ADJUSTMENT:
-        return f'{_points(entry.amount)} adjustment by an administrator: {reason.note or "no reason given"}'
+        return t['adjustment'].format(points=points, note=reason.note or t['no_reason'])
     if entry.kind is EntryKind.REVERSAL:
-        what = reason.inputs.get('status')
-        why = f' (ticket now {what})' if what else ''
-        return f'{_points(entry.amount)} clawed back: {reason.ticket_key} no longer qualifies for "{title}"{why}'
+        why = _status(reason.inputs.get('status'), language)
+        return t['clawed_back'].format(points=points, ticket=reason.ticket_key, title=title, why=why)
     if is_period:
         period = reason.ticket_key.rsplit('#', 1)[-1]
-        return f'{_points(entry.amount)} {title} bonus for {period}'
-    if entry.amount < 0:
-        return f'{_points(entry.amount)} penalty "{title}" on {reason.ticket_key} ({_basis(reason.basis_event_id)})'
-    return f'{_points(entry.amount)} for "{title}" on {reason.ticket_key} ({_basis(reason.basis_event_id)})'
+        return t['period_bonus'].format(points=points, title=title, period=_period(period, language))
+    basis = _basis(reason.basis_event_id, language)
+    return t['penalty' if entry.amount < 0 else 'award'].format(points=points, title=title, ticket=reason.ticket_key, basis=basis)
+
+
+# What the ledger appends to a debit it could not fully take (shared.ledger.store.cap_debits), once or more.
+UNRECOVERED_NOTE = re.compile(r'(?:; -?\d+ points (?:owed as a debt, recovered from later earnings|not recovered \(balance too low\)))+$')
+
+
+def _stored_note(entry: LedgerEntry, note: str, language: str, reverses_code: str | None) -> str:
+    """A note the ledger stored with the entry (in English) as the language says it: a cap, a clawback, what a debit could
+    not recover, a league's rank. Any other note (an administrator's reason, a league trophy's) is shown as it was written."""
+    if supported(language) == 'en':
+        return note
+    t, inputs = texts(language), entry.reason.inputs
+    suffix = ''
+    unrecovered = UNRECOVERED_NOTE.search(note)
+    if unrecovered is not None:
+        points = int(inputs.get('unrecovered_points') or 0)
+        said = t['note_owed' if inputs.get('debt_points') else 'note_not_recovered']
+        suffix = said.format(points=number(language, points)) if points > 0 else ''
+        note = note[: unrecovered.start()]
+        if not note:
+            return suffix.removeprefix('; ')
+    if note.startswith('capped: ') and inputs.get('capped_from') is not None:
+        return t['note_capped'].format(earned=_count(language, inputs['capped_from']), kept=number(language, entry.amount)) + suffix
+    if note.startswith('claws back ') and entry.kind is EntryKind.REVERSAL:
+        code = reverses_code or entry.reverses or ''
+        days = inputs.get('clawback_days')
+        text = (t['note_clawback'].format(code=code, rule=entry.reason.rule_id, days=days) if days is not None
+                else t['claws_back'].format(code=code))
+        return text + suffix
+    ranked = all(inputs.get(key) is not None for key in ('league', 'month', 'rank', 'of', 'score', 'points'))
+    if entry.reason.rule_id == 'league_prize' and ranked:
+        return t['note_league_rank'].format(league=inputs['league'], month=_period(str(inputs['month']), language),
+                                            rank=inputs['rank'], of=inputs['of'],
+                                            division=inputs.get('division_name') or inputs.get('division') or '',
+                                            score=_count(language, inputs['score']), points=_count(language, inputs['points']))
+    return note + suffix
 
 
 # --- recognition and the wallet ---------------------------------------------------------------------------
@@ -442,55 +554,59 @@ CURRENCY_SYMBOLS = {'INR': '₹', 'USD': '$', 'EUR': '€', 'GBP': '£'}
 MESSAGE_SHOWN = 80
 
 
-def money(amount: float, currency: str) -> str:
-    """'₹500', '$50.50', 'AED 12.50' (whole amounts without decimals)."""
+def money(amount: float, currency: str, language: str = 'en') -> str:
+    """'₹500', '$50.50', 'AED 12.50' (whole amounts without decimals; '€50,50' in a language with a decimal comma)."""
     text = f'{amount:,.2f}'.removesuffix('.00')
+    if supported(language) in DECIMAL_COMMA:
+        text = text.translate(str.maketrans(',.', '.,'))
     symbol = CURRENCY_SYMBOLS.get(currency)
     return f'{symbol}{text}' if symbol else f'{currency} {text}'
 
 
-def _item(entry: LedgerEntry) -> str:
+def _item(entry: LedgerEntry, language: str = 'en') -> str:
     """A redemption's item as the wallet names it in the entry's note ('Amazon voucher ₹500 x1' -> without ' x1')."""
     note = (entry.reason.note or '').split(': ', 1)[0] if entry.kind is EntryKind.REFUND else (entry.reason.note or '')
     name = note.removesuffix(' x1').strip()
-    return name or str(entry.reason.inputs.get('item_id') or 'catalogue item')
+    return name or str(entry.reason.inputs.get('item_id') or texts(language)['catalogue_item'])
 
 
-def _explain_wallet(entry: LedgerEntry, conversions: Mapping[str, tuple[str, float]] | None) -> str | None:
+def _explain_wallet(entry: LedgerEntry, conversions: Mapping[str, tuple[str, float]] | None, language: str = 'en',
+                    title: str | None = None) -> str | None:
     """The line of a recognition, spot award, redemption, refund, payout or debt recovery (None: another kind)."""
-    reason, inputs, points = entry.reason, entry.reason.inputs, _points(entry.amount)
+    reason, inputs, points, t = entry.reason, entry.reason.inputs, _points(entry.amount, language), texts(language)
     if entry.kind is EntryKind.RECOGNITION:
         message = str(inputs.get('message') or '')
         shown = message if len(message) <= MESSAGE_SHOWN else message[: MESSAGE_SHOWN - 1] + '…'
-        value = f' for #{inputs["value"]}' if inputs.get('value') else ''
-        giver = inputs.get('giver_name') or inputs.get('giver_id') or 'a colleague'
-        return f'{points} thanks from {giver}{value}' + (f": '{shown}'" if shown else '')
+        value = t['thanks_value'].format(value=inputs['value']) if inputs.get('value') else ''
+        giver = inputs.get('giver_name') or inputs.get('giver_id') or t['a_colleague']
+        said = t['thanks_message'].format(message=shown) if shown else ''
+        return t['thanks'].format(points=points, giver=giver, value=value, message=said)
     if entry.kind is EntryKind.SPOT_AWARD:
-        why = (reason.note or '').removeprefix('Spot award: ') or rule_title(str(inputs.get('reason_id') or 'spot_award'))
-        approved = f', approved by {inputs["approver"]}' if inputs.get('approver') else ''
-        return f'{points} spot award from {inputs.get("manager_id") or "a manager"}: {why}{approved}'
+        why = (reason.note or '').removeprefix('Spot award: ') or rule_title(str(inputs.get('reason_id') or 'spot_award'), language)
+        approved = t['spot_approved'].format(approver=inputs['approver']) if inputs.get('approver') else ''
+        return t['spot_award'].format(points=points, manager=inputs.get('manager_id') or t['a_manager'], why=why, approved=approved)
     if entry.kind is EntryKind.REDEMPTION:
         worth = ''
         rate = (conversions or {}).get(program_of(reason.program_id))
         if rate is not None:
-            worth = f' (worth {money(-entry.amount / rate[1], rate[0])})'
-        return f'{points} redeemed: {_item(entry)}{worth}'
+            worth = t['worth'].format(money=money(-entry.amount / rate[1], rate[0], language))
+        return t['redeemed'].format(points=points, item=_item(entry, language), worth=worth)
     if entry.kind is EntryKind.REFUND:
         why = (reason.note or '').split(': ', 1)[1] if ': ' in (reason.note or '') else ''
-        return f'{points} refunded: {_item(entry)} (the redemption failed' + (f': {why})' if why else ')')
+        return t['refunded'].format(points=points, item=_item(entry, language), why=f': {why}' if why else '')
     if entry.kind is EntryKind.PAYOUT:
-        period = inputs.get('period') or ''
-        cash = f'{money(float(str(inputs["amount"])), str(inputs["currency"]))} ' if inputs.get('amount') and inputs.get('currency') else ''
-        return f'{points} paid out: {cash}through payroll for {period}'.replace('  ', ' ')
+        period = str(inputs.get('period') or '')
+        cash = (f'{money(float(str(inputs["amount"])), str(inputs["currency"]), language)} '
+                if inputs.get('amount') and inputs.get('currency') else '')
+        return t['paid_out'].format(points=points, cash=cash, period=_period(period, language)).replace('  ', ' ')
     if entry.kind is EntryKind.DEBT_RECOVERY:
         left = int(inputs.get('debt_left') or 0)
-        tail = f'{left} points still owed' if left else 'debt cleared'
-        return f'{points} repaid towards a clawback debt from later earnings ({tail})'
+        tail = t['debt_left'].format(points=number(language, left)) if left else t['debt_cleared']
+        return t['debt_repaid'].format(points=points, left=tail)
     if entry.kind is EntryKind.REVERSAL and inputs.get('debt_points'):
-        what = inputs.get('status')
-        why = f' (ticket now {what})' if what else ''
-        return (f'{points} clawed back: {reason.ticket_key} no longer qualifies for "{rule_title(reason.rule_id)}"{why}; '
-                f'{inputs["debt_points"]} points owed, recovered from later earnings')
+        title = title or rule_title(reason.rule_id, language)
+        return (t['clawed_back'].format(points=points, ticket=reason.ticket_key, title=title, why=_status(inputs.get('status'), language))
+                + t['clawback_debt'].format(debt=_count(language, inputs['debt_points'])))
     return None
 
 
@@ -510,7 +626,12 @@ def program_conversions(book: ProgramBook) -> dict[str, tuple[str, float]]:
     return out
 
 
-def _groups(lines: Sequence[StatementLine]) -> list[RuleGroup]:
+def _adjustments(group: RuleGroup) -> bool:
+    """The group of an administrator's adjustments (titled 'Adjustments', listed last, no program rule to name)."""
+    return group.rule_id in ADJUSTMENT_RULES or all(m.kind == EntryKind.ADJUSTMENT.value for m in group.lines)
+
+
+def _groups(lines: Sequence[StatementLine], language: str = 'en', title: Callable[[str, str], str] | None = None) -> list[RuleGroup]:
     grouped: dict[tuple[str, str], list[StatementLine]] = {}
     for line in lines:
         program = program_of(line.program)
@@ -523,7 +644,8 @@ def _groups(lines: Sequence[StatementLine]) -> list[RuleGroup]:
             RuleGroup(
                 program_id=program,
                 rule_id=rule_id,
-                title='Adjustments' if adjustment else rule_title(rule_id),
+                title=(texts(language)['adjustments_title'] if adjustment
+                       else title(program, rule_id) if title is not None else rule_title(rule_id, language)),
                 points=sum(m.amount for m in members),
                 entries=len(members),
                 awards=sum(1 for m in members if m.kind == EntryKind.AWARD.value),
@@ -532,15 +654,17 @@ def _groups(lines: Sequence[StatementLine]) -> list[RuleGroup]:
             )
         )
     # Programs' rules first (biggest first), adjustments last.
-    return sorted(out, key=lambda g: (g.title == 'Adjustments', g.program_id, -abs(g.points), g.rule_id))
+    return sorted(out, key=lambda g: (_adjustments(g), g.program_id, -abs(g.points), g.rule_id))
 
 
-def _pending_line(ticket_key: str, record: AwardRecord, code: str, zone: str, start: datetime, end: datetime) -> PendingLine:
+def _pending_line(ticket_key: str, record: AwardRecord, code: str, zone: str, start: datetime, end: datetime,
+                  language: str = 'en', title: str | None = None) -> PendingLine:
     tz = ZoneInfo(zone)
+    t = texts(language)
     basis_local = record.basis_at.astimezone(tz) if record.basis_at else None
     release_local = record.release_at.astimezone(tz) if record.release_at else None
-    title = rule_title(record.rule_id)
-    when = f', available from {release_local:%Y-%m-%d %H:%M}' if release_local else ''
+    title = title or rule_title(record.rule_id, language)
+    when = t['available_from'].format(date=day(language, release_local, clock=True)) if release_local else ''
     return PendingLine(
         code=code,
         entry_id=record.entry_id,
@@ -552,75 +676,93 @@ def _pending_line(ticket_key: str, record: AwardRecord, code: str, zone: str, st
         basis_date=f'{basis_local:%Y-%m-%d}' if basis_local else None,
         release_date=f'{release_local:%Y-%m-%d}' if release_local else None,
         release_at=record.release_at,
-        explanation=f'{_points(record.points)} pending for "{title}" on {ticket_key} ({_basis(record.basis_key)}){when}',
+        explanation=t['pending'].format(points=_points(record.points, language), title=title, ticket=ticket_key,
+                                        basis=_basis(record.basis_key, language), when=when),
         inputs=dict(record.inputs),
-        inputs_text=readable_inputs(record.inputs),
+        inputs_text=readable_inputs(record.inputs, language=language),
         in_month=record.basis_at is not None and start <= record.basis_at < end,
     )
 
 
 # --- text ---------------------------------------------------------------------------------------------
-def render_text(statement: Statement, *, inputs: bool = True) -> str:
-    """The statement as a frontline person reads it (for the local command and `make run`)."""
-    t, r = statement.totals, statement.reconciliation
-    month_name = f'{date.fromisoformat(statement.month + "-01"):%B %Y}'
+def render_text(statement: Statement, *, inputs: bool = True, language: str | None = None) -> str:
+    """The statement as a frontline person reads it (for the local command and `make run`), in `language` (default: the
+    language it was built in; its lines were written then)."""
+    language = supported(language or statement.language)
+    w, t, r = texts(language), statement.totals, statement.reconciliation
+
+    def whole(value: int) -> str:
+        return number(language, value)
+
+    def plus(value: int) -> str:
+        return signed(language, value, zero='+0')
+
+    month_name = month_year(language, statement.month)
     who = f'{statement.employee_id}' + (f' ({statement.employee_name})' if statement.employee_name else '')
-    zones = ', '.join(f'other entries {zone}' if program == '*' else f'{program} {zone}' for program, zone in statement.time_zones.items())
-    out = [f'Points statement for {who} - {month_name} (time zones: {zones})', '']
+    zones = ', '.join(w['other_zone'].format(zone=zone) if program == '*' else f'{program} {zone}'
+                      for program, zone in statement.time_zones.items())
+    out = [w['header'].format(who=who, month=month_name, zones=zones), '']
     rows = [
-        ('Opening available balance', t.opening_available, False),
-        ('  earned', t.earned, True),
-        ('  penalties', t.penalties, True),
-        ('  clawed back', t.reversed, True),
-        ('  adjustments', t.adjusted, True),
+        (w['opening'], t.opening_available, False),
+        (w['earned'], t.earned, True),
+        (w['penalties'], t.penalties, True),
+        (w['clawed_back_total'], t.reversed, True),
+        (w['adjustments_total'], t.adjusted, True),
     ]
-    wallet_rows = [('  received from colleagues', t.received_from_colleagues), ('  spot awards', t.spot_awards), ('  spent', t.spent),
-                   ('  refunded', t.refunded), ('  paid out', t.paid_out), ('  debt repaid', t.debt_recovered)]
+    wallet_rows = [(w['received_total'], t.received_from_colleagues), (w['spot_awards_total'], t.spot_awards),
+                   (w['spent_total'], t.spent), (w['refunded_total'], t.refunded), (w['paid_out_total'], t.paid_out),
+                   (w['debt_repaid_total'], t.debt_recovered)]
     rows += [(label, value, True) for label, value in wallet_rows if value]
-    rows.append((f'Closing available balance ({month_name})', t.closing_available, False))
-    for label, value, signed in rows:
-        out.append(f'{label:<44}{(f"{value:+d}" if signed else str(value)):>9}')
+    rows.append((w['closing'].format(month=month_name), t.closing_available, False))
+    for label, value, sign in rows:
+        out.append(f'{label:<44}{(plus(value) if sign else whole(value)):>9}')
     if t.after_month:
-        out.append(f'{"  entries after " + month_name:<44}{t.after_month:>+9d}')
-    out.append(f'{"Pending (earned, not spendable yet)":<44}{t.pending:>9}' + (f'   ({t.pending_from_month} from {month_name})'
-                                                                             if t.pending_from_month != t.pending else ''))
+        out.append(f'{w["after_month"].format(month=month_name):<44}{plus(t.after_month):>9}')
+    from_month = w['pending_from_month'].format(points=whole(t.pending_from_month), month=month_name)
+    out.append(f'{w["pending_total"]:<44}{whole(t.pending):>9}' + (from_month if t.pending_from_month != t.pending else ''))
     if t.debt:
-        out.append(f'{"Debt owed (repaid from later earnings)":<44}{t.debt:>9}')
-    out.append(r.message)
+        out.append(f'{w["debt_owed"]:<44}{whole(t.debt):>9}')
+    out.append(r.message_in(language))
     if statement.late_entries:
-        out.append(f'{statement.late_entries} entr{"y" if statement.late_entries == 1 else "ies"} arrived late (marked LATE; '
-                   f'each note says when it was earned and why it is listed here)')
+        out.append(w['late_one' if statement.late_entries == 1 else 'late_many'].format(count=whole(statement.late_entries),
+                                                                                        flag=w['late_flag']))
     out.append('')
     if not statement.groups:
-        out.append(f'No entries in {month_name}.')
+        out.append(w['no_entries'].format(month=month_name))
+    late_note = w['late'] + ':'
     for group in statement.groups:
-        counts = f'{group.awards} award{"s" if group.awards != 1 else ""}' if group.awards else ''
+        counts = w['awards_one' if group.awards == 1 else 'awards_many'].format(count=whole(group.awards)) if group.awards else ''
         if group.clawbacks:
-            counts += (', ' if counts else '') + f'{group.clawbacks} clawed back'
+            clawed = w['clawed_one' if group.clawbacks == 1 else 'clawed_many'].format(count=whole(group.clawbacks))
+            counts += (', ' if counts else '') + clawed
         if not counts:
-            counts = f'{group.entries} entr{"y" if group.entries == 1 else "ies"}'
-        program = '' if group.title == 'Adjustments' else f'  [{group.program_id}, rule {group.rule_id}]'
-        out.append(f'{group.title}: {group.points:+d} points ({counts}){program}')
+            counts = w['entries_one' if group.entries == 1 else 'entries_many'].format(count=whole(group.entries))
+        reference = '' if _adjustments(group) else w['group_reference'].format(program=group.program_id, rule=group.rule_id)
+        out.append(w['group'].format(title=group.title, points=plus(group.points), counts=counts, reference=reference))
         for line in group.lines:
-            flag = ' LATE' if line.late else ''
-            words = line.explanation.removeprefix(f'{_points(line.amount)} ')
-            out.append(f'  {line.date}  {line.code:<9} {line.amount:>+5d}  {words}{flag}')
+            flag = f' {w["late_flag"]}' if line.late else ''
+            words = line.explanation.removeprefix(f'{_points(line.amount, language)} ')
+            when = line.date if language == 'en' else day(language, date.fromisoformat(line.date), year=False)
+            out.append(f'  {when:<10}  {line.code:<9} {plus(line.amount):>5}  {words}{flag}')
             detail = []
             if inputs and line.inputs_text:
                 detail.append(line.inputs_text)
-            detail += [note for note in line.notes if not note.startswith('late:')] + [n for n in line.notes if n.startswith('late:')]
+            detail += [n for n in line.notes if not n.startswith(late_note)] + [n for n in line.notes if n.startswith(late_note)]
             if detail:
-                out.append(f'  {"":10}  {"":9} {"":5}  why: ' + ' | '.join(detail) + f'  ({line.program}, {line.rule})')
+                out.append(f'  {"":10}  {"":9} {"":5}  {w["why"]}' + ' | '.join(detail) + f'  ({line.program}, {line.rule})')
             else:
                 out.append(f'  {"":10}  {"":9} {"":5}  ({line.program}, {line.rule})')
         out.append('')
     if statement.pending:
-        out.append('Pending awards (spendable from the release date unless the ticket changes first):')
+        out.append(w['pending_header'])
         for p in statement.pending:
-            words = p.explanation.removeprefix(f'{_points(p.points)} ')
-            out.append(f'  release {p.release_date or "-":10}  {p.code:<9} {p.points:>+5d}  {words}')
+            words = p.explanation.removeprefix(f'{_points(p.points, language)} ')
+            release = p.release_date or '-'
+            if language != 'en' and p.release_date:
+                release = day(language, date.fromisoformat(p.release_date))
+            out.append(f'  {w["release"]} {release:10}  {p.code:<9} {plus(p.points):>5}  {words}')
     else:
-        out.append('No pending awards.')
+        out.append(w['no_pending'])
     return '\n'.join(out)
 
 
@@ -642,6 +784,8 @@ def read_statement(
     now: datetime,
     league_closed_at: Mapping[tuple[str, str], datetime] | None = None,
     conversions: Mapping[str, tuple[str, float]] | None = None,
+    language: str = 'en',
+    rule_titles: Mapping[tuple[str, str], str] | None = None,
 ) -> Statement:
     """Read what one statement needs (a Query of the entries, a Query of the pending view, the balance item)
     and build it. A write landing between the reads (a release, a clawback) can make the figures disagree for
@@ -653,11 +797,29 @@ def read_statement(
         balance = ledger.balance(employee_id)
         statement = build_statement(employee_id=employee_id, month=month, entries=entries, pending=pending, balance=balance,
                                     time_zones=time_zones, default_time_zone=default_time_zone, employee_name=employee_name, now=now,
-                                    league_closed_at=league_closed_at, conversions=conversions)
+                                    league_closed_at=league_closed_at, conversions=conversions, language=language,
+                                    rule_titles=rule_titles)
         if statement.reconciliation.reconciles:
             break
     assert statement is not None
     return statement
+
+
+def program_rule_titles(book: ProgramBook, language: str) -> dict[tuple[str, str], str]:
+    """(program id, rule id) -> the rule's title in `language` as the newest valid version of its program gives it
+    (`titles` of an event or period rule; the English title when that language has none). Rules without titles are left
+    out: the statement names them by their id in words."""
+    language = supported(language)
+    out = {}
+    for program_id in book.programs:
+        latest = book.latest(program_id)
+        if latest is None:
+            continue
+        for rule in [*latest.document.rules, *latest.document.period_rules]:
+            title = rule.titles.get(language) or rule.titles.get('en')
+            if title:
+                out[(program_id, rule.rule_id)] = title
+    return out
 
 
 def program_time_zones(book: ProgramBook) -> dict[str, str]:

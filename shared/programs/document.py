@@ -42,7 +42,7 @@ from shared.leagues.config import LeagueConfig
 from shared.programs.awards import ClawbackPolicy
 from shared.programs.kinds import REGISTRY, RuleKind
 from shared.programs.kinds.base import invalid
-from shared.programs.period_rules import PERIOD_RULE_KINDS, RULE_ID, Locations, PeriodRule, Roles
+from shared.programs.period_rules import PERIOD_RULE_KINDS, RULE_ID, Locations, PeriodRule, Roles, RuleTitles
 from shared.recognition.config import RecognitionConfig, SpotAwardConfig
 from shared.wallet.config import WalletConfig
 
@@ -131,6 +131,7 @@ class EventRule(_Model):
     version: int = Field(default=1, ge=1)
     kind: str
     description: str = Field(default='', max_length=500)
+    titles: RuleTitles = Field(default_factory=dict, description='the title per language on statements (en, es, hi, id)')
     points: int = Field(default=0, ge=-1_000_000, le=1_000_000)
     params: dict[str, Any] = Field(default_factory=dict)
     conditions: Conditions = Field(default_factory=Conditions)

@@ -76,6 +76,20 @@ Roles = Annotated[list[str], _known('roles', 'role')]  # role names, checked aga
 Locations = Annotated[list[str], _known('locations', 'location')]  # location ids, checked against its `locations`
 
 
+def _languages(titles: dict[str, str]) -> dict[str, str]:
+    from shared.notify.languages import LANGUAGES
+
+    unknown = sorted(set(titles) - set(LANGUAGES))
+    if unknown:
+        raise ValueError(f'unknown language {", ".join(unknown)} (known: {", ".join(LANGUAGES)})')
+    return titles
+
+
+# A rule's title per language, as statements show it ({'en': 'Fast fix', 'es': 'Reparación rápida'}); a language left out
+# reads the English title, else the rule id in words (shared.ledger.statement.program_rule_titles).
+RuleTitles = Annotated[dict[str, Annotated[str, Field(min_length=1, max_length=120)]], AfterValidator(_languages)]
+
+
 class PeriodConditions(BaseModel):
     """Who a period rule pays: an empty list means anyone."""
 
@@ -99,6 +113,7 @@ class _PeriodRuleBase(BaseModel):
     rule_id: str = Field(pattern=RULE_ID)
     version: int = Field(default=1, ge=1)
     description: str = Field(default='', max_length=500)
+    titles: RuleTitles = Field(default_factory=dict, description='the title per language on statements (en, es, hi, id)')
     conditions: PeriodConditions = Field(default_factory=PeriodConditions)
 
     @property

@@ -86,3 +86,22 @@ def _rerun_stream_records(store: QuarantineStore, reader: str, quarantine_id: st
     result = f'{reader} applied {len(records)} record(s)'
     store.mark_replayed(quarantine_id, result, now)
     return {'ok': True, 'result': result}
+
+
+def live_receiver(store: QuarantineStore) -> WebhookReceiver:
+    """The receiver a replay goes through: the same secrets, events queue and size limit as the webhook route."""
+    from shared.config import get_settings
+    from shared.ingest.queue import SqsEventQueue
+    from shared.ingest.secrets import SsmSecretProvider
+
+    settings = get_settings()
+    return WebhookReceiver(SsmSecretProvider(), SqsEventQueue(settings.EVENTS_QUEUE_URL), store, settings.MAX_BODY_BYTES)
+
+
+def reader_functions() -> dict[str, str]:
+    """The stream readers' function names (from the environment), for re-running a failed stream record."""
+    import os
+
+    from shared.quarantine.stream import READERS
+
+    return {reader: os.environ.get(function_var, '') for reader, (function_var, _) in READERS.items()}

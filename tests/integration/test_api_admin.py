@@ -43,18 +43,36 @@ def test_hq_may_not_use_admin_routes(world: LocalAws) -> None:
     assert call_admin('GET', '/v1/admin/programs', HQ)[0] == 403
 
 
-def test_the_preview_prices_a_candidate_and_names_a_bad_field(world: LocalAws) -> None:
+def test_the_preview_is_queued_run_by_the_worker_and_names_a_bad_field(world: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.config import get_settings
+
+    monkeypatch.setenv('PREVIEWS_QUEUE_URL', world.queues['PreviewsQueue'])
+    get_settings.cache_clear()
     document = json.loads((ROOT / 'events' / 'program_workshop.json').read_text())
     route, params = '/v1/admin/programs/{program_id}/preview', {'program_id': 'pitstop'}
-    # When an admin previews the candidate over this month (no tickets stored: zero differences)
-    status, body = call_admin('POST', '/v1/admin/programs/pitstop/preview', ADMIN, route=route, params=params,
+    # When an admin previews the candidate over this month
+    status, body = call_admin('POST', '/v1/admin/programs/pitstop/preview', ADMIN, route=route, params=params, key='preview-0001',
                               body={'document': document, 'month': TODAY[:7]})  # fmt: skip
-    assert status == 200, body
-    assert body['preview']['total']['candidate_points'] == 0
+    # Then it is queued (202) with where to poll
+    assert (status, body['status'], body['poll']) == (202, 'queued', f'/v1/admin/previews/{body["preview_id"]}'), body
+    # When the worker runs the queued message (no tickets stored: zero differences)
+    from functions.program_preview.app import lambda_handler
+    from tests.support.apigw import lambda_context
+
+    message = world.sqs.receive_message(QueueUrl=world.queues['PreviewsQueue'], AttributeNames=['All'])['Messages'][0]
+    record = {'messageId': message['MessageId'], 'receiptHandle': message['ReceiptHandle'], 'body': message['Body'],
+              'attributes': {'ApproximateReceiveCount': '1'}, 'messageAttributes': {}, 'eventSource': 'aws:sqs'}  # fmt: skip
+    assert lambda_handler({'Records': [record]}, lambda_context()) == {'batchItemFailures': []}
+    # Then the job reads done with the preview
+    status, job = call_admin('GET', body['poll'], ADMIN, route='/v1/admin/previews/{preview_id}', params={'preview_id': body['preview_id']})
+    assert (status, job['status']) == (200, 'done'), job
+    assert job['result']['total']['candidate_points'] == 0
     # And a candidate with a bad time zone is refused naming the field inside the document
-    status, body = call_admin('POST', '/v1/admin/programs/pitstop/preview', ADMIN, route=route, params=params,
+    status, body = call_admin('POST', '/v1/admin/programs/pitstop/preview', ADMIN, route=route, params=params, key='preview-0002',
                               body={'document': document | {'time_zone': 'Mars/Olympus'}, 'month': TODAY[:7]})  # fmt: skip
     assert status == 400 and body['field'].startswith('document.time_zone')
+    monkeypatch.undo()
+    get_settings.cache_clear()
 
 
 def test_the_quarantine_pages_a_day_and_replays_one(world: LocalAws) -> None:

@@ -115,12 +115,17 @@ def test_a_manager_reads_a_team_members_statement(world: LocalAws) -> None:
     # When the manager reads their statement
     status, body = call_team('GET', '/v1/people/IN-BLR-01-A/statement', MANAGER_BLR1, route='/v1/people/{employee_id}/statement',
                              params={'employee_id': 'IN-BLR-01-A'}, query={'month': MONTH})  # fmt: skip
-    # Then it is the statement the statement function builds (it reconciles), with the person's public profile
+    # Then it is the person's statement (it reconciles), its two lines explained, with the person's public profile
     assert status == 200
     assert body['employee']['employee_id'] == 'IN-BLR-01-A'
-    assert body['statement']['reconciliation']['reconciles'] is True
-    assert sum(len(group['lines']) for group in body['statement']['groups']) == 2
+    assert body['reconciles'] is True and len(body['items']) == 2 and all(line['explanation'] for line in body['items'])
     no_contacts(body)
+    # And the lines page by cursor: one at a time, the second page continues where the first ended
+    first = call_team('GET', '/v1/people/IN-BLR-01-A/statement', MANAGER_BLR1, route='/v1/people/{employee_id}/statement',
+                      params={'employee_id': 'IN-BLR-01-A'}, query={'month': MONTH, 'limit': '1'})[1]  # fmt: skip
+    second = call_team('GET', '/v1/people/IN-BLR-01-A/statement', MANAGER_BLR1, route='/v1/people/{employee_id}/statement',
+                       params={'employee_id': 'IN-BLR-01-A'}, query={'month': MONTH, 'limit': '1', 'cursor': first['next_cursor']})[1]  # fmt: skip
+    assert [line['code'] for line in first['items'] + second['items']] == [line['code'] for line in body['items']]
     # And a month that is no month is refused naming it
     status, body = call_team('GET', '/v1/people/IN-BLR-01-A/statement', MANAGER_BLR1, route='/v1/people/{employee_id}/statement',
                              params={'employee_id': 'IN-BLR-01-A'}, query={'month': 'May'})  # fmt: skip

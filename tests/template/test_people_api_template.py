@@ -34,6 +34,7 @@ DESIGN_ROUTES: dict[str, set[str]] = {
     },
     'ApiAdminFunction': {
         'GET /v1/admin/programs', 'GET /v1/admin/programs/{program_id}', 'POST /v1/admin/programs/{program_id}/preview',
+        'GET /v1/admin/previews/{preview_id}',  # a preview is a job (shared/programs/preview_jobs.py): its state and result
         'GET /v1/admin/quarantine', 'POST /v1/admin/quarantine/{quarantine_id}/replay', 'POST /v1/admin/adjustments',
         'POST /v1/admin/adjustments/{adjustment_id}/approve', 'POST /v1/admin/adjustments/{adjustment_id}/reject',
         'POST /v1/admin/people/{employee_id}/pin',
