@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -27,12 +28,25 @@ def connection_kwargs() -> dict[str, Any]:
     return kwargs
 
 
-def dynamodb_client() -> Any:
-    """A low-level DynamoDB client, for the stores whose expressions pynamodb does not model (each store keeps its own)."""
-    import boto3
+_CLIENTS: dict[tuple[str, str | None], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
 
+
+def dynamodb_client() -> Any:
+    """The container's low-level DynamoDB client, for the stores whose expressions pynamodb does not model. One per region
+    and endpoint, made on first use and shared (botocore clients are thread-safe; making one costs tens of milliseconds,
+    which a store built per request, as the people-facing API's are, paid on every request)."""
     settings = get_settings()
-    return boto3.client('dynamodb', region_name=settings.AWS_REGION, endpoint_url=settings.AWS_ENDPOINT_URL)
+    key = (settings.AWS_REGION, settings.AWS_ENDPOINT_URL)
+    client = _CLIENTS.get(key)
+    if client is None:
+        with _CLIENTS_LOCK:  # creating clients from boto3's default session is not thread-safe
+            client = _CLIENTS.get(key)
+            if client is None:
+                import boto3
+
+                client = _CLIENTS[key] = boto3.client('dynamodb', region_name=settings.AWS_REGION, endpoint_url=settings.AWS_ENDPOINT_URL)
+    return client
 
 
 class LowLevelClient:

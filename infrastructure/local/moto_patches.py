@@ -30,6 +30,13 @@ partition, so each Query costs time proportional to the whole table (the weekly 
 employee's ledger partition). The patch hands moto's query the one partition it asked for; conditions,
 order, limits and pagination are still moto's own.
 
+6. DynamoDB responses. moto 5.2.x renders every DynamoDB answer through its generic, model-driven serializer, which
+visits each attribute value of each item through botocore's shape model (about a millisecond per item: a Query of 60
+ledger entries cost 60 ms, where DynamoDB takes a few). DynamoDB speaks JSON and moto's result is already the wire
+document (attribute values as {"S": ...}), so the data-plane answers (`_FAST_DYNAMODB_ACTIONS`) are written with
+json.dumps; any result json.dumps cannot write (bytes, dates) still goes through moto's serializer, as do errors and
+every control-plane call.
+
 5. Server mode only (`apply_server`): to route each request, moto's server lists its own package directory
 (about 150 `isdir` calls) under a global lock. The list of moto's modules cannot change while it runs, so
 it is computed once.
@@ -64,6 +71,7 @@ def apply() -> bool:
     for name in _DYNAMODB_OPERATIONS:
         setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
     _serialize_dynamodb_responses()
+    _write_dynamodb_json_directly()
     Queue.delete_message = _under_queue_lock(Queue.delete_message)  # type: ignore[method-assign]
     Queue.pending_message_groups = property(_pending_message_groups)  # type: ignore[method-assign,assignment]
     Queue.attributes = property(_LazyQueueAttributes)  # type: ignore[method-assign,assignment]
@@ -92,6 +100,42 @@ def _serialize_dynamodb_responses() -> None:
     serialized = _serialized(DynamoHandler.call_action)
     serialized._pitcrew_serialized = True  # type: ignore[attr-defined]
     DynamoHandler.call_action = serialized  # type: ignore[method-assign]
+
+
+_FAST_DYNAMODB_ACTIONS = frozenset({'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan', 'BatchGetItem',
+                                    'BatchWriteItem', 'TransactWriteItems', 'TransactGetItems'})  # fmt: skip
+
+
+def _write_dynamodb_json_directly() -> None:
+    import base64
+
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoHandler, DynamoResult
+
+    original = DynamoHandler.serialized
+
+    def binary(value: Any) -> str:
+        if isinstance(value, bytes):  # B and BS values: base64 on the wire, as the serializer writes them
+            return base64.b64encode(value).decode()
+        raise TypeError(type(value).__name__)
+
+    if getattr(original, '_pitcrew_json', False):
+        return
+
+    def serialized(self: Any, action_result: Any) -> Any:
+        result = action_result.result
+        plain = type(action_result) in (ActionResult, DynamoResult) and isinstance(result, dict)
+        if plain and self._get_action() in _FAST_DYNAMODB_ACTIONS:
+            try:
+                body = json.dumps(result, separators=(',', ':'), default=binary)
+            except (TypeError, ValueError):
+                return original(self, action_result)
+            headers = {'Content-Type': 'application/x-amz-json-1.0', **self.response_headers}
+            return 200, headers, body
+        return original(self, action_result)
+
+    serialized._pitcrew_json = True  # type: ignore[attr-defined]
+    DynamoHandler.serialized = serialized  # type: ignore[method-assign]
 
 
 def _serialized(operation: Callable[..., Any]) -> Callable[..., Any]:

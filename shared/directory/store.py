@@ -136,7 +136,6 @@ def erasure_model(table_name: str) -> type[ErasureRecord]:
     return type('BoundErasureRecord', (ErasureRecord,), {'Meta': meta_for(table_name)})
 
 
-@lru_cache(maxsize=4)
 @lru_cache(maxsize=8)
 def location_model(table_name: str) -> type[LocationRecord]:
     return type('Location', (LocationRecord,), {'Meta': meta_for(table_name)})
@@ -146,11 +145,14 @@ def location_pk(location_id: str) -> str:
     return f'LOC#{location_id}'
 
 
+@lru_cache(maxsize=4)
 def directory_models(table_name: str) -> tuple[type[DirectoryRecord], type[ProfileRecord]]:
+    """The models bound to the table, once per container: each new class would open its own connection and client."""
     meta = meta_for(table_name)
     return (
         type('BoundDirectoryRecord', (DirectoryRecord,), {'Meta': meta}),
-        type('BoundProfileRecord', (ProfileRecord,), {'Meta': meta, 'employees_index': EmployeesIndex(), 'phone_index': PhoneIndex()}),
+        type('BoundProfileRecord', (ProfileRecord,), {'Meta': meta, 'employees_index': EmployeesIndex(), 'phone_index': PhoneIndex(),
+                                                      'location_index': LocationIndex()}),
     )
 
 

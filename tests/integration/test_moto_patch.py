@@ -9,6 +9,7 @@ import boto3
 import moto
 import pytest
 from botocore.exceptions import ClientError
+from moto import mock_aws
 
 from infrastructure.local import moto_patches
 from tests.support.local_aws import local_aws
@@ -304,3 +305,47 @@ def test_index_queries_read_only_their_partition_and_keep_order_conditions_and_p
         assert whole == expected and len(expected) == 10
         assert paged == expected
         assert empty == []
+
+
+def test_dynamodb_answers_written_as_json_carry_every_attribute_type_back_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given: the patched moto, and moto's model-driven serializer watched
+    from moto.core.responses import ActionResult
+
+    moto_patches.apply()
+    rendered: list[str] = []
+    original = ActionResult.execute_result
+
+    def watched(self: Any, context: Any) -> Any:
+        rendered.append(context.operation_model.name)
+        return original(self, context)
+
+    monkeypatch.setattr(ActionResult, 'execute_result', watched)
+    item: dict[str, Any] = {'pk': {'S': 'a'}, 'sk': {'S': '1'}, 'n': {'N': '1.50'}, 'b': {'B': b'\x00\xff'}, 't': {'BOOL': True}, 'z': {'NULL': True},
+            'm': {'M': {'x': {'L': [{'S': 'y'}, {'N': '2'}]}}}, 'ss': {'SS': ['a', 'b']}, 'ns': {'NS': ['1', '2']}, 'bs': {'BS': [b'a']},
+            'u': {'S': 'ünï € नमस्ते'}}  # fmt: skip
+    with mock_aws():
+        client = boto3.client('dynamodb', region_name='us-east-1')
+        client.create_table(TableName='t', BillingMode='PAY_PER_REQUEST',
+                            KeySchema=[{'AttributeName': 'pk', 'KeyType': 'HASH'}, {'AttributeName': 'sk', 'KeyType': 'RANGE'}],
+                            AttributeDefinitions=[{'AttributeName': 'pk', 'AttributeType': 'S'}, {'AttributeName': 'sk', 'AttributeType': 'S'}])  # fmt: skip
+        rendered.clear()
+        # When: every data-plane read and write returns the item
+        client.put_item(TableName='t', Item=item)
+        key = {'pk': {'S': 'a'}, 'sk': {'S': '1'}}
+        got = client.get_item(TableName='t', Key=key)['Item']
+        queried = client.query(TableName='t', KeyConditionExpression='pk = :p', ExpressionAttributeValues={':p': {'S': 'a'}})['Items']
+        batch = client.batch_get_item(RequestItems={'t': {'Keys': [key]}})['Responses']['t']
+        transacted = client.transact_get_items(TransactItems=[{'Get': {'TableName': 't', 'Key': key}}])['Responses'][0]['Item']
+        updated = client.update_item(TableName='t', Key=key, UpdateExpression='ADD n :one', ExpressionAttributeValues={':one': {'N': '1'}},
+                                     ReturnValues='ALL_NEW')['Attributes']  # fmt: skip
+        with pytest.raises(client.exceptions.ConditionalCheckFailedException):
+            client.put_item(TableName='t', Item=item, ConditionExpression='attribute_not_exists(pk)')
+        # Then: the same values, binary as bytes and sets as sets, written without moto's serializer
+        sets = ('ss', 'ns', 'bs')
+        def normal(values: Any) -> dict[str, Any]:
+            return {k: ({t: sorted(v)} if k in sets else {t: v}) for k, tv in dict(values).items() for t, v in dict(tv).items()}
+
+        for found in (got, queried[0], batch[0], transacted):
+            assert normal(found) == normal(item)
+        assert updated['n'] == {'N': '2.50'} and updated['b'] == {'B': b'\x00\xff'}
+        assert rendered == []  # no answer went through moto's model serializer (its errors are JSON of their own)
