@@ -353,7 +353,7 @@
         s('text', { x: W - R, y: Y(target) - 3, 'text-anchor': 'end', class: 'tick target-label' }, `${t('target')} ${fmtN(target)}`));
     }
     if (!points.length) {
-      svg.append(s('text', { x: (L + W - R) / 2, y: (T + H - Bm) / 2, 'text-anchor': 'middle', class: 'tick' }, t('no_data')));
+      svg.append(s('text', { x: (L + W - R) / 2, y: H - Bm - 8, 'text-anchor': 'middle', class: 'tick' }, t('no_data')));
       return svg;
     }
     svg.append(s('polyline', { points: points.map((p, i) => `${X(i).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' '), class: 'line' }));
@@ -761,11 +761,14 @@
     try { people = A.list(await api('GET', '/v1/team/people', { query: { limit: 100 } })).items.map(A.person); } catch { /* hq: no single team */ }
     st.team = { programs, people, by: {}, program: '' };
     const chosen = store.getItem('pitcrew.team.program');
-    // The default program: the one chosen before, else the first whose league takes the team's divisions.
-    for (const program of chosen && programs.includes(chosen) ? [chosen, ...programs] : programs) {
-      if (await divisionShape(program)) { st.team.program = program; break; }
+    // The default program: the one chosen before, else the first whose league divides by role|region as the team's people
+    // are (then one dividing otherwise), else the first. (No route names a team's programs: /v1/me's are the caller's own.)
+    if (chosen && programs.includes(chosen)) st.team.program = chosen;
+    for (const program of st.team.program ? [] : programs) {
+      const by = await divisionShape(program);
+      if (by && by.join('|') === 'role|region') { st.team.program = program; break; }
     }
-    st.team.program = st.team.program || programs[0] || '';
+    st.team.program = st.team.program || programs.find((p) => st.team.by[p]) || programs[0] || '';
     return st.team;
   }
   // The fields of a program's divisions (role|region unless its standings' 400 names others); null: no league for the team.
@@ -821,12 +824,12 @@
       await section('kpis', t('team_kpis'), async () => {
         const kpis = A.kpis(await api('GET', '/v1/team/kpis', { query: { period } }));
         if (!kpis.length) return h('p', { class: 'muted' }, t('no_data'));
-        const unit = (k) => (k.unit && k.unit !== 'count' ? ` ${k.unit}` : '');
+        const unit = (k) => (k.unit && k.unit !== 'count' && k.unit !== 'score' ? ` ${k.unit}` : '');
         const charted = kpis.filter((k) => k.series.length), other = kpis.filter((k) => !k.series.length);
         return [
           h('div', { class: 'grid' }, charted.map((k) => h('div', { class: 'kpi', 'data-kpi': k.key },
             h('h3', {}, tOr(`kpi_${k.key}`, k.name)),
-            h('p', {}, h('span', { class: 'big-line' }, `${fmtN(k.value)}${unit(k)}`),
+            h('p', {}, h('span', { class: 'big-line' }, `${fmtN(k.value)}${k.value === null ? '' : unit(k)}`),
               k.target !== null ? h('span', { class: 'muted' }, ` · ${t('target')} ${fmtN(k.target)}${unit(k)}${k.better ? ` (${tOr(`better_${k.better}`, k.better)})` : ''}`) : null),
             lineChart(k.series, { label: `${tOr(`kpi_${k.key}`, k.name)} — ${t('trend')}`, target: k.target })))),
           other.length ? h('details', {}, h('summary', {}, t('other_kpis')), h('table', {},
