@@ -563,7 +563,7 @@
         wallet.value !== null && wallet.currency
           ? h('div', { class: 'figure' }, h('span', { class: 'label' }, t('worth')), h('span', { class: 'value' }, fmtMoney(wallet.value, wallet.currency)))
           : null)));
-    sections.push(await section('rank', t('rank'), async () => {
+    const rankSection = () => section('rank', t('rank'), async () => {
       const r = A.rank(await api('GET', '/v1/me/rank', { query: { program_id: st.program, month: st.month } }));
       const board = h('h3', {}, t('division_board'));
       const today = r.rank === null ? '' : t('rank_today', { rank: fmtN(r.rank) });
@@ -582,8 +582,11 @@
           h('span', { class: 'rank' }, `#${fmtN(row.rank)}`), ' ', row.name, ' ', h('span', { class: 'pts' }, t('points_n', { n: fmtN(row.points) }))),
         { tag: 'ol', head: (raw) => { const d = pick(raw, 'division_name'); if (d) board.textContent = `${t('division_board')} · ${d}`; } }),
       ];
-    }));
-    sections.push(statementCard());
+    });
+    let rankCard = await rankSection();
+    sections.push(rankCard);
+    // Another month: the statement reloads, and the rank, points chart and board follow it.
+    sections.push(statementCard(async () => { const next = await rankSection(); rankCard.replaceWith(next); rankCard = next; }));
     if (!kiosk) {
       sections.push(thanksCard());
       sections.push(feedCard());
@@ -592,10 +595,10 @@
     if (!gone()) app.replaceChildren(...sections);
   }
 
-  function statementCard() {
+  function statementCard(onMonth) {
     const body = h('div', {});
     const month = h('input', { type: 'month', id: 'month', value: st.month, max: currentMonth() });
-    month.addEventListener('change', () => { if (month.value) { st.month = month.value; load(); } });
+    month.addEventListener('change', () => { if (month.value) { st.month = month.value; load(); if (onMonth) onMonth(); } });
     const load = () => {
       body.replaceChildren(h('p', { class: 'muted' }, t('loading')));
       const lines = h('ol', { class: 'list statement', id: 'statement-lines' });
