@@ -1,43 +1,45 @@
 /* Pitcrew page: the advisor/agent view, the manager view and the workshop kiosk. No framework, nothing external.
  *
- * Data shapes this page assumes. Field names of the API's answers are read ONLY in the ADAPTER section below: when
- * the API names a field differently, change it there (each reader also accepts the alternatives listed).
+ * The API's answers (functions/api_people, api_team, api_kiosk; abridged). Field names are read ONLY in the ADAPTER
+ * section below: when the API renames a field, change it there.
  *
  * GET  config.json            {api, region, user_pool_id, client_id, cognito_endpoint, kiosk_idle_s?=60}
  * Cognito InitiateAuth        {AuthenticationResult: {IdToken, RefreshToken?, ExpiresIn}} | {ChallengeName} | {__type, message}
- * Every error                 {ok: false, error, field?, refused?}; 429 with header Retry-After (or body retry_after)
+ * Every error                 {ok: false, error, field?, code?}; 429 with header Retry-After (or body retry_after)
  * Every list                  {items: [...], next_cursor: str|null}  (next page: same route + ?cursor=)
- * GET  /v1/me                 {employee_id, name|display_name, language?, role?, location?,
- *                               wallets|balances: [{program_id, program_name?, available, pending, debt, value, currency}]
- *                               (or wallet: {...} for one program, or wallets as {program_id: {...}})}
- * GET  /v1/me/statement       ?month=YYYY-MM&program_id=&cursor= ->
- *                              {month, totals: {opening_available, earned, penalties, reversed, adjusted, closing_available,
- *                               pending, debt, ...}, by_rule: [{rule_id|rule, title?, points}] (or {rule: points}),
- *                               items|lines: [{entry_id, code, date, amount, kind, program, rule, ticket_key, basis,
- *                               explanation, inputs: {name: value}, inputs_text?, notes?: [str], late?}], next_cursor}
- * GET  /v1/me/rank            ?program_id=&month= -> {rank, of|total, points, gap|behind_next, level?, badges?: [str|{name}],
- *                               division?, series|movement: [{date|day, rank}]}
- * GET  /v1/standings          ?program_id=&month= -> list of {rank, name|employee_id, points} (my division's board)
- * GET  /v1/feed               ?program_id=&scope=team|location -> list of {recognition_id, kind, giver_name|giver_id,
- *                               receiver_name|receiver_id, points, value?, message, recorded_at} (or {entry: {...}, giver_name,
- *                               receiver_name})
- * GET  /v1/catalogue          ?program_id= -> list (or {items}) of {item_id, name, description?, price_points|price, kind?,
- *                               stock?, same_day?}
+ * GET  /v1/me                 {person: {employee_id, name, role, location_id, region, language, time_zone, ...},
+ *                               programs: [program_id], wallets: [{program_id, available, pending, debt, value, currency, ...}],
+ *                               kiosk}   (a manager outside every program's scope: programs [] and wallets [])
+ * GET  /v1/me/statement       ?month=YYYY-MM&program_id=&cursor= -> {month, language, totals: {opening_available, earned,
+ *                               penalties, reversed, adjusted, closing_available, pending, debt, ...}, by_rule: [{rule_id,
+ *                               title, points, entries}], items: [{entry_id, code, date, amount, kind, program, rule, rule_title,
+ *                               ticket_key, basis, explanation (in the person's language), inputs, inputs_text, notes, late}],
+ *                               next_cursor}
+ * GET  /v1/me/rank            ?program_id=&month= -> {league, rank|null, of, points, gap, next_rank, qualified, items, min_items,
+ *                               level: {index, name, lifetime_points}|null, badges: [{kind, key, name, at}], division,
+ *                               division_name, movement: [{date, points, rank? (today only)}] (cumulative points per day)}
+ * GET  /v1/standings          ?program_id=&month= -> {division, division_name, items: [{rank, employee_id, name, points, me}]}
+ * GET  /v1/feed               ?program_id=&scope=team|location -> list of {recognition_id, kind, giver_name, receiver_name,
+ *                               points, value, message, recorded_at}
+ * GET  /v1/catalogue          ?program_id= -> list of {item_id, name, description, price_points, kind, program_id, ...}
  * POST /v1/redemptions        {program_id, item_id, quantity} + Idempotency-Key -> {redemption_id, status, ...}
- * POST /v1/recognitions       {program_id?, to_employee_id, points, message, value?} + Idempotency-Key -> {recognition_id, ...}
- * POST /v1/disputes           {entry_id, reason} + Idempotency-Key -> {dispute_id, status, ...}
- * GET  /v1/team/kpis          ?period=YYYY-MM -> {kpis: [{name|kpi, label?, value, target?, unit?, higher_is_better?,
- *                               series|trend: [{date|period, value}]}] (or kpis: {name: {...}})}
- * GET  /v1/team/service-levels ?period= -> {channels|items|service_levels: [{channel, level, name?, response_level?,
- *                               quality_level?}] (or {channel: {...}})}
- * GET  /v1/team/standings     ?month= -> list of {rank, name|employee_id, points, division?}
- * GET  /v1/team/flags         list of {flag_id|id, kind, month, members: [str], recognitions?, points?}
- * GET  /v1/team/disputes      ?status=open -> list of {dispute_id, employee_name|employee_id, entry_code, entry_amount,
- *                               entry_rule, comment, filed_at, status}
- * POST /v1/team/disputes/{id}/decide  {decision: accept|reject, reason} + Idempotency-Key
- * GET  /v1/team/approvals     list of {award_id, employee_name|employee_id, manager_name|manager_id, points,
- *                               reason_name|reason_id, message, requested_at, expires_at?}
- * POST /v1/team/approvals/{id}/approve|reject  {reason?} + Idempotency-Key
+ * POST /v1/recognitions       {program_id?, to_employee_id, points, message, value?} + Idempotency-Key
+ * POST /v1/disputes           {entry_id, reason} + Idempotency-Key -> {ok, dispute: {dispute_id, status, ...}}
+ * GET  /v1/team/people        list of {employee_id, name, role, location_id, region, active}
+ * GET  /v1/team/kpis          ?period=YYYY-MM -> {scope, period, kpis: {name: {value, unit, count, significant, target?,
+ *                               better?: lower|higher}}, targets: {name: {target, better}}, trend: [{period, name: value, ...}]
+ *                               (the last 6 months, oldest first, for a few KPIs)}
+ * GET  /v1/team/service-levels ?period= -> {period, scopes: [{scope, channels: {channel: {level, name, response_level,
+ *                               quality_level, first_response_time: {value, unit}, csat_average: {value}}}}], level_names}
+ * GET  /v1/team/standings     ?program_id=&division=role|region&month= -> {division_name, items: [{rank, employee_id, name, points}]}
+ * GET  /v1/team/flags         ?program_id=&month= -> list of {program_id, month, kind, key, members: [employee_id], managers}
+ * GET  /v1/team/disputes      ?status=open -> list of {dispute_id, status, employee: {employee_id, name}, entry_code,
+ *                               entry_amount, entry_rule, comment, filed_at}
+ * POST /v1/team/disputes/{id}/decide  {decision: accept|reject, reason (5+ characters)} + Idempotency-Key
+ * GET  /v1/team/approvals     ?program_id= -> list of {award_id, employee_id, employee_name, manager_id, points, deadline,
+ *                               requested_at}
+ * POST /v1/team/approvals/{id}/approve|reject  {reason? (a rejection: 5+ characters)} + Idempotency-Key
+ *   (standings, flags and approvals need program_id when there are several programs: a 400 naming program_id lists them)
  * POST /v1/kiosk/sessions     {employee_code, pin} (device token) -> {session, expires_in, person: {employee_id, name, language?}}
  * DELETE /v1/kiosk/sessions   (X-Kiosk-Session) ; every kiosk answer may carry a refreshed X-Kiosk-Session header
  */
@@ -56,13 +58,16 @@
     if (v && typeof v === 'object') return Object.entries(v).map(([k, x]) => (x && typeof x === 'object' ? { _key: k, ...x } : { _key: k, value: x }));
     return [];
   };
+  const words = (s) => String(s || '').replace(/[_|]+/g, ' ').trim();
   const A = {
-    list: (raw, ...alt) => ({ items: arr(pick(raw, 'items', ...alt)), next: pick(raw, 'next_cursor') || null }),
+    list: (raw) => ({ items: arr(pick(raw, 'items')), next: pick(raw, 'next_cursor') || null }),
     error: (raw) => ({ error: pick(raw, 'error', 'message', 'Message') || '', field: pick(raw, 'field') || '' }),
     retryAfter: (raw) => num(pick(raw, 'retry_after')),
+    // A 400 naming program_id lists the caller's programs: "say which program (a, b)".
+    programsIn: (e) => (e && e.field === 'program_id' ? (/\(([^)]*)\)/.exec(e.message || '') || [, ''])[1].split(',').map((x) => x.trim()).filter((x) => x && x !== 'none') : []),
     wallet: (w) => ({
-      program: pick(w, 'program_id', '_key') || '',
-      programName: pick(w, 'program_name', 'name', 'program_id', '_key') || '',
+      program: pick(w, 'program_id') || '',
+      programName: pick(w, 'program_name', 'program_id') || '',
       available: num(pick(w, 'available')) ?? 0,
       pending: num(pick(w, 'pending')) ?? 0,
       debt: num(pick(w, 'debt')) ?? 0,
@@ -70,26 +75,34 @@
       currency: pick(w, 'currency') || '',
     }),
     me: (raw) => {
-      const wallets = pick(raw, 'wallets', 'balances');
-      const one = pick(raw, 'wallet', 'balance');
+      const p = pick(raw, 'person') || {};
+      const wallets = arr(pick(raw, 'wallets')).map(A.wallet);
+      const programs = arr(pick(raw, 'programs')).map(String);
+      for (const w of wallets) if (w.program && !programs.includes(w.program)) programs.push(w.program);
       return {
-        id: pick(raw, 'employee_id', 'sub') || '',
-        name: pick(raw, 'name', 'display_name', 'employee_id') || '',
-        language: pick(raw, 'language', 'lang') || '',
-        wallets: (wallets ? arr(wallets) : one ? [one] : []).map(A.wallet),
+        id: pick(p, 'employee_id') || '',
+        name: pick(p, 'name', 'employee_id') || '',
+        language: pick(p, 'language') || '',
+        role: pick(p, 'role') || '',
+        location: pick(p, 'location_id') || '',
+        region: pick(p, 'region') || '',
+        programs,
+        wallets,
       };
     },
-    line: (l) => ({
+    line: (l, language) => ({
       id: pick(l, 'entry_id', 'code') || '',
       code: pick(l, 'code') || '',
       date: pick(l, 'date', 'occurred_at', 'recorded_at') || '',
-      amount: num(pick(l, 'amount', 'points')) ?? 0,
+      amount: num(pick(l, 'amount')) ?? 0,
       kind: pick(l, 'kind') || '',
-      program: pick(l, 'program', 'program_id') || '',
-      rule: pick(l, 'rule', 'rule_id') || '',
-      ticket: pick(l, 'ticket_key', 'ticket', 'ticket_id') || '',
-      basis: pick(l, 'basis', 'basis_key') || '',
+      program: pick(l, 'program') || '',
+      rule: pick(l, 'rule') || '',
+      ruleTitle: pick(l, 'rule_title') || '',
+      ticket: pick(l, 'ticket_key') || '',
+      basis: pick(l, 'basis') || '',
       explanation: pick(l, 'explanation') || '',
+      language: pick(l, 'language') || language || '',
       inputs: pick(l, 'inputs') || {},
       inputsText: pick(l, 'inputs_text') || '',
       notes: arr(pick(l, 'notes')),
@@ -97,107 +110,138 @@
     }),
     statement: (raw) => {
       const t = pick(raw, 'totals') || {};
-      const { items, next } = A.list(raw, 'lines');
+      const { items, next } = A.list(raw);
+      const language = pick(raw, 'language') || '';
       return {
         totals: {
-          opening: num(pick(t, 'opening_available', 'opening')),
+          opening: num(pick(t, 'opening_available')),
           earned: num(pick(t, 'earned')),
           penalties: num(pick(t, 'penalties')),
           reversed: num(pick(t, 'reversed')),
           adjusted: num(pick(t, 'adjusted')),
-          closing: num(pick(t, 'closing_available', 'closing')),
+          closing: num(pick(t, 'closing_available')),
           pending: num(pick(t, 'pending')),
         },
-        byRule: arr(pick(raw, 'by_rule', 'rules')).map((r) => ({
-          label: pick(r, 'title', 'rule_id', 'rule', '_key') || '',
-          value: num(pick(r, 'points', 'value')) ?? 0,
+        byRule: arr(pick(raw, 'by_rule')).map((r) => ({
+          label: pick(r, 'title', 'rule_id') || '',
+          value: num(pick(r, 'points')) ?? 0,
         })),
-        lines: items.map(A.line),
+        language,
+        lines: items.map((l) => A.line(l, language)),
         next,
       };
     },
-    rank: (raw) => ({
-      rank: num(pick(raw, 'rank', 'position')),
-      of: num(pick(raw, 'of', 'total', 'out_of')),
-      points: num(pick(raw, 'points')),
-      gap: num(pick(raw, 'gap', 'behind_next', 'points_to_next')),
-      level: pick(raw, 'level') || '',
-      division: pick(raw, 'division') || '',
-      badges: arr(pick(raw, 'badges')).map((b) => (typeof b === 'string' ? b : pick(b, 'name', 'badge', 'value', '_key') || '')),
-      series: arr(pick(raw, 'series', 'movement', 'history')).map((p) => ({
-        x: pick(p, 'date', 'day', '_key') || '',
-        y: num(pick(p, 'rank', 'value')),
-      })),
-    }),
-    feed: (f) => {
-      const e = pick(f, 'entry') || f;
+    // The rank today (or null: not ranked yet) and the month's cumulative points per day (only today's point has a rank).
+    rank: (raw) => {
+      const level = pick(raw, 'level');
       return {
-        id: pick(e, 'recognition_id', 'id') || '',
-        giver: pick(f, 'giver_name') || pick(e, 'giver_name', 'giver_id') || '',
-        receiver: pick(f, 'receiver_name') || pick(e, 'receiver_name', 'receiver_id') || '',
-        points: num(pick(e, 'points')) ?? 0,
-        value: pick(e, 'value') || '',
-        message: pick(e, 'message') || '',
-        at: pick(e, 'recorded_at', 'at') || '',
-        kind: pick(e, 'kind') || 'thanks',
+        rank: num(pick(raw, 'rank')),
+        of: num(pick(raw, 'of')),
+        points: num(pick(raw, 'points')),
+        gap: num(pick(raw, 'gap')),
+        items: num(pick(raw, 'items')),
+        minItems: num(pick(raw, 'min_items')),
+        level: level && typeof level === 'object' ? pick(level, 'name') || '' : level || '',
+        lifetime: level && typeof level === 'object' ? num(pick(level, 'lifetime_points')) : null,
+        division: pick(raw, 'division_name', 'division') || '',
+        league: pick(raw, 'league') || '',
+        badges: arr(pick(raw, 'badges')).map((b) => (typeof b === 'string' ? b : pick(b, 'name', 'key') || '')).filter(Boolean),
+        series: arr(pick(raw, 'movement')).map((p) => ({ x: pick(p, 'date') || '', y: num(pick(p, 'points')), rank: num(pick(p, 'rank')) })),
       };
     },
+    feed: (f) => ({
+      id: pick(f, 'recognition_id') || '',
+      giver: pick(f, 'giver_name', 'giver_id') || '',
+      receiver: pick(f, 'receiver_name', 'receiver_id') || '',
+      points: num(pick(f, 'points')) ?? 0,
+      value: pick(f, 'value') || '',
+      message: pick(f, 'message') || '',
+      at: pick(f, 'recorded_at') || '',
+      kind: pick(f, 'kind') || 'thanks',
+    }),
     item: (i) => ({
-      id: pick(i, 'item_id', 'id') || '',
+      id: pick(i, 'item_id') || '',
       name: pick(i, 'name', 'item_id') || '',
       description: pick(i, 'description') || '',
-      price: num(pick(i, 'price_points', 'price', 'points')) ?? 0,
+      price: num(pick(i, 'price_points')) ?? 0,
       stock: num(pick(i, 'stock', 'remaining')),
+      program: pick(i, 'program_id') || '',
     }),
-    redemption: (r) => ({ id: pick(r, 'redemption_id', 'id') || '', status: pick(r, 'status') || '' }),
-    kpis: (raw) => arr(pick(raw, 'kpis', 'items') ?? raw).map((k) => ({
-      name: pick(k, 'label', 'title', 'name', 'kpi', '_key') || '',
-      value: num(pick(k, 'value', 'actual')),
-      target: num(pick(k, 'target', 'goal')),
-      unit: pick(k, 'unit') || '',
-      series: arr(pick(k, 'series', 'trend', 'days')).map((p) => ({ x: pick(p, 'date', 'period', 'day', '_key') || '', y: num(pick(p, 'value')) })),
-    })),
-    levels: (raw) => arr(pick(raw, 'channels', 'items', 'service_levels')).map((c) => ({
-      channel: pick(c, 'channel', '_key') || '',
-      level: num(pick(c, 'level', 'value')),
-      name: pick(c, 'name') || '',
-      response: num(pick(c, 'response_level')),
-      quality: num(pick(c, 'quality_level')),
-    })),
+    redemption: (r) => {
+      const x = pick(r, 'redemption') || r;
+      return { id: pick(x, 'redemption_id') || '', status: pick(x, 'status') || '' };
+    },
+    person: (p) => ({ id: pick(p, 'employee_id') || '', name: pick(p, 'name', 'employee_id') || '', role: pick(p, 'role') || '', region: pick(p, 'region') || '' }),
+    // The KPIs of the period, those with a trend first; each with its 6-month trend (oldest first) and target.
+    kpis: (raw) => {
+      const trend = arr(pick(raw, 'trend'));
+      const targets = pick(raw, 'targets') || {};
+      const rows = arr(pick(raw, 'kpis')).map((k) => {
+        const key = pick(k, '_key', 'name') || '';
+        const target = num(pick(k, 'target')) ?? num(pick(targets[key], 'target'));
+        return {
+          key,
+          name: words(key),
+          value: num(pick(k, 'value')),
+          target,
+          better: pick(k, 'better') || pick(targets[key], 'better') || '',
+          unit: pick(k, 'unit') || '',
+          count: num(pick(k, 'count')),
+          series: trend.some((p) => key in p) ? trend.map((p) => ({ x: pick(p, 'period') || '', y: num(p[key]) })) : [],
+        };
+      });
+      return rows.sort((a, b) => (b.series.length > 0) - (a.series.length > 0) || (b.target !== null) - (a.target !== null));
+    },
+    levels: (raw) => {
+      const names = pick(raw, 'level_names') || {};
+      return arr(pick(raw, 'scopes')).flatMap((s) => arr(pick(s, 'channels')).map((c) => {
+        const level = num(pick(c, 'level'));
+        return {
+          scope: String(pick(s, 'scope') || '').replace(/^[a-z]+#/, ''),
+          channel: pick(c, '_key', 'channel') || '',
+          level,
+          name: pick(c, 'name') || (level === null ? '' : names[String(level)] || ''),
+          response: num(pick(c, 'response_level')),
+          quality: num(pick(c, 'quality_level')),
+          firstResponse: num(pick(pick(c, 'first_response_time'), 'value')),
+          csat: num(pick(pick(c, 'csat_average'), 'value')),
+        };
+      }));
+    },
     standing: (s) => ({
-      rank: num(pick(s, 'rank', 'position')),
-      name: pick(s, 'name', 'display_name', 'employee_id') || '',
+      rank: num(pick(s, 'rank')),
+      name: pick(s, 'name', 'employee_id') || '',
       points: num(pick(s, 'points')) ?? 0,
-      division: pick(s, 'division') || '',
+      me: Boolean(pick(s, 'me')),
     }),
     flag: (f) => ({
-      id: pick(f, 'flag_id', 'id') || '',
+      id: pick(f, 'key', 'flag_id') || '',
       kind: pick(f, 'kind') || '',
       month: pick(f, 'month') || '',
       members: arr(pick(f, 'member_names', 'members')).map(String),
       recognitions: num(pick(f, 'recognitions')),
     }),
     dispute: (d) => ({
-      id: pick(d, 'dispute_id', 'id') || '',
-      person: pick(d, 'employee_name', 'employee_id') || '',
-      code: pick(d, 'entry_code', 'code') || '',
-      amount: num(pick(d, 'entry_amount', 'amount')),
-      rule: pick(d, 'entry_rule', 'rule') || '',
-      comment: pick(d, 'comment', 'reason') || '',
-      at: pick(d, 'filed_at', 'at') || '',
+      id: pick(d, 'dispute_id') || '',
+      person: pick(pick(d, 'employee'), 'name', 'employee_id') || pick(d, 'employee_name', 'employee_id') || '',
+      code: pick(d, 'entry_code') || '',
+      amount: num(pick(d, 'entry_amount')),
+      rule: pick(d, 'entry_rule') || '',
+      comment: pick(d, 'comment') || '',
+      at: pick(d, 'filed_at') || '',
     }),
     approval: (a) => ({
-      id: pick(a, 'award_id', 'id') || '',
+      id: pick(a, 'award_id') || '',
       person: pick(a, 'employee_name', 'employee_id') || '',
       by: pick(a, 'manager_name', 'manager_id') || '',
       points: num(pick(a, 'points')) ?? 0,
       reason: pick(a, 'reason_name', 'reason_id') || '',
       message: pick(a, 'message') || '',
-      at: pick(a, 'requested_at', 'at') || '',
+      at: pick(a, 'requested_at') || '',
     }),
     kioskSession: (raw) => {
       const p = pick(raw, 'person') || {};
-      return { token: pick(raw, 'session', 'token') || '', name: pick(p, 'name', 'display_name', 'employee_id') || '', language: pick(p, 'language') || '' };
+      return { token: pick(raw, 'session') || '', name: pick(p, 'name', 'employee_id') || '', language: pick(p, 'language') || '' };
     },
   };
   // Request bodies (field names the API expects).
@@ -216,7 +260,7 @@
   const store = window.sessionStorage;
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(window.location.search);
-  const st = { cfg: {}, lang: 'en', words: {}, view: null, program: '', month: '', kiosk: null, idleTimer: 0, lastCall: 0 };
+  const st = { cfg: {}, lang: 'en', words: {}, view: null, program: '', month: '', kiosk: null, idleTimer: 0, lastCall: 0, team: null, division: '' };
 
   // ---------- i18n ----------
   const t = (key, vars) => {
@@ -290,11 +334,13 @@
 
   // ---------- charts (inline SVG) ----------
   // A line over points [{x, y}]; invert: smaller is higher (ranks); target: a dashed horizontal line.
-  function lineChart(points, { label, invert = false, target = null }) {
+  // A point's x is a day (YYYY-MM-DD) or a month (YYYY-MM); `note` labels the last point (today's rank).
+  function lineChart(points, { label, invert = false, target = null, note = '' }) {
     points = points.filter((p) => p.y !== null);
     const W = 320, H = 150, L = 40, R = 10, T = 12, Bm = 24;
     const ys = points.map((p) => p.y).concat(target === null ? [] : [target]);
-    if (!points.length) return h('p', { class: 'muted' }, t('no_data'));
+    if (!ys.length) return h('p', { class: 'muted' }, t('no_data'));
+    const fmtX = (x) => (/^\d{4}-\d{2}$/.test(x) ? fmtMonth(x) : fmtDate(x));
     let lo = Math.min(...ys), hi = Math.max(...ys);
     if (lo === hi) { lo -= 1; hi += 1; }
     const X = (i) => L + (points.length < 2 ? (W - L - R) / 2 : (i * (W - L - R)) / (points.length - 1));
@@ -306,11 +352,16 @@
       svg.append(s('line', { x1: L, y1: Y(target), x2: W - R, y2: Y(target), class: 'target' }),
         s('text', { x: W - R, y: Y(target) - 3, 'text-anchor': 'end', class: 'tick target-label' }, `${t('target')} ${fmtN(target)}`));
     }
+    if (!points.length) {
+      svg.append(s('text', { x: (L + W - R) / 2, y: H - Bm - 8, 'text-anchor': 'middle', class: 'tick' }, t('no_data')));
+      return svg;
+    }
     svg.append(s('polyline', { points: points.map((p, i) => `${X(i).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' '), class: 'line' }));
-    points.forEach((p, i) => svg.append(s('circle', { cx: X(i).toFixed(1), cy: Y(p.y).toFixed(1), r: 3, class: 'dot' }, s('title', {}, `${fmtDate(p.x)}: ${fmtN(p.y)}`))));
+    points.forEach((p, i) => svg.append(s('circle', { cx: X(i).toFixed(1), cy: Y(p.y).toFixed(1), r: 3, class: 'dot' }, s('title', {}, `${fmtX(p.x)}: ${fmtN(p.y)}`))));
     const first = points[0], last = points[points.length - 1];
-    svg.append(s('text', { x: L, y: H - 6, class: 'tick' }, fmtDate(first.x)));
-    if (points.length > 1) svg.append(s('text', { x: W - R, y: H - 6, 'text-anchor': 'end', class: 'tick' }, fmtDate(last.x)));
+    if (note) svg.append(s('text', { x: X(points.length - 1) - 4, y: Math.max(T + 10, Y(last.y) - 8), 'text-anchor': 'end', class: 'tick note' }, note));
+    svg.append(s('text', { x: L, y: H - 6, class: 'tick' }, fmtX(first.x)));
+    if (points.length > 1) svg.append(s('text', { x: W - R, y: H - 6, 'text-anchor': 'end', class: 'tick' }, fmtX(last.x)));
     return svg;
   }
   // Horizontal bars for [{label, value}] (negative values to the left of zero).
@@ -390,6 +441,8 @@
     endKiosk(false);
     store.clear();
     st.view = null;
+    st.team = null;
+    st.division = '';
     $('who').textContent = '';
     $('logout').hidden = true;
     $('app').replaceChildren();
@@ -447,7 +500,7 @@
     throw err;
   }
   // A list section: fetches a page, renders rows with `row`, and a "load more" button while next_cursor is set.
-  function pagedList(path, query, adapt, row, { empty, tag = 'ul', listKey } = {}) {
+  function pagedList(path, query, adapt, row, { empty, tag = 'ul', head } = {}) {
     const list = h(tag, { class: 'list' });
     const more = h('button', { type: 'button', class: 'secondary more', hidden: true }, t('load_more'));
     const box = h('div', {}, list, more);
@@ -455,7 +508,9 @@
     const load = async () => {
       more.disabled = true;
       try {
-        const page = A.list(await api('GET', path, { query: { ...query, cursor } }), ...(listKey ? [listKey] : []));
+        const raw = await api('GET', path, { query: { ...query, cursor } });
+        const page = A.list(raw);
+        if (head && cursor === null) head(raw);
         for (const it of page.items) list.append(row(adapt(it)));
         cursor = page.next;
         more.hidden = !cursor;
@@ -485,7 +540,7 @@
     const session = st.kiosk;
     const kiosk = Boolean(session);
     const gone = () => st.view !== showPerson || st.kiosk !== session;  // logged out (or another person) meanwhile
-    let me = { id: '', name: '', language: '', wallets: [] };
+    let me = A.me({});
     try { me = A.me(await api('GET', '/v1/me')); } catch (e) { if (!gone() && !(e instanceof ApiError && e.status === 401)) app.replaceChildren(errorBox(e)); return; }
     if (gone()) return;
     const chosen = store.getItem('pitcrew.lang.chosen');
@@ -508,21 +563,30 @@
         wallet.value !== null && wallet.currency
           ? h('div', { class: 'figure' }, h('span', { class: 'label' }, t('worth')), h('span', { class: 'value' }, fmtMoney(wallet.value, wallet.currency)))
           : null)));
-    sections.push(await section('rank', t('rank'), async () => {
+    const rankSection = () => section('rank', t('rank'), async () => {
       const r = A.rank(await api('GET', '/v1/me/rank', { query: { program_id: st.program, month: st.month } }));
-      if (r.rank === null) return h('p', { class: 'muted' }, t('not_ranked'));
+      const board = h('h3', {}, t('division_board'));
+      const today = r.rank === null ? '' : t('rank_today', { rank: fmtN(r.rank) });
       return [
-        h('p', { class: 'big-line' }, t('rank_of', { rank: fmtN(r.rank), of: fmtN(r.of) }), ' · ', t('points_n', { n: fmtN(r.points) })),
-        h('p', { id: 'gap' }, r.rank <= 1 ? t('leading') : r.gap !== null ? t('behind_next', { n: fmtN(r.gap), rank: fmtN(r.rank - 1) }) : ''),
+        r.rank === null
+          ? h('p', { class: 'big-line' }, t('points_n', { n: fmtN(r.points) }), ' · ', h('span', { class: 'muted', id: 'not-ranked' }, t('not_ranked')))
+          : h('p', { class: 'big-line' }, t('rank_of', { rank: fmtN(r.rank), of: fmtN(r.of) }), ' · ', t('points_n', { n: fmtN(r.points) })),
+        r.rank === null
+          ? (r.minItems !== null ? h('p', { id: 'gap', class: 'muted' }, t('items_to_qualify', { n: fmtN(r.items ?? 0), min: fmtN(r.minItems) })) : null)
+          : h('p', { id: 'gap' }, r.rank <= 1 ? t('leading') : r.gap !== null ? t('behind_next', { n: fmtN(r.gap), rank: fmtN(r.rank - 1) }) : ''),
         r.level || r.badges.length ? h('p', { class: 'muted' }, [r.level ? `${t('level')}: ${r.level}` : '', ...r.badges].filter(Boolean).join(' · ')) : null,
-        h('h3', {}, t('rank_movement')),
-        lineChart(r.series, { label: t('rank_movement'), invert: true }),
-        h('h3', {}, t('division_board')),
-        pagedList('/v1/standings', { program_id: st.program, month: st.month }, A.standing, (row) => h('li', { class: row.name === $('who').textContent ? 'me' : null },
-          h('span', { class: 'rank' }, `#${fmtN(row.rank)}`), ' ', row.name, ' ', h('span', { class: 'pts' }, t('points_n', { n: fmtN(row.points) }))), { tag: 'ol' }),
+        h('h3', {}, t('points_over_month')),
+        lineChart(r.series, { label: [t('points_over_month'), today].filter(Boolean).join(' · '), note: today }),
+        board,
+        pagedList('/v1/standings', { program_id: st.program, month: st.month }, A.standing, (row) => h('li', { class: row.me ? 'me' : null },
+          h('span', { class: 'rank' }, `#${fmtN(row.rank)}`), ' ', row.name, ' ', h('span', { class: 'pts' }, t('points_n', { n: fmtN(row.points) }))),
+        { tag: 'ol', head: (raw) => { const d = pick(raw, 'division_name'); if (d) board.textContent = `${t('division_board')} · ${d}`; } }),
       ];
-    }));
-    sections.push(statementCard());
+    });
+    let rankCard = await rankSection();
+    sections.push(rankCard);
+    // Another month: the statement reloads, and the rank, points chart and board follow it.
+    sections.push(statementCard(async () => { const next = await rankSection(); rankCard.replaceWith(next); rankCard = next; }));
     if (!kiosk) {
       sections.push(thanksCard());
       sections.push(feedCard());
@@ -531,10 +595,10 @@
     if (!gone()) app.replaceChildren(...sections);
   }
 
-  function statementCard() {
+  function statementCard(onMonth) {
     const body = h('div', {});
     const month = h('input', { type: 'month', id: 'month', value: st.month, max: currentMonth() });
-    month.addEventListener('change', () => { if (month.value) { st.month = month.value; load(); } });
+    month.addEventListener('change', () => { if (month.value) { st.month = month.value; load(); if (onMonth) onMonth(); } });
     const load = () => {
       body.replaceChildren(h('p', { class: 'muted' }, t('loading')));
       const lines = h('ol', { class: 'list statement', id: 'statement-lines' });
@@ -571,12 +635,12 @@
   }
   function lineRow(l) {
     const inputs = l.inputsText || Object.entries(l.inputs).map(([k, v]) => `${k} = ${v}`).join(', ');
-    const facts = [[t('program'), l.program], [t('rule'), l.rule], [t('ticket'), [l.ticket, l.basis].filter(Boolean).join(' · ')],
+    const facts = [[t('program'), l.program], [t('rule'), l.ruleTitle && l.rule ? `${l.ruleTitle} (${l.rule})` : l.ruleTitle || l.rule], [t('ticket'), [l.ticket, l.basis].filter(Boolean).join(' · ')],
       [t('inputs'), inputs], [t('code'), l.code]].filter(([, v]) => v);
     return h('li', { class: 'line', 'data-entry': l.id },
       h('div', { class: 'line-head' }, h('span', { class: l.amount < 0 ? 'pts neg' : 'pts' }, fmtSigned(l.amount)), ' ',
         h('span', { class: 'muted' }, fmtDate(l.date)), l.late ? h('span', { class: 'tag' }, t('late')) : null),
-      h('p', { class: 'explanation' }, l.explanation),
+      h('p', { class: 'explanation', lang: pickLang(l.language) ? l.language : null }, l.explanation),
       h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
       l.notes.length ? h('ul', { class: 'notes' }, l.notes.map((n) => h('li', {}, typeof n === 'string' ? n : n.value || ''))) : null,
       st.kiosk || !l.id ? null : disputeForm(l));
@@ -676,56 +740,153 @@
   }
 
   // ---------- the manager view ----------
+  // The programs a manager's team routes take: /v1/me's (a manager is often in none), the token's custom:programs, else
+  // the ones a 400 naming program_id lists. The team's people give the standings' divisions (role|region by default).
+  const DIVISION_FIELDS = { role: 'role', region: 'region', location_id: 'location' };
+  function divisionsOf(people, by) {
+    const counts = new Map();
+    for (const p of people) {
+      const values = by.map((f) => p[DIVISION_FIELDS[f] || f] || '');
+      if (values.some((v) => !v)) continue;
+      const key = values.join('|');
+      counts.set(key, (counts.get(key) || 0) + 1);
+    }
+    return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([k]) => k);
+  }
+  async function teamSetup(me) {
+    if (st.team) return st.team;
+    const claim = String(claims()['custom:programs'] || '').split(',').map((x) => x.trim()).filter(Boolean);
+    let programs = [...new Set([...me.programs, ...claim])];
+    if (!programs.length) {
+      try { await api('GET', '/v1/team/approvals', { query: { limit: 1 } }); } catch (e) { programs = A.programsIn(e); }
+    }
+    let people = [];
+    try { people = A.list(await api('GET', '/v1/team/people', { query: { limit: 100 } })).items.map(A.person); } catch { /* hq: no single team */ }
+    st.team = { programs, people, by: {}, program: '' };
+    const chosen = store.getItem('pitcrew.team.program');
+    // The default program: the one chosen before, else the first whose league divides by role|region as the team's people
+    // are (then one dividing otherwise), else the first. (No route names a team's programs: /v1/me's are the caller's own.)
+    if (chosen && programs.includes(chosen)) st.team.program = chosen;
+    for (const program of st.team.program ? [] : programs) {
+      const by = await divisionShape(program);
+      if (by && by.join('|') === 'role|region') { st.team.program = program; break; }
+    }
+    st.team.program = st.team.program || programs.find((p) => st.team.by[p]) || programs[0] || '';
+    return st.team;
+  }
+  // The fields of a program's divisions (role|region unless its standings' 400 names others); null: no league for the team.
+  async function divisionShape(program) {
+    const team = st.team;
+    if (team.by[program] !== undefined) return team.by[program];
+    let by = ['role', 'region'];
+    for (let i = 0; i < 2; i += 1) {
+      const division = divisionsOf(team.people, by)[0];
+      if (!division) break;
+      try {
+        await api('GET', '/v1/team/standings', { query: { program_id: program, division, limit: 1 } });
+        team.by[program] = by;
+        return by;
+      } catch (e) {
+        const named = e instanceof ApiError && e.field === 'division' ? /is ([\w|]+)\s*$/.exec(e.message) : null;
+        if (!named || named[1] === by.join('|')) break;
+        by = named[1].split('|');
+      }
+    }
+    team.by[program] = null;
+    return null;
+  }
   async function showManager() {
     st.view = showManager;
     show('app');
     const app = $('app');
     const c = claims();
     $('who').textContent = c.name || c['cognito:username'] || c.email || '';
-    if (!store.getItem('pitcrew.lang.chosen')) {
-      try { const me = A.me(await api('GET', '/v1/me')); if (pickLang(me.language) && pickLang(me.language) !== st.lang) await setLang(me.language); } catch { /* a manager may have no own wallet */ }
-    }
+    let me = A.me({});
+    try {
+      me = A.me(await api('GET', '/v1/me'));
+      if (!store.getItem('pitcrew.lang.chosen') && pickLang(me.language) && pickLang(me.language) !== st.lang) await setLang(me.language);
+    } catch { /* hq and admin may be in no directory */ }
+    if (st.view !== showManager) return;
+    if (me.name) $('who').textContent = me.name;
     st.month = st.month || currentMonth();
+    const team = await teamSetup(me);
+    const program = team.program;
+    if (program) await divisionShape(program);
+    if (st.view !== showManager) return;
+    const names = new Map(team.people.map((p) => [p.id, p.name]));
     const month = h('input', { type: 'month', id: 'period', value: st.month, max: currentMonth() });
     month.addEventListener('change', () => { if (month.value) { st.month = month.value; showManager(); } });
+    const programSel = team.programs.length > 1
+      ? h('label', { class: 'inline' }, t('program'), ' ', h('select', { id: 'team-program', onchange: (e) => { team.program = e.target.value; store.setItem('pitcrew.team.program', e.target.value); showManager(); } },
+        team.programs.map((p) => h('option', { value: p, selected: p === program }, p))))
+      : null;
     const period = st.month;
+    const byProgram = program ? { program_id: program } : {};
     app.replaceChildren(
-      h('div', { class: 'card' }, h('label', { class: 'inline' }, t('period'), ' ', month)),
+      h('div', { class: 'card' }, h('label', { class: 'inline' }, t('period'), ' ', month), programSel ? ' ' : null, programSel),
       await section('kpis', t('team_kpis'), async () => {
         const kpis = A.kpis(await api('GET', '/v1/team/kpis', { query: { period } }));
         if (!kpis.length) return h('p', { class: 'muted' }, t('no_data'));
-        return h('div', { class: 'grid' }, kpis.map((k) => h('div', { class: 'kpi' },
-          h('h3', {}, k.name),
-          h('p', {}, h('span', { class: 'big-line' }, `${fmtN(k.value)}${k.unit && k.unit !== 'count' ? ` ${k.unit}` : ''}`),
-            k.target !== null ? h('span', { class: 'muted' }, ` · ${t('target')} ${fmtN(k.target)}`) : null),
-          lineChart(k.series, { label: `${k.name} — ${t('trend')}`, target: k.target }))));
+        const unit = (k) => (k.unit && k.unit !== 'count' && k.unit !== 'score' ? ` ${k.unit}` : '');
+        const charted = kpis.filter((k) => k.series.length), other = kpis.filter((k) => !k.series.length);
+        return [
+          h('div', { class: 'grid' }, charted.map((k) => h('div', { class: 'kpi', 'data-kpi': k.key },
+            h('h3', {}, tOr(`kpi_${k.key}`, k.name)),
+            h('p', {}, h('span', { class: 'big-line' }, `${fmtN(k.value)}${k.value === null ? '' : unit(k)}`),
+              k.target !== null ? h('span', { class: 'muted' }, ` · ${t('target')} ${fmtN(k.target)}${unit(k)}${k.better ? ` (${tOr(`better_${k.better}`, k.better)})` : ''}`) : null),
+            lineChart(k.series, { label: `${tOr(`kpi_${k.key}`, k.name)} — ${t('trend')}`, target: k.target })))),
+          other.length ? h('details', {}, h('summary', {}, t('other_kpis')), h('table', {},
+            h('tbody', {}, other.map((k) => h('tr', {}, h('th', { scope: 'row' }, tOr(`kpi_${k.key}`, k.name)),
+              h('td', {}, `${fmtN(k.value)}${k.value === null ? '' : unit(k)}`, k.target !== null ? h('span', { class: 'muted' }, ` · ${t('target')} ${fmtN(k.target)}`) : null)))))) : null,
+        ];
       }),
       await section('levels', t('service_levels'), async () => {
         const rows = A.levels(await api('GET', '/v1/team/service-levels', { query: { period } }));
         if (!rows.length) return h('p', { class: 'muted' }, t('no_data'));
-        return h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('channel')), h('th', { scope: 'col' }, t('level')))),
-          h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.channel), h('td', {}, r.level === null ? '–' : `${fmtN(r.level)}${r.name ? ` · ${r.name}` : ''}`)))));
+        const scopes = new Set(rows.map((r) => r.scope)).size > 1;
+        return h('table', {}, h('thead', {}, h('tr', {}, scopes ? h('th', { scope: 'col' }, t('location')) : null, h('th', { scope: 'col' }, t('channel')),
+          h('th', { scope: 'col' }, t('level')), h('th', { scope: 'col' }, t('first_response')), h('th', { scope: 'col' }, 'CSAT'))),
+        h('tbody', {}, rows.map((r) => h('tr', { 'data-channel': r.channel }, scopes ? h('td', {}, r.scope) : null, h('th', { scope: 'row' }, tOr(`channel_${r.channel}`, words(r.channel))),
+          h('td', {}, r.level === null ? '–' : `${fmtN(r.level)}${r.name ? ` · ${r.name}` : ''}`),
+          h('td', {}, r.firstResponse === null ? '–' : `${fmtN(r.firstResponse)} min`), h('td', {}, fmtN(r.csat))))));
       }),
-      card('standings', t('standings'), pagedList('/v1/team/standings', { month: period }, A.standing,
-        (r) => h('li', {}, h('span', { class: 'rank' }, `#${fmtN(r.rank)}`), ' ', r.name, ' ', h('span', { class: 'pts' }, t('points_n', { n: fmtN(r.points) })),
-          r.division ? h('span', { class: 'muted' }, ` · ${r.division}`) : null))),
+      standingsCard(team, program, period),
       card('disputes', t('disputes'), pagedList('/v1/team/disputes', { status: 'open' }, A.dispute, (d) => decisionRow(
         [h('strong', {}, d.person), ' ', h('span', { class: 'pts' }, d.amount === null ? '' : fmtSigned(d.amount)), ' ', h('span', { class: 'muted' }, [d.rule, d.code, fmtDate(d.at)].filter(Boolean).join(' · ')),
           h('div', {}, d.comment)],
         [['accept', t('accept')], ['reject', t('reject')]],
         (choice, reason) => act(`dispute:${d.id}:${choice}`, 'POST', `/v1/team/disputes/${encodeURIComponent(d.id)}/decide`, B.decide(choice, reason)),
         `dispute-${d.id}`), { empty: t('nothing_to_decide') })),
-      card('approvals', t('approvals'), pagedList('/v1/team/approvals', {}, A.approval, (a) => decisionRow(
-        [h('strong', {}, a.person), ' ', h('span', { class: 'pts' }, fmtSigned(a.points)), ' ', h('span', { class: 'muted' }, [a.reason, a.by, fmtDate(a.at)].filter(Boolean).join(' · ')),
+      card('approvals', t('approvals'), pagedList('/v1/team/approvals', byProgram, A.approval, (a) => decisionRow(
+        [h('strong', {}, a.person), ' ', h('span', { class: 'pts' }, fmtSigned(a.points)), ' ', h('span', { class: 'muted' }, [a.reason, names.get(a.by) || a.by, fmtDate(a.at)].filter(Boolean).join(' · ')),
           a.message ? h('div', {}, a.message) : null],
         [['approve', t('approve')], ['reject', t('reject')]],
         (choice, reason) => act(`award:${a.id}:${choice}`, 'POST', `/v1/team/approvals/${encodeURIComponent(a.id)}/${choice}`, B.approval(reason)),
         `award-${a.id}`), { empty: t('nothing_to_decide') })),
-      card('flags', t('flags'), pagedList('/v1/team/flags', {}, A.flag, (f) => h('li', {},
+      card('flags', t('flags'), pagedList('/v1/team/flags', { ...byProgram, month: period }, A.flag, (f) => h('li', {},
         h('strong', {}, tOr(`flag_${f.kind}`, f.kind)), ' ', h('span', { class: 'muted' }, fmtMonth(f.month)),
-        h('div', {}, f.members.join(', ')), f.recognitions !== null ? h('div', { class: 'muted' }, t('recognitions_n', { n: fmtN(f.recognitions) })) : null),
+        h('div', {}, f.members.map((m) => names.get(m) || m).join(', ')), f.recognitions !== null ? h('div', { class: 'muted' }, t('recognitions_n', { n: fmtN(f.recognitions) })) : null),
       { empty: t('no_flags') })),
     );
+  }
+  // The program's board of one division (the team's divisions in a list; another can be typed).
+  function standingsCard(team, program, period) {
+    const by = team.by[program];
+    const options = by ? divisionsOf(team.people, by) : [];
+    st.division = options.includes(st.division) ? st.division : options[0] || '';
+    const holder = h('div', {});
+    const title = h('h3', {}, '');
+    const load = () => {
+      title.textContent = '';
+      if (!program || !st.division) { holder.replaceChildren(h('p', { class: 'muted' }, t('no_data'))); return; }
+      holder.replaceChildren(pagedList('/v1/team/standings', { program_id: program, division: st.division, month: period }, A.standing,
+        (r) => h('li', {}, h('span', { class: 'rank' }, `#${fmtN(r.rank)}`), ' ', r.name, ' ', h('span', { class: 'pts' }, t('points_n', { n: fmtN(r.points) }))),
+        { tag: 'ol', head: (raw) => { title.textContent = pick(raw, 'division_name') || ''; } }));
+    };
+    const select = h('select', { id: 'division', onchange: (e) => { st.division = e.target.value; load(); } },
+      options.map((d) => h('option', { value: d, selected: d === st.division }, words(d))));
+    load();
+    return card('standings', t('standings'), options.length > 1 ? h('label', { class: 'inline' }, t('division'), ' ', select) : null, title, holder);
   }
   function decisionRow(content, choices, send, id) {
     const out = h('p', { class: 'muted', role: 'status' });

@@ -1,7 +1,8 @@
 """A fake of the people API and of Cognito's InitiateAuth, for driving the page in a real browser without the stack.
 
 It serves infrastructure/web/ and a config.json on one origin, answers the routes the page calls with canned data in
-the shapes app.js documents, and records every request (headers included) so tests can assert what the page sent.
+the shapes the real routes answer (functions/api_people, api_team, api_kiosk: their field names, nesting and required
+query parameters, e.g. a manager's team routes refuse a missing program_id with a 400 listing the programs), and records every request (headers included) so tests can assert what the page sent.
 It keeps just enough state to be honest about what matters to the page: tokens it issued (revocable, to force a
 401), Idempotency-Key replay (the same key answers the first outcome, one redemption), and kiosk session tokens that
 rotate on every answer (each stays valid until the session ends, like the API's signed tokens before their exp)."""
@@ -31,6 +32,20 @@ USERS: dict[str, dict[str, Any]] = {
     'kiosk-in-blr-01': {'groups': ['kiosk'], 'employee_id': '', 'name': 'Kiosk IN-BLR-01', 'location': 'IN-BLR-01'},
 }
 PEOPLE = {'E3': 'Chandra Advisor', 'E4': 'Dev Technician'}
+ROLES = {'E3': 'service_advisor', 'E4': 'technician', 'M2': 'manager'}
+TEAM = [('E3', 'Chandra Advisor', 'service_advisor'), ('E5', 'Asha Advisor', 'service_advisor'), ('E4', 'Dev Technician', 'technician'),
+        ('M2', 'Maria Manager', 'manager')]  # fmt: skip
+PROGRAMS = ('ecommerce_support', 'pitstop')  # the manager's token allows both; only pitstop's league is by role|region
+REGION = 'IN-South'
+
+
+def which_program(query: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
+    """The team routes' answer to a missing or unknown program_id (api_team._program), else None."""
+    if not query.get('program_id'):
+        return 400, {'ok': False, 'error': f'say which program ({", ".join(PROGRAMS)})', 'field': 'program_id'}
+    if query['program_id'] not in PROGRAMS:
+        return 404, {'ok': False, 'error': 'not found', 'field': 'program_id'}
+    return None
 
 
 def _b64(data: bytes) -> str:
@@ -170,12 +185,25 @@ class FakeApi:
         self, method: str, path: str, query: dict[str, str], body: dict[str, Any], person: str, user: str
     ) -> tuple[int, dict[str, Any]]:
         if (method, path) == ('GET', '/v1/me'):
-            return 200, {'employee_id': person, 'name': PEOPLE.get(person, USERS[user]['name']), 'language': self.me_language,
-                         'wallets': [{'program_id': 'pitstop', 'program_name': 'Pit Stop', 'available': self.available, 'pending': 80,
-                                      'debt': 0, 'value': self.available / 100, 'currency': 'USD'}]}  # fmt: skip
+            manager = 'manager' in USERS[user]['groups']
+            own = {'employee_id': person, 'name': PEOPLE.get(person, USERS[user]['name']), 'role': ROLES.get(person, 'manager'),
+                   'location_id': 'IN-BLR-01', 'region': REGION, 'active': True, 'manager_id': None if manager else 'M2', 'job_grade': None,
+                   'language': self.me_language or 'en', 'time_zone': 'Asia/Kolkata'}  # fmt: skip
+            wallets = [] if manager else [{'employee_id': person, 'program_id': 'pitstop', 'available': self.available, 'pending': 80, 'debt': 0,
+                                           'currency': 'USD', 'points_per_currency_unit': 100.0, 'value': self.available / 100,
+                                           'pending_value': 0.8, 'spendable': self.available}]  # fmt: skip
+            return 200, {'person': own, 'programs': [] if manager else ['pitstop'], 'wallets': wallets,
+                         'kiosk': 'kiosk' in USERS[user]['groups']}  # fmt: skip
         if (method, path) == ('GET', '/v1/me/rank'):
-            series = [{'date': f'2026-11-{d:02d}', 'rank': r} for d, r in ((1, 9), (5, 7), (10, 6), (15, 4), (20, 3))]
-            return 200, {'rank': 3, 'of': 12, 'points': 340, 'gap': 25, 'level': 'Silver', 'badges': ['First 5-star'], 'series': series}
+            # cumulative points per day; only today's point carries the rank
+            movement = [{'date': f'2026-11-{d:02d}', 'points': p} for d, p in ((1, 0), (5, 80), (10, 150), (15, 260), (20, 340))]
+            movement[-1]['rank'] = 3
+            return 200, {'program_id': 'pitstop', 'month': '2026-11', 'league': 'Pitstop League',
+                         'level': {'index': 1, 'name': 'Silver', 'lifetime_points': 1200},
+                         'badges': [{'kind': 'milestone', 'key': 'first_five_star', 'name': 'First 5-star', 'at': '2026-11-12'}],
+                         'movement': movement, 'division': f'service_advisor|{REGION}', 'division_name': 'Service advisors · South',
+                         'rank': 3, 'of': 12, 'points': 340, 'score': 340.0, 'gap': 25, 'next_rank': 2, 'qualified': True, 'items': 9,
+                         'min_items': 3, 'tied': False}  # fmt: skip
         if (method, path) == ('GET', '/v1/me/statement'):
             return 200, statement_page(query.get('cursor'))
         if (method, path) == ('GET', '/v1/feed'):
@@ -201,7 +229,7 @@ class FakeApi:
             if not str(body.get('reason') or '').strip():
                 return 400, {'ok': False, 'error': 'a reason is required', 'field': 'reason'}
             self.disputes.append(body)
-            return 201, {'dispute_id': f'D{len(self.disputes) + 10}', 'status': 'open'}
+            return 200, {'ok': True, 'dispute': {'dispute_id': f'D{len(self.disputes) + 10}', 'status': 'open'}}
         if (method, path) == ('POST', '/v1/kiosk/sessions'):
             if 'kiosk' not in USERS[user]['groups']:
                 return 403, {'ok': False, 'error': 'not a kiosk device'}
@@ -216,41 +244,85 @@ class FakeApi:
                 'person': {'employee_id': 'E4', 'name': 'Dev Technician', 'language': ''},
             }
         if (method, path) == ('GET', '/v1/standings'):
-            board = [('Asha Advisor', 420), ('Ravi Advisor', 365), (PEOPLE.get(person, ''), 340), ('Meena Advisor', 300)]
-            return 200, {'items': [{'rank': i, 'name': n, 'points': p} for i, (n, p) in enumerate(board, 1)], 'next_cursor': None}
+            board = [
+                ('E5', 'Asha Advisor', 420),
+                ('E6', 'Ravi Advisor', 365),
+                (person, PEOPLE.get(person, ''), 340),
+                ('E7', 'Meena Advisor', 300),
+            ]
+            items = [{'rank': i, 'employee_id': e, 'name': n, 'points': p, 'score': float(p), 'items': 5, 'me': e == person}
+                     for i, (e, n, p) in enumerate(board, 1)]  # fmt: skip
+            return 200, {'program_id': 'pitstop', 'month': '2026-11', 'division': f'service_advisor|{REGION}',
+                         'division_name': 'Service advisors · South', 'items': items, 'next_cursor': None}  # fmt: skip
         if path.startswith('/v1/team/'):
             if 'manager' not in USERS[user]['groups']:
                 return 403, {'ok': False, 'error': 'forbidden'}
-            return self.team(method, path, body)
+            return self.team(method, path, query, body)
         return 404, {'ok': False, 'error': 'not found'}
 
-    def team(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def team(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if path == '/v1/team/people':
+            return 200, {'items': [{'employee_id': e, 'name': n, 'role': r, 'location_id': 'IN-BLR-01', 'region': REGION, 'active': True}
+                                   for e, n, r in TEAM], 'next_cursor': None}  # fmt: skip
         if path == '/v1/team/kpis':
-            days = [f'2026-11-{d:02d}' for d in (3, 10, 17, 24)]
-            return 200, {'kpis': [
-                {'name': 'csat', 'label': 'CSAT', 'value': 91.5, 'target': 90, 'unit': '%', 'series': [{'date': d, 'value': v} for d, v in zip(days, (88, 89.5, 92, 91.5), strict=True)]},
-                {'name': 'first_response_min', 'label': 'First response', 'value': 14, 'target': 15, 'unit': 'min', 'series': [{'date': d, 'value': v} for d, v in zip(days, (19, 17, 15, 14), strict=True)]},
-            ]}  # fmt: skip
+            months = ['2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11']
+            frt, csat, tickets = (95, 80, 72, 66, 58, 52), (4.5, 4.6, 4.7, 4.75, 4.85, 4.9), (120, 131, 118, 140, 152, 149)
+            kpi = {'numerator': 0, 'count': 40, 'significant': True}
+            return 200, {'scope': 'location#IN-BLR-01', 'period': query.get('period') or months[-1], 'kpis': {
+                'tickets': {**kpi, 'value': 149, 'unit': 'count'},
+                'first_response_time': {**kpi, 'value': 52, 'unit': 'min', 'target': 60.0, 'better': 'lower'},
+                'csat_average': {**kpi, 'value': 4.9, 'unit': 'score', 'target': 4.8, 'better': 'higher'},
+                'abandonment_rate': {**kpi, 'value': None, 'unit': '%', 'significant': False}},
+                'targets': {'first_response_time': {'target': 60.0, 'better': 'lower', 'source': 'pitstop: team_bonus'},
+                            'csat_average': {'target': 4.8, 'better': 'higher', 'source': 'kpi settings: above average'}},
+                'trend': [{'period': m, 'tickets': t, 'first_response_time': f, 'csat_average': c}
+                          for m, t, f, c in zip(months, tickets, frt, csat, strict=True)]}  # fmt: skip
         if path == '/v1/team/service-levels':
-            return 200, {'channels': [{'channel': 'chat', 'level': 4, 'name': 'Great'}, {'channel': 'email', 'level': 2, 'name': 'Fair'}]}
+
+            def level(n: int, name: str) -> dict[str, Any]:
+                return {'level': n, 'name': name, 'response_level': n, 'quality_level': n,
+                        'first_response_time': {'value': 4.0, 'unit': 'min'}, 'csat_average': {'value': 4.6, 'unit': 'score'}}  # fmt: skip
+
+            return 200, {'period': '2026-11', 'scopes': [{'scope': 'location#IN-BLR-01', 'channels': {
+                'chat': level(4, 'above average'), 'email': level(2, 'below average')}}],
+                'level_names': {'1': 'unacceptable', '2': 'below average', '3': 'average', '4': 'above average', '5': 'stellar'}}  # fmt: skip
         if path == '/v1/team/standings':
-            return 200, {
-                'items': [{'rank': 1, 'name': 'Chandra Advisor', 'points': 420}, {'rank': 2, 'name': 'Dev Technician', 'points': 390}],
-                'next_cursor': None,
-            }
+            if not query.get('program_id'):
+                return 400, {'ok': False, 'error': 'Field required', 'field': 'program_id'}
+            if not query.get('division'):
+                return 400, {'ok': False, 'error': 'Field required', 'field': 'division'}
+            if query['program_id'] == 'ecommerce_support':
+                return 400, {'ok': False, 'error': 'a division of this league is role', 'field': 'division'}
+            board = {f'service_advisor|{REGION}': [('E3', 'Chandra Advisor', 420), ('E5', 'Asha Advisor', 390)],
+                     f'technician|{REGION}': [('E4', 'Dev Technician', 310)]}.get(query['division'], [])  # fmt: skip
+            return 200, {'program_id': query['program_id'], 'month': query.get('month') or '2026-11', 'division': query['division'],
+                         'division_name': 'Service advisors · South',
+                         'items': [{'rank': i, 'employee_id': e, 'name': n, 'points': p, 'score': float(p), 'items': 5}
+                                   for i, (e, n, p) in enumerate(board, 1)]}  # fmt: skip
         if path == '/v1/team/flags':
-            return 200, {
-                'items': [{'flag_id': 'F1', 'kind': 'reciprocal', 'month': '2026-11', 'members': ['E3', 'E4'], 'recognitions': 6}],
-                'next_cursor': None,
-            }
+            refused = which_program(query)
+            if refused:
+                return refused
+            return 200, {'items': [{'program_id': query['program_id'], 'month': '2026-11', 'kind': 'reciprocal', 'key': '2026-11#reciprocal#E3+E4',
+                                    'members': ['E3', 'E4'], 'managers': ['M2'], 'unmanaged': [], 'team_id': None, 'team_points': 0,
+                                    'points': 120, 'recognitions': 6}], 'next_cursor': None}  # fmt: skip
         if path == '/v1/team/disputes':
-            return 200, {'items': [{'dispute_id': 'D1', 'employee_name': 'Dev Technician', 'entry_code': 'K7Q2', 'entry_amount': -20, 'entry_rule': 'csat@2',
-                                    'comment': 'The survey was for another ticket', 'filed_at': '2026-11-18T09:00:00Z', 'status': 'open'}], 'next_cursor': None}  # fmt: skip
-        if path == '/v1/team/approvals':
-            return 200, {'items': [{'award_id': 'SA1', 'employee_name': 'Chandra Advisor', 'manager_name': 'Maria Manager', 'points': 150,
-                                    'reason_name': 'Above and beyond', 'message': 'Saved a VIP customer', 'requested_at': '2026-11-21T12:00:00Z'}],
+            return 200, {'items': [{'dispute_id': 'D1', 'status': 'open', 'employee': {'employee_id': 'E4', 'name': 'Dev Technician', 'role': 'technician',
+                                                                                        'location_id': 'IN-BLR-01', 'region': REGION, 'active': True},
+                                    'location_id': 'IN-BLR-01', 'entry_code': 'K7Q2', 'entry_amount': -20, 'entry_rule': 'csat@2',
+                                    'comment': 'The survey was for another ticket', 'channel': 'api', 'filed_at': '2026-11-18T09:00:00+00:00',
+                                    'decision_reason': None, 'decided_at': None, 'adjustment_points': None, 'adjustment_status': None}],
                          'next_cursor': None}  # fmt: skip
+        if path == '/v1/team/approvals' and method == 'GET':
+            refused = which_program(query)
+            if refused:
+                return refused
+            return 200, {'items': [{'award_id': 'SA1', 'program_id': query['program_id'], 'employee_id': 'E3', 'employee_name': 'Chandra Advisor',
+                                    'manager_id': 'M2', 'points': 150, 'deadline': '2026-11-28T12:00:00+00:00',
+                                    'requested_at': '2026-11-21T12:00:00+00:00'}], 'next_cursor': None}  # fmt: skip
         if method == 'POST' and path.startswith(('/v1/team/disputes/', '/v1/team/approvals/')):
+            if path.endswith('/reject') and len(str(body.get('reason') or '')) < 5:
+                return 400, {'ok': False, 'error': 'a rejection needs a reason (at least 5 characters)', 'field': 'reason'}
             self.decisions.append({'path': path, 'body': body})
             return 200, {'ok': True, 'path': path}
         return 404, {'ok': False, 'error': 'not found'}
@@ -271,9 +343,13 @@ def statement_page(cursor: str | None) -> dict[str, Any]:
          'ticket_key': 'dms:JC-77', 'basis': 'upsell L2', 'explanation': '+35 for "Upsell" on dms:JC-77 (upsell L2)',
          'inputs': {'revenue': 140.0}, 'notes': []},
     ]  # fmt: skip
+    for line in (*first, *second):
+        line['rule_title'] = {'csat@2': '5-star CSAT', 'fcr@1': 'First-contact resolution', 'upsell@1': 'Upsell'}[str(line['rule'])]
+        line['inputs_text'] = ''
+        line['late'] = False
     if cursor == 'p2':
         return {'items': second, 'next_cursor': None}
-    return {'month': '2026-11', 'totals': {'opening_available': 1200, 'earned': 55, 'penalties': 0, 'reversed': -10, 'adjusted': 0,
+    return {'employee_id': 'E3', 'month': '2026-11', 'program_id': None, 'language': 'en', 'late_entries': 0, 'reconciles': True, 'pending': [], 'totals': {'opening_available': 1200, 'earned': 55, 'penalties': 0, 'reversed': -10, 'adjusted': 0,
                                            'closing_available': 1245, 'pending': 80},
             'by_rule': [{'rule_id': 'csat', 'title': '5-star CSAT', 'points': 20}, {'rule_id': 'upsell', 'title': 'Upsell', 'points': 35},
                         {'rule_id': 'fcr', 'title': 'First-contact resolution', 'points': -10}],

@@ -1,7 +1,6 @@
 """The page against the real local stack (`make run`): moto Cognito, the JWT check as API Gateway makes it, the real
-functions. A skeleton the integrator enables once the people API, the local users and the page's serving land: it shows
-how the stack is started (as tests/integration/test_local_run_serving.py does) and what the test drives; the names it
-assumes (users, password, PIN) are the design's (design15.md, "Local users")."""
+functions, started as tests/integration/test_local_run_serving.py does (once for the module). The advisor, the manager
+and a workshop kiosk sign in with the local users (design15.md, "Local users") and read what the replayed month left."""
 
 from __future__ import annotations
 
@@ -41,9 +40,10 @@ def local_logins() -> list[Any]:
     return choose_local_people(sample_people())
 
 
-@pytest.fixture
+@pytest.fixture(scope='module')
 def local_stack() -> Iterator[Any]:
-    """`python -m infrastructure.local.run` on free ports with a tiny month, serving the page and config.json at `/`."""
+    """`python -m infrastructure.local.run` on free ports with a tiny month, serving the page and config.json at `/` (one
+    stack for the module's tests: none of them changes what another reads)."""
     from tests.integration.test_local_run_serving import Run
 
     run = Run('--scale', '0.01', '--no-alerts')
@@ -64,7 +64,11 @@ def test_advisor_signs_in_reads_the_statement_and_redeems_on_the_local_stack(pho
     local_stack.wait_for('replay finished')
     # And the advisor credited 500 points by the local admin through the admin API (so a voucher is affordable)
     advisor = next(login for login in local_logins() if login.role == 'advisor')
-    admin = {'Authorization': f'Bearer {id_token(config, "admin")}', 'Content-Type': 'application/json', 'Idempotency-Key': 'browser-credit-1'}
+    admin = {
+        'Authorization': f'Bearer {id_token(config, "admin")}',
+        'Content-Type': 'application/json',
+        'Idempotency-Key': 'browser-credit-1',
+    }
     credit = {'adjustment_id': 'browser-credit-1', 'employee_id': advisor.employee_id, 'points': 500, 'reason': 'Browser test credit'}
     status, answer = local_stack.request('POST', '/v1/admin/adjustments', json.dumps(credit).encode(), admin)
     assert status == 200, answer
@@ -77,7 +81,11 @@ def test_advisor_signs_in_reads_the_statement_and_redeems_on_the_local_stack(pho
     phone.find_element(By.ID, 'password').send_keys(LOCAL_PASSWORD)
     phone.find_element(By.CSS_SELECTOR, '#login-form button[type=submit]').click()
 
-    # Then the statement of the replayed month shows lines with their explanations (token verified against moto's JWKS)
+    # Then the advisor's name and the month's points chart (points per day, with today's rank when ranked) are shown
+    wait_for(phone, lambda d: d.find_element(By.ID, 'who').text == advisor.name, timeout=30)
+    wait_for(phone, lambda d: d.find_elements(By.CSS_SELECTOR, '#rank svg.chart polyline.line'), timeout=30)
+    assert 'Points over the month' in phone.find_element(By.ID, 'rank').text
+    # And the statement of the replayed month shows lines with their explanations (token verified against moto's JWKS)
     wait_for(phone, lambda d: d.find_element(By.ID, 'month').is_displayed(), timeout=30)
     phone.execute_script("const m = document.getElementById('month'); m.value = arguments[0]; m.dispatchEvent(new Event('change'))",
                          SAMPLE_MONTH)  # fmt: skip
@@ -86,6 +94,45 @@ def test_advisor_signs_in_reads_the_statement_and_redeems_on_the_local_stack(pho
     button = wait_for(phone, lambda d: d.find_elements(By.CSS_SELECTOR, '#catalogue button[data-item]'), timeout=30)[0]
     button.click()
     wait_for(phone, lambda d: d.find_elements(By.CSS_SELECTOR, '#catalogue .item .ok'), timeout=30)
+
+
+def test_manager_sees_kpis_against_targets_levels_standings_and_decisions_on_the_local_stack(desktop: Any, local_stack: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    # Given the local stack with the sample month replayed
+    local_stack.wait_for('replay finished')
+    desktop.get(f'http://127.0.0.1:{local_stack.api_port}/')
+
+    # When the local manager (a workshop's manager, in no program themselves) signs in and looks at the replayed month
+    wait_for(desktop, lambda d: d.find_element(By.ID, 'login').is_displayed())
+    desktop.find_element(By.ID, 'username').send_keys('manager')
+    desktop.find_element(By.ID, 'password').send_keys(LOCAL_PASSWORD)
+    desktop.find_element(By.CSS_SELECTOR, '#login-form button[type=submit]').click()
+    wait_for(desktop, lambda d: d.find_element(By.ID, 'period').is_displayed(), timeout=30)
+    desktop.execute_script("const m = document.getElementById('period'); m.value = arguments[0]; m.dispatchEvent(new Event('change'))",
+                           SAMPLE_MONTH)  # fmt: skip
+
+    # Then the team's KPIs are drawn over 6 months against their targets (a dashed target line in an SVG chart)
+    wait_for(desktop, lambda d: d.find_elements(By.CSS_SELECTOR, '#kpis svg.chart line.target'), timeout=30)
+    assert 'Target' in desktop.find_element(By.ID, 'kpis').text
+    # And the service levels show a row per channel of the manager's location
+    wait_for(desktop, lambda d: d.find_elements(By.CSS_SELECTOR, '#levels tbody tr[data-channel]'), timeout=30)
+    # And the standings of a division of the team load for the workshop's program (rows, or the empty board's line)
+    wait_for(desktop, lambda d: d.find_elements(By.CSS_SELECTOR, '#standings ol li'), timeout=30)
+    asked = desktop.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/v1/team/standings'))"
+    )
+    assert any('program_id=pitstop' in url and 'division=' in url and f'month={SAMPLE_MONTH}' in url for url in asked), asked
+    # And the disputes, approvals and flags panes load (the month's spot award waits for approval, its ring of thanks is flagged)
+    for pane in ('#disputes li', '#approvals li', '#flags li'):
+
+        def loaded(driver: Any, selector: str = pane) -> Any:
+            return driver.find_elements(By.CSS_SELECTOR, selector)
+
+        wait_for(desktop, loaded, timeout=30)
+    # And no pane shows an error message
+    errors = [e.text for e in desktop.find_elements(By.CSS_SELECTOR, '#app .error')]
+    assert errors == [], errors
 
 
 def test_kiosk_pin_login_and_idle_logout_on_the_local_stack(phone: Any, local_stack: Any) -> None:

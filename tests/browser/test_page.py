@@ -211,11 +211,19 @@ def test_manager_sees_kpis_against_targets_and_decides_with_idempotency_keys(des
     sign_in(desktop, fake_api, 'manager')
 
     # Then the team's KPIs are drawn against their targets, with service levels, standings and flags
+    # (the 6-month trend of the KPIs the API trends: three charts, the two with a target with its dashed line)
     wait_for(desktop, lambda d: len(css(d, '#kpis svg line.target')) == 2, 'no KPI charts with a target line')
-    assert 'CSAT' in text_of(desktop, '#kpis') and 'Target 90' in text_of(desktop, '#kpis')
-    wait_for(desktop, lambda d: 'chat' in text_of(d, '#levels') and 'Great' in text_of(d, '#levels'))
-    wait_for(desktop, lambda d: 'Chandra Advisor' in text_of(d, '#standings'))
-    wait_for(desktop, lambda d: 'Reciprocal thanks' in text_of(d, '#flags'))
+    assert len(css(desktop, '#kpis svg.chart polyline.line')) == 3
+    kpis = text_of(desktop, '#kpis')
+    assert 'CSAT (average score)' in kpis and 'Target 4.8' in kpis and 'Target 60 min' in kpis
+    wait_for(desktop, lambda d: 'chat' in text_of(d, '#levels') and 'above average' in text_of(d, '#levels'))
+    # (the manager is in no program: the program comes from the 400 listing them, the one whose league takes role|region)
+    wait_for(desktop, lambda d: 'Chandra Advisor' in text_of(d, '#standings ol li'))
+    standings = [c.query for c in fake_api.calls('GET', '/v1/team/standings')]
+    assert standings[-1] == {'program_id': 'pitstop', 'division': 'service_advisor|IN-South', 'month': standings[-1]['month']}
+    wait_for(desktop, lambda d: 'Reciprocal thanks' in text_of(d, '#flags') and 'Dev Technician' in text_of(d, '#flags'))
+    assert {c.query.get('program_id') for c in fake_api.calls('GET', '/v1/team/flags')} == {'pitstop'}
+    assert not css(desktop, '#app .error'), text_of(desktop, '#app .error')
 
     # When the manager accepts the dispute with a reason and approves the spot award
     wait_for(desktop, lambda d: css(d, '#dispute-D1 button[data-choice=accept]'))
