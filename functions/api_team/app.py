@@ -208,6 +208,40 @@ def _locations(call: Call, q: PeopleQuery | DisputesQuery) -> list[str]:
     raise BadRequest('name a location_id or a region: a list of everyone is not served', field='location_id')
 
 
+@app.get('/v1/team/programs')
+def team_programs() -> dict[str, Any]:
+    """The programs in force that reach the caller's geography (a manager's location, a regional's region, everything for
+    hq and admin), with their league's divisions: what the other team routes take as `program_id` and `division`."""
+    from shared.programs.loader import load_programs
+
+    call = _team(app)
+    book = load_programs()
+    items = []
+    for program_id in sorted(book.programs):
+        version = book.for_basis(program_id, call.now) or book.latest(program_id)
+        if version is None or not call.principal.in_program(program_id) or not _reaches(call, version.document.scope):
+            continue
+        document, league = version.document, version.document.league
+        items.append({'program_id': program_id, 'name': document.name, 'time_zone': document.time_zone,
+                      'league': None if league is None else {'name': league.name, 'divisions_by': list(league.divisions.by),
+                                                             'labels': dict(league.divisions.labels)}})  # fmt: skip
+    return page(items, None)
+
+
+def _reaches(call: Call, scope: Any) -> bool:
+    """A program's scope reaches the caller's geography: some of its locations (or regions) are the caller's."""
+    principal = call.principal
+    if principal.role in (Role.HQ, Role.ADMIN):
+        return True
+    if principal.role is Role.MANAGER:
+        known, region = call.scope.people.location_region(principal.location_id or '')
+        return (not scope.locations or principal.location_id in scope.locations) and (
+            not scope.regions or (known and region in scope.regions))
+    if scope.regions:
+        return principal.region in scope.regions
+    return not scope.locations or any(call.scope.covers_location(location) for location in scope.locations)
+
+
 @app.get('/v1/team/people')
 def team_people() -> dict[str, Any]:
     from shared.directory.store import DirectoryStore

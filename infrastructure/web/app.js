@@ -39,7 +39,8 @@
  * GET  /v1/team/approvals     ?program_id= -> list of {award_id, employee_id, employee_name, manager_id, points, deadline,
  *                               requested_at}
  * POST /v1/team/approvals/{id}/approve|reject  {reason? (a rejection: 5+ characters)} + Idempotency-Key
- *   (standings, flags and approvals need program_id when there are several programs: a 400 naming program_id lists them)
+ * GET  /v1/team/programs      list of {program_id, name, time_zone, league: {name, divisions_by: [field], labels} | null}
+ *   (standings, flags and approvals take one of these as program_id)
  * POST /v1/kiosk/sessions     {employee_code, pin} (device token) -> {session, expires_in, person: {employee_id, name, language?}}
  * DELETE /v1/kiosk/sessions   (X-Kiosk-Session) ; every kiosk answer may carry a refreshed X-Kiosk-Session header
  */
@@ -64,7 +65,8 @@
     error: (raw) => ({ error: pick(raw, 'error', 'message', 'Message') || '', field: pick(raw, 'field') || '' }),
     retryAfter: (raw) => num(pick(raw, 'retry_after')),
     // A 400 naming program_id lists the caller's programs: "say which program (a, b)".
-    programsIn: (e) => (e && e.field === 'program_id' ? (/\(([^)]*)\)/.exec(e.message || '') || [, ''])[1].split(',').map((x) => x.trim()).filter((x) => x && x !== 'none') : []),
+    teamProgram: (p) => ({ id: pick(p, 'program_id') || '', name: pick(p, 'name', 'program_id') || '',
+      divisionsBy: (pick(p, 'league') && arr(pick(pick(p, 'league'), 'divisions_by')).map(String)) || null }),
     wallet: (w) => ({
       program: pick(w, 'program_id') || '',
       programName: pick(w, 'program_name', 'program_id') || '',
@@ -740,8 +742,8 @@
   }
 
   // ---------- the manager view ----------
-  // The programs a manager's team routes take: /v1/me's (a manager is often in none), the token's custom:programs, else
-  // the ones a 400 naming program_id lists. The team's people give the standings' divisions (role|region by default).
+  // The programs a manager's team routes take and their leagues' division fields: GET /v1/team/programs (the programs that
+  // reach the caller's location or region). The team's people give the standings' divisions (role|region by default).
   const DIVISION_FIELDS = { role: 'role', region: 'region', location_id: 'location' };
   function divisionsOf(people, by) {
     const counts = new Map();
@@ -753,47 +755,25 @@
     }
     return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([k]) => k);
   }
-  async function teamSetup(me) {
+  async function teamSetup() {
     if (st.team) return st.team;
-    const claim = String(claims()['custom:programs'] || '').split(',').map((x) => x.trim()).filter(Boolean);
-    let programs = [...new Set([...me.programs, ...claim])];
-    if (!programs.length) {
-      try { await api('GET', '/v1/team/approvals', { query: { limit: 1 } }); } catch (e) { programs = A.programsIn(e); }
-    }
+    let listed = [];
+    try { listed = A.list(await api('GET', '/v1/team/programs')).items.map(A.teamProgram); } catch { /* the panes say what is missing */ }
     let people = [];
     try { people = A.list(await api('GET', '/v1/team/people', { query: { limit: 100 } })).items.map(A.person); } catch { /* hq: no single team */ }
-    st.team = { programs, people, by: {}, program: '' };
+    const programs = listed.map((p) => p.id);
+    st.team = { programs, people, by: Object.fromEntries(listed.map((p) => [p.id, p.divisionsBy])), program: '' };
+    // The default program: the one chosen before, else the first whose league divides as the team's people do (role|region),
+    // else the first with a league, else the first.
     const chosen = store.getItem('pitcrew.team.program');
-    // The default program: the one chosen before, else the first whose league divides by role|region as the team's people
-    // are (then one dividing otherwise), else the first. (No route names a team's programs: /v1/me's are the caller's own.)
     if (chosen && programs.includes(chosen)) st.team.program = chosen;
-    for (const program of st.team.program ? [] : programs) {
-      const by = await divisionShape(program);
-      if (by && by.join('|') === 'role|region') { st.team.program = program; break; }
-    }
-    st.team.program = st.team.program || programs.find((p) => st.team.by[p]) || programs[0] || '';
+    st.team.program = st.team.program || programs.find((p) => (st.team.by[p] || []).join('|') === 'role|region')
+      || programs.find((p) => st.team.by[p]) || programs[0] || '';
     return st.team;
   }
-  // The fields of a program's divisions (role|region unless its standings' 400 names others); null: no league for the team.
+  // The fields of a program's divisions; null: the program has no league.
   async function divisionShape(program) {
-    const team = st.team;
-    if (team.by[program] !== undefined) return team.by[program];
-    let by = ['role', 'region'];
-    for (let i = 0; i < 2; i += 1) {
-      const division = divisionsOf(team.people, by)[0];
-      if (!division) break;
-      try {
-        await api('GET', '/v1/team/standings', { query: { program_id: program, division, limit: 1 } });
-        team.by[program] = by;
-        return by;
-      } catch (e) {
-        const named = e instanceof ApiError && e.field === 'division' ? /is ([\w|]+)\s*$/.exec(e.message) : null;
-        if (!named || named[1] === by.join('|')) break;
-        by = named[1].split('|');
-      }
-    }
-    team.by[program] = null;
-    return null;
+    return st.team.by[program] || null;
   }
   async function showManager() {
     st.view = showManager;
@@ -809,7 +789,7 @@
     if (st.view !== showManager) return;
     if (me.name) $('who').textContent = me.name;
     st.month = st.month || currentMonth();
-    const team = await teamSetup(me);
+    const team = await teamSetup();
     const program = team.program;
     if (program) await divisionShape(program);
     if (st.view !== showManager) return;

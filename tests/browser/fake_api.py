@@ -261,6 +261,11 @@ class FakeApi:
         return 404, {'ok': False, 'error': 'not found'}
 
     def team(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if path == '/v1/team/programs':
+            leagues = {'pitstop': {'name': 'Pitstop League', 'divisions_by': ['role', 'region'], 'labels': {}},
+                       'ecommerce_support': {'name': 'Support League', 'divisions_by': ['role'], 'labels': {}}}  # fmt: skip
+            return 200, {'items': [{'program_id': p, 'name': p, 'time_zone': 'Asia/Kolkata', 'league': leagues[p]} for p in PROGRAMS],
+                         'next_cursor': None}  # fmt: skip
         if path == '/v1/team/people':
             return 200, {'items': [{'employee_id': e, 'name': n, 'role': r, 'location_id': 'IN-BLR-01', 'region': REGION, 'active': True}
                                    for e, n, r in TEAM], 'next_cursor': None}  # fmt: skip

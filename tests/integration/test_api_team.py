@@ -4,7 +4,7 @@ use it, bad input answered with the field named, and a decision retried with the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from tests.support.local_aws import LocalAws
 from tests.support.people_api import ORG
 from tests.support.team_api import (
     ADMIN,
+    ADVISOR,
     HQ,
     MANAGER_BLR1,
     REGIONAL_SOUTH,
@@ -36,6 +37,34 @@ def world() -> Iterator[LocalAws]:
 def no_contacts(body: object) -> None:
     text = str(body)
     assert not [value for value in PHONES_AND_MAILS if value in text]
+
+
+# --- programs --------------------------------------------------------------------------------------------------------------
+def test_a_manager_finds_the_programs_that_reach_their_location_with_the_leagues_divisions(world: LocalAws) -> None:
+    # Given the workshop program over the ORG's locations
+    # When the manager of IN-BLR-01, a regional of South and hq ask which programs reach them
+    found = {who: call_team('GET', '/v1/team/programs', caller) for who, caller in (('manager', MANAGER_BLR1), ('regional', REGIONAL_SOUTH),
+                                                                                      ('hq', HQ))}  # fmt: skip
+    # Then each gets the program with its league's division fields, which the standings route takes
+    for status, body in found.values():
+        assert status == 200 and [p['program_id'] for p in body['items']] == ['pitstop']
+        assert body['items'][0]['league']['divisions_by'] == ['role', 'region']
+    # And a manager of a location outside the program's scope gets none; an advisor may not ask
+    import json
+
+    import boto3
+
+    from shared.programs.loader import clear_cache
+
+    ssm = boto3.client('ssm')
+    document = json.loads(ssm.get_parameter(Name='/pitcrew/test/programs/pitstop')['Parameter']['Value'])
+    document['scope']['locations'], document['pilot'] = ['IN-BLR-02'], None
+    document['effective_from'] = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()  # a new version, in force now
+    ssm.put_parameter(Name='/pitcrew/test/programs/pitstop', Value=json.dumps(document), Type='String', Overwrite=True)
+    clear_cache()
+    assert call_team('GET', '/v1/team/programs', MANAGER_BLR1)[1]['items'] == []
+    assert [p['program_id'] for p in call_team('GET', '/v1/team/programs', REGIONAL_SOUTH)[1]['items']] == ['pitstop']
+    assert call_team('GET', '/v1/team/programs', ADVISOR)[0] == 403
 
 
 # --- people ---------------------------------------------------------------------------------------------------------------

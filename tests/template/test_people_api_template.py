@@ -28,7 +28,7 @@ DESIGN_ROUTES: dict[str, set[str]] = {
     },
     'ApiTeamFunction': {
         'GET /v1/team/people', 'GET /v1/team/kpis', 'GET /v1/team/service-levels', 'GET /v1/team/standings',
-        'GET /v1/people/{employee_id}/statement', 'GET /v1/team/flags', 'GET /v1/team/disputes',
+        'GET /v1/people/{employee_id}/statement', 'GET /v1/team/flags', 'GET /v1/team/programs', 'GET /v1/team/disputes',
         'POST /v1/team/disputes/{dispute_id}/decide', 'GET /v1/team/approvals', 'POST /v1/team/approvals/{award_id}/approve',
         'POST /v1/team/approvals/{award_id}/reject', 'POST /v1/team/spot-awards',
     },
