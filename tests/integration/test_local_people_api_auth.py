@@ -85,6 +85,11 @@ def local() -> Iterator[Local]:
         from shared.config import get_settings
 
         get_settings.cache_clear()
+        # The webhook handler keeps its receiver per container (the stack's secrets prefix and table names, bound while
+        # the stack ran in this process): later tests must build their own, as a new container would.
+        from functions.webhook_ingest import app as webhook_ingest
+
+        webhook_ingest._receiver = None
 
 
 def moto_private_key() -> Any:
