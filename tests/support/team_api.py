@@ -60,42 +60,25 @@ def team_world() -> Iterator[LocalAws]:
             get_settings.cache_clear()
 
 
-def call_team(
-    method: str,
-    path: str,
-    who: dict[str, str] | None,
-    *,
-    route: str | None = None,
-    query: dict[str, str] | None = None,
-    body: Any = None,
-    key: str | None = None,
-    params: dict[str, str] | None = None,
-) -> tuple[int, dict[str, Any]]:
-    from functions.api_team.app import lambda_handler
+def _call(module: str, method: str, path: str, who: dict[str, str] | None, *, route: str | None = None,
+          query: dict[str, str] | None = None, body: Any = None, key: str | None = None,
+          params: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:  # fmt: skip
+    """One request through a function's handler, with the caller's claims and an Idempotency-Key when given."""
+    import importlib
+
     from tests.support.apigw import lambda_context
 
     headers = {'Idempotency-Key': key} if key else None
     event = people_event(method, path, claims=who, route=route, query=query, body=body, headers=headers, path_parameters=params)
-    return answer(lambda_handler(event, lambda_context()))
+    return answer(importlib.import_module(module).lambda_handler(event, lambda_context()))
 
 
-def call_admin(
-    method: str,
-    path: str,
-    who: dict[str, str] | None,
-    *,
-    route: str | None = None,
-    query: dict[str, str] | None = None,
-    body: Any = None,
-    key: str | None = None,
-    params: dict[str, str] | None = None,
-) -> tuple[int, dict[str, Any]]:
-    from functions.api_admin.app import lambda_handler
-    from tests.support.apigw import lambda_context
+def call_team(method: str, path: str, who: dict[str, str] | None, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+    return _call('functions.api_team.app', method, path, who, **kwargs)
 
-    headers = {'Idempotency-Key': key} if key else None
-    event = people_event(method, path, claims=who, route=route, query=query, body=body, headers=headers, path_parameters=params)
-    return answer(lambda_handler(event, lambda_context()))
+
+def call_admin(method: str, path: str, who: dict[str, str] | None, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+    return _call('functions.api_admin.app', method, path, who, **kwargs)
 
 
 def seed_dispute(employee_id: str, reason: str = 'Recount of the survey bonus', points: int = -20) -> str:
