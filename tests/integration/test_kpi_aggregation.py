@@ -298,7 +298,7 @@ def _spread(count: int, *, with_region_scope: bool) -> list[TicketChange]:
     places = (('L1', 'R'), ('L2', 'R'), ('L3', 'S'))
     for i in range(count):
         location, region = places[i % 3]
-        scopes = ('all', 'all|email', f'location#{location}', f'location#{location}|email', f'employee#E{i % 4}')
+        scopes: tuple[str, ...] = ('all', 'all|email', f'location#{location}', f'location#{location}|email', f'employee#E{i % 4}')
         if with_region_scope:
             scopes = (*scopes, f'region#{region}')
         counters = {'t': 1, 'fr_n': 1, 'fr_s': 60 * (1 + i % 9), 'cs_n': i % 2, 'cs_g': i % 4 == 0}
