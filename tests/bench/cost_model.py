@@ -13,26 +13,36 @@
 Measured on moto with tests/bench/capacity.py's `metered()` (units sized from the stored items as AWS bills them;
 every item of a TransactWriteItems costs 2 WRU per KB):
 1. webhook_ingest + ticket_processor: `hot_path()` (tests/bench/run.py: redeliveries, SQS batches as Lambda's poller
-   makes them) at HOT_TICKETS tickets, costed as `cost_per_million()` costs it, without its stream-reader share.
+   makes them) at HOT_TICKETS tickets, costed as `cost_per_million()` costs it, without its stream-reader share; run
+   as run.py's main runs it (no programs parameter), any write to the program engine's tables left to item 2.
 2. A slice of the sample month (infrastructure/local/sample_month.py at SLICE_SCALE, both shipped programs, every
    source, clean) processed by the ticket processor with the hold release on a simulated clock
    (tests/bench/leagues_live.py's drill), from which are measured: events per ticket, ticket stream records per event,
    the share of records that change a KPI contribution, ledger entries per event; the program engine's writes in the
-   processor (ledger, balances, holds: tables other than the tickets table, which the hot path already meters); the
+   processor (ENGINE_TABLES: ledger, balances, held awards, ...; the tickets table is the hot path's) and its reads
+   beyond the hot path's; the
    hold release per event; the league scorer's handler over the ledger stream and the debt recovery's handler over the
    balances stream as their event sources deliver them (BatchSize, FilterCriteria of template.yaml); the alert planner
    (run.py's `alert_planner_units`, with any extra keys its owner adds, each '*wru' key counted as write units).
 3. The KPI aggregator at design-scale dispersion: the slice's own KPI changes (real counters, creations and updates)
    re-scoped to random places among 1,500 locations in 150 regions and 50,000 people in 5,000 teams (each ticket its
    own draw, the same for its before and after), applied by `KpiStore.apply` in the batches Lambda would deliver at
-   100 events/s. The batch: min(BatchSize, records per shard per batching window) with STREAM_SHARDS shards. To keep the
-   drill short, batch and populations are divided by the same factor (KPI_SCALED_BATCH changes a batch): the chance
-   that a scope repeats within a batch depends on batch / population only; the organisation's six shared items are
-   then spread over fewer changes, which overstates the figure by < 0.1 WRU per change.
+   100 events/s. The batch: min(BatchSize, records per shard per batching window, 6 MB / mean record size) with
+   STREAM_SHARDS shards; the changes in it: its records x the share that change a contribution. To keep the drill
+   short, batch and populations are divided by the same factor (KPI_SCALED_BATCH changes a batch): the chance that a
+   scope repeats within a batch depends on batch / population only. (The store writes a batch in runs of at most 99
+   items, one transaction each, and at this dispersion a run of ~25 changes shares almost nothing but the
+   organisation's items: the batch size barely matters, README "Service levels and KPIs".)
+
+Measured ratios (printed each run in cost_model_assumptions; at SLICE_SCALE 0.03: 287 events of 110 tickets): 2.6 events
+a ticket; 1.52 tickets-stream records an event (the processor's write, and the hold release rewriting a ticket when
+its award is released); 0.64 of those records change a KPI contribution (0.97 KPI changes an event); 0.64 ledger
+entries and 1.43 balance changes an event, of which 0.056 an event reach the debt recovery through its filter; a
+tickets-stream record is 7.2 KB on average (11.5 KB at most: 546 records fill the 6 MB payload).
 
 Modeled, not measured (stated here, each a constant below):
 - Stream batches: STREAM_SHARDS = 4 shards per table stream at 100 events/s (one per partition of a table taking a few
-  hundred writes per second); a batch fills to BatchSize or closes at the batching window.
+  hundred writes per second); a batch closes at BatchSize, at the batching window or at the 6 MB payload.
 - Duration of a stream reader's or schedule's invocation: BASE_MS + MS_PER_REQUEST per DynamoDB request
   (MS_PER_TRANSACTION per TransactWriteItems), the request counts measured; the hot path's durations are measured.
 - The scheduled functions (SCHEDULED): runs a day from their schedules in template.yaml (EventBridge rules and
