@@ -323,7 +323,10 @@ def slice_rows(functions: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str
             planner = alert_planner_units(ticket_records, stream['batch_size'])
         requests, transactions = _requests(meter)
         calls = math.ceil(len(ticket_records) / stream['batch_size']) or 1
-        planner_wru = planner['wru'] + sum(value for key, value in planner.items() if key != 'wru' and key.endswith('wru'))
+        # extra '*wru' keys the planner's owner may add are its units too; the scanner's ('scanner*') go to its own row
+        planner_wru = planner['wru'] + sum(
+            value for key, value in planner.items() if key != 'wru' and key.endswith('wru') and not key.startswith('scanner')
+        )
         invocations = len(ticket_records) / n / _batch(stream, len(ticket_records) / n, statistics.mean(record_bytes or [0]))
         rows['alert_planner'] = _row(invocations, _modeled_ms(requests / calls, transactions / calls),
                                      functions['AlertPlannerFunction']['memory_mb'], planner_wru / n, meter.read_units / n)  # fmt: skip
@@ -455,6 +458,7 @@ def figures() -> dict[str, Any]:
     hot, hot_detail = hot_path_row(functions)
     walls['hot_path'] = time.perf_counter() - started
     print(f'  cost_model hot_path: {walls["hot_path"]:.1f} s', file=sys.stderr, flush=True)
+    scanner = sum(value for key, value in measured['alert_planner'].items() if key.startswith('scanner') and key.endswith('wru'))
     engine = rows['ticket_processor_program_engine']
     engine['rru_per_event'] = max(0.0, engine['rru_per_event'] - hot['rru_per_event'])
     engine['ddb'] = (engine['wru_per_event'] * DDB_USD_PER_WRU + engine['rru_per_event'] * DDB_USD_PER_RRU) * 1e6
@@ -463,11 +467,22 @@ def figures() -> dict[str, Any]:
     walls['kpi_dispersed'] = time.perf_counter() - started
     print(f'  cost_model kpi_dispersed: {walls["kpi_dispersed"]:.1f} s', file=sys.stderr, flush=True)
     breakdown = {'hot_path (webhook_ingest + ticket_processor)': hot, 'kpi_aggregator': kpi, **rows, **scheduled_rows(functions, measured)}
+    work = breakdown.pop('hold_release_work')  # what the release writes, measured, with its scheduled runs: one row
+    release = breakdown['hold_release']
+    for key in ('wru_per_event', 'rru_per_event', 'ddb'):
+        release[key] += work[key]
+    if scanner:  # the alert scanner's writes over the same records (alert_planner_units' 'scanner*wru' keys), per event
+        row = breakdown['alert_scanner']
+        row['wru_per_event'] += scanner / measured['sample_events']
+        row['ddb'] = (row['wru_per_event'] * DDB_USD_PER_WRU + row['rru_per_event'] * DDB_USD_PER_RRU) * 1e6
     money = ('lambda_requests', 'lambda_gb_s', 'ddb', 'sqs')
     for row in breakdown.values():
         row['total'] = sum(row[key] for key in money)
     total = sum(row['total'] for row in breakdown.values())
-    rounded = {name: {key: round(value, 4) for key, value in row.items()} for name, row in breakdown.items()}
+    rounded = {
+        name: {key: round(value, 4) for key, value in sorted(row.items(), key=lambda kv: kv[0] != 'total')}
+        for name, row in breakdown.items()
+    }
     stream_wru = {'kpi_aggregator': kpi['wru_per_event'], 'alert_planner': rows['alert_planner']['wru_per_event'],
                   'league_scorer': rows['league_scorer']['wru_per_event'], 'debt_recovery': rows['debt_recovery']['wru_per_event']}  # fmt: skip
     batch_bound = LAMBDA_PAYLOAD_BYTES // max(measured['ticket_record_bytes_max'], 1)
