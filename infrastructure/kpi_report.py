@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         '--config-parameter',
         default=os.environ.get('SERVICE_CONFIG_PARAMETER', ''),
-        help='SSM parameter of the service configuration (for the KPI settings); empty: defaults',
+        help='SSM parameter of the service configuration (the KPI settings, and which locations make a region); empty: defaults',
     )
     parser.add_argument('--endpoint-url', default=None, help='a local AWS (the local stack serves one on :5001)')
     parser.add_argument('--region', default=os.environ.get('AWS_REGION') or os.environ.get('AWS_DEFAULT_REGION') or 'us-east-1')
