@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         '--config-parameter',
         default=os.environ.get('SERVICE_CONFIG_PARAMETER', ''),
-        help='SSM parameter of the service configuration (for the KPI settings); empty: defaults',
+        help='SSM parameter of the service configuration (the KPI settings, and which locations make a region); empty: defaults',
     )
     parser.add_argument('--endpoint-url', default=None, help='a local AWS (the local stack serves one on :5001)')
     parser.add_argument('--region', default=os.environ.get('AWS_REGION') or os.environ.get('AWS_DEFAULT_REGION') or 'us-east-1')
@@ -51,12 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     from shared.kpi.store import KpiStore
     from shared.sla.config import DEFAULT_CONFIG, parse_config
 
-    settings = DEFAULT_CONFIG.kpi
+    config = DEFAULT_CONFIG
     if args.config_parameter:  # read here, with the tool's region and endpoint, and refused loudly if it does not validate
         ssm = boto3.client('ssm', region_name=args.region, endpoint_url=args.endpoint_url)
         try:
             text = ssm.get_parameter(Name=args.config_parameter, WithDecryption=True)['Parameter']['Value']
-            settings = parse_config(text).kpi
+            config = parse_config(text)
         except ssm.exceptions.ParameterNotFound:
             parser.error(f'--config-parameter: no parameter {args.config_parameter} in {args.region}')
         except ValidationError as error:  # field and reason, not the values
@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             parser.error(f'--config-parameter: {args.config_parameter} is not JSON')
     client = boto3.client('dynamodb', region_name=args.region, endpoint_url=args.endpoint_url)
-    report = read_month(KpiStore(args.table, client=client), args.scope, args.month, settings)
+    # a region's month: its locations' days, the locations as this configuration places them (as the aggregator did)
+    report = read_month(KpiStore(args.table, client=client), args.scope, args.month, config.kpi,
+                        lambda region: [location.location_id for location in config.locations if location.region == region])  # fmt: skip
     json.dump(report.as_dict(), sys.stdout, indent=2, default=str)
     print()
     return 0

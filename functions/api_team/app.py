@@ -329,7 +329,9 @@ def team_kpis() -> dict[str, Any]:
     scope = _kpi_scope(call, q.location_id, q.employee_id)
     period = _month(q.period, call.now)
     settings, store = KpiSettings(), KpiStore()
-    reports = {month: read_month(store, scope, month, settings) for month in _months_back(period, TREND_MONTHS)}  # 6 Queries
+    # 6 Queries (a region: its locations from the directory, one Query, then its locations' days by BatchGetItem)
+    locations = _region_locations()
+    reports = {month: read_month(store, scope, month, settings, locations) for month in _months_back(period, TREND_MONTHS)}
     current_report = reports[period]
     targets = kpi_targets(settings)
     kpis = {name: value.as_dict() | ({'target': targets[name]['target'], 'better': targets[name]['better']} if name in targets else {})
@@ -337,6 +339,15 @@ def team_kpis() -> dict[str, Any]:
     trend = [{'period': month, **{name: report.kpis[name].as_dict()['value'] for name in TREND_KPIS if name in report.kpis}}
              for month, report in reports.items()]  # fmt: skip
     return {'scope': scope, 'period': period, 'kpis': kpis, 'targets': targets, 'trend': trend}
+
+
+def _region_locations() -> Any:
+    """A region's locations as the directory holds them (as for a regional's service levels), read once per request."""
+    from functools import cache
+
+    from shared.directory.store import DirectoryStore
+
+    return cache(lambda region: sorted(DirectoryStore().locations_of_region(region)))
 
 
 def _levels(report: Any) -> dict[str, Any]:

@@ -126,13 +126,14 @@ def _unpack_scope(packed: str) -> str:
 def scopes_for(state: TicketState, location: Location, employees: Sequence[Employee]) -> tuple[str, ...]:
     """The aggregates a ticket counts in: 'pk' for a scope's own figures, 'pk|channel' for its figures
     on one channel (kept for the organisation and each location, where service levels are judged; trainings,
-    quality reviews and safety reports have no channel and count in no channel split)."""
+    quality reviews and safety reports have no channel and count in no channel split).
+
+    No region scope: a region's month is the sum of its locations' day items, read at once
+    (`shared.kpi.report.read_month`), so a change writes one aggregate item fewer (tests/bench/cost_model.py)."""
     channel = state.channel.value if state.channel else 'other'
     at_location = f'location#{location.location_id}'
-    if state.kind.is_about_a_person:  # no channel: no channel split
-        scopes = ['all', at_location, f'region#{location.region}']
-    else:
-        scopes = ['all', f'all|{channel}', at_location, f'{at_location}|{channel}', f'region#{location.region}']
+    # no channel (a person's training, review or safety report): no channel split
+    scopes = ['all', at_location] if state.kind.is_about_a_person else ['all', f'all|{channel}', at_location, f'{at_location}|{channel}']
     for employee in employees:
         scopes.append(f'employee#{_safe(employee.employee_id)}')
         if employee.team_id:

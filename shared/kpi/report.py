@@ -7,7 +7,7 @@ service level is judged from it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from shared.events import Channel
@@ -164,7 +164,34 @@ def build_report(scope: str, month: str, items: Iterable[KpiItem], settings: Kpi
     return report
 
 
-def read_month(store: KpiStore, scope: str, month: str, settings: KpiSettings) -> MonthReport:
+def read_month(
+    store: KpiStore, scope: str, month: str, settings: KpiSettings, region_locations: Callable[[str], Iterable[str]] | None = None
+) -> MonthReport:
     """One scope's month (scope: 'location#<id>', 'employee#<id>', 'team#<id>', 'region#<id>' or
-    'all'; month: 'YYYY-MM'), read with one Query."""
+    'all'; month: 'YYYY-MM'), read with one Query. A region's month is the sum of its locations' day items, read
+    with ceil(locations x days / 100) BatchGetItem requests; `region_locations(region)` names its locations (by
+    default the service configuration's, which is where the aggregator took each ticket's region from)."""
+    if scope.startswith('region#'):
+        region = scope.removeprefix('region#')
+        locations = (region_locations or configured_locations)(region)
+        return build_report(scope, month, region_days(scope, store.days([f'location#{loc}' for loc in locations], month)), settings)
     return build_report(scope, month, store.month(scope, month), settings)
+
+
+def region_days(scope: str, items: Iterable[KpiItem]) -> list[KpiItem]:
+    """Locations' day items summed per day into the region's day items (counters and late changes)."""
+    days: dict[str, list[KpiItem]] = {}
+    for item in items:
+        if item.channel is None:
+            days.setdefault(item.day, []).append(item)
+    return [
+        KpiItem(scope, day, _sum(item.counters for item in parts), sum(item.late for item in parts)) for day, parts in sorted(days.items())
+    ]
+
+
+def configured_locations(region: str) -> list[str]:
+    """The locations the service configuration puts in `region` (as `shared.sla.config.ServiceConfig.location` does
+    for each ticket the aggregator counts)."""
+    from shared.sla.config import load_config
+
+    return [location.location_id for location in load_config().locations if location.region == region]

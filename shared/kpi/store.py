@@ -9,11 +9,14 @@ learns the last change that run applied, and continues after it, so every change
 once whatever Lambda retries. Markers expire after three days (the stream keeps records for one).
 
 Reading: a scope's month is ONE Query (`pk = scope AND begins_with(sk, 'YYYY-MM')`): at most 31 day items
-(or one month item) plus one item per channel, whatever the number of tickets behind them.
+(or one month item) plus one item per channel, whatever the number of tickets behind them. A region keeps no
+items of its own: its month is its locations' day items, read by BatchGetItem (`days`: 100 keys a request, so
+ceil(locations x days / 100) requests, whatever the number of tickets).
 """
 
 from __future__ import annotations
 
+import calendar
 import random
 import time
 from collections.abc import Sequence
@@ -27,6 +30,7 @@ from shared.kpi.aggregate import ItemDelta, ItemKey, TicketChange, change_deltas
 
 MAX_ITEMS_PER_RUN = 99  # + the marker = DynamoDB's 100 actions per transaction
 MARKER_TTL_S = 3 * 24 * 3600
+BATCH_GET_KEYS = 100  # DynamoDB's limit of keys in one BatchGetItem
 _META = frozenset({'pk', 'sk', 'updated_at', 'late', 'changes', 'expires_at', 'last', 'at'})
 
 
@@ -188,9 +192,29 @@ class KpiStore(LowLevelClient):
         }
         while True:
             response = self.client.query(**params)
-            for raw in response.get('Items', []):
-                counters = {name: int(value['N']) for name, value in raw.items() if name not in _META and 'N' in value}
-                items.append(KpiItem(raw['pk']['S'], raw['sk']['S'], counters, int(raw.get('late', {}).get('N', 0))))
+            items.extend(_item(raw) for raw in response.get('Items', []))
             if 'LastEvaluatedKey' not in response:
                 return items
             params['ExclusiveStartKey'] = response['LastEvaluatedKey']
+
+    def days(self, scopes: Sequence[str], month: str) -> list[KpiItem]:
+        """The day items ('YYYY-MM-DD') of several scopes in one month: BatchGetItem, 100 keys a request (a region's
+        month from its locations' days). Days without a ticket have no item and are simply not returned."""
+        year, number = int(month[:4]), int(month[5:7])
+        last_day = calendar.monthrange(year, number)[1]
+        keys = [
+            {'pk': {'S': scope}, 'sk': {'S': f'{month}-{day:02d}'}} for scope in dict.fromkeys(scopes) for day in range(1, last_day + 1)
+        ]
+        items: list[KpiItem] = []
+        for start in range(0, len(keys), BATCH_GET_KEYS):
+            request: dict[str, Any] = {self.table_name: {'Keys': keys[start : start + BATCH_GET_KEYS]}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                items.extend(_item(raw) for raw in response.get('Responses', {}).get(self.table_name, []))
+                request = response.get('UnprocessedKeys') or {}
+        return items
+
+
+def _item(raw: dict[str, Any]) -> KpiItem:
+    counters = {name: int(value['N']) for name, value in raw.items() if name not in _META and 'N' in value}
+    return KpiItem(raw['pk']['S'], raw['sk']['S'], counters, int(raw.get('late', {}).get('N', 0)))

@@ -341,7 +341,7 @@ def sample_month_kpi_units(scale: float = 1.0) -> dict[str, Any]:
 
 def kpi_write_units_dispersed(changes_n: int = 1_000, batch_size: int = 200) -> dict[str, float]:
     """Write units per change at the brief's design scale, where a full batch rarely repeats a scope: new tickets
-    spread over 1,500 locations in 150 regions, 50,000 people in 5,000 teams, 5 channels, one day (a 200-change
+    spread over 1,500 locations, 50,000 people in 5,000 teams, 5 channels, one day (a 200-change
     batch at 100 events/s spans 2 s). Each change's contribution is the shape a created ticket has.
 
     Five batches (was ten): the figure is a per-batch property (scopes a batch of 200 shares), and every batch of
@@ -357,12 +357,11 @@ def kpi_write_units_dispersed(changes_n: int = 1_000, batch_size: int = 200) -> 
     changes = []
     for i in range(changes_n):
         location, employee, channel = rng.randrange(1500), rng.randrange(50_000), rng.choice(channels)
-        scopes = (
+        scopes = (  # as shared.kpi.definitions.scopes_for writes them (a region is read from its locations' days)
             'all',
             f'all|{channel}',
             f'location#L{location}',
             f'location#L{location}|{channel}',
-            f'region#R{location % 150}',
             f'employee#E{employee}',
             f'team#T{employee // 10}',
         )
@@ -663,6 +662,7 @@ EXTRA_FIGURE_MODULES = (  # the longest first (see start_extra_figures)
     'tests.bench.nudges',
     'tests.bench.local_first_answer',  # timed (TIMED_MODULES)
     'tests.bench.people_api',  # issue 15: API latency beside a bare GetItem, the BOLA tables, page_weight_kb (tests.bench.page_weight)
+    'tests.bench.cost_model',  # issue 16: cost_usd_per_million_events_design_scale, every writer of every event
 )
 
 

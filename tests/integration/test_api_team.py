@@ -126,6 +126,20 @@ def test_kpis_come_with_targets_and_a_six_month_trend(world: LocalAws) -> None:
     assert body['trend'][-1]['tickets'] == 10 and body['trend'][0]['tickets'] == 0
 
 
+def test_a_regionals_kpis_are_the_sum_of_the_regions_locations(world: LocalAws) -> None:
+    # Given South's two locations with 10 and 4 tickets this month (day items, as the aggregator keeps them; no region
+    # item is written) and West's one with 7
+    seed_kpis('location#IN-BLR-01', MONTH, {'t': 10, 'fr_s': 6000, 'fr_n': 10})
+    seed_kpis('location#IN-BLR-02', MONTH, {'t': 4, 'fr_s': 2400, 'fr_n': 4})
+    seed_kpis('location#IN-MUM-01', MONTH, {'t': 7, 'fr_s': 700, 'fr_n': 7})
+    # When South's regional reads the KPIs
+    status, body = call_team('GET', '/v1/team/kpis', REGIONAL_SOUTH)
+    # Then the region's month is its two locations' together (and West's is not in it)
+    assert status == 200 and body['scope'] == 'region#South'
+    assert body['kpis']['tickets']['value'] == 14 and body['kpis']['first_response_time']['value'] == 10.0
+    assert body['trend'][-1]['tickets'] == 14 and body['trend'][0]['tickets'] == 0
+
+
 def test_service_levels_per_channel(world: LocalAws) -> None:
     # Given chat at IN-BLR-01 answered in 30 s on average with CSAT 5.0 (stellar on both)
     seed_kpis('location#IN-BLR-01', MONTH, {'t': 10, 'fr_s': 300, 'fr_n': 10, 'cs_sum': 50, 'cs_n': 10}, channel='chat')

@@ -16,7 +16,7 @@ from shared.directory.store import DirectoryStore
 from shared.events import Assignee, AssigneeRole, Channel, Kind, Priority, QueueMessage, Source, Status, TicketEvent
 from shared.kpi.aggregate import TicketChange
 from shared.kpi.definitions import Contribution
-from shared.kpi.report import MonthReport, read_month
+from shared.kpi.report import MonthReport, build_report, read_month
 from shared.kpi.store import KpiStore
 from shared.ledger.store import LedgerStore
 from shared.sla.config import ServiceConfig
@@ -75,7 +75,12 @@ class World:
         self.aws.aggregate_kpis()
 
     def month(self, scope: str, month: str = '2026-10') -> MonthReport:
-        return read_month(self.kpis, scope, month, CONFIG.kpi)
+        return read_month(self.kpis, scope, month, CONFIG.kpi, configured)
+
+
+def configured(region: str) -> list[str]:
+    """A region's locations as CONFIG places them (where the processor took each ticket's region from)."""
+    return [location.location_id for location in CONFIG.locations if location.region == region]
 
 
 @pytest.fixture()
@@ -219,8 +224,9 @@ def test_a_retried_batch_is_counted_once_even_when_the_retry_is_longer(world: Wo
     first = store.apply(changes, NOW)
     second = store.apply(changes, NOW)
 
-    # Then every ticket counts once
+    # Then every ticket counts once, in its location and in its region (read from its locations' days)
     assert world.month('location#US-NYC').kpis['tickets'].value == 3
+    assert world.month('region#US-East').kpis['tickets'].value == 3
     assert world.month('location#US-NYC').kpis['average_resolution_time'].denominator == 3
     assert first.already_applied == 1 and second.already_applied >= 1
     assert second.items_written == 0
@@ -282,3 +288,65 @@ def test_an_unreadable_contribution_is_quarantined_and_the_rest_of_the_batch_is_
     assert 'JSONDecodeError' in str(kept[0]['reason'])
     stored = QuarantineStore().get(str(kept[0]['quarantine_id']))
     assert stored is not None and [record['eventID'] for record in json.loads(stored.body or b'[]')] == ['bad-1']
+
+
+# -- a region's month, read from its locations' days ---------------------------------------------------------------------
+def _spread(count: int, *, with_region_scope: bool) -> list[TicketChange]:
+    """`count` ticket changes over two locations of region R (and one elsewhere), several days, a late one among them,
+    and updates that move counters between days; written the old way (with a 'region#R' scope) when asked."""
+    changes: list[TicketChange] = []
+    places = (('L1', 'R'), ('L2', 'R'), ('L3', 'S'))
+    for i in range(count):
+        location, region = places[i % 3]
+        scopes: tuple[str, ...] = ('all', 'all|email', f'location#{location}', f'location#{location}|email', f'employee#E{i % 4}')
+        if with_region_scope:
+            scopes = (*scopes, f'region#{region}')
+        counters = {'t': 1, 'fr_n': 1, 'fr_s': 60 * (1 + i % 9), 'cs_n': i % 2, 'cs_g': i % 4 == 0}
+        new = Contribution(day=f'2026-10-{1 + i % 30:02d}', scopes=scopes, counters={k: int(v) for k, v in counters.items() if v},
+                           late=i % 7 == 0)  # fmt: skip
+        changes.append(TicketChange(f'c-{i}', None, new))
+        if i % 5 == 0:  # a later change of the same ticket: solved, and its survey counted
+            solved = Contribution(day=new.day, scopes=scopes, counters={**new.counters, 'rs_n': 1, 'rs_s': 3600 * (1 + i % 5)})
+            changes.append(TicketChange(f'c-{i}-solved', new, solved))
+    return changes
+
+
+def test_a_regions_month_read_from_its_locations_days_equals_the_region_item_written_the_old_way(world: World) -> None:
+    # Given the same ticket changes applied the old way (a region scope on each) in one table and without it in another
+    old = KpiStore('old-kpis', client=world.aws.dynamodb)
+    props = {'KeySchema': [{'AttributeName': 'pk', 'KeyType': 'HASH'}, {'AttributeName': 'sk', 'KeyType': 'RANGE'}],
+             'AttributeDefinitions': [{'AttributeName': 'pk', 'AttributeType': 'S'}, {'AttributeName': 'sk', 'AttributeType': 'S'}]}  # fmt: skip
+    world.aws.dynamodb.create_table(TableName='old-kpis', BillingMode='PAY_PER_REQUEST', **props)
+    old.apply(_spread(90, with_region_scope=True), NOW)
+    world.kpis.apply(_spread(90, with_region_scope=False), NOW)
+
+    # When region R's month is read from its locations' days, and the old region item is read as it was
+    derived = read_month(world.kpis, 'region#R', '2026-10', CONFIG.kpi, lambda region: {'R': ['L1', 'L2'], 'S': ['L3']}[region])
+    written = build_report('region#R', '2026-10', old.month('region#R', '2026-10'), CONFIG.kpi)
+
+    # Then the counters, every KPI with its count, and the late changes are the same
+    assert derived.counters == written.counters and derived.counters['t'] == 60
+    assert {name: kpi.as_dict() for name, kpi in derived.kpis.items()} == {name: kpi.as_dict() for name, kpi in written.kpis.items()}
+    assert derived.late_changes == written.late_changes > 0
+    assert sum(day['t'] for day in derived.days.values()) == 60  # and, unlike the old month item, per day
+
+
+def test_reading_a_regions_month_costs_the_same_requests_whatever_the_number_of_tickets(world: World) -> None:
+    # Given region R with 12 tickets and region S with 600 (each over its locations' days)
+    small, large = KpiStore('small', client=world.aws.dynamodb), world.kpis
+    world.aws.dynamodb.create_table(
+        TableName='small', BillingMode='PAY_PER_REQUEST', KeySchema=[{'AttributeName': 'pk', 'KeyType': 'HASH'}, {'AttributeName': 'sk', 'KeyType': 'RANGE'}],
+        AttributeDefinitions=[{'AttributeName': 'pk', 'AttributeType': 'S'}, {'AttributeName': 'sk', 'AttributeType': 'S'}],
+    )  # fmt: skip
+    small.apply(_spread(18, with_region_scope=False), NOW)
+    large.apply(_spread(900, with_region_scope=False), NOW)
+
+    # When each region's month is read
+    reads = {}
+    for label, store in (('small', small), ('large', large)):
+        with count_requests() as counter:
+            report = read_month(store, 'region#R', '2026-10', CONFIG.kpi, lambda region: ['L1', 'L2'])
+        reads[label] = (sum(counter.calls.values()), report.kpis['tickets'].value)
+
+    # Then both cost one BatchGetItem (2 locations x 31 days = 62 keys), and each counts its own tickets
+    assert reads == {'small': (1, 12), 'large': (1, 600)}

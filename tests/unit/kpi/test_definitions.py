@@ -580,7 +580,7 @@ def test_reopened_job_card_is_not_zero_defect() -> None:
 # -- scopes --------------------------------------------------------------------------------------------
 
 
-def test_scopes_cover_organisation_location_region_channel_employees_and_teams_without_duplicates() -> None:
+def test_scopes_cover_organisation_location_channel_employees_and_teams_without_duplicates() -> None:
     # Given a chat at US-NYC worked by two employees of team T1, one without a team, and the first listed twice
     state = fold(ticket(ny(2025, 5, 19, 10), channel=Channel.CHAT))
     employees = [Employee('E1', team_id='T1'), Employee('E2', team_id='T1'), Employee('E3'), Employee('E1', team_id='T1')]
@@ -588,13 +588,13 @@ def test_scopes_cover_organisation_location_region_channel_employees_and_teams_w
     # When its scopes are listed
     scopes = scopes_for(state, LOCATION, employees)
 
-    # Then they are the organisation, location and region, the per-channel pairs, and each employee and team once
+    # Then they are the organisation and location, the per-channel pairs, and each employee and team once; no region
+    # (a region's month is read from its locations' days)
     assert scopes == (
         'all',
         'all|chat',
         'location#US-NYC',
         'location#US-NYC|chat',
-        'region#US-East',
         'employee#E1',
         'team#T1',
         'employee#E2',
@@ -611,7 +611,7 @@ def test_scopes_without_channel_or_employees() -> None:
     scopes = scopes_for(fold([event]), LOCATION, [])
 
     # Then the channel is 'other' and there is no employee or team scope
-    assert scopes == ('all', 'all|other', 'location#US-NYC', 'location#US-NYC|other', 'region#US-East')
+    assert scopes == ('all', 'all|other', 'location#US-NYC', 'location#US-NYC|other')
 
 
 def test_contribution_carries_the_scopes_of_its_ticket() -> None:

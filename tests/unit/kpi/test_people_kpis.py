@@ -142,12 +142,13 @@ def test_safety_reports_count_checks_passes_and_hazards(report_type: str, outcom
     assert dict(contribute([safety_event(report_type, outcome)]).counters) == expected
 
 
-def test_people_items_count_for_the_person_team_location_and_region_but_no_channel() -> None:
+def test_people_items_count_for_the_person_team_and_location_but_no_channel() -> None:
     # Given a QA review of the technician (no channel: it is not a customer contact)
     scopes = contribute([review_event('40', '50')]).scopes
 
-    # Then it counts for the organisation, the location, the region, the technician and their team, and no channel split
-    assert scopes == ('all', 'location#IN-BLR-01', 'region#IN-South', 'employee#TECH-104', 'team#WM-BLR-01')
+    # Then it counts for the organisation, the location (and so its region, read from its locations' days), the
+    # technician and their team, and no channel split
+    assert scopes == ('all', 'location#IN-BLR-01', 'employee#TECH-104', 'team#WM-BLR-01')
 
 
 def test_every_people_counter_is_documented() -> None:
