@@ -662,7 +662,7 @@ EXTRA_FIGURE_MODULES = (  # the longest first (see start_extra_figures)
     'tests.bench.nudges',
     'tests.bench.local_first_answer',  # timed (TIMED_MODULES)
     'tests.bench.people_api',  # issue 15: API latency beside a bare GetItem, the BOLA tables, page_weight_kb (tests.bench.page_weight)
-    'tests.bench.cost_model',  # issue 16: cost_usd_per_million_events_design_scale, every writer of every event
+    'tests.bench.cost_model',  # issue 16: cost_usd_per_million_events_design_scale, every writer of every event (timed)
 )
 
 
@@ -670,7 +670,7 @@ EXTRA_FIGURE_MODULES = (  # the longest first (see start_extra_figures)
 # measure counts, units and ratios of counts, which do not depend on what else the machine runs: they run side by side
 # in BENCH_WORKERS processes of their own (each its own test environment and moto, so none sees another's state),
 # longest first (the order of EXTRA_FIGURE_MODULES below is by their last measured wall time, descending).
-TIMED_MODULES = ('tests.bench.people_api', 'tests.bench.local_first_answer')
+TIMED_MODULES = ('tests.bench.people_api', 'tests.bench.local_first_answer', 'tests.bench.cost_model')  # cost: Lambda durations
 BENCH_WORKERS = int(os.environ.get('BENCH_WORKERS', '2'))  # this machine has 2 cores
 
 
