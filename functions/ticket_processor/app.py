@@ -14,6 +14,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import shared.programs.engine  # noqa: F401 - every event is evaluated against the programs: loaded at cold start
+import shared.programs.loader  # noqa: F401
 from shared.config import get_settings
 from shared.directory.store import DirectoryStore
 from shared.errors import safe_error_text
