@@ -11,8 +11,6 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.alerts.scan import AlertMessage
@@ -23,8 +21,9 @@ from shared.notify import EmailContent
 from shared.notify.dispatch import AlertDispatcher, Messenger
 from shared.observability import logger, metrics
 from shared.sla.config import load_config
+from shared.sqs_batch import SqsBatch, SqsRecord, process_partial_response
 
-batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+batch = SqsBatch()
 
 
 @cache
@@ -64,7 +63,7 @@ def dispatcher() -> AlertDispatcher:
     )
 
 
-def handle_record(record: SQSRecord) -> None:
+def handle_record(record: SqsRecord) -> None:
     message = AlertMessage.model_validate_json(record.body)
     logger.append_keys(alert_id=message.alert)
     try:
@@ -89,4 +88,4 @@ def handle_record(record: SQSRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    return process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)
+    return process_partial_response(event=event, record_handler=handle_record, processor=batch)

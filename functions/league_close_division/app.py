@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.config import get_settings
@@ -27,8 +25,9 @@ from shared.leagues.config import LeagueConfig
 from shared.leagues.results import DivisionResult
 from shared.observability import logger, metrics
 from shared.programs.loader import ProgramBook, load_programs
+from shared.sqs_batch import SqsBatch, SqsRecord, process_partial_response
 
-batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+batch = SqsBatch()
 _store: LeagueCloseStore | None = None
 
 
@@ -51,7 +50,7 @@ def announce(results: Sequence[DivisionResult], league: LeagueConfig, now: datet
     logger.info('league announced', extra=report.as_dict())
 
 
-def handle_record(record: SQSRecord) -> None:
+def handle_record(record: SqsRecord) -> None:
     message = DivisionMessage.model_validate_json(record.body)
     logger.append_keys(program_id=message.program_id, month=message.month, division=message.division)
     settings = get_settings()
@@ -68,4 +67,4 @@ def handle_record(record: SQSRecord) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     metrics.add_dimension(name='stage', value=get_settings().STAGE)
-    return process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)
+    return process_partial_response(event=event, record_handler=handle_record, processor=batch)

@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import shared.tickets.store  # noqa: F401 - every audit reads the tickets (LedgerAuditor.from_settings): loaded at cold start
 from shared.config import get_settings
 from shared.ledger.auditor import LedgerAuditor, audit_summary, send_digest
 from shared.notify.email import SesEmailSender

@@ -11,20 +11,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.observability import logger
+from shared.sqs_batch import SqsBatch, SqsRecord, process_partial_response
 
-batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+batch = SqsBatch()
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def handle_record(record: SQSRecord) -> None:
+def handle_record(record: SqsRecord) -> None:
     from shared.api.store import ApiStore
     from shared.programs.preview_jobs import PreviewJobs, PreviewMessage
     from shared.programs.preview_run import run_preview
@@ -38,4 +37,4 @@ def handle_record(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    return process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)
+    return process_partial_response(event=event, record_handler=handle_record, processor=batch)

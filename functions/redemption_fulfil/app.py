@@ -11,17 +11,16 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.redemption_request.app import service
 from shared.observability import logger
+from shared.sqs_batch import SqsBatch, SqsRecord, process_partial_response
 
-batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+batch = SqsBatch()
 
 
-def handle_record(record: SQSRecord) -> None:
+def handle_record(record: SqsRecord) -> None:
     body = json.loads(record.body)
     rid = str(body['redemption_id'])
     receive_count = int(record.attributes.approximate_receive_count or 1)
@@ -31,4 +30,4 @@ def handle_record(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    return process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)
+    return process_partial_response(event=event, record_handler=handle_record, processor=batch)

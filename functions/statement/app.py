@@ -23,10 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.directory.store import DirectoryStore
 from shared.errors import first_validation_error
+from shared.leagues.markers import league_closes
 from shared.ledger.statement import program_conversions, program_rule_titles, program_time_zones, read_statement
 from shared.ledger.store import LedgerStore
 from shared.notify.languages import LANGUAGES, supported
 from shared.observability import logger, metrics
+from shared.programs.loader import load_programs
 
 
 class StatementRequest(BaseModel):
@@ -48,8 +50,6 @@ class StatementRequest(BaseModel):
 def _time_zones() -> dict[str, str]:
     """The programs' time zones; without them (SSM unreachable, no programs) the months are UTC months."""
     try:
-        from shared.programs.loader import load_programs
-
         return program_time_zones(load_programs())
     except Exception:  # noqa: BLE001 - a statement in UTC beats no statement
         logger.exception('program documents unreadable; statement months counted in UTC')
@@ -59,8 +59,6 @@ def _time_zones() -> dict[str, str]:
 def _conversions() -> dict[str, tuple[str, float]]:
     """The programs' currencies and rates (what a redemption was worth); none: the lines say points only."""
     try:
-        from shared.programs.loader import load_programs
-
         return program_conversions(load_programs())
     except Exception:  # noqa: BLE001 - a statement without currency values beats no statement
         logger.exception('program documents unreadable; redemptions shown in points only')
@@ -71,8 +69,6 @@ def _league_closes(month: str) -> dict[tuple[str, str], datetime]:
     """When the leagues of the statement's month and the two before it closed (an entry that arrived after its month's
     league closed is listed, late, in the month it arrived in). One BatchGetItem; none without leagues."""
     try:
-        from shared.leagues.markers import league_closes
-
         return league_closes(month)
     except Exception:  # noqa: BLE001 - a statement placing entries by their basis month beats no statement
         logger.exception('league close markers unreadable; entries placed by the month they were earned')
@@ -82,8 +78,6 @@ def _league_closes(month: str) -> dict[tuple[str, str], datetime]:
 def _rule_titles(language: str) -> dict[tuple[str, str], str]:
     """The programs' rule titles in the language (where a program gives them); none: rules read as their ids in words."""
     try:
-        from shared.programs.loader import load_programs
-
         return program_rule_titles(load_programs(), language)
     except Exception:  # noqa: BLE001 - a statement naming rules by their ids beats no statement
         logger.exception('program documents unreadable; rules named by their ids')

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import shared.programs.engine  # noqa: F401 - every event is evaluated against the programs: loaded at cold start
+import shared.programs.loader  # noqa: F401
 from shared.config import get_settings
 from shared.directory.store import DirectoryStore
 from shared.errors import safe_error_text
@@ -23,10 +23,11 @@ from shared.events import QueueMessage
 from shared.ingest.queue import SqsEventQueue
 from shared.ledger.store import LedgerStore
 from shared.observability import logger, metrics
+from shared.sqs_batch import SqsBatch, SqsRecord, process_partial_response
 from shared.tickets.processing import Outcome, TicketProcessor
 from shared.tickets.store import TicketStore
 
-batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+batch = SqsBatch()
 _processor: TicketProcessor | None = None
 _quarantine: Any = None
 
@@ -53,7 +54,7 @@ def quarantine() -> Any:
     return _quarantine
 
 
-def handle_record(record: SQSRecord) -> None:
+def handle_record(record: SqsRecord) -> None:
     try:
         message = QueueMessage.model_validate_json(record.body)
         logger.set_correlation_id(message.correlation_id or record.message_id)
@@ -78,7 +79,7 @@ def handle_record(record: SQSRecord) -> None:
         metrics.add_metric(name='UnmappedAgentEvents', unit=MetricUnit.Count, value=1)
 
 
-def _keep_rejected(record: SQSRecord, message: QueueMessage, reason: str) -> None:
+def _keep_rejected(record: SqsRecord, message: QueueMessage, reason: str) -> None:
     """An event the source did not confirm: kept with its reason; a replay asks the source again (skipping only the
     freshness window, as a webhook replay does)."""
     replay = message.model_copy(update={'skip_freshness': True}).model_dump_json(exclude_none=True)
@@ -88,7 +89,7 @@ def _keep_rejected(record: SQSRecord, message: QueueMessage, reason: str) -> Non
     logger.warning('event not confirmed by its source; quarantined', extra={'code': code, 'quarantine_id': quarantine_id})
 
 
-def _delay_if_asked(record: SQSRecord, exc: Exception) -> None:
+def _delay_if_asked(record: SqsRecord, exc: Exception) -> None:
     """A helpdesk's Retry-After: the message becomes visible again only then (bounded to the queue's 12 h maximum)."""
     retry_after = getattr(exc, 'retry_after', None)
     if retry_after is None:
@@ -102,7 +103,7 @@ def _delay_if_asked(record: SQSRecord, exc: Exception) -> None:
         logger.warning('could not delay the message to the Retry-After', extra={'retry_after': retry_after})
 
 
-def _keep_if_last_attempt(record: SQSRecord, exc: Exception) -> None:
+def _keep_if_last_attempt(record: SqsRecord, exc: Exception) -> None:
     """On the last delivery before the dead-letter queue, keep the event with its reason."""
     attempts = int(record.attributes.approximate_receive_count or 1)
     if attempts < get_settings().EVENTS_MAX_RECEIVE_COUNT:
@@ -119,4 +120,4 @@ def _keep_if_last_attempt(record: SQSRecord, exc: Exception) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    return process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)
+    return process_partial_response(event=event, record_handler=handle_record, processor=batch)

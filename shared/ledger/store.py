@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
@@ -42,7 +42,9 @@ from shared.ledger.earnings import CounterUpdate
 from shared.ledger.entries import AwardRecord, EntryKind, LedgerEntry, ReleasePlan, TicketAwardsPlan, _balance_changes
 from shared.ledger.entry_writes import CHAIN_ATTEMPTS, chain_moved, chained_puts, employee_pk, guard, read_heads
 from shared.observability import logger
-from shared.tickets.store import TicketRecord
+
+if TYPE_CHECKING:  # annotations only: the ledger's readers (statements, audit, wallet) never load the tickets store
+    from shared.tickets.store import TicketRecord
 
 DebtPolicy = Callable[[LedgerEntry], bool]  # whether a capped debit's unrecovered part is owed (shared/wallet/debt.py)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shared.alerts.plan import TicketAlerts, ticket_alerts
 from shared.directory.people import Employee
@@ -25,8 +25,6 @@ from shared.kpi.definitions import Contribution, contribution
 from shared.ledger.earnings import cap_keys, plan_counters
 from shared.ledger.entries import LedgerEntry, Scalar, due_awards, plan_awards, plan_release, release_limit, split_plan
 from shared.ledger.store import LedgerStore
-from shared.programs.engine import evaluate as evaluate_programs
-from shared.programs.loader import ProgramBook, load_programs
 from shared.sla.clock import Checkpoint, SlaReport, evaluate
 from shared.sla.config import Location, ServiceConfig, load_config
 from shared.sla.policy import PolicySubject, first_matching
@@ -34,6 +32,9 @@ from shared.tickets.history import TicketHistory
 from shared.tickets.state import REPEAT_VISIT_TAG, TicketState
 from shared.tickets.store import TicketStore
 from shared.verify.check import Verdict
+
+if TYPE_CHECKING:
+    from shared.programs.loader import ProgramBook
 
 MAX_ATTEMPTS = 5
 
@@ -136,6 +137,14 @@ def undo_facts(state: TicketState) -> dict[str, Scalar]:
     return facts
 
 
+def load_programs() -> ProgramBook:
+    """The program book (shared/programs/loader.py). Imported on first use: releasing holds (functions/hold_release) never
+    evaluates programs; the ticket processor, which always does, imports them at cold start itself."""
+    from shared.programs.loader import load_programs as load
+
+    return load()
+
+
 @dataclass
 class TicketProcessor:
     tickets: TicketStore
@@ -202,6 +211,8 @@ class TicketProcessor:
 
         trigger = event or history.latest
         sla, kpi, alerts, location = service_figures(state, history.checkpoints(), keys, employees, self.config(), trigger.occurred_at)
+        from shared.programs.engine import evaluate as evaluate_programs
+
         desired = evaluate_programs(self.programs(), state, employees, sla, location)
         if event is not None and self.queue is not None and _newly_repeating(state, stored.history if stored else None):
             repeat = repeat_visit_event(state)

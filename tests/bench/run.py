@@ -42,28 +42,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-HANDLERS = {
-    'webhook_ingest': 'functions.webhook_ingest.app',
-    'ticket_processor': 'functions.ticket_processor.app',
-    'directory_import': 'functions.directory_import.app',
-    'quarantine_replay': 'functions.quarantine_replay.app',
-    'ledger_adjust': 'functions.ledger_adjust.app',
-    'ledger_audit': 'functions.ledger_audit.app',
-    'kpi_aggregator': 'functions.kpi_aggregator.app',
-    'alert_planner': 'functions.alert_planner.app',
-    'alert_scanner': 'functions.alert_scanner.app',
-    'alert_sender': 'functions.alert_sender.app',
-    'twilio_webhooks': 'functions.twilio_webhooks.app',
-    'daily_reminders': 'functions.daily_reminders.app',
-    'league_streaks': 'functions.league_streaks.app',
-    'league_scorer': 'functions.league_scorer.app',
-    'league_close': 'functions.league_close.app',
-    'league_close_division': 'functions.league_close_division.app',
-    'hold_release': 'functions.hold_release.app',
-    'period_close': 'functions.period_close.app',
-    'statement': 'functions.statement.app',
-    'dispute_decide': 'functions.dispute_decide.app',
-}
+# Every Lambda handler module: one per functions/<name>/app.py, so a new function is measured without listing it.
+HANDLERS = {app.parent.name: f'functions.{app.parent.name}.app' for app in sorted(ROOT.glob('functions/*/app.py'))}
 KPI_ATTRIBUTES = frozenset({'kpi', 'sla', 'sla_due_at'})  # what keeping KPIs and SLA clocks adds to a ticket item
 KPI_BATCH_SIZES = (1, 10, 200)  # stream batches: one change per invocation (thin traffic), a few, a full batch
 IMPORT_RUNS = int(os.environ.get('BENCH_IMPORT_RUNS', '5'))  # medians of 5 interleaved fresh processes (was 7)
