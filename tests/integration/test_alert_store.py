@@ -391,24 +391,42 @@ def test_the_sms_fallback_is_claimed_once(store: AlertStore) -> None:
 # --- what the planner writes, worklists and breaches ------------------------------------------------------
 
 
-def test_apply_writes_alerts_worklists_and_breaches_idempotently(store: AlertStore) -> None:
-    # Given a ticket change: two alerts, E1's worklist entry and a breach
+def plan_change(ticket: str, *alerts: PendingAlert, previous: tuple[PendingAlert, ...] = ()) -> AlertChanges:
+    """A ticket change as sync.changes() gives it: the ticket's whole new plan, what was added or moved, what left it."""
+    planned = {alert.alert_id: alert for alert in alerts}
+    before = {alert.alert_id: alert for alert in previous}
+    return AlertChanges(
+        upserts=[alert for key, alert in planned.items() if before.get(key) != alert],
+        cancels=sorted(key for key in before if key not in planned),
+        previous=before,
+        ticket_key=ticket,
+        planned=planned,
+    )
+
+
+def alert_items(aws: LocalAws, store: AlertStore) -> dict[str, str]:
+    """Every alert item (a test may Scan): alert id -> status."""
+    items = aws.dynamodb.scan(TableName=store.table)['Items']
+    return {i['pk']['S'].removeprefix('ALERT#'): i['status']['S'] for i in items if i['pk']['S'].startswith('ALERT#')}
+
+
+def test_apply_writes_the_plan_worklists_and_breaches_idempotently(aws: LocalAws, store: AlertStore) -> None:
+    # Given a ticket change: a plan of two alerts, E1's worklist entries and a breach
     breach = Breach('E1', 'zendesk#1', '#1', 'first_response', NOW - timedelta(hours=2))
     ticket = work('zendesk#1', '#1', status='open', priority='high', sla_due_at=NOW + timedelta(hours=1))
     job = work('dms#JC-7', 'JC-7', kind=Kind.JOB_CARD, approval_since=NOW - timedelta(hours=3), promised_at=NOW + timedelta(hours=4))
-    change = AlertChanges(
-        upserts=[pending(1, NOW - timedelta(minutes=1)), pending(1, NOW + timedelta(minutes=5), role=Recipient.MANAGER)],
-        worklist_put=[ticket, job],
-        breaches=[breach],
-    )
+    change = plan_change('zendesk#1', pending(1, NOW - timedelta(minutes=1)), pending(1, NOW + timedelta(minutes=5), role=Recipient.MANAGER))
+    change.worklist_put, change.breaches = [ticket, job], [breach]
 
     # When it is applied twice (a retried stream batch)
     first = store.apply(change, NOW)
     second = store.apply(change, NOW)
 
-    # Then both alerts are pending, the worklist holds both items with their fields, and the breach counts once
-    assert first == second == {'upserted': 2, 'not_moved': 0, 'cancelled': 0, 'worklist': 2, 'breaches': 1}
-    assert due_ids(store, NOW) == [pending(1, NOW).alert_id]
+    # Then one plan is written (no alert item: nothing was written out yet) and it is in the due index at its earliest
+    # alert; the worklist holds both items with their fields, and the breach counts once
+    assert first == second == {'planned': 1, 'upserted': 0, 'not_moved': 0, 'cancelled': 0, 'worklist': 2, 'breaches': 1}
+    assert alert_items(aws, store) == {}
+    assert store.due(NOW - timedelta(minutes=2)).plans == [] and store.due(NOW).plans == ['zendesk#1']
     entries = {w.ticket_key: w for w in store.worklist('E1')}
     assert set(entries) == {'zendesk#1', 'dms#JC-7'}
     assert (entries['zendesk#1'].ref, entries['zendesk#1'].kind, entries['zendesk#1'].priority) == ('#1', 'ticket', 'high')
@@ -418,20 +436,128 @@ def test_apply_writes_alerts_worklists_and_breaches_idempotently(store: AlertSto
     assert store.breaches_between('E1', NOW - timedelta(days=1), NOW) == 1
 
 
-def test_apply_removes_worklist_entries_and_cancels_alerts(store: AlertStore) -> None:
-    # Given E1 has two open tickets and a pending alert on the first
-    store.apply(AlertChanges(upserts=[pending(1, NOW + timedelta(minutes=5))], worklist_put=[work('zendesk#1', '#1'), work('zendesk#2', '#2')]),
-                NOW)  # fmt: skip
+def test_materialise_writes_out_only_the_due_alerts_and_moves_the_plan_to_the_next(aws: LocalAws, store: AlertStore) -> None:
+    # Given a plan with one alert due a minute ago and one due in five minutes
+    due, later = pending(1, NOW - timedelta(minutes=1)), pending(1, NOW + timedelta(minutes=5), role=Recipient.MANAGER)
+    store.apply(plan_change('zendesk#1', due, later), NOW - timedelta(hours=1))
+
+    # When the scan at NOW writes the plan out, twice (a second scan in the same minute)
+    first = store.materialise('zendesk#1', NOW, NOW - timedelta(minutes=15))
+    second = store.materialise('zendesk#1', NOW, NOW - timedelta(minutes=15))
+
+    # Then the due alert is written once, pending in the due index for the scan to queue; the other is not written, and
+    # the plan waits in the index for it
+    assert [d.alert_id for d in first.due] == [due.alert_id] and second.due == []
+    assert alert_items(aws, store) == {due.alert_id: 'pending'} and due_ids(store, NOW) == [due.alert_id]
+    assert store.due(NOW + timedelta(minutes=4)).plans == [] and store.due(NOW + timedelta(minutes=5)).plans == ['zendesk#1']
+
+
+def test_apply_cancels_only_the_alerts_written_out_and_removes_worklist_entries(aws: LocalAws, store: AlertStore) -> None:
+    # Given E1 has two open tickets, and the first's plan has one alert written out (due) and one not (later)
+    due, later = pending(1, NOW - timedelta(minutes=1)), pending(1, NOW + timedelta(minutes=5), role=Recipient.MANAGER)
+    change = plan_change('zendesk#1', due, later)
+    change.worklist_put = [work('zendesk#1', '#1'), work('zendesk#2', '#2')]
+    store.apply(change, NOW - timedelta(hours=1))
+    store.materialise('zendesk#1', NOW, NOW - timedelta(minutes=15))
 
     # When the first ticket is resolved
-    counts = store.apply(AlertChanges(cancels=[pending(1, NOW).alert_id], worklist_remove=[('E1', 'zendesk#1')]), NOW)
+    resolved = plan_change('zendesk#1', previous=(due, later))
+    resolved.worklist_remove = [('E1', 'zendesk#1')]
+    counts = store.apply(resolved, NOW)
 
-    # Then its alert is cancelled and only the second ticket is left on E1's worklist
-    assert counts['cancelled'] == 1 and counts['worklist'] == 1
+    # Then the alert written out is cancelled, the other never existed, the plan is gone, and only the second ticket is
+    # left on E1's worklist
+    assert (counts['cancelled'], counts['worklist']) == (1, 1)
+    assert alert_items(aws, store) == {due.alert_id: 'cancelled'}
+    assert due_ids(store, NOW + timedelta(days=1)) == [] and store.due(NOW + timedelta(days=1)).plans == []
     assert [w.ticket_key for w in store.worklist('E1')] == ['zendesk#2']
-    current = store.get(pending(1, NOW).alert_id)
-    assert current is not None and current.status == 'cancelled'
     assert store.worklist('E2') == []
+
+
+def test_a_plan_that_moves_an_alert_written_out_moves_its_item_and_waits_for_the_next(aws: LocalAws, store: AlertStore) -> None:
+    # Given a plan whose first alert was written out at NOW, the second due in five minutes
+    due, later = pending(1, NOW - timedelta(minutes=1)), pending(1, NOW + timedelta(minutes=5), role=Recipient.MANAGER)
+    store.apply(plan_change('zendesk#1', due, later), NOW - timedelta(hours=1))
+    store.materialise('zendesk#1', NOW, NOW - timedelta(minutes=15))
+
+    # When a priority change moves both: the first to NOW + 2 min, the second to NOW + 10 min
+    moved, moved_later = pending(1, NOW + timedelta(minutes=2)), pending(1, NOW + timedelta(minutes=10), role=Recipient.MANAGER)
+    counts = store.apply(plan_change('zendesk#1', moved, moved_later, previous=(due, later)), NOW)
+
+    # Then the written-out alert's item moves (due at NOW + 2 min); the plan waits in the index for the second only
+    assert counts['upserted'] == 1
+    assert due_ids(store, NOW + timedelta(minutes=1)) == [] and due_ids(store, NOW + timedelta(minutes=2)) == [due.alert_id]
+    assert store.due(NOW + timedelta(minutes=9)).plans == [] and store.due(NOW + timedelta(minutes=10)).plans == ['zendesk#1']
+
+
+def test_an_alert_changed_out_of_the_plan_while_the_scan_writes_it_out_is_not_written(aws: LocalAws, store: AlertStore) -> None:
+    # Given a plan with an alert due, and a planner that removes it (a first reply) right after the scan read the plan
+    due = pending(1, NOW - timedelta(minutes=1))
+    store.apply(plan_change('zendesk#1', due), NOW - timedelta(hours=1))
+    reads = {'plan': 0}
+    get_item = store.client.get_item
+
+    def racing_get_item(**kwargs: Any) -> Any:
+        answer = get_item(**kwargs)
+        if kwargs['Key']['pk']['S'] == 'PLAN#zendesk#1' and reads['plan'] == 0:
+            reads['plan'] += 1
+            AlertStore().apply(plan_change('zendesk#1', pending(1, NOW + timedelta(hours=3)), previous=(due,)), NOW)
+        return answer
+
+    store.client.get_item = racing_get_item  # type: ignore[method-assign]
+
+    # When the scan writes the plan out
+    written = store.materialise('zendesk#1', NOW, NOW - timedelta(minutes=15))
+
+    # Then its transaction is refused (the plan changed since it was read); read again, nothing is due: no alert item
+    assert written.due == [] and written.reads == 2
+    assert alert_items(aws, store) == {}
+    assert store.due(NOW).plans == [] and store.due(NOW + timedelta(hours=3)).plans == ['zendesk#1']
+
+
+def test_an_alert_that_went_out_is_not_written_out_again_from_a_plan(aws: LocalAws, store: AlertStore) -> None:
+    # Given an alert that went out, planned again (the ticket was reopened) under the same key
+    alert = pending(1, NOW - timedelta(minutes=1))
+    sent(store, alert)
+    store.apply(plan_change('zendesk#1', alert), NOW)
+
+    # When the scan finds the plan due
+    written = store.materialise('zendesk#1', NOW, NOW - timedelta(minutes=15))
+
+    # Then nothing is written out or queued (a key goes out once), and the plan leaves the index
+    assert written.due == [] and alert_items(aws, store) == {alert.alert_id: 'sent'}
+    assert store.due(NOW + timedelta(days=1)).plans == []
+
+
+def test_a_cancelled_alert_planned_again_is_written_out_again(aws: LocalAws, store: AlertStore) -> None:
+    # Given an alert written out and cancelled (a pause), then planned again (the ticket resumed)
+    alert = pending(1, NOW - timedelta(minutes=1))
+    store.apply(plan_change('zendesk#1', alert), NOW - timedelta(hours=1))
+    store.materialise('zendesk#1', NOW - timedelta(seconds=30), NOW - timedelta(minutes=15))
+    store.apply(plan_change('zendesk#1', previous=(alert,)), NOW - timedelta(seconds=20))
+    assert alert_items(aws, store) == {alert.alert_id: 'cancelled'}
+    again = pending(1, NOW + timedelta(minutes=1))
+    store.apply(plan_change('zendesk#1', again), NOW)
+
+    # When the scan finds it due again
+    written = store.materialise('zendesk#1', NOW + timedelta(minutes=1), NOW - timedelta(minutes=15))
+
+    # Then it is pending again, at its new time
+    assert [d.alert_id for d in written.due] == [alert.alert_id]
+    assert due_ids(store, NOW + timedelta(minutes=1)) == [alert.alert_id]
+
+
+def test_an_alert_found_too_late_in_a_plan_is_written_out_as_expired(aws: LocalAws, store: AlertStore) -> None:
+    # Given a plan whose alert fell due two hours ago (a backfill)
+    alert = pending(1, NOW - timedelta(hours=2))
+    store.apply(plan_change('zendesk#1', alert), NOW)
+
+    # When the scan finds it, with alerts older than 15 minutes too late to send
+    result = scan(store, SqsEventQueue(aws.queues['AlertsQueue'], aws.sqs), NOW, 15, wall=lambda: 0.0)
+
+    # Then it is recorded as expired and nothing is queued
+    assert (result.due, result.queued, result.expired, result.plans) == (1, 0, 1, 1)
+    assert alert_items(aws, store) == {alert.alert_id: 'expired'} and queue_bodies(aws) == []
 
 
 def test_breaches_are_counted_within_the_window_only(store: AlertStore) -> None:
