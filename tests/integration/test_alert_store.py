@@ -504,7 +504,7 @@ def test_an_alert_changed_out_of_the_plan_while_the_scan_writes_it_out_is_not_wr
             AlertStore().apply(plan_change('zendesk#1', pending(1, NOW + timedelta(hours=3)), previous=(due,)), NOW)
         return answer
 
-    store.client.get_item = racing_get_item  # type: ignore[method-assign]
+    store.client.get_item = racing_get_item
 
     # When the scan writes the plan out
     written = store.materialise('zendesk#1', NOW, NOW - timedelta(minutes=15))
