@@ -2,7 +2,7 @@
 
 Reads only the sparse `due` index (a Query per shard for `due_at <= now`): items read / items due stays near 1
 whatever the table holds. The index holds alert items and tickets' plans (shared/alerts/store.py): a plan found due
-has its due alerts written out as alert items first (read, then one transaction), which this same scan queues.
+has its due alerts written out as `queued` alert items and queued at once (shared/alerts/store.py, `materialise`).
 An alert found much later than its time (a late webhook, a backfill) is recorded as expired rather than sent.
 Queue first, then mark queued: a crash between the two re-queues at the next scan (the alert items written out
 are in the index until marked), and the sender's claim makes the second copy harmless.
@@ -56,13 +56,15 @@ class ScanResult:
 def scan(store: AlertStore, queue: BodyQueue, now: datetime, max_late_minutes: float, wall: Callable[[], float] = time.time) -> ScanResult:
     stats = store.due(now)
     oldest = now - timedelta(minutes=max_late_minutes)
-    fresh, expired, plan_reads = [], 0, 0
+    fresh, expired, plan_reads, found, queued = [], 0, 0, 0, 0
+
+    def send(alert_ids: list[str]) -> None:
+        queue.send_bodies([AlertMessage(alert=alert_id, at=now, queued=wall()).model_dump_json() for alert_id in alert_ids])
+
     for ticket_key in stats.plans:
-        written = store.materialise(ticket_key, now, oldest)
-        fresh.extend(written.due)
-        expired += written.expired
+        written = store.materialise(ticket_key, now, oldest, send)
+        found, queued, expired = found + written.found, queued + written.queued, expired + written.expired
         plan_reads += written.reads
-    found = len(fresh) + expired
     for due in stats.due:
         if parse_iso(due.due_at) < oldest:
             expired += int(store.expire(due, now))
@@ -70,7 +72,7 @@ def scan(store: AlertStore, queue: BodyQueue, now: datetime, max_late_minutes: f
             fresh.append(due)
     if fresh:
         queue.send_bodies([AlertMessage(alert=due.alert_id, at=now, queued=wall()).model_dump_json() for due in fresh])
-    queued = sum(1 for due in fresh if store.mark_queued(due, now))
+    queued += sum(1 for due in fresh if store.mark_queued(due, now))
     return ScanResult(
         len(stats.due) + found, queued, expired, stats.items_read, stats.queries, stats.read_units, len(stats.plans), plan_reads
     )

@@ -4,8 +4,8 @@ Items (pk / sk):
 - `PLAN#<ticket>` / `P`: the ticket's plan, every alert its checkpoints still call for (one item per ticket, written by
   the alert planner from the tickets table's stream when the plan changes; deleted when the ticket has none left). It
   sits in the `due` index at its earliest alert not yet written out (`due_at`), so the one-minute scan finds it when
-  that alert falls due and only then writes the alert item(s) below, in one transaction with the plan (`materialised`
-  names the alerts written out, `version` guards against a plan changed since it was read). An alert that never falls
+  that alert falls due and only then writes the alert item(s) below, already `queued` (`materialised` names the
+  alerts written out; `version` tells the scan the plan changed since it read it: `AlertStore.materialise`). An alert that never falls
   due (the ticket is answered, paused, resolved or moved first) is never written as an alert item, so a change to a
   ticket costs one plan write, not one write per alert and recipient; the planner moves or cancels only the alerts
   already written out (`materialised`), as it did every alert before.
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -162,9 +162,10 @@ class ScanStats:
 
 @dataclass
 class Materialised:
-    """What the scan wrote out of one ticket's plan: alerts now pending in the due index, and those found too late."""
+    """What the scan wrote out of one ticket's plan: alerts due (queued, or expired: found too late), plan reads."""
 
-    due: list[DueAlert] = field(default_factory=list)
+    found: int = 0
+    queued: int = 0
     expired: int = 0
     reads: int = 0
 
@@ -384,63 +385,78 @@ class AlertStore(LowLevelClient):
         return conditionally(self.client.update_item, TableName=self.table, Key=key, UpdateExpression=expression,
                              ConditionExpression='version = :version', ExpressionAttributeValues=values)  # fmt: skip
 
-    def materialise(self, ticket_key: str, now: datetime, oldest: datetime) -> Materialised:
-        """The scan found the ticket's plan due: write out its alerts due at `now` (pending, in the due index, for this same
-        scan to queue; expired if due before `oldest`), record them as written in the plan and move the plan to its next
-        alert, all in one transaction conditional on the plan read. A plan changed meanwhile is read again. An alert item
-        that exists and is not cancelled (it went out before: a key goes out once) is recorded as written, not rewritten."""
+    def materialise(self, ticket_key: str, now: datetime, oldest: datetime, send: Callable[[list[str]], None]) -> Materialised:
+        """The scan found the ticket's plan due: write out its alerts due at `now` as `queued` alert items (`expired` if due
+        before `oldest`), `send` the queued ones to the alerts queue, then record them as written in the plan and move
+        the plan to its next alert, conditional on the plan read (its version).
+
+        Crash-safe: until that last write the plan stays in the index at the same time, so the next scan writes the
+        same alerts again (a `queued` item is rewritten, and queued again: the sender's claim makes the copy harmless).
+        A plan changed by the planner between the read and that last write (the planner did not know of these alerts
+        then) is read again and the alerts written here follow it: moved (pending at the new time) or cancelled. An
+        alert item that exists otherwise (claimed, sent, expired, or written out before and kept by the planner) is
+        recorded as written and not rewritten: a key goes out once."""
         result = Materialised()
         key = self._plan_key(ticket_key)
+        here: dict[str, PendingAlert | None] = {}  # alerts this call wrote out, as written (None: cancelled since)
         known: set[str] = set()  # alert items found already there
         for _ in range(5):
             item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get('Item')
             result.reads += 1
+            planned = {alert.alert_id: alert for alert in decode_plan(item['alerts']['S'])} if item and 'alerts' in item else {}
+            for written_id, as_written in here.items():  # follow a plan changed since the last read
+                if as_written is not None and planned.get(written_id) != as_written:
+                    if written_id in planned:
+                        self.upsert(planned[written_id], now)
+                    else:
+                        self.cancel(written_id, now, 'no longer planned', previous=as_written)
+                    here[written_id] = planned.get(written_id)
             if item is None or 'alerts' not in item:
-                return result
+                return result  # the ticket has no plan any more (resolved): what was written here is cancelled
             version = int(item.get('version', {}).get('N', '0'))
             written = set(item.get('materialised', {}).get('SS', []))
-            waiting = [alert for alert in decode_plan(item['alerts']['S']) if alert.alert_id not in written]
-            due = [alert for alert in waiting if alert.due_at <= now and alert.alert_id not in known]
-            later = [alert.due_at for alert in waiting if alert.due_at > now]
-            recorded = sorted({alert.alert_id for alert in due} | (known & {alert.alert_id for alert in waiting}))
-            if not recorded:
-                self._index_plan(key, version, min(later) if later else None)  # found early (a stale index entry)
-                return result
-            values: dict[str, Any] = {':version': {'N': str(version)}, ':one': {'N': '1'}, ':ids': {'SS': recorded}}
-            if later:
-                expression = 'SET due_shard = :shard, due_at = :due ADD version :one, materialised :ids'
-                values.update({':shard': {'S': self.shard_of(key['pk']['S'])}, ':due': {'S': iso(min(later))}})
-            else:
-                expression = 'REMOVE due_shard, due_at ADD version :one, materialised :ids'
-            actions: list[dict[str, Any]] = [
-                {'Update': {'TableName': self.table, 'Key': key, 'UpdateExpression': expression,
-                            'ConditionExpression': 'version = :version', 'ExpressionAttributeValues': values}}
-            ]  # fmt: skip
+            due = [a for a in planned.values() if a.due_at <= now and a.alert_id not in written | set(here) | known]
+            queued: list[str] = []
             for alert in due:
                 alert_item = self._item(alert, now)
-                if alert.due_at < oldest:
-                    del alert_item['due_shard']
-                    alert_item.update(status={'S': 'expired'}, reason={'S': 'found too long after its time; not sent'},
-                                      scanned_at={'S': iso(now)})  # fmt: skip
-                actions.append({'Put': {
-                    'TableName': self.table, 'Item': alert_item, 'ConditionExpression': 'attribute_not_exists(pk) OR #s = :cancelled',
-                    'ExpressionAttributeNames': {'#s': 'status'}, 'ExpressionAttributeValues': {':cancelled': {'S': 'cancelled'}},
-                }})  # fmt: skip
-            try:
-                self.client.transact_write_items(TransactItems=actions)
-            except Exception as exc:
-                reasons = getattr(exc, 'response', {}).get('CancellationReasons')
-                if not reasons:
-                    raise
-                refused = [reason.get('Code') == 'ConditionalCheckFailed' for reason in reasons[1:]]
-                known |= {alert.alert_id for alert, exists in zip(due, refused, strict=False) if exists}
-                continue  # the plan changed since it was read, or some alerts exist already: read it again
-            for alert in due:
-                if alert.due_at < oldest:
+                del alert_item['due_shard']
+                late = alert.due_at < oldest
+                alert_item.update(status={'S': 'expired' if late else 'queued'}, scanned_at={'S': iso(now)})
+                if late:
+                    alert_item['reason'] = {'S': 'found too long after its time; not sent'}
+                wrote = conditionally(
+                    self.client.put_item, TableName=self.table, Item=alert_item,
+                    ConditionExpression='attribute_not_exists(pk) OR #s IN (:cancelled, :queued)',
+                    ExpressionAttributeNames={'#s': 'status'},
+                    ExpressionAttributeValues={':cancelled': {'S': 'cancelled'}, ':queued': {'S': 'queued'}},
+                )  # fmt: skip
+                if not wrote:
+                    known.add(alert.alert_id)
+                    continue
+                here[alert.alert_id] = alert
+                result.found += 1
+                if late:
                     result.expired += 1
                 else:
-                    result.due.append(DueAlert(alert.alert_id, iso(alert.due_at), self.shard_of(alert.alert_id)))
-            return result
+                    queued.append(alert.alert_id)
+            if queued:
+                send(queued)
+                result.queued += len(queued)
+            recorded = sorted((set(here) | known) - written)
+            later = [a.due_at for a in planned.values() if a.alert_id not in written | set(here) | known]
+            values: dict[str, Any] = {':version': {'N': str(version)}, ':one': {'N': '1'}}
+            if later:
+                expression = 'SET due_shard = :shard, due_at = :due'
+                values.update({':shard': {'S': self.shard_of(key['pk']['S'])}, ':due': {'S': iso(min(later))}})
+            else:
+                expression = 'REMOVE due_shard, due_at'
+            expression += ' ADD version :one'
+            if recorded:
+                expression += ', materialised :ids'
+                values[':ids'] = {'SS': recorded}
+            if conditionally(self.client.update_item, TableName=self.table, Key=key, UpdateExpression=expression,
+                             ConditionExpression='version = :version', ExpressionAttributeValues=values):  # fmt: skip
+                return result
         return result  # contended all along: the plan stays in the index and the next scan tries again
 
     # --- the one-minute scan --------------------------------------------------------------------------

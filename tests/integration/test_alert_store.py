@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -404,6 +405,13 @@ def plan_change(ticket: str, *alerts: PendingAlert, previous: tuple[PendingAlert
     )
 
 
+def write_out(store: AlertStore, ticket: str, now: datetime) -> tuple[list[str], Any]:
+    """The scan's writing out of a ticket's plan at `now` (alerts older than 15 minutes too late): what it queued."""
+    sent: list[str] = []
+    result = store.materialise(ticket, now, now - timedelta(minutes=15), sent.extend)
+    return sent, result
+
+
 def alert_items(aws: LocalAws, store: AlertStore) -> dict[str, str]:
     """Every alert item (a test may Scan): alert id -> status."""
     items = aws.dynamodb.scan(TableName=store.table)['Items']
@@ -442,13 +450,13 @@ def test_materialise_writes_out_only_the_due_alerts_and_moves_the_plan_to_the_ne
     store.apply(plan_change('zendesk#1', due, later), NOW - timedelta(hours=1))
 
     # When the scan at NOW writes the plan out, twice (a second scan in the same minute)
-    first = store.materialise('zendesk#1', NOW, NOW - timedelta(minutes=15))
-    second = store.materialise('zendesk#1', NOW, NOW - timedelta(minutes=15))
+    first, _ = write_out(store, 'zendesk#1', NOW)
+    second, _ = write_out(store, 'zendesk#1', NOW)
 
-    # Then the due alert is written once, pending in the due index for the scan to queue; the other is not written, and
-    # the plan waits in the index for it
-    assert [d.alert_id for d in first.due] == [due.alert_id] and second.due == []
-    assert alert_items(aws, store) == {due.alert_id: 'pending'} and due_ids(store, NOW) == [due.alert_id]
+    # Then the due alert is written once, queued (and sent to the queue) once; the other is not written, and the plan
+    # waits in the index for it
+    assert first == [due.alert_id] and second == []
+    assert alert_items(aws, store) == {due.alert_id: 'queued'} and due_ids(store, NOW + timedelta(days=1)) == []
     assert store.due(NOW + timedelta(minutes=4)).plans == [] and store.due(NOW + timedelta(minutes=5)).plans == ['zendesk#1']
 
 
@@ -458,7 +466,7 @@ def test_apply_cancels_only_the_alerts_written_out_and_removes_worklist_entries(
     change = plan_change('zendesk#1', due, later)
     change.worklist_put = [work('zendesk#1', '#1'), work('zendesk#2', '#2')]
     store.apply(change, NOW - timedelta(hours=1))
-    store.materialise('zendesk#1', NOW, NOW - timedelta(minutes=15))
+    write_out(store, 'zendesk#1', NOW)
 
     # When the first ticket is resolved
     resolved = plan_change('zendesk#1', previous=(due, later))
@@ -478,7 +486,7 @@ def test_a_plan_that_moves_an_alert_written_out_moves_its_item_and_waits_for_the
     # Given a plan whose first alert was written out at NOW, the second due in five minutes
     due, later = pending(1, NOW - timedelta(minutes=1)), pending(1, NOW + timedelta(minutes=5), role=Recipient.MANAGER)
     store.apply(plan_change('zendesk#1', due, later), NOW - timedelta(hours=1))
-    store.materialise('zendesk#1', NOW, NOW - timedelta(minutes=15))
+    write_out(store, 'zendesk#1', NOW)
 
     # When a priority change moves both: the first to NOW + 2 min, the second to NOW + 10 min
     moved, moved_later = pending(1, NOW + timedelta(minutes=2)), pending(1, NOW + timedelta(minutes=10), role=Recipient.MANAGER)
@@ -490,29 +498,80 @@ def test_a_plan_that_moves_an_alert_written_out_moves_its_item_and_waits_for_the
     assert store.due(NOW + timedelta(minutes=9)).plans == [] and store.due(NOW + timedelta(minutes=10)).plans == ['zendesk#1']
 
 
-def test_an_alert_changed_out_of_the_plan_while_the_scan_writes_it_out_is_not_written(aws: LocalAws, store: AlertStore) -> None:
-    # Given a plan with an alert due, and a planner that removes it (a first reply) right after the scan read the plan
-    due = pending(1, NOW - timedelta(minutes=1))
-    store.apply(plan_change('zendesk#1', due), NOW - timedelta(hours=1))
-    reads = {'plan': 0}
+def racing(store: AlertStore, change: AlertChanges) -> None:
+    """The planner applies `change` right after the scan's first read of the ticket's plan."""
     get_item = store.client.get_item
+    reads = {'plan': 0}
 
     def racing_get_item(**kwargs: Any) -> Any:
         answer = get_item(**kwargs)
-        if kwargs['Key']['pk']['S'] == 'PLAN#zendesk#1' and reads['plan'] == 0:
+        if kwargs['Key']['pk']['S'].startswith('PLAN#') and reads['plan'] == 0:
             reads['plan'] += 1
-            AlertStore().apply(plan_change('zendesk#1', pending(1, NOW + timedelta(hours=3)), previous=(due,)), NOW)
+            AlertStore().apply(change, NOW)
         return answer
 
     store.client.get_item = racing_get_item
 
-    # When the scan writes the plan out
-    written = store.materialise('zendesk#1', NOW, NOW - timedelta(minutes=15))
 
-    # Then its transaction is refused (the plan changed since it was read); read again, nothing is due: no alert item
-    assert written.due == [] and written.reads == 2
-    assert alert_items(aws, store) == {}
-    assert store.due(NOW).plans == [] and store.due(NOW + timedelta(hours=3)).plans == ['zendesk#1']
+def test_an_alert_moved_while_the_scan_writes_it_out_follows_the_plan(aws: LocalAws, store: AlertStore) -> None:
+    # Given a plan with an alert due, and a planner that moves it three hours later right after the scan read the plan
+    due = pending(1, NOW - timedelta(minutes=1))
+    store.apply(plan_change('zendesk#1', due), NOW - timedelta(hours=1))
+    moved = pending(1, NOW + timedelta(hours=3))
+    racing(store, plan_change('zendesk#1', moved, previous=(due,)))
+
+    # When the scan writes the plan out (it queues the alert before it learns the plan changed)
+    sent, result = write_out(store, 'zendesk#1', NOW)
+
+    # Then the plan is read again and the alert follows it: pending at its new time, so the queued message cannot be
+    # claimed now; the plan records it as written and leaves the index (the planner moves it from now on)
+    assert sent == [due.alert_id] and result.reads == 2
+    assert store.claim(due.alert_id, 'msg-1', NOW) is None
+    assert alert_items(aws, store) == {due.alert_id: 'pending'} and due_ids(store, NOW + timedelta(hours=3)) == [due.alert_id]
+    assert store.due(NOW + timedelta(days=1)).plans == []
+
+
+def test_an_alert_dropped_while_the_scan_writes_it_out_is_cancelled(aws: LocalAws, store: AlertStore) -> None:
+    # Given a plan with an alert due, and a planner that drops it (a first reply) right after the scan read the plan
+    due = pending(1, NOW - timedelta(minutes=1))
+    other = replace(due, alert_id=due.alert_id.replace('75%', '90%'), threshold='90%', due_at=NOW + timedelta(hours=3))
+    store.apply(plan_change('zendesk#1', due), NOW - timedelta(hours=1))
+    racing(store, plan_change('zendesk#1', other, previous=(due,)))
+
+    # When the scan writes the plan out
+    _, result = write_out(store, 'zendesk#1', NOW)
+
+    # Then the alert it wrote is cancelled (its queued message cannot be claimed), and the plan waits for the other
+    assert result.reads == 2 and alert_items(aws, store) == {due.alert_id: 'cancelled'}
+    assert store.claim(due.alert_id, 'msg-1', NOW) is None
+    assert store.due(NOW + timedelta(hours=3)).plans == ['zendesk#1']
+
+
+def test_a_scan_that_died_before_recording_the_plan_writes_the_same_alert_again(aws: LocalAws, store: AlertStore) -> None:
+    # Given a scan that wrote an alert out and queued it, then died before recording it in the plan
+    due = pending(1, NOW - timedelta(minutes=1))
+    store.apply(plan_change('zendesk#1', due), NOW - timedelta(hours=1))
+    update_item = store.client.update_item
+
+    def dying(**kwargs: Any) -> Any:
+        if kwargs['Key']['pk']['S'].startswith('PLAN#'):
+            raise RuntimeError('the scan died')
+        return update_item(**kwargs)
+
+    store.client.update_item = dying
+    with pytest.raises(RuntimeError):
+        write_out(store, 'zendesk#1', NOW)
+    store.client.update_item = update_item
+
+    # When the next scan finds the plan still due
+    assert store.due(NOW + timedelta(seconds=30)).plans == ['zendesk#1']
+    sent, _ = write_out(store, 'zendesk#1', NOW + timedelta(seconds=30))
+
+    # Then it queues the alert again (the sender's claim lets one copy through), and records it this time
+    assert sent == [due.alert_id]
+    assert store.claim(due.alert_id, 'msg-1', NOW + timedelta(seconds=30)) is not None
+    assert store.claim(due.alert_id, 'msg-2', NOW + timedelta(seconds=30)) is None
+    assert store.due(NOW + timedelta(days=1)).plans == []
 
 
 def test_an_alert_that_went_out_is_not_written_out_again_from_a_plan(aws: LocalAws, store: AlertStore) -> None:
@@ -522,10 +581,10 @@ def test_an_alert_that_went_out_is_not_written_out_again_from_a_plan(aws: LocalA
     store.apply(plan_change('zendesk#1', alert), NOW)
 
     # When the scan finds the plan due
-    written = store.materialise('zendesk#1', NOW, NOW - timedelta(minutes=15))
+    sent_now, _ = write_out(store, 'zendesk#1', NOW)
 
     # Then nothing is written out or queued (a key goes out once), and the plan leaves the index
-    assert written.due == [] and alert_items(aws, store) == {alert.alert_id: 'sent'}
+    assert sent_now == [] and alert_items(aws, store) == {alert.alert_id: 'sent'}
     assert store.due(NOW + timedelta(days=1)).plans == []
 
 
@@ -533,18 +592,19 @@ def test_a_cancelled_alert_planned_again_is_written_out_again(aws: LocalAws, sto
     # Given an alert written out and cancelled (a pause), then planned again (the ticket resumed)
     alert = pending(1, NOW - timedelta(minutes=1))
     store.apply(plan_change('zendesk#1', alert), NOW - timedelta(hours=1))
-    store.materialise('zendesk#1', NOW - timedelta(seconds=30), NOW - timedelta(minutes=15))
+    write_out(store, 'zendesk#1', NOW - timedelta(seconds=30))
     store.apply(plan_change('zendesk#1', previous=(alert,)), NOW - timedelta(seconds=20))
     assert alert_items(aws, store) == {alert.alert_id: 'cancelled'}
     again = pending(1, NOW + timedelta(minutes=1))
     store.apply(plan_change('zendesk#1', again), NOW)
 
     # When the scan finds it due again
-    written = store.materialise('zendesk#1', NOW + timedelta(minutes=1), NOW - timedelta(minutes=15))
+    sent_again, _ = write_out(store, 'zendesk#1', NOW + timedelta(minutes=1))
 
-    # Then it is pending again, at its new time
-    assert [d.alert_id for d in written.due] == [alert.alert_id]
-    assert due_ids(store, NOW + timedelta(minutes=1)) == [alert.alert_id]
+    # Then it is queued again, at its new time
+    assert sent_again == [alert.alert_id] and alert_items(aws, store) == {alert.alert_id: 'queued'}
+    item = store.get(alert.alert_id)
+    assert item is not None and item.due_at == NOW + timedelta(minutes=1)
 
 
 def test_an_alert_found_too_late_in_a_plan_is_written_out_as_expired(aws: LocalAws, store: AlertStore) -> None:

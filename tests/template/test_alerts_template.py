@@ -238,9 +238,6 @@ def needed(calls: list[Call]) -> set[tuple[str, str]]:
         action = iam_action(call)
         if call.operation == 'batch_get_item' or call.operation == 'batch_write_item':
             found |= {(action, table) for table in call.kwargs['RequestItems']}
-        elif call.operation == 'transact_write_items':  # IAM authorises each action of a transaction as its own call
-            actions = {'Put': 'PutItem', 'Update': 'UpdateItem', 'Delete': 'DeleteItem', 'ConditionCheck': 'ConditionCheckItem'}
-            found |= {(f'dynamodb:{actions[kind]}', body['TableName']) for entry in call.kwargs['TransactItems'] for kind, body in entry.items()}
         elif call.service == 'sqs':
             found.add((action, call.kwargs['QueueUrl']))
         elif 'IndexName' in call.kwargs:
@@ -647,8 +644,8 @@ def test_scan_guard_sees_iam_roles() -> None:
     assert scan_grants({'ScanningRole': role})
 
 
-# Query the due index; mark alerts queued or expired; read a plan found due and write its alerts out (a transaction of
-# an UpdateItem of the plan and a PutItem per alert).
+# Query the due index; mark alerts queued or expired; read a plan found due, write its alerts out (PutItem) and record
+# them in the plan (UpdateItem).
 SCANNER_DYNAMODB = {
     ('dynamodb:Query', 'AlertsTable/index/due'),
     ('dynamodb:UpdateItem', 'AlertsTable'),
