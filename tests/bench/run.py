@@ -300,7 +300,7 @@ def alert_planner_units(records: list[dict[str, Any]], batch_size: int = 100) ->
         if peek is None or 'due_at' not in peek or parse_iso(peek['due_at']['S']) > at:
             return
         units, items = meter.table_write_units[table], written()
-        plan_reads += scanner.materialise(ticket_key, at, long_ago).reads
+        plan_reads += scanner.materialise(ticket_key, at, long_ago, lambda alert_ids: None).reads
         scanner_wru += meter.table_write_units[table] - units
         scanner_writes += written() - items
 
