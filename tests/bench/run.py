@@ -536,11 +536,12 @@ def cost_per_million(hot: dict[str, Any]) -> dict[str, Any]:
     # metered separately: a few transactions per 200 changes).
     kpi = hot['kpi_aggregate_wru'][max(KPI_BATCH_SIZES)]
     kpi_invocations = kpi['invocations'] / events
-    # The alert planner (the stream's second reader), in batches of 100: its writes and invocations. The sending side
-    # (scan, sender, Twilio callbacks) is paid per alert, not per event, and is not in this figure.
+    # The alert planner (the stream's second reader), in batches of 100: its writes and invocations, with the scan's
+    # writing out of the plans' alerts as they fall due (what the planner wrote per alert before plans). The rest of
+    # the sending side (marking queued, sender, Twilio callbacks) is paid per alert, not per event, and is not in this figure.
     planner = hot['alert_planner']
     planner_invocations = math.ceil(planner['records'] / 100) / events
-    wru = (meter.write_units + kpi['wru'] + planner['wru']) / events
+    wru = (meter.write_units + kpi['wru'] + planner['wru'] + planner.get('scanner_wru', 0.0)) / events
     rru = meter.read_units / events
     sqs = meter.sqs_billed_requests / events
     per_event = {
@@ -872,7 +873,9 @@ def main() -> None:
     planner = hot['alert_planner']
     row('ticket item growth (alerts attribute)', f'{alert_growth / events:.3f}', f'WRU per event ({alert_growth:g} WRU over {events} events)')
     row('alert planner writes per event', f'{planner["wru"] / events:.3f}',
-        f'WRU per event ({planner["writes"]} writes over {planner["records"]} stream records: pending alerts, worklists, breaches)')
+        f'WRU per event ({planner["writes"]} writes over {planner["records"]} stream records: plans, alerts written out, worklists, breaches)')
+    row('   scan writing plans out per event', f'{planner["scanner_wru"] / events:.3f}',
+        f'WRU per event (alerts written out as they fall due; {planner["scanner_plan_reads"]} plan reads)')
     print(f'-- alerts: {alerts["alerts"]} alerts through the local stack over {alerts["simulated_minutes"]} simulated minutes '
           f'({alerts["scans"]} scans, each fired twice; bursts of 400 a minute on a steady {alerts["background_per_minute"]:.1f} a minute)')
     row('alerts_per_s', alerts['alerts_per_s'], f'limit alerts_mps_limit {alerts["alerts_mps_limit"]} per sender instance; sending wall {alerts["sending_wall_s"]} s')
@@ -932,6 +935,7 @@ def main() -> None:
         'alert_scan_read_ratio': alerts['alert_scan_read_ratio'],
         'alerts_ticket_growth_wru_per_event': round(alert_growth / events, 3),
         'alert_planner_wru_per_event': round(planner['wru'] / events, 3),
+        'alert_scanner_writeout_wru_per_event': round(planner['scanner_wru'] / events, 3),
         'replay_alerts': replay.get('alerts'),
     }
     if extra:
