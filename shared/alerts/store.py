@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -323,7 +323,7 @@ class AlertStore(LowLevelClient):
         or cancelled (the others live in the plan alone)."""
         counts = {'planned': 0, 'upserted': 0, 'not_moved': 0, 'cancelled': 0, 'worklist': 0, 'breaches': 0}
         if changes.ticket_key is not None:
-            written = self.put_plan(changes.ticket_key, list(changes.planned.values()), now)
+            written = self.put_plan(changes.ticket_key, list(changes.planned.values()), now, changes.previous)
             counts['planned'] += 1
             for alert in changes.upserts:
                 if alert.alert_id in written:
@@ -346,14 +346,16 @@ class AlertStore(LowLevelClient):
     def _plan_key(self, ticket_key: str) -> dict[str, Any]:
         return {'pk': {'S': plan_pk(ticket_key)}, 'sk': {'S': PLAN_SK}}
 
-    def put_plan(self, ticket_key: str, alerts: list[PendingAlert], now: datetime) -> set[str]:
+    def put_plan(self, ticket_key: str, alerts: list[PendingAlert], now: datetime, previous: Collection[str] = ()) -> set[str]:
         """Replace the ticket's plan with `alerts` (none: delete it); the ids of its alerts already written out as alert
         items (the planner moves or cancels those itself). The plan waits in the due index at its earliest alert not
-        written out yet."""
+        written out yet. `previous`: the alerts the ticket had before this change; when it had no plan item (its alerts
+        were planned before plans existed, each written as an alert item), those that exist as alert items are taken as
+        written out."""
         key = self._plan_key(ticket_key)
         if not alerts:
             old = self.client.delete_item(TableName=self.table, Key=key, ReturnValues='ALL_OLD').get('Attributes') or {}
-            return set(old.get('materialised', {}).get('SS', []))
+            return set(old.get('materialised', {}).get('SS', [])) if old else self._existing(previous)
         earliest = min(alert.due_at for alert in alerts)
         old = self.client.update_item(
             TableName=self.table,
@@ -368,20 +370,41 @@ class AlertStore(LowLevelClient):
             ReturnValues='ALL_OLD',
         ).get('Attributes') or {}  # fmt: skip
         written = set(old.get('materialised', {}).get('SS', []))
+        found = set() if old else self._existing(previous)  # a first plan: alert items written before plans existed
+        written |= found
         waiting = [alert.due_at for alert in alerts if alert.alert_id not in written]
-        if min(waiting, default=None) != earliest:  # its earliest alert is already written out: wait for the next one
+        if found or min(waiting, default=None) != earliest:  # its earliest alert is already written out: wait for the next
             version = int(old.get('version', {}).get('N', '0')) + 1
-            self._index_plan(key, version, min(waiting) if waiting else None)
+            self._index_plan(key, version, min(waiting) if waiting else None, found)
         return written
 
-    def _index_plan(self, key: dict[str, Any], version: int, due: datetime | None) -> bool:
-        """Put the plan in the due index at `due` (None: out of it), unless it changed since `version` was read."""
+    def _existing(self, alert_ids: Collection[str]) -> set[str]:
+        """Those of these alerts that exist as alert items (one BatchGetItem per 100, keys only)."""
+        found: set[str] = set()
+        wanted = sorted(alert_ids)
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self.table: {'Keys': [{'pk': {'S': alert_pk(i)}, 'sk': {'S': ALERT_SK}} for i in wanted[start : start + 100]],
+                             'ProjectionExpression': 'pk'}
+            }  # fmt: skip
+            while request:
+                answer = self.client.batch_get_item(RequestItems=request)
+                found |= {item['pk']['S'].removeprefix('ALERT#') for item in answer.get('Responses', {}).get(self.table, [])}
+                request = answer.get('UnprocessedKeys') or {}
+        return found
+
+    def _index_plan(self, key: dict[str, Any], version: int, due: datetime | None, written: Collection[str] = ()) -> bool:
+        """Put the plan in the due index at `due` (None: out of it) and record `written` alerts as written out, unless the
+        plan changed since `version` was read."""
         values: dict[str, Any] = {':version': {'N': str(version)}}
         if due is None:
             expression = 'REMOVE due_shard, due_at'
         else:
             expression = 'SET due_shard = :shard, due_at = :due'
             values.update({':shard': {'S': self.shard_of(key['pk']['S'])}, ':due': {'S': iso(due)}})
+        if written:
+            expression += ' ADD materialised :ids'
+            values[':ids'] = {'SS': sorted(written)}
         return conditionally(self.client.update_item, TableName=self.table, Key=key, UpdateExpression=expression,
                              ConditionExpression='version = :version', ExpressionAttributeValues=values)  # fmt: skip
 

@@ -666,3 +666,22 @@ def test_a_reminder_planned_twice_is_written_once_and_never_reset(store: AlertSt
     assert again is False
     assert item is not None and item.status == 'queued'
     assert due_ids(store, NOW + timedelta(hours=1)) == []
+
+
+def test_alerts_planned_before_plans_existed_are_cancelled_and_moved_by_the_first_plan(aws: LocalAws, store: AlertStore) -> None:
+    # Given two tickets whose alerts were written as alert items before plans existed (no plan item)
+    first, second = pending(1, NOW + timedelta(minutes=5)), pending(2, NOW + timedelta(minutes=5))
+    for alert in (first, second):
+        assert store.upsert(alert, NOW - timedelta(hours=1))
+
+    # When the first ticket is resolved, and the second's alert is moved an hour later
+    store.apply(plan_change('zendesk#1', previous=(first,)), NOW)
+    moved = replace(second, due_at=NOW + timedelta(hours=1))
+    counts = store.apply(plan_change('zendesk#2', moved, previous=(second,)), NOW)
+
+    # Then the first's alert is cancelled; the second's item moves, and its plan knows it is written out (it leaves
+    # the index, so the scan never writes it again)
+    assert counts['upserted'] == 1
+    assert alert_items(aws, store) == {first.alert_id: 'cancelled', second.alert_id: 'pending'}
+    assert due_ids(store, NOW + timedelta(minutes=5)) == [] and due_ids(store, NOW + timedelta(hours=1)) == [second.alert_id]
+    assert store.due(NOW + timedelta(days=1)).plans == []

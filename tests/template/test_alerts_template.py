@@ -506,13 +506,18 @@ BREACH = Breach(employee_id='e1', ticket_key='t1', ref='R-1', metric='first_resp
 
 def planner_calls() -> list[Call]:
     """One ticket change of every sort through the real AlertStore.apply(): the plan rewritten, an alert written out
-    moved and one cancelled, a worklist entry put and one removed, a breach; and a ticket whose plan is emptied."""
+    moved and one cancelled, a worklist entry put and one removed, a breach; and a ticket whose plan is emptied, which
+    had no plan item (its alert items are looked up, and cancelled)."""
     calls: list[Call] = []
     cancelled = 't1|sla_breach|first_response|100#manager'
 
     def answer(operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         if operation in ('update_item', 'delete_item') and kwargs.get('ReturnValues') == 'ALL_OLD':
+            if kwargs['Key']['pk']['S'] == plan_pk('t2'):
+                return {}  # t2 had no plan: its alerts were planned before plans existed
             return {'Attributes': {'version': {'N': '2'}, 'materialised': {'SS': [_pending().alert_id, cancelled]}}}
+        if operation == 'batch_get_item':
+            return {'Responses': {'AlertsTable': [{'pk': _s(alert_pk(_pending().alert_id))}]}}
         return {}
 
     changes = AlertChanges(
@@ -525,7 +530,7 @@ def planner_calls() -> list[Call]:
         planned={_pending().alert_id: _pending()},
     )
     _store(calls, answer).apply(changes, NOW)
-    _store(calls, answer).apply(AlertChanges(cancels=[_pending().alert_id], ticket_key='t2'), NOW)
+    _store(calls, answer).apply(AlertChanges(cancels=[_pending().alert_id], ticket_key='t2', previous={_pending().alert_id: _pending()}), NOW)
     return calls
 
 
