@@ -357,18 +357,14 @@ class AlertStore(LowLevelClient):
             old = self.client.delete_item(TableName=self.table, Key=key, ReturnValues='ALL_OLD').get('Attributes') or {}
             return set(old.get('materialised', {}).get('SS', [])) if old else self._existing(previous)
         earliest = min(alert.due_at for alert in alerts)
+        attributes = self._plan_attributes(ticket_key, alerts, now)
         old = self.client.update_item(
             TableName=self.table,
             Key=key,
-            UpdateExpression='SET alerts = :alerts, due_shard = :shard, due_at = :due, planned_at = :now, expires_at = :expires '
-            'ADD version :one',
-            ExpressionAttributeValues={
-                ':alerts': {'S': encode_plan(alerts)}, ':shard': {'S': self.shard_of(plan_pk(ticket_key))}, ':due': {'S': iso(earliest)},
-                ':now': {'S': iso(now)}, ':expires': {'N': str(int((max(a.due_at for a in alerts) + ALERT_TTL).timestamp()))},
-                ':one': {'N': '1'},
-            },
+            UpdateExpression='SET ' + ', '.join(f'{name} = :{name}' for name in attributes) + ' ADD version :one',
+            ExpressionAttributeValues={**{f':{name}': value for name, value in attributes.items()}, ':one': {'N': '1'}},
             ReturnValues='ALL_OLD',
-        ).get('Attributes') or {}  # fmt: skip
+        ).get('Attributes') or {}
         written = set(old.get('materialised', {}).get('SS', []))
         found = set() if old else self._existing(previous)  # a first plan: alert items written before plans existed
         written |= found
@@ -377,6 +373,20 @@ class AlertStore(LowLevelClient):
             version = int(old.get('version', {}).get('N', '0')) + 1
             self._index_plan(key, version, min(waiting) if waiting else None, found)
         return written
+
+    def _plan_attributes(self, ticket_key: str, alerts: list[PendingAlert], now: datetime) -> dict[str, Any]:
+        """What a plan item carries besides its key and version: its alerts, and its place in the due index (its earliest)."""
+        return {
+            'alerts': {'S': encode_plan(alerts)},
+            'due_shard': {'S': self.shard_of(plan_pk(ticket_key))},
+            'due_at': {'S': iso(min(alert.due_at for alert in alerts))},
+            'planned_at': {'S': iso(now)},
+            'expires_at': {'N': str(int((max(alert.due_at for alert in alerts) + ALERT_TTL).timestamp()))},
+        }
+
+    def new_plan_item(self, ticket_key: str, alerts: list[PendingAlert], now: datetime) -> dict[str, Any]:
+        """The item `put_plan` writes for a ticket that had no plan (for loading many at once: the alerts drill)."""
+        return {**self._plan_key(ticket_key), **self._plan_attributes(ticket_key, alerts, now), 'version': {'N': '1'}}
 
     def _existing(self, alert_ids: Collection[str]) -> set[str]:
         """Those of these alerts that exist as alert items (one BatchGetItem per 100, keys only)."""

@@ -122,13 +122,18 @@ def run() -> dict[str, Any]:
         due = due_times(rng)
         position = {moment: index for index, moment in enumerate(due)}
         tomorrow = [moment + timedelta(days=1) for moment in due_times(rng)][:NOISE]
+        plans = []
         for index, moment in enumerate([*due, *tomorrow]):
             kind = kinds[index % len(kinds)]
             role = Recipient.MANAGER if kind is AlertKind.SLA_BREACH and index % 3 == 0 else Recipient.ASSIGNEE
             subject = f'B{len(ZONES) + index % (PEOPLE - len(ZONES)):04d}'
             key = f'bench:ticket:{index}|{kind.value}|resolution|75%'
             alert = PendingAlert(alert_id(key, role), f'bench:ticket:{index}', f'T-{index}', kind, 'resolution', '75%', role, subject, moment)
-            store.put_plan(f'bench:ticket:{index}', [alert], planned_at)
+            plans.append(store.new_plan_item(f'bench:ticket:{index}', [alert], planned_at))  # as put_plan writes a first plan
+        for start in range(0, len(plans), 25):  # loaded 25 at a time (the planner writes one per ticket change)
+            request = {store.table: [{'PutRequest': {'Item': item}} for item in plans[start : start + 25]]}
+            while request:
+                request = store.client.batch_write_item(RequestItems=request).get('UnprocessedItems') or {}
 
         sqs = boto3.client('sqs')
         alerts_queue = stack.queue_urls['AlertsQueue']

@@ -685,3 +685,16 @@ def test_alerts_planned_before_plans_existed_are_cancelled_and_moved_by_the_firs
     assert alert_items(aws, store) == {first.alert_id: 'cancelled', second.alert_id: 'pending'}
     assert due_ids(store, NOW + timedelta(minutes=5)) == [] and due_ids(store, NOW + timedelta(hours=1)) == [second.alert_id]
     assert store.due(NOW + timedelta(days=1)).plans == []
+
+
+def test_a_plan_loaded_in_bulk_is_the_item_the_planner_writes(aws: LocalAws, store: AlertStore) -> None:
+    # Given a ticket's first plan written by the planner
+    alerts = [pending(1, NOW + timedelta(minutes=5)), pending(1, NOW + timedelta(minutes=9), role=Recipient.MANAGER)]
+    store.put_plan('zendesk#1', alerts, NOW)
+
+    # When the same plan is built for loading in bulk (the alerts drill)
+    built = store.new_plan_item('zendesk#1', alerts, NOW)
+
+    # Then it is the very item the planner wrote
+    stored = aws.dynamodb.get_item(TableName=store.table, Key={'pk': built['pk'], 'sk': built['sk']})['Item']
+    assert stored == built
