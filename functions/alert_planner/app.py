@@ -1,9 +1,11 @@
 """DynamoDB stream consumer (the tickets table's second reader, beside the KPI aggregator): keeps the alerts in step
 with the tickets. Each record carries the ticket's `alerts` before and after the change (shared/alerts/plan.py);
-the difference adds or moves pending alerts, cancels those a resolve, pause or reassignment made pointless, keeps
-the owner's worklist and remembers new SLA breaches (shared/alerts/sync.py). Every write is idempotent, so a
-retried batch is harmless; a record that cannot be read is quarantined with its reason and skipped; a record whose
-writes fail is reported alone (partial batch response) and retried (README, "Safety nets").
+the difference rewrites the ticket's plan (one item; the scanner writes its alerts out when they fall due), moves or
+cancels the alerts already written out that a resolve, pause, reassignment or priority change moved or made
+pointless, keeps the owner's worklist and remembers new SLA breaches (shared/alerts/sync.py, shared/alerts/store.py).
+Every write is idempotent, so a retried batch is harmless; a record that cannot be read is quarantined with its
+reason and skipped; a record whose writes fail is reported alone (partial batch response) and retried (README,
+"Safety nets").
 """
 
 from __future__ import annotations

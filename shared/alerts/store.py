@@ -1,6 +1,14 @@
 """Where alerts are kept: the AlertsTable (DynamoDB), one item per alert, and its `due` index.
 
 Items (pk / sk):
+- `PLAN#<ticket>` / `P`: the ticket's plan, every alert its checkpoints still call for (one item per ticket, written by
+  the alert planner from the tickets table's stream when the plan changes; deleted when the ticket has none left). It
+  sits in the `due` index at its earliest alert not yet written out (`due_at`), so the one-minute scan finds it when
+  that alert falls due and only then writes the alert item(s) below, already `queued` (`materialised` names the
+  alerts written out; `version` tells the scan the plan changed since it read it: `AlertStore.materialise`). An alert that never falls
+  due (the ticket is answered, paused, resolved or moved first) is never written as an alert item, so a change to a
+  ticket costs one plan write, not one write per alert and recipient; the planner moves or cancels only the alerts
+  already written out (`materialised`), as it did every alert before.
 - `ALERT#<ticket>|<kind>|<metric>|<threshold>#<role>` / `A`: one alert to one recipient role. While it waits to go
   out it carries `due_shard` and `due_at`, so it is in the sparse `due` index (keys only); when it is queued, sent,
   cancelled or expired the shard is removed and the item leaves the index. The one-minute scan therefore reads
@@ -17,19 +25,22 @@ the alert already claimed or sent and does nothing. A claim whose sender died is
 
 from __future__ import annotations
 
+import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.alerts.plan import TicketAlerts
+from shared.alerts.plan import AlertKind, Recipient, TicketAlerts
 from shared.alerts.sync import AlertChanges, Breach, PendingAlert
+from shared.alerts.sync import alert_id as make_alert_id
 from shared.config import get_settings
 from shared.dynamo import LowLevelClient, conditional_check_failed, conditionally
 from shared.observability import safe_reason
 
 ALERT_SK = 'A'
+PLAN_SK = 'P'
 ALERT_TTL = timedelta(days=180)
 BREACH_TTL = timedelta(days=35)
 CLAIM_LEASE = timedelta(minutes=5)
@@ -146,6 +157,46 @@ class ScanStats:
     items_read: int = 0
     read_units: float = 0.0
     due: list[DueAlert] = field(default_factory=list)
+    plans: list[str] = field(default_factory=list)  # tickets whose plan has an alert falling due
+
+
+@dataclass
+class Materialised:
+    """What the scan wrote out of one ticket's plan: alerts due (queued, or expired: found too late), plan reads."""
+
+    found: int = 0
+    queued: int = 0
+    expired: int = 0
+    reads: int = 0
+
+
+def plan_pk(ticket_key: str) -> str:
+    return f'PLAN#{ticket_key}'
+
+
+def encode_plan(alerts: list[PendingAlert]) -> str:
+    """The plan's alerts, compact: what they share once (they are one ticket's, about its owner), then one row each."""
+    first = alerts[0]
+    rows = [
+        [a.kind.value, a.metric, a.threshold, a.role.value, iso(a.due_at), int(a.shift_only), a.target_due_at and iso(a.target_due_at)]
+        for a in alerts
+    ]
+    return json.dumps({'t': first.ticket_key, 'r': first.ref, 's': first.subject, 'l': first.location_id, 'a': rows}, separators=(',', ':'))
+
+
+def decode_plan(text: str) -> list[PendingAlert]:
+    data = json.loads(text)
+    found = []
+    for kind, metric, threshold, role, due, shift, target in data['a']:
+        key = f'{data["t"]}|{kind}|{metric}|{threshold}'
+        found.append(
+            PendingAlert(
+                alert_id=make_alert_id(key, Recipient(role)), ticket_key=data['t'], ref=data['r'], kind=AlertKind(kind), metric=metric,
+                threshold=threshold, role=Recipient(role), subject=data['s'], due_at=parse_iso(due), shift_only=bool(shift),
+                location_id=data['l'], target_due_at=parse_iso(target) if target else None,
+            )
+        )  # fmt: skip
+    return found
 
 
 class AlertStore(LowLevelClient):
@@ -267,12 +318,19 @@ class AlertStore(LowLevelClient):
         )
 
     def apply(self, changes: AlertChanges, now: datetime) -> dict[str, int]:
-        """Write what a ticket change means for its alerts; every write is idempotent (stream retries are harmless)."""
-        counts = {'upserted': 0, 'not_moved': 0, 'cancelled': 0, 'worklist': 0, 'breaches': 0}
-        for alert in changes.upserts:
-            counts['upserted' if self.upsert(alert, now) else 'not_moved'] += 1
-        for alert_id in changes.cancels:
-            counts['cancelled'] += int(self.cancel(alert_id, now, previous=changes.previous.get(alert_id)))
+        """Write what a ticket change means for its alerts; every write is idempotent (stream retries are harmless).
+        The ticket's plan is written whole; of the alerts that changed, only those the scan already wrote out are moved
+        or cancelled (the others live in the plan alone)."""
+        counts = {'planned': 0, 'upserted': 0, 'not_moved': 0, 'cancelled': 0, 'worklist': 0, 'breaches': 0}
+        if changes.ticket_key is not None:
+            written = self.put_plan(changes.ticket_key, list(changes.planned.values()), now, changes.previous)
+            counts['planned'] += 1
+            for alert in changes.upserts:
+                if alert.alert_id in written:
+                    counts['upserted' if self.upsert(alert, now) else 'not_moved'] += 1
+            for cancelled in changes.cancels:
+                if cancelled in written:
+                    counts['cancelled'] += int(self.cancel(cancelled, now, previous=changes.previous.get(cancelled)))
         for employee_id, ticket_key in changes.worklist_remove:
             self.remove_worklist(employee_id, ticket_key)
             counts['worklist'] += 1
@@ -284,9 +342,159 @@ class AlertStore(LowLevelClient):
             counts['breaches'] += 1
         return counts
 
+    # --- a ticket's plan (the planner writes it, the scan writes its alerts out as they fall due) ------------
+    def _plan_key(self, ticket_key: str) -> dict[str, Any]:
+        return {'pk': {'S': plan_pk(ticket_key)}, 'sk': {'S': PLAN_SK}}
+
+    def put_plan(self, ticket_key: str, alerts: list[PendingAlert], now: datetime, previous: Collection[str] = ()) -> set[str]:
+        """Replace the ticket's plan with `alerts` (none: delete it); the ids of its alerts already written out as alert
+        items (the planner moves or cancels those itself). The plan waits in the due index at its earliest alert not
+        written out yet. `previous`: the alerts the ticket had before this change; when it had no plan item (its alerts
+        were planned before plans existed, each written as an alert item), those that exist as alert items are taken as
+        written out."""
+        key = self._plan_key(ticket_key)
+        if not alerts:
+            old = self.client.delete_item(TableName=self.table, Key=key, ReturnValues='ALL_OLD').get('Attributes') or {}
+            return set(old.get('materialised', {}).get('SS', [])) if old else self._existing(previous)
+        earliest = min(alert.due_at for alert in alerts)
+        attributes = self._plan_attributes(ticket_key, alerts, now)
+        old = self.client.update_item(
+            TableName=self.table,
+            Key=key,
+            UpdateExpression='SET ' + ', '.join(f'{name} = :{name}' for name in attributes) + ' ADD version :one',
+            ExpressionAttributeValues={**{f':{name}': value for name, value in attributes.items()}, ':one': {'N': '1'}},
+            ReturnValues='ALL_OLD',
+        ).get('Attributes') or {}
+        written = set(old.get('materialised', {}).get('SS', []))
+        found = set() if old else self._existing(previous)  # a first plan: alert items written before plans existed
+        written |= found
+        waiting = [alert.due_at for alert in alerts if alert.alert_id not in written]
+        if found or min(waiting, default=None) != earliest:  # its earliest alert is already written out: wait for the next
+            version = int(old.get('version', {}).get('N', '0')) + 1
+            self._index_plan(key, version, min(waiting) if waiting else None, found)
+        return written
+
+    def _plan_attributes(self, ticket_key: str, alerts: list[PendingAlert], now: datetime) -> dict[str, Any]:
+        """What a plan item carries besides its key and version: its alerts, and its place in the due index (its earliest)."""
+        return {
+            'alerts': {'S': encode_plan(alerts)},
+            'due_shard': {'S': self.shard_of(plan_pk(ticket_key))},
+            'due_at': {'S': iso(min(alert.due_at for alert in alerts))},
+            'planned_at': {'S': iso(now)},
+            'expires_at': {'N': str(int((max(alert.due_at for alert in alerts) + ALERT_TTL).timestamp()))},
+        }
+
+    def new_plan_item(self, ticket_key: str, alerts: list[PendingAlert], now: datetime) -> dict[str, Any]:
+        """The item `put_plan` writes for a ticket that had no plan (for loading many at once: the alerts drill)."""
+        return {**self._plan_key(ticket_key), **self._plan_attributes(ticket_key, alerts, now), 'version': {'N': '1'}}
+
+    def _existing(self, alert_ids: Collection[str]) -> set[str]:
+        """Those of these alerts that exist as alert items (one BatchGetItem per 100, keys only)."""
+        found: set[str] = set()
+        wanted = sorted(alert_ids)
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self.table: {'Keys': [{'pk': {'S': alert_pk(i)}, 'sk': {'S': ALERT_SK}} for i in wanted[start : start + 100]],
+                             'ProjectionExpression': 'pk'}
+            }  # fmt: skip
+            while request:
+                answer = self.client.batch_get_item(RequestItems=request)
+                found |= {item['pk']['S'].removeprefix('ALERT#') for item in answer.get('Responses', {}).get(self.table, [])}
+                request = answer.get('UnprocessedKeys') or {}
+        return found
+
+    def _index_plan(self, key: dict[str, Any], version: int, due: datetime | None, written: Collection[str] = ()) -> bool:
+        """Put the plan in the due index at `due` (None: out of it) and record `written` alerts as written out, unless the
+        plan changed since `version` was read."""
+        values: dict[str, Any] = {':version': {'N': str(version)}}
+        if due is None:
+            expression = 'REMOVE due_shard, due_at'
+        else:
+            expression = 'SET due_shard = :shard, due_at = :due'
+            values.update({':shard': {'S': self.shard_of(key['pk']['S'])}, ':due': {'S': iso(due)}})
+        if written:
+            expression += ' ADD materialised :ids'
+            values[':ids'] = {'SS': sorted(written)}
+        return conditionally(self.client.update_item, TableName=self.table, Key=key, UpdateExpression=expression,
+                             ConditionExpression='version = :version', ExpressionAttributeValues=values)  # fmt: skip
+
+    def materialise(self, ticket_key: str, now: datetime, oldest: datetime, send: Callable[[list[str]], None]) -> Materialised:
+        """The scan found the ticket's plan due: write out its alerts due at `now` as `queued` alert items (`expired` if due
+        before `oldest`), `send` the queued ones to the alerts queue, then record them as written in the plan and move
+        the plan to its next alert, conditional on the plan read (its version).
+
+        Crash-safe: until that last write the plan stays in the index at the same time, so the next scan writes the
+        same alerts again (a `queued` item is rewritten, and queued again: the sender's claim makes the copy harmless).
+        A plan changed by the planner between the read and that last write (the planner did not know of these alerts
+        then) is read again and the alerts written here follow it: moved (pending at the new time) or cancelled. An
+        alert item that exists otherwise (claimed, sent, expired, or written out before and kept by the planner) is
+        recorded as written and not rewritten: a key goes out once."""
+        result = Materialised()
+        key = self._plan_key(ticket_key)
+        here: dict[str, PendingAlert | None] = {}  # alerts this call wrote out, as written (None: cancelled since)
+        known: set[str] = set()  # alert items found already there
+        for _ in range(5):
+            item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get('Item')
+            result.reads += 1
+            planned = {alert.alert_id: alert for alert in decode_plan(item['alerts']['S'])} if item and 'alerts' in item else {}
+            for written_id, as_written in here.items():  # follow a plan changed since the last read
+                if as_written is not None and planned.get(written_id) != as_written:
+                    if written_id in planned:
+                        self.upsert(planned[written_id], now)
+                    else:
+                        self.cancel(written_id, now, 'no longer planned', previous=as_written)
+                    here[written_id] = planned.get(written_id)
+            if item is None or 'alerts' not in item:
+                return result  # the ticket has no plan any more (resolved): what was written here is cancelled
+            version = int(item.get('version', {}).get('N', '0'))
+            written = set(item.get('materialised', {}).get('SS', []))
+            due = [a for a in planned.values() if a.due_at <= now and a.alert_id not in written | set(here) | known]
+            queued: list[str] = []
+            for alert in due:
+                alert_item = self._item(alert, now)
+                del alert_item['due_shard']
+                late = alert.due_at < oldest
+                alert_item.update(status={'S': 'expired' if late else 'queued'}, scanned_at={'S': iso(now)})
+                if late:
+                    alert_item['reason'] = {'S': 'found too long after its time; not sent'}
+                wrote = conditionally(
+                    self.client.put_item, TableName=self.table, Item=alert_item,
+                    ConditionExpression='attribute_not_exists(pk) OR #s IN (:cancelled, :queued)',
+                    ExpressionAttributeNames={'#s': 'status'},
+                    ExpressionAttributeValues={':cancelled': {'S': 'cancelled'}, ':queued': {'S': 'queued'}},
+                )  # fmt: skip
+                if not wrote:
+                    known.add(alert.alert_id)
+                    continue
+                here[alert.alert_id] = alert
+                result.found += 1
+                if late:
+                    result.expired += 1
+                else:
+                    queued.append(alert.alert_id)
+            if queued:
+                send(queued)
+                result.queued += len(queued)
+            recorded = sorted((set(here) | known) - written)
+            later = [a.due_at for a in planned.values() if a.alert_id not in written | set(here) | known]
+            values: dict[str, Any] = {':version': {'N': str(version)}, ':one': {'N': '1'}}
+            if later:
+                expression = 'SET due_shard = :shard, due_at = :due'
+                values.update({':shard': {'S': self.shard_of(key['pk']['S'])}, ':due': {'S': iso(min(later))}})
+            else:
+                expression = 'REMOVE due_shard, due_at'
+            expression += ' ADD version :one'
+            if recorded:
+                expression += ', materialised :ids'
+                values[':ids'] = {'SS': recorded}
+            if conditionally(self.client.update_item, TableName=self.table, Key=key, UpdateExpression=expression,
+                             ConditionExpression='version = :version', ExpressionAttributeValues=values):  # fmt: skip
+                return result
+        return result  # contended all along: the plan stays in the index and the next scan tries again
+
     # --- the one-minute scan --------------------------------------------------------------------------
     def due(self, now: datetime) -> ScanStats:
-        """Every alert due at `now` or before: one Query per shard of the `due` index (keys only)."""
+        """Every alert and plan due at `now` or before: one Query per shard of the `due` index (keys only)."""
         stats = ScanStats()
         for shard in range(self.shards):
             kwargs: dict[str, Any] = {
@@ -302,7 +510,10 @@ class AlertStore(LowLevelClient):
                 stats.items_read += int(page.get('ScannedCount', page.get('Count', 0)))
                 stats.read_units += float((page.get('ConsumedCapacity') or {}).get('CapacityUnits', 0) or 0)
                 for item in page.get('Items', []):
-                    stats.due.append(DueAlert(item['pk']['S'].removeprefix('ALERT#'), item['due_at']['S'], str(shard)))
+                    if item['pk']['S'].startswith('PLAN#'):
+                        stats.plans.append(item['pk']['S'].removeprefix('PLAN#'))
+                    else:
+                        stats.due.append(DueAlert(item['pk']['S'].removeprefix('ALERT#'), item['due_at']['S'], str(shard)))
                 if 'LastEvaluatedKey' not in page:
                     break
                 kwargs['ExclusiveStartKey'] = page['LastEvaluatedKey']

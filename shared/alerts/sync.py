@@ -2,7 +2,9 @@
 the owner's worklist entry, and new SLA breaches to remember for the daily reminder.
 
 Input: the ticket's `alerts` before and after the change (the tickets table's stream carries both images). One
-pending alert per (checkpoint, recipient role): `<checkpoint key>#assignee`, `<checkpoint key>#manager`.
+pending alert per (checkpoint, recipient role): `<checkpoint key>#assignee`, `<checkpoint key>#manager`. The ticket's
+whole set of pending alerts is its plan (`planned`, kept as one item until each alert falls due: shared/alerts/store.py);
+`upserts` and `cancels` are what changed in it, which only matters for the alerts already written out as alert items.
 A ticket whose owner is not in the directory has nobody to tell: its alerts appear once the owner is mapped
 (the directory import re-evaluates waiting tickets).
 """
@@ -48,6 +50,8 @@ class AlertChanges:
     worklist_remove: list[tuple[str, str]] = field(default_factory=list)  # (employee id, ticket key)
     breaches: list[Breach] = field(default_factory=list)
     previous: dict[str, PendingAlert] = field(default_factory=dict)  # the alerts as the old image planned them
+    ticket_key: str | None = None  # whose plan changed (None: no alert changed)
+    planned: dict[str, PendingAlert] = field(default_factory=dict)  # the alerts as the new image plans them
 
     @property
     def empty(self) -> bool:
@@ -90,6 +94,9 @@ def changes(old: TicketAlerts | None, new: TicketAlerts | None) -> AlertChanges:
     result.upserts = [alert for key, alert in after.items() if before.get(key) != alert]
     result.cancels = sorted(key for key in before if key not in after)
     result.previous = before
+    if result.upserts or result.cancels:
+        result.ticket_key = (new or old).ticket_key  # type: ignore[union-attr]  # some image planned an alert
+        result.planned = after
 
     old_owner = old.owner if old is not None and old.open else None
     new_owner = new.owner if new is not None and new.open else None

@@ -1,5 +1,6 @@
 """Alerts end to end on DynamoDB (moto) and the fake Twilio: ticket events through the processor, the tickets table's
-stream through the real alert planner handler, the one-minute scan over the `due` index, the sender, Twilio."""
+stream through the real alert planner handler (the ticket's plan), the one-minute scan over the `due` index (which
+writes a plan's alerts out as they fall due), the sender, Twilio."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from infrastructure.local.fake_twilio import FakeTwilio, local_twilio_client
 from shared.alerts.scan import AlertMessage, scan
-from shared.alerts.store import AlertStore
+from shared.alerts.store import AlertStore, decode_plan, plan_pk
 from shared.directory.contacts import ContactBook
 from shared.directory.employees import parse_export
 from shared.directory.store import DirectoryStore
@@ -55,6 +56,7 @@ DUE_AT = ny(12, 12, 30)  # the first-response target itself
 
 def ticket(step: int, at: datetime, agent: str = 'agent1@example.com', **fields: Any) -> TicketEvent:
     fields.setdefault('status', Status.OPEN)
+    fields.setdefault('priority', Priority.NORMAL)
     return TicketEvent(
         source=Source.ZENDESK,
         external_id='501',
@@ -63,7 +65,6 @@ def ticket(step: int, at: datetime, agent: str = 'agent1@example.com', **fields:
         created_at=CREATED,
         location_id='US-NYC',
         channel=Channel.EMAIL,
-        priority=Priority.NORMAL,
         assignees=(Assignee(agent_key=agent),),
         **fields,
     )
@@ -78,14 +79,30 @@ class World:
     dispatcher: AlertDispatcher
     fake: FakeTwilio
 
-    def apply(self, *events: TicketEvent) -> None:
-        from functions.alert_planner import app
-
+    def apply(self, *events: TicketEvent) -> list[dict[str, Any]]:
+        """Process the events and run the planner over the stream records they made (returned, to deliver again)."""
         for event in events:
             self.processor.apply(event, event.occurred_at)
+        records = self.aws.ticket_changes()
+        self.plan(records)
+        return records
+
+    def plan(self, records: list[dict[str, Any]]) -> None:
+        from functions.alert_planner import app
+
         app._store = None  # bound to this test's table
-        answer = app.lambda_handler({'Records': self.aws.ticket_changes()}, lambda_context())
+        answer = app.lambda_handler({'Records': records}, lambda_context())
         assert answer == {'batchItemFailures': []}
+
+    def alert_items(self) -> dict[str, str]:
+        """Every alert item of the table (a test may Scan): alert id -> status."""
+        items = self.aws.dynamodb.scan(TableName=self.alerts.table)['Items']
+        return {i['pk']['S'].removeprefix('ALERT#'): i['status']['S'] for i in items if i['pk']['S'].startswith('ALERT#')}
+
+    def planned(self, ticket_key: str = 'zendesk#501') -> dict[str, datetime]:
+        """The ticket's plan as stored: alert id -> due time ({} when it has none)."""
+        item = self.aws.dynamodb.get_item(TableName=self.alerts.table, Key={'pk': {'S': plan_pk(ticket_key)}, 'sk': {'S': 'P'}}).get('Item')
+        return {a.alert_id: a.due_at for a in decode_plan(item['alerts']['S'])} if item else {}
 
     def scan(self, at: datetime) -> list[tuple[str, AlertMessage]]:
         """One scan at `at`; the messages it queued (received from the alerts queue, as the sender's poller would)."""
@@ -153,10 +170,12 @@ def test_a_first_reply_before_the_threshold_cancels_the_pending_alerts(world: Wo
     # When the scans run at the risk and due times
     received = world.scan(RISK_AT) + world.scan(DUE_AT)
 
-    # Then nothing about the first response is sent, and its alerts say they were cancelled
+    # Then nothing about the first response is sent: its alerts left the plan before they fell due, so no alert item
+    # was ever written for them (nothing to cancel), while the resolution target's alerts are still planned
     assert [m.alert for _, m in received if '|first_response|' in m.alert] == []
-    item = world.alerts.get('zendesk#501|sla_risk|first_response|75%#assignee')
-    assert item is not None and item.status == 'cancelled'
+    assert not [a for a in world.alert_items() if '|first_response|' in a]
+    assert not [a for a in world.planned() if '|first_response|' in a]
+    assert [a for a in world.planned() if '|resolution|' in a]
     assert world.fake.messages == []
 
 
@@ -201,3 +220,112 @@ def test_double_firing_and_a_repeated_message_send_one_message(world: World) -> 
     # Then Twilio got exactly one message
     assert outcomes == [Outcome.SENT, Outcome.DUPLICATE, Outcome.DUPLICATE]
     assert len(world.fake.messages) == 1
+
+
+RISK = 'zendesk#501|sla_risk|first_response|75%#assignee'
+
+
+def test_an_alert_is_written_only_when_it_falls_due_and_then_goes_out_once(world: World) -> None:
+    # Given the ticket planned on Friday: its risk alert is due on Monday 11:30
+    world.apply(ticket(0, CREATED))
+    assert world.planned()[RISK] == RISK_AT
+
+    # When the scans run over the weekend and up to a minute before
+    for at in (ny(9, 17), ny(10, 12), RISK_AT - timedelta(minutes=1)):
+        assert world.scan(at) == []
+
+    # Then no alert item exists yet: the plan alone holds the alert
+    assert world.alert_items() == {}
+
+    # And at 11:30 the scan writes it out and queues it, a second scan finds nothing, and it goes out once
+    first, second = world.scan(RISK_AT), world.scan(RISK_AT)
+    assert [m.alert for _, m in first] == [RISK] and second == []
+    assert world.alert_items() == {RISK: 'queued'}
+    world.deliver(first + first)
+    assert len(world.fake.messages) == 1 and world.alert_items()[RISK] == 'sent'
+
+
+def test_a_ticket_resolved_before_its_alerts_fall_due_writes_no_alert_item(world: World) -> None:
+    # Given the ticket planned on Friday
+    world.apply(ticket(0, CREATED))
+
+    # When it is solved on Monday before anything fell due, and the scans run that week
+    world.apply(ticket(1, ny(12, 9, 15), status=Status.SOLVED, reply_count=1, first_response_at=ny(12, 9, 15), resolved_at=ny(12, 9, 15)))
+    received = [world.scan(at) for at in (RISK_AT, DUE_AT, ny(16, 17))]
+
+    # Then its plan is gone, no alert item was ever written, and nothing was sent
+    items = world.aws.dynamodb.scan(TableName=world.alerts.table)['Items']
+    assert [i['pk']['S'] for i in items if not i['pk']['S'].startswith(('WORK#', 'BREACH#'))] == []
+    assert received == [[], [], []] and world.fake.messages == []
+
+
+def test_resolving_after_an_alert_was_written_out_cancels_it(world: World) -> None:
+    # Given the risk alert written out and queued by the 11:30 scan, its message not yet delivered
+    world.apply(ticket(0, CREATED))
+    queued = world.scan(RISK_AT)
+    assert world.alert_items() == {RISK: 'queued'}
+
+    # When the ticket is solved at 11:30:20, and then the queued message is delivered
+    solved = RISK_AT + timedelta(seconds=20)
+    world.apply(ticket(1, solved, status=Status.SOLVED, reply_count=1, first_response_at=solved, resolved_at=solved))
+    [result] = world.deliver(queued)
+
+    # Then the written-out alert is cancelled and not sent; the breach alerts were never written; nothing goes out later
+    assert world.alert_items() == {RISK: 'cancelled'}
+    assert result.outcome is not Outcome.SENT and world.fake.messages == []
+    assert world.scan(DUE_AT) == [] and world.planned() == {}
+
+
+def test_a_priority_change_moves_the_planned_alert(world: World) -> None:
+    # Given the ticket planned on Friday with normal priority
+    world.apply(ticket(0, CREATED))
+
+    # When its priority is raised to urgent on Friday 16:40, before anything is written out
+    world.apply(ticket(1, ny(9, 16, 40), priority=Priority.URGENT))
+    moved = world.planned()[RISK]
+
+    # Then the plan holds the risk alert at its new, earlier time, and it goes out then, once, and not at 11:30 again
+    assert moved < RISK_AT
+    assert world.scan(moved - timedelta(seconds=30)) == []
+    due = world.scan(moved)
+    assert [m.alert for _, m in due] == [RISK]
+    world.deliver(due)
+    assert len(world.fake.messages) == 1
+    assert [m.alert for _, m in world.scan(RISK_AT) if m.alert == RISK] == []
+
+
+def test_a_written_out_alert_moved_later_goes_out_at_its_new_time_only(world: World) -> None:
+    # Given an urgent ticket whose risk alert the scan wrote out and queued
+    world.apply(ticket(0, CREATED, priority=Priority.URGENT))
+    first_due = world.planned()[RISK]
+    queued = world.scan(first_due)
+    assert [m.alert for _, m in queued] == [RISK]
+
+    # When the priority is lowered to normal a few seconds later (the alert is due later), and the queued message arrives
+    world.apply(ticket(1, first_due + timedelta(seconds=10), priority=Priority.NORMAL))
+    [stale] = world.deliver(queued)
+
+    # Then the old message sends nothing (the alert is not due any more); it goes out once at its new time
+    assert stale.outcome is not Outcome.SENT and world.fake.messages == []
+    later = world.planned()[RISK]
+    assert later > first_due and world.alert_items()[RISK] == 'pending'
+    due = world.scan(later)
+    assert [m.alert for _, m in due] == [RISK]
+    world.deliver(due)
+    assert len(world.fake.messages) == 1
+
+
+def test_a_redelivered_stream_batch_and_repeated_scans_send_nothing_twice(world: World) -> None:
+    # Given the ticket planned, its risk alert written out, queued and sent
+    records = world.apply(ticket(0, CREATED))
+    world.deliver(world.scan(RISK_AT))
+    assert len(world.fake.messages) == 1
+
+    # When the stream delivers the same batch again and the scans run again (at the risk time and later)
+    world.plan(records)
+    again = world.scan(RISK_AT) + world.scan(RISK_AT + timedelta(minutes=1))
+    world.deliver(again)
+
+    # Then the risk alert does not go out a second time (the breach alerts are still to come, at their own time)
+    assert [m.alert for _, m in again if m.alert == RISK] == []
+    assert len(world.fake.messages) == 1 and world.alert_items()[RISK] == 'sent'

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -391,24 +392,49 @@ def test_the_sms_fallback_is_claimed_once(store: AlertStore) -> None:
 # --- what the planner writes, worklists and breaches ------------------------------------------------------
 
 
-def test_apply_writes_alerts_worklists_and_breaches_idempotently(store: AlertStore) -> None:
-    # Given a ticket change: two alerts, E1's worklist entry and a breach
+def plan_change(ticket: str, *alerts: PendingAlert, previous: tuple[PendingAlert, ...] = ()) -> AlertChanges:
+    """A ticket change as sync.changes() gives it: the ticket's whole new plan, what was added or moved, what left it."""
+    planned = {alert.alert_id: alert for alert in alerts}
+    before = {alert.alert_id: alert for alert in previous}
+    return AlertChanges(
+        upserts=[alert for key, alert in planned.items() if before.get(key) != alert],
+        cancels=sorted(key for key in before if key not in planned),
+        previous=before,
+        ticket_key=ticket,
+        planned=planned,
+    )
+
+
+def write_out(store: AlertStore, ticket: str, now: datetime) -> tuple[list[str], Any]:
+    """The scan's writing out of a ticket's plan at `now` (alerts older than 15 minutes too late): what it queued."""
+    sent: list[str] = []
+    result = store.materialise(ticket, now, now - timedelta(minutes=15), sent.extend)
+    return sent, result
+
+
+def alert_items(aws: LocalAws, store: AlertStore) -> dict[str, str]:
+    """Every alert item (a test may Scan): alert id -> status."""
+    items = aws.dynamodb.scan(TableName=store.table)['Items']
+    return {i['pk']['S'].removeprefix('ALERT#'): i['status']['S'] for i in items if i['pk']['S'].startswith('ALERT#')}
+
+
+def test_apply_writes_the_plan_worklists_and_breaches_idempotently(aws: LocalAws, store: AlertStore) -> None:
+    # Given a ticket change: a plan of two alerts, E1's worklist entries and a breach
     breach = Breach('E1', 'zendesk#1', '#1', 'first_response', NOW - timedelta(hours=2))
     ticket = work('zendesk#1', '#1', status='open', priority='high', sla_due_at=NOW + timedelta(hours=1))
     job = work('dms#JC-7', 'JC-7', kind=Kind.JOB_CARD, approval_since=NOW - timedelta(hours=3), promised_at=NOW + timedelta(hours=4))
-    change = AlertChanges(
-        upserts=[pending(1, NOW - timedelta(minutes=1)), pending(1, NOW + timedelta(minutes=5), role=Recipient.MANAGER)],
-        worklist_put=[ticket, job],
-        breaches=[breach],
-    )
+    change = plan_change('zendesk#1', pending(1, NOW - timedelta(minutes=1)), pending(1, NOW + timedelta(minutes=5), role=Recipient.MANAGER))
+    change.worklist_put, change.breaches = [ticket, job], [breach]
 
     # When it is applied twice (a retried stream batch)
     first = store.apply(change, NOW)
     second = store.apply(change, NOW)
 
-    # Then both alerts are pending, the worklist holds both items with their fields, and the breach counts once
-    assert first == second == {'upserted': 2, 'not_moved': 0, 'cancelled': 0, 'worklist': 2, 'breaches': 1}
-    assert due_ids(store, NOW) == [pending(1, NOW).alert_id]
+    # Then one plan is written (no alert item: nothing was written out yet) and it is in the due index at its earliest
+    # alert; the worklist holds both items with their fields, and the breach counts once
+    assert first == second == {'planned': 1, 'upserted': 0, 'not_moved': 0, 'cancelled': 0, 'worklist': 2, 'breaches': 1}
+    assert alert_items(aws, store) == {}
+    assert store.due(NOW - timedelta(minutes=2)).plans == [] and store.due(NOW).plans == ['zendesk#1']
     entries = {w.ticket_key: w for w in store.worklist('E1')}
     assert set(entries) == {'zendesk#1', 'dms#JC-7'}
     assert (entries['zendesk#1'].ref, entries['zendesk#1'].kind, entries['zendesk#1'].priority) == ('#1', 'ticket', 'high')
@@ -418,20 +444,180 @@ def test_apply_writes_alerts_worklists_and_breaches_idempotently(store: AlertSto
     assert store.breaches_between('E1', NOW - timedelta(days=1), NOW) == 1
 
 
-def test_apply_removes_worklist_entries_and_cancels_alerts(store: AlertStore) -> None:
-    # Given E1 has two open tickets and a pending alert on the first
-    store.apply(AlertChanges(upserts=[pending(1, NOW + timedelta(minutes=5))], worklist_put=[work('zendesk#1', '#1'), work('zendesk#2', '#2')]),
-                NOW)  # fmt: skip
+def test_materialise_writes_out_only_the_due_alerts_and_moves_the_plan_to_the_next(aws: LocalAws, store: AlertStore) -> None:
+    # Given a plan with one alert due a minute ago and one due in five minutes
+    due, later = pending(1, NOW - timedelta(minutes=1)), pending(1, NOW + timedelta(minutes=5), role=Recipient.MANAGER)
+    store.apply(plan_change('zendesk#1', due, later), NOW - timedelta(hours=1))
+
+    # When the scan at NOW writes the plan out, twice (a second scan in the same minute)
+    first, _ = write_out(store, 'zendesk#1', NOW)
+    second, _ = write_out(store, 'zendesk#1', NOW)
+
+    # Then the due alert is written once, queued (and sent to the queue) once; the other is not written, and the plan
+    # waits in the index for it
+    assert first == [due.alert_id] and second == []
+    assert alert_items(aws, store) == {due.alert_id: 'queued'} and due_ids(store, NOW + timedelta(days=1)) == []
+    assert store.due(NOW + timedelta(minutes=4)).plans == [] and store.due(NOW + timedelta(minutes=5)).plans == ['zendesk#1']
+
+
+def test_apply_cancels_only_the_alerts_written_out_and_removes_worklist_entries(aws: LocalAws, store: AlertStore) -> None:
+    # Given E1 has two open tickets, and the first's plan has one alert written out (due) and one not (later)
+    due, later = pending(1, NOW - timedelta(minutes=1)), pending(1, NOW + timedelta(minutes=5), role=Recipient.MANAGER)
+    change = plan_change('zendesk#1', due, later)
+    change.worklist_put = [work('zendesk#1', '#1'), work('zendesk#2', '#2')]
+    store.apply(change, NOW - timedelta(hours=1))
+    write_out(store, 'zendesk#1', NOW)
 
     # When the first ticket is resolved
-    counts = store.apply(AlertChanges(cancels=[pending(1, NOW).alert_id], worklist_remove=[('E1', 'zendesk#1')]), NOW)
+    resolved = plan_change('zendesk#1', previous=(due, later))
+    resolved.worklist_remove = [('E1', 'zendesk#1')]
+    counts = store.apply(resolved, NOW)
 
-    # Then its alert is cancelled and only the second ticket is left on E1's worklist
-    assert counts['cancelled'] == 1 and counts['worklist'] == 1
+    # Then the alert written out is cancelled, the other never existed, the plan is gone, and only the second ticket is
+    # left on E1's worklist
+    assert (counts['cancelled'], counts['worklist']) == (1, 1)
+    assert alert_items(aws, store) == {due.alert_id: 'cancelled'}
+    assert due_ids(store, NOW + timedelta(days=1)) == [] and store.due(NOW + timedelta(days=1)).plans == []
     assert [w.ticket_key for w in store.worklist('E1')] == ['zendesk#2']
-    current = store.get(pending(1, NOW).alert_id)
-    assert current is not None and current.status == 'cancelled'
     assert store.worklist('E2') == []
+
+
+def test_a_plan_that_moves_an_alert_written_out_moves_its_item_and_waits_for_the_next(aws: LocalAws, store: AlertStore) -> None:
+    # Given a plan whose first alert was written out at NOW, the second due in five minutes
+    due, later = pending(1, NOW - timedelta(minutes=1)), pending(1, NOW + timedelta(minutes=5), role=Recipient.MANAGER)
+    store.apply(plan_change('zendesk#1', due, later), NOW - timedelta(hours=1))
+    write_out(store, 'zendesk#1', NOW)
+
+    # When a priority change moves both: the first to NOW + 2 min, the second to NOW + 10 min
+    moved, moved_later = pending(1, NOW + timedelta(minutes=2)), pending(1, NOW + timedelta(minutes=10), role=Recipient.MANAGER)
+    counts = store.apply(plan_change('zendesk#1', moved, moved_later, previous=(due, later)), NOW)
+
+    # Then the written-out alert's item moves (due at NOW + 2 min); the plan waits in the index for the second only
+    assert counts['upserted'] == 1
+    assert due_ids(store, NOW + timedelta(minutes=1)) == [] and due_ids(store, NOW + timedelta(minutes=2)) == [due.alert_id]
+    assert store.due(NOW + timedelta(minutes=9)).plans == [] and store.due(NOW + timedelta(minutes=10)).plans == ['zendesk#1']
+
+
+def racing(store: AlertStore, change: AlertChanges) -> None:
+    """The planner applies `change` right after the scan's first read of the ticket's plan."""
+    get_item = store.client.get_item
+    reads = {'plan': 0}
+
+    def racing_get_item(**kwargs: Any) -> Any:
+        answer = get_item(**kwargs)
+        if kwargs['Key']['pk']['S'].startswith('PLAN#') and reads['plan'] == 0:
+            reads['plan'] += 1
+            AlertStore().apply(change, NOW)
+        return answer
+
+    store.client.get_item = racing_get_item
+
+
+def test_an_alert_moved_while_the_scan_writes_it_out_follows_the_plan(aws: LocalAws, store: AlertStore) -> None:
+    # Given a plan with an alert due, and a planner that moves it three hours later right after the scan read the plan
+    due = pending(1, NOW - timedelta(minutes=1))
+    store.apply(plan_change('zendesk#1', due), NOW - timedelta(hours=1))
+    moved = pending(1, NOW + timedelta(hours=3))
+    racing(store, plan_change('zendesk#1', moved, previous=(due,)))
+
+    # When the scan writes the plan out (it queues the alert before it learns the plan changed)
+    sent, result = write_out(store, 'zendesk#1', NOW)
+
+    # Then the plan is read again and the alert follows it: pending at its new time, so the queued message cannot be
+    # claimed now; the plan records it as written and leaves the index (the planner moves it from now on)
+    assert sent == [due.alert_id] and result.reads == 2
+    assert store.claim(due.alert_id, 'msg-1', NOW) is None
+    assert alert_items(aws, store) == {due.alert_id: 'pending'} and due_ids(store, NOW + timedelta(hours=3)) == [due.alert_id]
+    assert store.due(NOW + timedelta(days=1)).plans == []
+
+
+def test_an_alert_dropped_while_the_scan_writes_it_out_is_cancelled(aws: LocalAws, store: AlertStore) -> None:
+    # Given a plan with an alert due, and a planner that drops it (a first reply) right after the scan read the plan
+    due = pending(1, NOW - timedelta(minutes=1))
+    other = replace(due, alert_id=due.alert_id.replace('75%', '90%'), threshold='90%', due_at=NOW + timedelta(hours=3))
+    store.apply(plan_change('zendesk#1', due), NOW - timedelta(hours=1))
+    racing(store, plan_change('zendesk#1', other, previous=(due,)))
+
+    # When the scan writes the plan out
+    _, result = write_out(store, 'zendesk#1', NOW)
+
+    # Then the alert it wrote is cancelled (its queued message cannot be claimed), and the plan waits for the other
+    assert result.reads == 2 and alert_items(aws, store) == {due.alert_id: 'cancelled'}
+    assert store.claim(due.alert_id, 'msg-1', NOW) is None
+    assert store.due(NOW + timedelta(hours=3)).plans == ['zendesk#1']
+
+
+def test_a_scan_that_died_before_recording_the_plan_writes_the_same_alert_again(aws: LocalAws, store: AlertStore) -> None:
+    # Given a scan that wrote an alert out and queued it, then died before recording it in the plan
+    due = pending(1, NOW - timedelta(minutes=1))
+    store.apply(plan_change('zendesk#1', due), NOW - timedelta(hours=1))
+    update_item = store.client.update_item
+
+    def dying(**kwargs: Any) -> Any:
+        if kwargs['Key']['pk']['S'].startswith('PLAN#'):
+            raise RuntimeError('the scan died')
+        return update_item(**kwargs)
+
+    store.client.update_item = dying
+    with pytest.raises(RuntimeError):
+        write_out(store, 'zendesk#1', NOW)
+    store.client.update_item = update_item
+
+    # When the next scan finds the plan still due
+    assert store.due(NOW + timedelta(seconds=30)).plans == ['zendesk#1']
+    sent, _ = write_out(store, 'zendesk#1', NOW + timedelta(seconds=30))
+
+    # Then it queues the alert again (the sender's claim lets one copy through), and records it this time
+    assert sent == [due.alert_id]
+    assert store.claim(due.alert_id, 'msg-1', NOW + timedelta(seconds=30)) is not None
+    assert store.claim(due.alert_id, 'msg-2', NOW + timedelta(seconds=30)) is None
+    assert store.due(NOW + timedelta(days=1)).plans == []
+
+
+def test_an_alert_that_went_out_is_not_written_out_again_from_a_plan(aws: LocalAws, store: AlertStore) -> None:
+    # Given an alert that went out, planned again (the ticket was reopened) under the same key
+    alert = pending(1, NOW - timedelta(minutes=1))
+    sent(store, alert)
+    store.apply(plan_change('zendesk#1', alert), NOW)
+
+    # When the scan finds the plan due
+    sent_now, _ = write_out(store, 'zendesk#1', NOW)
+
+    # Then nothing is written out or queued (a key goes out once), and the plan leaves the index
+    assert sent_now == [] and alert_items(aws, store) == {alert.alert_id: 'sent'}
+    assert store.due(NOW + timedelta(days=1)).plans == []
+
+
+def test_a_cancelled_alert_planned_again_is_written_out_again(aws: LocalAws, store: AlertStore) -> None:
+    # Given an alert written out and cancelled (a pause), then planned again (the ticket resumed)
+    alert = pending(1, NOW - timedelta(minutes=1))
+    store.apply(plan_change('zendesk#1', alert), NOW - timedelta(hours=1))
+    write_out(store, 'zendesk#1', NOW - timedelta(seconds=30))
+    store.apply(plan_change('zendesk#1', previous=(alert,)), NOW - timedelta(seconds=20))
+    assert alert_items(aws, store) == {alert.alert_id: 'cancelled'}
+    again = pending(1, NOW + timedelta(minutes=1))
+    store.apply(plan_change('zendesk#1', again), NOW)
+
+    # When the scan finds it due again
+    sent_again, _ = write_out(store, 'zendesk#1', NOW + timedelta(minutes=1))
+
+    # Then it is queued again, at its new time
+    assert sent_again == [alert.alert_id] and alert_items(aws, store) == {alert.alert_id: 'queued'}
+    item = store.get(alert.alert_id)
+    assert item is not None and item.due_at == NOW + timedelta(minutes=1)
+
+
+def test_an_alert_found_too_late_in_a_plan_is_written_out_as_expired(aws: LocalAws, store: AlertStore) -> None:
+    # Given a plan whose alert fell due two hours ago (a backfill)
+    alert = pending(1, NOW - timedelta(hours=2))
+    store.apply(plan_change('zendesk#1', alert), NOW)
+
+    # When the scan finds it, with alerts older than 15 minutes too late to send
+    result = scan(store, SqsEventQueue(aws.queues['AlertsQueue'], aws.sqs), NOW, 15, wall=lambda: 0.0)
+
+    # Then it is recorded as expired and nothing is queued
+    assert (result.due, result.queued, result.expired, result.plans) == (1, 0, 1, 1)
+    assert alert_items(aws, store) == {alert.alert_id: 'expired'} and queue_bodies(aws) == []
 
 
 def test_breaches_are_counted_within_the_window_only(store: AlertStore) -> None:
@@ -480,3 +666,35 @@ def test_a_reminder_planned_twice_is_written_once_and_never_reset(store: AlertSt
     assert again is False
     assert item is not None and item.status == 'queued'
     assert due_ids(store, NOW + timedelta(hours=1)) == []
+
+
+def test_alerts_planned_before_plans_existed_are_cancelled_and_moved_by_the_first_plan(aws: LocalAws, store: AlertStore) -> None:
+    # Given two tickets whose alerts were written as alert items before plans existed (no plan item)
+    first, second = pending(1, NOW + timedelta(minutes=5)), pending(2, NOW + timedelta(minutes=5))
+    for alert in (first, second):
+        assert store.upsert(alert, NOW - timedelta(hours=1))
+
+    # When the first ticket is resolved, and the second's alert is moved an hour later
+    store.apply(plan_change('zendesk#1', previous=(first,)), NOW)
+    moved = replace(second, due_at=NOW + timedelta(hours=1))
+    counts = store.apply(plan_change('zendesk#2', moved, previous=(second,)), NOW)
+
+    # Then the first's alert is cancelled; the second's item moves, and its plan knows it is written out (it leaves
+    # the index, so the scan never writes it again)
+    assert counts['upserted'] == 1
+    assert alert_items(aws, store) == {first.alert_id: 'cancelled', second.alert_id: 'pending'}
+    assert due_ids(store, NOW + timedelta(minutes=5)) == [] and due_ids(store, NOW + timedelta(hours=1)) == [second.alert_id]
+    assert store.due(NOW + timedelta(days=1)).plans == []
+
+
+def test_a_plan_loaded_in_bulk_is_the_item_the_planner_writes(aws: LocalAws, store: AlertStore) -> None:
+    # Given a ticket's first plan written by the planner
+    alerts = [pending(1, NOW + timedelta(minutes=5)), pending(1, NOW + timedelta(minutes=9), role=Recipient.MANAGER)]
+    store.put_plan('zendesk#1', alerts, NOW)
+
+    # When the same plan is built for loading in bulk (the alerts drill)
+    built = store.new_plan_item('zendesk#1', alerts, NOW)
+
+    # Then it is the very item the planner wrote
+    stored = aws.dynamodb.get_item(TableName=store.table, Key={'pk': built['pk'], 'sk': built['sk']})['Item']
+    assert stored == built

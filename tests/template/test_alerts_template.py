@@ -19,7 +19,7 @@ import copy
 import fnmatch
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,7 +31,7 @@ import pytest
 from shared.alerts.plan import AlertKind, Recipient, TicketAlerts
 from shared.alerts.reminders import Person, plan_reminders
 from shared.alerts.scan import scan
-from shared.alerts.store import AlertStore, alert_pk, iso
+from shared.alerts.store import AlertStore, alert_pk, encode_plan, iso, plan_pk
 from shared.alerts.sync import AlertChanges, Breach, PendingAlert
 from shared.config import Settings
 from shared.directory.contacts import ContactBook
@@ -450,13 +450,23 @@ def _disputes(calls: list[Call], world: World) -> Disputes:
     return Disputes(disputes=store, directory=DirectoryStore(table_name='DirectoryTable'), alerts=_store(calls, world))
 
 
+def _plan_item() -> dict[str, Any]:
+    """A ticket's plan (as the planner writes it) whose one alert fell due a minute ago."""
+    alert = replace(_pending(), due_at=NOW - timedelta(minutes=1))
+    return {'pk': _s(plan_pk(alert.ticket_key)), 'sk': _s('P'), 'alerts': _s(encode_plan([alert])), 'version': {'N': '3'},
+            'due_shard': _s('0'), 'due_at': _s(iso(alert.due_at))}  # fmt: skip
+
+
 def _due_index_answer(max_late_minutes: float) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
-    """The `due` index as the template projects it: shard 0 holds an alert due a minute ago and one found too late."""
+    """The `due` index as the template projects it: shard 0 holds an alert due a minute ago, one found too late and a
+    ticket's plan with an alert due (read in full, then written out)."""
 
     def answer(operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if operation == 'get_item':
+            return {'Item': _plan_item()}
         if operation != 'query' or kwargs['ExpressionAttributeValues'][':shard']['S'] != '0':
             return {'Items': [], 'Count': 0}
-        items = []
+        items = [projected(_plan_item(), ALERTS_PROPS, 'due')]
         for name, age in (('fresh', timedelta(minutes=1)), ('stale', timedelta(minutes=2 * max_late_minutes))):
             full = alert_item(status='pending') | {'pk': _s(alert_pk(name)), 'due_shard': _s('0'), 'due_at': _s(iso(NOW - age))}
             items.append(projected(full, ALERTS_PROPS, 'due'))
@@ -466,12 +476,13 @@ def _due_index_answer(max_late_minutes: float) -> Callable[[str, dict[str, Any]]
 
 
 def scanner_calls() -> list[Call]:
-    """One scan through the real scan(): a Query per shard of the `due` index, one alert queued, one expired."""
+    """One scan through the real scan(): a Query per shard of the `due` index, a plan written out (its alert queued), one
+    alert queued, one expired."""
     calls: list[Call] = []
     max_late = DEFAULT_CONFIG.alerts.max_late_minutes
     queue = SqsEventQueue('AlertsQueue', RecordingClient('sqs', calls))
     result = scan(_store(calls, _due_index_answer(max_late)), queue, NOW, max_late, wall=lambda: 0.0)
-    assert (result.due, result.queued, result.expired, result.queries) == (2, 1, 1, SHARDS)
+    assert (result.due, result.queued, result.expired, result.queries, result.plans) == (3, 2, 1, SHARDS, 1)
     return calls
 
 
@@ -494,16 +505,32 @@ BREACH = Breach(employee_id='e1', ticket_key='t1', ref='R-1', metric='first_resp
 
 
 def planner_calls() -> list[Call]:
-    """One ticket change of every sort through the real AlertStore.apply()."""
+    """One ticket change of every sort through the real AlertStore.apply(): the plan rewritten, an alert written out
+    moved and one cancelled, a worklist entry put and one removed, a breach; and a ticket whose plan is emptied, which
+    had no plan item (its alert items are looked up, and cancelled)."""
     calls: list[Call] = []
+    cancelled = 't1|sla_breach|first_response|100#manager'
+
+    def answer(operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if operation in ('update_item', 'delete_item') and kwargs.get('ReturnValues') == 'ALL_OLD':
+            if kwargs['Key']['pk']['S'] == plan_pk('t2'):
+                return {}  # t2 had no plan: its alerts were planned before plans existed
+            return {'Attributes': {'version': {'N': '2'}, 'materialised': {'SS': [_pending().alert_id, cancelled]}}}
+        if operation == 'batch_get_item':
+            return {'Responses': {'AlertsTable': [{'pk': _s(alert_pk(_pending().alert_id))}]}}
+        return {}
+
     changes = AlertChanges(
         upserts=[_pending()],
-        cancels=['t1|sla_breach|first_response|100#manager'],
+        cancels=[cancelled],
         worklist_put=[TicketAlerts(ticket_key='t1', kind=Kind.TICKET, ref='R-1', owner='e1', status='open')],
         worklist_remove=[('e1', 't0')],
         breaches=[BREACH],
+        ticket_key='t1',
+        planned={_pending().alert_id: _pending()},
     )
-    _store(calls).apply(changes, NOW)
+    _store(calls, answer).apply(changes, NOW)
+    _store(calls, answer).apply(AlertChanges(cancels=[_pending().alert_id], ticket_key='t2', previous={_pending().alert_id: _pending()}), NOW)
     return calls
 
 
@@ -622,7 +649,14 @@ def test_scan_guard_sees_iam_roles() -> None:
     assert scan_grants({'ScanningRole': role})
 
 
-SCANNER_DYNAMODB = {('dynamodb:Query', 'AlertsTable/index/due'), ('dynamodb:UpdateItem', 'AlertsTable')}
+# Query the due index; mark alerts queued or expired; read a plan found due, write its alerts out (PutItem) and record
+# them in the plan (UpdateItem).
+SCANNER_DYNAMODB = {
+    ('dynamodb:Query', 'AlertsTable/index/due'),
+    ('dynamodb:UpdateItem', 'AlertsTable'),
+    ('dynamodb:GetItem', 'AlertsTable'),
+    ('dynamodb:PutItem', 'AlertsTable'),
+}
 
 
 def scanner_grant_problems(function: dict[str, Any]) -> list[str]:
@@ -643,7 +677,7 @@ def scanner_grant_problems(function: dict[str, Any]) -> list[str]:
 def test_scanner_only_queries_the_due_index_and_updates_alerts() -> None:
     # Given / When: the scanner's DynamoDB grants
     problems = scanner_grant_problems(RESOURCES[SCANNER])
-    # Then: Query on ${AlertsTable.Arn}/index/due and UpdateItem on the table, nothing else
+    # Then: Query on ${AlertsTable.Arn}/index/due and GetItem, PutItem, UpdateItem on the table, nothing else
     assert problems == []
 
 
@@ -652,11 +686,11 @@ def test_scanner_only_queries_the_due_index_and_updates_alerts() -> None:
     [
         _allow('dynamodb:Query', {'Fn::GetAtt': ['AlertsTable', 'Arn']}),
         _allow('dynamodb:Query', {'Fn::Sub': '${AlertsTable.Arn}/index/*'}),
-        _allow('dynamodb:GetItem', {'Fn::GetAtt': ['AlertsTable', 'Arn']}),
+        _allow('dynamodb:DeleteItem', {'Fn::GetAtt': ['AlertsTable', 'Arn']}),
         _allow('dynamodb:UpdateItem', {'Fn::GetAtt': ['DirectoryTable', 'Arn']}),
         _allow('dynamodb:*', '*'),
     ],
-    ids=['query-table', 'query-any-index', 'extra-read', 'other-table', 'star'],
+    ids=['query-table', 'query-any-index', 'extra-delete', 'other-table', 'star'],
 )
 def test_scanner_guard_catches_extra_grants(policy: Any) -> None:
     # Given: the scanner with one more DynamoDB permission

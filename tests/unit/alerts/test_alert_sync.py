@@ -143,6 +143,22 @@ def test_a_priority_change_moves_only_the_checkpoints_that_moved() -> None:
     assert result.worklist_remove == []
 
 
+def test_a_plan_change_names_the_ticket_and_carries_its_whole_new_plan() -> None:
+    # Given a ticket raised to urgent (its first-response checkpoints move) and the same ticket resolved
+    old = ticket()
+    moved = ticket(priority='urgent', planned=(RISK.model_copy(update={'due_at': DUE - timedelta(hours=3)}), BREACH, RESOLUTION))
+
+    # When the changes are worked out, and those of a change that touches the worklist only
+    result, resolved, worklist_only = changes(old, moved), changes(old, ticket(open=False)), changes(old, ticket(status='pending'))
+
+    # Then a plan change names the ticket and carries every alert it plans now (the store rewrites the plan whole), moved
+    # or not; a resolve carries an empty plan; a change with no alert moved names no plan to write
+    assert result.ticket_key == KEY and sorted(result.planned) == sorted(ALL_IDS)
+    assert result.planned[ALL_IDS[3]].due_at == DUE - timedelta(hours=3) and result.planned[ALL_IDS[2]].due_at == RESOLUTION.due_at
+    assert (resolved.ticket_key, resolved.planned) == (KEY, {})
+    assert (worklist_only.ticket_key, worklist_only.planned) == (None, {}) and worklist_only.worklist_put
+
+
 def test_a_checkpoint_that_disappears_is_cancelled() -> None:
     # Given a ticket whose first response went out: only the resolution checkpoint is left
     old = ticket()
