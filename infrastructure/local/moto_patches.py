@@ -37,6 +37,13 @@ document (attribute values as {"S": ...}), so the data-plane answers (`_FAST_DYN
 json.dumps; any result json.dumps cannot write (bytes, dates) still goes through moto's serializer, as do errors and
 every control-plane call.
 
+7. DynamoDB expressions. moto 5.2.x parses an UpdateItem's UpdateExpression twice per request (the responses layer,
+then the backend) and lexes every ConditionExpression character by character with regular expressions: a tenth of the
+replay's CPU went to parsing the same few dozen expression strings again. Both depend on the string alone, so the patch
+keeps each result per string: the update expression's tree (moto's validator works on a deep copy of it, never on the
+tree itself) and the condition's tokens (immutable tuples; moto parses a fresh copy of the list). Names and values are
+bound per request as before, so every condition and update is evaluated exactly as moto does.
+
 5. Server mode only (`apply_server`): to route each request, moto's server lists its own package directory
 (about 150 `isdir` calls) under a global lock. The list of moto's modules cannot change while it runs, so
 it is computed once.
@@ -76,6 +83,7 @@ def apply() -> bool:
     Queue.pending_message_groups = property(_pending_message_groups)  # type: ignore[method-assign,assignment]
     Queue.attributes = property(_LazyQueueAttributes)  # type: ignore[method-assign,assignment]
     _patch_partition_queries()
+    _cache_expression_parsing()
     SQSBackend.is_message_valid_based_on_retention_period = _is_message_valid_based_on_retention_period  # type: ignore[method-assign]
     _applied = True
     return True
@@ -145,6 +153,37 @@ def _serialized(operation: Callable[..., Any]) -> Callable[..., Any]:
             return operation(*args, **kwargs)
 
     return locked
+
+
+def _cache_expression_parsing() -> None:
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    if getattr(UpdateExpressionParser.make, '_pitcrew_cached', False):
+        return
+    make = UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
+
+    @functools.lru_cache(maxsize=4096)
+    def parsed(expression: str) -> Any:
+        return make(UpdateExpressionParser, expression)
+
+    def cached_make(cls: Any, expression: str) -> Any:
+        return parsed(expression) if cls is UpdateExpressionParser else make(cls, expression)
+
+    cached_make._pitcrew_cached = True  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = classmethod(cached_make)  # type: ignore[method-assign,assignment]
+    lex = ConditionExpressionParser._lex_condition_expression
+
+    @functools.lru_cache(maxsize=4096)
+    def tokens(expression: str) -> tuple[Any, ...]:
+        return tuple(lex(ConditionExpressionParser(expression, None, None)))
+
+    def cached_lex(self: Any) -> Any:
+        return deque(tokens(self.condition_expression))
+
+    ConditionExpressionParser._lex_condition_expression = cached_lex  # type: ignore[method-assign]
 
 
 def _patch_partition_queries() -> None:

@@ -349,3 +349,46 @@ def test_dynamodb_answers_written_as_json_carry_every_attribute_type_back_unchan
             assert normal(found) == normal(item)
         assert updated['n'] == {'N': '2.50'} and updated['b'] == {'B': b'\x00\xff'}
         assert rendered == []  # no answer went through moto's model serializer (its errors are JSON of their own)
+
+
+def test_expressions_parsed_once_per_string_still_bind_each_requests_names_values_and_item() -> None:
+    with local_aws():
+        # Given two balances and one update and one condition expression, used again and again with other values
+        dynamodb = boto3.client('dynamodb', region_name='us-east-1')
+        _table(dynamodb, 'exprs')
+        update = 'SET #s = :status, history = list_append(if_not_exists(history, :empty), :entry) ADD available :n'
+        condition = 'attribute_not_exists(claim) OR claim = :claim'
+        for employee, (status, amount) in {'E1': ('a', 5), 'E2': ('b', 7), 'E1 ': ('c', 1)}.items():
+            dynamodb.update_item(
+                TableName='exprs', Key={'pk': {'S': employee.strip()}, 'sk': {'S': 'B'}}, UpdateExpression=update,
+                ConditionExpression=condition, ExpressionAttributeNames={'#s': 'status'},
+                ExpressionAttributeValues={':status': {'S': status}, ':n': {'N': str(amount)}, ':empty': {'L': []},
+                                           ':entry': {'L': [{'S': status}]}, ':claim': {'S': 'x'}},
+            )  # fmt: skip
+
+        # Then each item has its own values applied in order, the second update of E1 on top of the first
+        def item(pk: str) -> dict[str, Any]:
+            return dict(dynamodb.get_item(TableName='exprs', Key={'pk': {'S': pk}, 'sk': {'S': 'B'}})['Item'])
+
+        assert item('E1')['status'] == {'S': 'c'} and item('E1')['available'] == {'N': '6'}
+        assert item('E1')['history'] == {'L': [{'S': 'a'}, {'S': 'c'}]}
+        assert item('E2')['status'] == {'S': 'b'} and item('E2')['available'] == {'N': '7'}
+
+        # And when E1 is claimed, the same condition with another claim is refused, and with its own claim holds
+        dynamodb.update_item(TableName='exprs', Key={'pk': {'S': 'E1'}, 'sk': {'S': 'B'}}, UpdateExpression='SET claim = :claim',
+                             ExpressionAttributeValues={':claim': {'S': 'mine'}})  # fmt: skip
+        with pytest.raises(ClientError) as refused:
+            dynamodb.update_item(TableName='exprs', Key={'pk': {'S': 'E1'}, 'sk': {'S': 'B'}}, UpdateExpression='SET #s = :status',
+                                 ConditionExpression=condition, ExpressionAttributeNames={'#s': 'status'},
+                                 ExpressionAttributeValues={':status': {'S': 'd'}, ':claim': {'S': 'other'}})  # fmt: skip
+        assert refused.value.response['Error']['Code'] == 'ConditionalCheckFailedException'
+        dynamodb.update_item(TableName='exprs', Key={'pk': {'S': 'E1'}, 'sk': {'S': 'B'}}, UpdateExpression='SET #s = :status',
+                             ConditionExpression=condition, ExpressionAttributeNames={'#s': 'status'},
+                             ExpressionAttributeValues={':status': {'S': 'e'}, ':claim': {'S': 'mine'}})  # fmt: skip
+        assert item('E1')['status'] == {'S': 'e'}
+        # And a malformed expression is still refused as moto refuses it, however often it is sent
+        for _ in range(2):
+            with pytest.raises(ClientError) as malformed:
+                dynamodb.update_item(TableName='exprs', Key={'pk': {'S': 'E2'}, 'sk': {'S': 'B'}}, UpdateExpression='SET = :v',
+                                     ExpressionAttributeValues={':v': {'S': 'x'}})  # fmt: skip
+            assert malformed.value.response['Error']['Code'] == 'ValidationException'
