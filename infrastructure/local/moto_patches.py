@@ -159,11 +159,11 @@ def _cache_expression_parsing() -> None:
     from collections import deque
 
     from moto.dynamodb.comparisons import ConditionExpressionParser
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
     if getattr(UpdateExpressionParser.make, '_pitcrew_cached', False):
         return
-    make = UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
+    make = UpdateExpressionParser.make.__func__
 
     @functools.lru_cache(maxsize=4096)
     def parsed(expression: str) -> Any:
@@ -173,7 +173,7 @@ def _cache_expression_parsing() -> None:
         return parsed(expression) if cls is UpdateExpressionParser else make(cls, expression)
 
     cached_make._pitcrew_cached = True  # type: ignore[attr-defined]
-    UpdateExpressionParser.make = classmethod(cached_make)  # type: ignore[method-assign,assignment]
+    UpdateExpressionParser.make = classmethod(cached_make)
     lex = ConditionExpressionParser._lex_condition_expression
 
     @functools.lru_cache(maxsize=4096)
