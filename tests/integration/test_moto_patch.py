@@ -392,3 +392,25 @@ def test_expressions_parsed_once_per_string_still_bind_each_requests_names_value
                 dynamodb.update_item(TableName='exprs', Key={'pk': {'S': 'E2'}, 'sk': {'S': 'B'}}, UpdateExpression='SET = :v',
                                      ExpressionAttributeValues={':v': {'S': 'x'}})  # fmt: skip
             assert malformed.value.response['Error']['Code'] == 'ValidationException'
+
+
+def test_the_methods_listed_to_dispatch_a_request_are_moto_own_list_for_every_service() -> None:
+    # Given the patched moto, and moto's own way of listing a response class's methods
+    from moto.core import responses
+    from moto.core.utils import method_names_from_class
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.sqs.responses import SQSResponse
+
+    assert moto_patches.apply()
+    # Then the list it dispatches with is moto's own, for each class, however often it is asked
+    for handler in (DynamoHandler, SQSResponse, DynamoHandler):
+        assert responses.method_names_from_class(handler) == method_names_from_class(handler)
+    # And requests to two services still reach their methods
+    with local_aws():
+        dynamodb = boto3.client('dynamodb', region_name='us-east-1')
+        _table(dynamodb, 'names')
+        assert 'names' in dynamodb.list_tables()['TableNames']
+        sqs = boto3.client('sqs', region_name='us-east-1')
+        url = sqs.create_queue(QueueName='names')['QueueUrl']
+        sqs.send_message(QueueUrl=url, MessageBody='hello')
+        assert [m['Body'] for m in sqs.receive_message(QueueUrl=url).get('Messages', [])] == ['hello']
