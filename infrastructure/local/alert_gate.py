@@ -84,7 +84,17 @@ def writers_of(tables: set[str]) -> set[str]:
 
 
 def earliest_in_index(table: Any, index_name: str) -> Any:
-    """The smallest range-key value among the items in a table's index (moto's in-process table), or None."""
+    """The smallest range-key value among the items in a table's index (moto's in-process table), or None. With the
+    local stack's log of changed keys (moto_patches, patch 9) only the items written since the last call are read."""
+    from infrastructure.local.moto_patches import _DYNAMODB_LOCK
+
+    with _DYNAMODB_LOCK:  # the local stack's DynamoDB writes hold it (moto_patches, patch 3)
+        return _earliest(table, index_name)
+
+
+def _earliest(table: Any, index_name: str) -> Any:
+    from infrastructure.local.moto_patches import changes
+
     index = next((i for i in table.all_indexes() if i.name == index_name), None)
     if index is None:
         return None
@@ -92,16 +102,33 @@ def earliest_in_index(table: Any, index_name: str) -> Any:
     range_name = next((key['AttributeName'] for key in index.schema if key['KeyType'] == 'RANGE'), None)
     if range_name is None:
         return None
-    earliest = None
-    groups = table.items.values()
-    for group in groups:
-        for item in group.values() if table.range_key_attr else (group,):
-            attrs = item.attrs
-            if hash_name in attrs and (value := attrs.get(range_name)) is not None:
-                found = value.cast_value
-                if earliest is None or found < earliest:
-                    earliest = found
-    return earliest
+
+    def value(item: Any) -> Any:
+        attrs = item.attrs if item is not None else {}
+        found = attrs.get(range_name) if hash_name in attrs else None
+        return found.cast_value if found is not None else None
+
+    log = changes(table)
+    kept: dict[str, Any] = table.__dict__.setdefault('_pitcrew_index_values', {})
+    state = kept.get(index_name)
+    if state is None or log is None:  # the first look (or no log): every item
+        values = {}
+        for group in list(table.items.values()):
+            for item in list(group.values()) if table.range_key_attr else [group]:
+                if (found := value(item)) is not None:
+                    values[(item.hash_key, item.range_key)] = found
+        state = kept[index_name] = [values, len(log) if log is not None else 0]
+    else:
+        values, position = state
+        end = len(log)
+        for hash_value, range_value in log[position:end]:
+            found = value(table.get_item(hash_value, range_value) if range_value is not None or not table.range_key_attr else None)
+            if found is None:
+                values.pop((hash_value, range_value), None)
+            else:
+                values[(hash_value, range_value)] = found
+        state[1] = end
+    return min(state[0].values(), default=None)
 
 
 def parse_moment(value: Any) -> datetime | None:

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from infrastructure.local import moto_patches
 from infrastructure.local.alert_gate import earliest_in_index, parse_moment, scanner_indexes
 from infrastructure.local.replay import Replayer, ReplayResult, whole_minute_from
 
@@ -153,6 +154,7 @@ def test_the_gate_reads_the_indexes_the_scanner_may_query_from_its_policy_in_the
 
 
 def test_earliest_in_index_is_the_smallest_due_time_of_the_items_in_a_sparse_index() -> None:
+    assert moto_patches.apply()  # the local stack's patches (the log of changed keys among them)
     with mock_aws():
         # Given a table with a sparse index (due_shard, due_at): two items in it, one out of it with an earlier time
         client = boto3.client('dynamodb', region_name='us-east-1')
@@ -185,6 +187,19 @@ def test_earliest_in_index_is_the_smallest_due_time_of_the_items_in_a_sparse_ind
         assert parse_moment(earliest) == datetime(2026, 10, 5, 10, 1, tzinfo=UTC)
         # And an index the table does not have has nothing
         assert earliest_in_index(table, 'holds') is None
+
+        # And when the earliest leaves the index (queued), an earlier one is put, and a later one is deleted, the next
+        # look (reading only what changed since, with the local stack's moto patches) sees each change
+        client.update_item(TableName='alerts', Key={'pk': {'S': 'ALERT#2'}, 'sk': {'S': 'A'}}, UpdateExpression='REMOVE due_shard')
+        assert parse_moment(earliest_in_index(table, 'due')) == datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
+        client.transact_write_items(TransactItems=[
+            {'Put': {'TableName': 'alerts', 'Item': {'pk': {'S': 'ALERT#4'}, 'sk': {'S': 'A'}, 'due_shard': {'S': '0'},
+                                                     'due_at': {'S': '2026-10-05T09:30:00Z'}}}},
+            {'Delete': {'TableName': 'alerts', 'Key': {'pk': {'S': 'ALERT#1'}, 'sk': {'S': 'A'}}}},
+        ])  # fmt: skip
+        assert parse_moment(earliest_in_index(table, 'due')) == datetime(2026, 10, 5, 9, 30, tzinfo=UTC)
+        client.delete_item(TableName='alerts', Key={'pk': {'S': 'ALERT#4'}, 'sk': {'S': 'A'}})
+        assert earliest_in_index(table, 'due') is None
 
 
 def test_the_gate_drains_the_stream_readers_that_write_alerts_and_no_other() -> None:
