@@ -306,6 +306,26 @@ def test_index_queries_read_only_their_partition_and_keep_order_conditions_and_p
         assert paged == expected
         assert empty == []
 
+        # And when, after those queries, items move between shards, leave the index, join it, are deleted, or are written
+        # by a transaction that is then cancelled, the next queries see exactly the table as it is
+        key = {'sk': {'S': 'A'}}
+        dynamodb.update_item(TableName=table, Key={'pk': {'S': 'ALERT#058'}, **key}, UpdateExpression='REMOVE due_shard')
+        dynamodb.update_item(TableName=table, Key={'pk': {'S': 'ALERT#055'}, **key}, UpdateExpression='SET due_shard = :s',
+                             ExpressionAttributeValues={':s': {'S': '2'}})  # fmt: skip
+        dynamodb.put_item(TableName=table, Item={'pk': {'S': 'ALERT#070'}, **key, 'due_shard': {'S': '1'}, 'due_at': {'S': '2026-11-23T10:00:00Z'}})
+        dynamodb.delete_item(TableName=table, Key={'pk': {'S': 'ALERT#052'}, **key})
+        with pytest.raises(ClientError):
+            dynamodb.transact_write_items(TransactItems=[
+                {'Update': {'TableName': table, 'Key': {'pk': {'S': 'ALERT#049'}, **key}, 'UpdateExpression': 'SET due_shard = :s',
+                            'ExpressionAttributeValues': {':s': {'S': '7'}}}},
+                {'ConditionCheck': {'TableName': table, 'Key': {'pk': {'S': 'ALERT#000'}, **key},
+                                    'ConditionExpression': 'attribute_not_exists(pk)'}},
+            ])  # fmt: skip
+        moved = [k for k in expected if k not in ('ALERT#058', 'ALERT#055', 'ALERT#052')]
+        assert due('1', '2026-11-23T10:49:00Z') == ['ALERT#070', *moved]
+        assert 'ALERT#055' in due('2', '2026-11-23T23:00:00Z')
+        assert due('7', '2026-11-23T23:00:00Z') == []
+
 
 def test_dynamodb_answers_written_as_json_carry_every_attribute_type_back_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given: the patched moto, and moto's model-driven serializer watched
