@@ -28,7 +28,8 @@ crash ReceiveMessage while it listed the in-flight message groups; it now lists 
 4. DynamoDB Query on a table (not an index). moto 5.2.x walks and sorts every item of the table to find one
 partition, so each Query costs time proportional to the whole table (the weekly audit queries each
 employee's ledger partition). The patch hands moto's query the one partition it asked for; conditions,
-order, limits and pagination are still moto's own.
+order, limits and pagination are still moto's own. On an index, the partition's items come from a map of the
+table's items by the index's hash key, kept up to date from the log of changed keys (patch 9).
 
 6. DynamoDB responses. moto 5.2.x renders every DynamoDB answer through its generic, model-driven serializer, which
 visits each attribute value of each item through botocore's shape model (about a millisecond per item: a Query of 60
@@ -36,6 +37,23 @@ ledger entries cost 60 ms, where DynamoDB takes a few). DynamoDB speaks JSON and
 document (attribute values as {"S": ...}), so the data-plane answers (`_FAST_DYNAMODB_ACTIONS`) are written with
 json.dumps; any result json.dumps cannot write (bytes, dates) still goes through moto's serializer, as do errors and
 every control-plane call.
+
+7. DynamoDB expressions. moto 5.2.x parses an UpdateItem's UpdateExpression twice per request (the responses layer,
+then the backend) and lexes every ConditionExpression character by character with regular expressions: a tenth of the
+replay's CPU went to parsing the same few dozen expression strings again. Both depend on the string alone, so the patch
+keeps each result per string: the update expression's tree (moto's validator works on a deep copy of it, never on the
+tree itself) and the condition's tokens (immutable tuples; moto parses a fresh copy of the list). Names and values are
+bound per request as before, so every condition and update is evaluated exactly as moto does.
+
+8. Every request. To dispatch a request, moto 5.2.x lists the methods of the service's response class with
+`inspect.getmembers` (about 250 microseconds for DynamoDB's, on every call of every service: a quarter of an empty
+Query's cost). The methods of a class do not change while the process runs (the patches here replace methods under
+their own names), so the list is kept per class.
+
+9. A log of changed keys per table (`changes(table)`), for the replay's clock gate (alert_gate.py): it asks for the
+earliest due time in the scanner's index before every step of the clock, and walking a month's alerts table for it
+took about 80 ms. Every write of an item (PutItem, UpdateItem, DeleteItem, and so the batch and transaction writes
+made of them) appends the item's key; a reader keeps its own position in the log and re-reads only those items.
 
 5. Server mode only (`apply_server`): to route each request, moto's server lists its own package directory
 (about 150 `isdir` calls) under a global lock. The list of moto's modules cannot change while it runs, so
@@ -76,6 +94,9 @@ def apply() -> bool:
     Queue.pending_message_groups = property(_pending_message_groups)  # type: ignore[method-assign,assignment]
     Queue.attributes = property(_LazyQueueAttributes)  # type: ignore[method-assign,assignment]
     _patch_partition_queries()
+    _cache_expression_parsing()
+    _cache_method_names()
+    _log_item_changes()
     SQSBackend.is_message_valid_based_on_retention_period = _is_message_valid_based_on_retention_period  # type: ignore[method-assign]
     _applied = True
     return True
@@ -147,6 +168,135 @@ def _serialized(operation: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
+def changes(table: Any) -> list[tuple[Any, Any]] | None:
+    """The (hash, range) keys written in `table` so far, in order (None without the patch)."""
+    log: list[tuple[Any, Any]] | None = table.__dict__.get('_pitcrew_changes')
+    if log is None and _applied:
+        log = table.__dict__.setdefault('_pitcrew_changes', [])
+    return log
+
+
+def _log_item_changes() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.put_item, '_pitcrew_logged', False):
+        return
+    put, delete, update = Table.put_item, Table.delete_item, DynamoDBBackend.update_item
+
+    def log(table: Any, hash_value: Any, range_value: Any) -> None:
+        table.__dict__.setdefault('_pitcrew_changes', []).append((hash_value, range_value))
+
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = put(self, *args, **kwargs)
+        log(self, item.hash_key, item.range_key)
+        return item
+
+    def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
+        try:
+            return delete(self, hash_key, range_key)
+        finally:
+            log(self, hash_key, range_key)
+
+    def update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return update(self, table_name, key, *args, **kwargs)
+        finally:
+            table = self.get_table(table_name)
+            log(table, *self.get_keys_value(table, key))
+
+    put_item._pitcrew_logged = True  # type: ignore[attr-defined]
+    Table.put_item = put_item  # type: ignore[method-assign]
+    Table.delete_item = delete_item  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+
+
+def _cache_method_names() -> None:
+    from moto.core import responses
+
+    if getattr(responses.method_names_from_class, '_pitcrew_cached', False):
+        return
+    listed = responses.method_names_from_class
+
+    @functools.cache
+    def names(clazz: type) -> tuple[str, ...]:
+        return tuple(listed(clazz))
+
+    def method_names_from_class(clazz: Any) -> list[str]:
+        return list(names(clazz))
+
+    method_names_from_class._pitcrew_cached = True  # type: ignore[attr-defined]
+    responses.method_names_from_class = method_names_from_class
+
+
+def _cache_expression_parsing() -> None:
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    if getattr(UpdateExpressionParser.make, '_pitcrew_cached', False):
+        return
+    make = UpdateExpressionParser.make.__func__
+
+    @functools.lru_cache(maxsize=4096)
+    def parsed(expression: str) -> Any:
+        return make(UpdateExpressionParser, expression)
+
+    def cached_make(cls: Any, expression: str) -> Any:
+        return parsed(expression) if cls is UpdateExpressionParser else make(cls, expression)
+
+    cached_make._pitcrew_cached = True  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = classmethod(cached_make)
+    lex = ConditionExpressionParser._lex_condition_expression
+
+    @functools.lru_cache(maxsize=4096)
+    def tokens(expression: str) -> tuple[Any, ...]:
+        return tuple(lex(ConditionExpressionParser(expression, None, None)))
+
+    def cached_lex(self: Any) -> Any:
+        return deque(tokens(self.condition_expression))
+
+    ConditionExpressionParser._lex_condition_expression = cached_lex  # type: ignore[method-assign]
+
+
+def _index_partition(table: Any, name: str) -> dict[Any, dict[tuple[Any, Any], Any]]:
+    """The table's items by their value of `name` (an index's hash key), kept up to date from the log of changed keys
+    (patch 9): a query of an index partition reads that partition, not the table (the hold release's Query of the
+    tickets table's `holds` index every 15 minutes walked a month's tickets). Without the log: built anew each time."""
+    log = changes(table)
+    kept: dict[str, Any] = table.__dict__.setdefault('_pitcrew_partitions', {})
+    state = kept.get(name)
+    if state is None or log is None:
+        by_value: dict[Any, dict[tuple[Any, Any], Any]] = {}
+        of_key: dict[tuple[Any, Any], Any] = {}
+        for group in table.items.values():
+            for item in group.values() if table.range_key_attr else [group]:
+                found = item.attrs.get(name)
+                if found is not None:
+                    by_value.setdefault(found, {})[(item.hash_key, item.range_key)] = item
+                    of_key[(item.hash_key, item.range_key)] = found
+        state = kept[name] = [by_value, of_key, len(log) if log is not None else 0]
+        return by_value
+    by_value, of_key, position = state
+    end = len(log)
+    for key in log[position:end]:
+        hash_value, range_value = key
+        previous = of_key.pop(key, None)
+        if previous is not None:
+            bucket = by_value.get(previous, {})
+            bucket.pop(key, None)
+            if not bucket:
+                by_value.pop(previous, None)
+        item = table.get_item(hash_value, range_value) if (range_value is not None or not table.range_key_attr) else None
+        found = item.attrs.get(name) if item is not None else None
+        if found is not None:
+            by_value.setdefault(found, {})[key] = item
+            of_key[key] = found
+    state[2] = end
+    return by_value
+
+
 def _patch_partition_queries() -> None:
     from moto.dynamodb.models.table import Table
 
@@ -186,8 +336,7 @@ def _patch_partition_queries() -> None:
         index_partition = getattr(self, '_pitcrew_index_partition', None)
         if index_partition is not None:
             name, value, within = index_partition
-            every = (item for group in self.items.values() for item in (group.values() if self.range_key_attr else [group]))
-            mine = [item for item in every if (found := item.attrs.get(name)) is not None and found == value]
+            mine = list(_index_partition(self, name).get(value, {}).values())
             if within is None:
                 return mine
             range_name, compare, bounds = within

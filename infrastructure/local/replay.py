@@ -4,6 +4,9 @@ The senders run in their own process (`senders.py`) and post the month in arriva
 the send time of the next delivery: whenever it passes a fire time of one of the template's schedules, the
 scheduled function is invoked with that time (the fast-forward). The senders are held while the events queue is
 deeper than `max_backlog` (moto's SQS costs grow with the depth of the queue; real senders spread a month out).
+With alerting on, the clock is gated on the alert pipeline (`AlertGate`, infrastructure/local/alert_gate.py): before
+it moves on, the planner has seen every event sent, and every one-minute scan that finds something has run at its own
+minute and its alerts have been sent, held or cancelled.
 Progress (`ReplayProgress`): a bar redrawn in place on a terminal, a line every few seconds otherwise; the local stack
 also answers it on `GET /_local/health`.
 """
@@ -20,14 +23,36 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from infrastructure.local.sample_month import Delivery
 
 ROOT = Path(__file__).resolve().parents[2]
 Schedule = tuple[str, Callable[[datetime], Any], Sequence[datetime]]
+MINUTE = timedelta(minutes=1)
+
+
+class AlertGate(Protocol):
+    """What the replay needs of the alert pipeline to keep its clock behind it (LocalAlertGate implements it)."""
+
+    name: str  # the scanner's schedule, as named in the replay's schedule runs
+
+    def settle(self) -> None:
+        """Return once every event sent so far is processed and the alert planner has applied it."""
+
+    def next_due(self) -> datetime | None:
+        """The earliest due time of an alert waiting to be found by a scan (None: nothing waits)."""
+
+    def scan(self, moment: datetime) -> Any:
+        """Fire the scan at `moment`; return once the alerts it queued are sent, held or cancelled."""
+
+
+def whole_minute_from(moment: datetime) -> datetime:
+    """The first whole minute at or after `moment` (when a one-minute schedule next fires)."""
+    floor = moment.replace(second=0, microsecond=0)
+    return floor if floor == moment else floor + MINUTE
 
 
 class ReplayCancelled(RuntimeError):
@@ -167,7 +192,10 @@ class Replayer:
     max_backlog: int = 300
     progress: ReplayProgress = field(default_factory=ReplayProgress)
     cancelled: threading.Event = field(default_factory=threading.Event)  # set: stop sending (the stack is stopping)
+    gate: AlertGate | None = None  # alerting on: the one-minute scan runs through it, never from `schedules`
     _senders: subprocess.Popen[str] | None = None
+    _scanned_until: datetime | None = None  # the last minute the gate scanned
+    _previous_clock: datetime | None = None  # where the clock stood before its last move
 
     def cancel(self) -> None:
         """Stop sending (the stack is stopping): the senders' process ends, `run` raises ReplayCancelled."""
@@ -209,7 +237,7 @@ class Replayer:
                     result.outcomes = [Outcome(d, status, body) for d, (status, body) in zip(deliveries, message['outcomes'], strict=True)]
                     break
                 clock = datetime.fromisoformat(message['clock'])
-                self._fire(due, clock, result)
+                self._advance(due, clock, result)
                 depth = self._hold()
                 self.progress.update(message['done'], clock, depth)
                 senders.stdin.write('go\n')
@@ -219,9 +247,37 @@ class Replayer:
         if senders.returncode:
             raise RuntimeError(f'the senders failed (exit {senders.returncode})')
         end_of_month = deliveries[-1].at.replace(hour=23, minute=59)
-        self._fire(due, end_of_month, result)
+        self._advance(due, end_of_month, result)
         result.wall_s = time.perf_counter() - started
         return result
+
+    def _advance(self, due: list[tuple[str, Callable[[datetime], Any], list[datetime]]], clock: datetime, result: ReplayResult) -> None:
+        """Move the simulated clock to `clock` (the next delivery's send time): the schedules it passed, then the gate."""
+        self._fire(due, clock, result)
+        if self.gate is not None:
+            self._gated_scans(clock, result)
+        self._previous_clock = clock
+
+    def _gated_scans(self, clock: datetime, result: ReplayResult) -> None:
+        """Every scan up to `clock` that finds something, each at its own minute, once the planner has seen every event
+        sent: the first minute at or after the earliest due alert, but not before the clock's previous position (an
+        alert planned late, from a late event, could not have been found before its event was sent) nor at a minute
+        already scanned. Each scan returns once its alerts are sent, held (quiet hours: due again later, found by a
+        later round of this loop) or cancelled."""
+        assert self.gate is not None
+        self.gate.settle()
+        lower = whole_minute_from(self._previous_clock or clock)
+        if self._scanned_until is not None:
+            lower = max(lower, self._scanned_until + MINUTE)
+        while not self.cancelled.is_set():
+            earliest = self.gate.next_due()
+            if earliest is None:
+                return
+            moment = max(whole_minute_from(earliest), lower)
+            if moment > clock:
+                return
+            result.schedule_runs.append((self.gate.name, moment, self.gate.scan(moment)))
+            self._scanned_until, lower = moment, moment + MINUTE
 
     def _fire(self, due: list[tuple[str, Callable[[datetime], Any], list[datetime]]], clock: datetime, result: ReplayResult) -> None:
         """Fire each schedule once at the latest of its times the clock has passed: when the simulated clock jumps over

@@ -293,6 +293,7 @@ class LocalStack:
     people_pool: LocalPool | None = None
     gates: dict[str, ApiGate] = field(default_factory=dict)
     page_headers: dict[str, str] = field(default_factory=dict)
+    _stream_locks: dict[str, threading.Lock] = field(default_factory=dict)
 
     def health(self) -> dict[str, Any]:
         return {'status': 'serving', 'replay': self.health_detail() if self.health_detail else None}
@@ -590,8 +591,6 @@ class LocalStack:
         in-process store); a failed batch is retried from the same record until it succeeds (MaximumRetryAttempts
         -1). Records are the Lambda event's shape: eventID, eventName, dynamodb {Keys, NewImage, OldImage, ...}."""
         shard = self._stream_shard(table_id)
-        arn = f'arn:aws:dynamodb:{REGION}:123456789012:table/{os.environ[TABLE_ENV[table_id][0]]}/stream/local'
-        patterns = stream_filters(handler_path)  # the event source's FilterCriteria: other records are never delivered
         waiting_since: float | None = None
         while not self._stop.is_set():
             available = len(shard.items) - self.stream_applied[handler_path]
@@ -605,28 +604,56 @@ class LocalStack:
                 self._stop.wait(0.1)
                 continue
             waiting_since = None
+            if not self._stream_batch(handler_path, batch_size, table_id):
+                if self._stop.is_set():
+                    return
+                self._stop.wait(1)
+
+    def _stream_batch(self, handler_path: str, batch_size: int, table_id: str) -> bool:
+        """One batch of the reader from where it stands (under the reader's own lock: the poller's thread and the
+        replay's `drain_stream` may both drive it). False: the batch failed (in part) and is to be retried."""
+        with self._stream_locks.setdefault(handler_path, threading.Lock()):
+            shard = self._stream_shard(table_id)
+            arn = f'arn:aws:dynamodb:{REGION}:123456789012:table/{os.environ[TABLE_ENV[table_id][0]]}/stream/local'
+            patterns = stream_filters(handler_path)  # the event source's FilterCriteria: other records are never delivered
             applied = self.stream_applied[handler_path]
             records = [item.to_json() for item in shard.items[applied : applied + batch_size]]
             delivered = [record for record in records if delivers(patterns, record)]
-            if not delivered:  # filtered out: consumed without an invocation, as Lambda does
+            if not delivered:  # filtered out (or nothing new): consumed without an invocation, as Lambda does
                 self.stream_applied[handler_path] += len(records)
-                continue
+                return True
             event = {'Records': [{**record, 'eventSourceARN': arn} for record in delivered]}
             try:
                 result = invoke(handler_path, event)
             except Exception:
-                if self._stop.is_set():
-                    return
-                logging.getLogger(__name__).exception('%s failed a batch; retrying it', handler_path)
-                self._stop.wait(1)
-                continue
+                if not self._stop.is_set():
+                    logging.getLogger(__name__).exception('%s failed a batch; retrying it', handler_path)
+                return False
             if isinstance(result, dict) and result.get('batchItemFailures'):  # partial failure: retry from the first failed record
                 first = result['batchItemFailures'][0]['itemIdentifier']
                 done = next((i for i, r in enumerate(records) if r['dynamodb'].get('SequenceNumber') == first), 0)
                 self.stream_applied[handler_path] += done
-                self._stop.wait(1)
-                continue
+                return False
             self.stream_applied[handler_path] += len(records)
+            return True
+
+    def stream_behind(self, handler_path: str) -> int:
+        """Records of its stream the reader has not yet applied."""
+        table_id = next(f[3] for f in self._stream_functions if f[0] == handler_path)
+        return len(self._stream_shard(table_id).items) - self.stream_applied[handler_path]
+
+    def drain_stream(self, handler_path: str, timeout_s: float = 120) -> bool:
+        """Apply every record the reader has not yet applied, now, without its batching window (the replay's clock gate:
+        infrastructure/local/alert_gate.py). False if it could not within `timeout_s` (a batch kept failing)."""
+        handler, batch_size, _, table_id = next(f for f in self._stream_functions if f[0] == handler_path)
+        shard = self._stream_shard(table_id)
+        deadline = time.monotonic() + timeout_s
+        while len(shard.items) > self.stream_applied[handler]:
+            if not self._stream_batch(handler, batch_size, table_id):
+                if time.monotonic() > deadline or self._stop.is_set():
+                    return False
+                time.sleep(0.05)
+        return True
 
     def stream_backlog(self) -> int:
         """Stream records some reader has not yet applied: the most any reader (KPI aggregator, alert planner, league
@@ -724,6 +751,16 @@ class LocalStack:
                 return {'error': f'{type(error).__name__}: {error}'}
 
         return fire
+
+    def alert_gate(self) -> Any:
+        """The replay's clock gate on the alert pipeline (infrastructure/local/alert_gate.py), with the template's alert
+        scanner as its scan; None without the alerting functions."""
+        from infrastructure.local.alert_gate import ALERT_SCANNER, LocalAlertGate
+
+        scanner = next((s for s in scheduled_functions() if s.handler == ALERT_SCANNER), None)
+        if not self.alerts or scanner is None:
+            return None
+        return LocalAlertGate(self, scanner.name, self._scheduled_invoker(scanner.name, scanner.handler, scanner.input))
 
     def keep_schedules_on_real_time(self, tick_s: float = 15) -> None:
         """After the replay (`make run` keeps serving): fire the schedules as real time reaches them, each once per fire

@@ -306,6 +306,26 @@ def test_index_queries_read_only_their_partition_and_keep_order_conditions_and_p
         assert paged == expected
         assert empty == []
 
+        # And when, after those queries, items move between shards, leave the index, join it, are deleted, or are written
+        # by a transaction that is then cancelled, the next queries see exactly the table as it is
+        key = {'sk': {'S': 'A'}}
+        dynamodb.update_item(TableName=table, Key={'pk': {'S': 'ALERT#058'}, **key}, UpdateExpression='REMOVE due_shard')
+        dynamodb.update_item(TableName=table, Key={'pk': {'S': 'ALERT#055'}, **key}, UpdateExpression='SET due_shard = :s',
+                             ExpressionAttributeValues={':s': {'S': '2'}})  # fmt: skip
+        dynamodb.put_item(TableName=table, Item={'pk': {'S': 'ALERT#070'}, **key, 'due_shard': {'S': '1'}, 'due_at': {'S': '2026-11-23T10:00:00Z'}})
+        dynamodb.delete_item(TableName=table, Key={'pk': {'S': 'ALERT#052'}, **key})
+        with pytest.raises(ClientError):
+            dynamodb.transact_write_items(TransactItems=[
+                {'Update': {'TableName': table, 'Key': {'pk': {'S': 'ALERT#049'}, **key}, 'UpdateExpression': 'SET due_shard = :s',
+                            'ExpressionAttributeValues': {':s': {'S': '7'}}}},
+                {'ConditionCheck': {'TableName': table, 'Key': {'pk': {'S': 'ALERT#000'}, **key},
+                                    'ConditionExpression': 'attribute_not_exists(pk)'}},
+            ])  # fmt: skip
+        moved = [k for k in expected if k not in ('ALERT#058', 'ALERT#055', 'ALERT#052')]
+        assert due('1', '2026-11-23T10:49:00Z') == ['ALERT#070', *moved]
+        assert 'ALERT#055' in due('2', '2026-11-23T23:00:00Z')
+        assert due('7', '2026-11-23T23:00:00Z') == []
+
 
 def test_dynamodb_answers_written_as_json_carry_every_attribute_type_back_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given: the patched moto, and moto's model-driven serializer watched
@@ -349,3 +369,68 @@ def test_dynamodb_answers_written_as_json_carry_every_attribute_type_back_unchan
             assert normal(found) == normal(item)
         assert updated['n'] == {'N': '2.50'} and updated['b'] == {'B': b'\x00\xff'}
         assert rendered == []  # no answer went through moto's model serializer (its errors are JSON of their own)
+
+
+def test_expressions_parsed_once_per_string_still_bind_each_requests_names_values_and_item() -> None:
+    with local_aws():
+        # Given two balances and one update and one condition expression, used again and again with other values
+        dynamodb = boto3.client('dynamodb', region_name='us-east-1')
+        _table(dynamodb, 'exprs')
+        update = 'SET #s = :status, history = list_append(if_not_exists(history, :empty), :entry) ADD available :n'
+        condition = 'attribute_not_exists(claim) OR claim = :claim'
+        for employee, (status, amount) in {'E1': ('a', 5), 'E2': ('b', 7), 'E1 ': ('c', 1)}.items():
+            dynamodb.update_item(
+                TableName='exprs', Key={'pk': {'S': employee.strip()}, 'sk': {'S': 'B'}}, UpdateExpression=update,
+                ConditionExpression=condition, ExpressionAttributeNames={'#s': 'status'},
+                ExpressionAttributeValues={':status': {'S': status}, ':n': {'N': str(amount)}, ':empty': {'L': []},
+                                           ':entry': {'L': [{'S': status}]}, ':claim': {'S': 'x'}},
+            )  # fmt: skip
+
+        # Then each item has its own values applied in order, the second update of E1 on top of the first
+        def item(pk: str) -> dict[str, Any]:
+            return dict(dynamodb.get_item(TableName='exprs', Key={'pk': {'S': pk}, 'sk': {'S': 'B'}})['Item'])
+
+        assert item('E1')['status'] == {'S': 'c'} and item('E1')['available'] == {'N': '6'}
+        assert item('E1')['history'] == {'L': [{'S': 'a'}, {'S': 'c'}]}
+        assert item('E2')['status'] == {'S': 'b'} and item('E2')['available'] == {'N': '7'}
+
+        # And when E1 is claimed, the same condition with another claim is refused, and with its own claim holds
+        dynamodb.update_item(TableName='exprs', Key={'pk': {'S': 'E1'}, 'sk': {'S': 'B'}}, UpdateExpression='SET claim = :claim',
+                             ExpressionAttributeValues={':claim': {'S': 'mine'}})  # fmt: skip
+        with pytest.raises(ClientError) as refused:
+            dynamodb.update_item(TableName='exprs', Key={'pk': {'S': 'E1'}, 'sk': {'S': 'B'}}, UpdateExpression='SET #s = :status',
+                                 ConditionExpression=condition, ExpressionAttributeNames={'#s': 'status'},
+                                 ExpressionAttributeValues={':status': {'S': 'd'}, ':claim': {'S': 'other'}})  # fmt: skip
+        assert refused.value.response['Error']['Code'] == 'ConditionalCheckFailedException'
+        dynamodb.update_item(TableName='exprs', Key={'pk': {'S': 'E1'}, 'sk': {'S': 'B'}}, UpdateExpression='SET #s = :status',
+                             ConditionExpression=condition, ExpressionAttributeNames={'#s': 'status'},
+                             ExpressionAttributeValues={':status': {'S': 'e'}, ':claim': {'S': 'mine'}})  # fmt: skip
+        assert item('E1')['status'] == {'S': 'e'}
+        # And a malformed expression is still refused as moto refuses it, however often it is sent
+        for _ in range(2):
+            with pytest.raises(ClientError) as malformed:
+                dynamodb.update_item(TableName='exprs', Key={'pk': {'S': 'E2'}, 'sk': {'S': 'B'}}, UpdateExpression='SET = :v',
+                                     ExpressionAttributeValues={':v': {'S': 'x'}})  # fmt: skip
+            assert malformed.value.response['Error']['Code'] == 'ValidationException'
+
+
+def test_the_methods_listed_to_dispatch_a_request_are_moto_own_list_for_every_service() -> None:
+    # Given the patched moto, and moto's own way of listing a response class's methods
+    from moto.core import responses
+    from moto.core.utils import method_names_from_class
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.sqs.responses import SQSResponse
+
+    assert moto_patches.apply()
+    # Then the list it dispatches with is moto's own, for each class, however often it is asked
+    for handler in (DynamoHandler, SQSResponse, DynamoHandler):
+        assert responses.method_names_from_class(handler) == method_names_from_class(handler)
+    # And requests to two services still reach their methods
+    with local_aws():
+        dynamodb = boto3.client('dynamodb', region_name='us-east-1')
+        _table(dynamodb, 'names')
+        assert 'names' in dynamodb.list_tables()['TableNames']
+        sqs = boto3.client('sqs', region_name='us-east-1')
+        url = sqs.create_queue(QueueName='names')['QueueUrl']
+        sqs.send_message(QueueUrl=url, MessageBody='hello')
+        assert [m['Body'] for m in sqs.receive_message(QueueUrl=url).get('Messages', [])] == ['hello']
